@@ -1,0 +1,25 @@
+package dev.zdt.operator;
+
+/** Names shared by the reconciler, the gate, the chart and the docs: one name for one thing. */
+public final class Constants {
+
+    public static final String OPERATOR_NAME = "zdt-operator";
+    public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+    public static final String NAME_LABEL = "app.kubernetes.io/name";
+    public static final String INSTANCE_LABEL = "app.kubernetes.io/instance";
+    public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
+    /** Selector label: the ZeroDowntimeApp a pod belongs to. */
+    public static final String APP_LABEL = "zdt.dev/app";
+    /** Pod template annotation: hash of the drain budget, so a timing change rolls the pods. */
+    public static final String BUDGET_HASH_ANNOTATION = "zdt.dev/budget-hash";
+    /** Pod template annotation: the hold bound the pods were created with (the gate uses it). */
+    public static final String HOLD_ANNOTATION = "zdt.dev/hold-seconds";
+    /** Pod readiness gate set once the front end routes to a new pod (warm-in). */
+    public static final String IN_ROTATION_CONDITION = "zdt.dev/in-rotation";
+    /** Path of the drain gate; the kubelet calls {@code /gate/v1/{namespace}/{app}}. */
+    public static final String GATE_PATH = "/gate/v1";
+    public static final String SELECTOR_MANAGED = MANAGED_BY_LABEL + "=" + OPERATOR_NAME;
+
+    private Constants() {
+    }
+}

@@ -1,0 +1,76 @@
+package dev.zdt.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "!has(self.template.spec.terminationGracePeriodSeconds)",
+        message = "template.spec.terminationGracePeriodSeconds is derived by the operator from the drain budget; remove it, or set drain.terminationGracePeriodSeconds to override the derived value")
+@ValidationRule(value = "self.template.spec.containers.size() > 0",
+        message = "template.spec.containers must name at least one container")
+@ValidationRule(value = "!has(self.containerName) || self.template.spec.containers.exists(c, c.name == self.containerName)",
+        message = "containerName must be the name of one of template.spec.containers")
+public class ZeroDowntimeAppSpec {
+
+    @JsonPropertyDescription("Number of pods. The operator keeps this many ready pods through every rollout (maxUnavailable defaults to 0).")
+    @Default("2")
+    @Min(0)
+    @Max(1000)
+    private Integer replicas = 2;
+
+    @JsonPropertyDescription("The pod template, as in a Deployment. The operator adds its own labels, the preStop hook of the drain mode, the derived terminationGracePeriodSeconds and the zdt.dev/in-rotation readiness gate; selector labels are owned by the operator.")
+    @Required
+    private PodTemplateSpec template;
+
+    @JsonPropertyDescription("Name of the container that serves traffic (receives the preStop hook). Defaults to the first container.")
+    private String containerName;
+
+    @JsonPropertyDescription("Port of the serving container, by name or number, that the Service targets. Defaults to the container's first declared containerPort.")
+    private IntOrString port;
+
+    @JsonPropertyDescription("The Service the operator creates in front of the pods.")
+    @Default("{}")
+    private ServiceSpec service = new ServiceSpec();
+
+    @JsonPropertyDescription("An Ingress the operator creates for the app. When absent, the app is reached through an ingress or load balancer you manage; the traffic profile still applies.")
+    private IngressSpec ingress;
+
+    @JsonPropertyDescription("How the ingress controller or load balancer in front of the pods learns about endpoint changes; the drain budget is derived from it.")
+    @Required
+    private TrafficSpec traffic;
+
+    @JsonPropertyDescription("How long requests and shutdown take, and how pods are drained.")
+    @Default("{}")
+    private DrainSpec drain = new DrainSpec();
+
+    @JsonPropertyDescription("Rolling update settings of the generated Deployment.")
+    @Default("{}")
+    private StrategySpec strategy = new StrategySpec();
+
+    public Integer getReplicas() { return replicas; }
+    public void setReplicas(Integer replicas) { this.replicas = replicas; }
+    public PodTemplateSpec getTemplate() { return template; }
+    public void setTemplate(PodTemplateSpec template) { this.template = template; }
+    public String getContainerName() { return containerName; }
+    public void setContainerName(String containerName) { this.containerName = containerName; }
+    public IntOrString getPort() { return port; }
+    public void setPort(IntOrString port) { this.port = port; }
+    public ServiceSpec getService() { return service; }
+    public void setService(ServiceSpec service) { this.service = service; }
+    public IngressSpec getIngress() { return ingress; }
+    public void setIngress(IngressSpec ingress) { this.ingress = ingress; }
+    public TrafficSpec getTraffic() { return traffic; }
+    public void setTraffic(TrafficSpec traffic) { this.traffic = traffic; }
+    public DrainSpec getDrain() { return drain; }
+    public void setDrain(DrainSpec drain) { this.drain = drain; }
+    public StrategySpec getStrategy() { return strategy; }
+    public void setStrategy(StrategySpec strategy) { this.strategy = strategy; }
+}

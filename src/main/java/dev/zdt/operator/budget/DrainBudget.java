@@ -1,0 +1,162 @@
+package dev.zdt.operator.budget;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import dev.zdt.operator.api.InvalidSpecException;
+import dev.zdt.operator.api.v1alpha1.DrainBudgetStatus;
+import dev.zdt.operator.api.v1alpha1.DrainSpec;
+import dev.zdt.operator.api.v1alpha1.Provider;
+import dev.zdt.operator.api.v1alpha1.StrategySpec;
+import dev.zdt.operator.api.v1alpha1.TrafficSpec;
+import dev.zdt.operator.budget.ProviderProfile.Term;
+
+/**
+ * The drain budget: how long a terminating pod must stay in service, derived from how fast the
+ * front end learns about endpoint changes. A pure function of the spec.
+ *
+ * <ul>
+ * <li>propagation P: endpoint removed until the front end stops sending (per provider profile);</li>
+ * <li>hold H = P + safety margin: the gate's bound before SIGTERM;</li>
+ * <li>grace = H + maxRequest + shutdown: the kubelet counts the preStop hook inside the grace period;</li>
+ * <li>minReadySeconds: the front end's warm-in time for a new pod.</li>
+ * </ul>
+ * A user override of any derived value wins and is marked as such in the derivation.
+ */
+public record DrainBudget(
+        int propagationSeconds,
+        int holdSeconds,
+        int terminationGracePeriodSeconds,
+        int minReadySeconds,
+        String derivation,
+        List<String> warnings) {
+
+    /** Longest grace the operator will set: beyond this a node drain or rollout becomes unusable. */
+    public static final int MAX_GRACE_SECONDS = 7200;
+
+    public static DrainBudget derive(TrafficSpec traffic, DrainSpec drain, StrategySpec strategy) {
+        if (traffic == null || traffic.getProvider() == null) {
+            throw new InvalidSpecException("traffic.provider is required");
+        }
+        DrainSpec d = drain != null ? drain : new DrainSpec();
+        int margin = orDefault(d.getSafetyMarginSeconds(), 5);
+        int request = orDefault(d.getMaxRequestSeconds(), 30);
+        int shutdown = orDefault(d.getShutdownSeconds(), 5);
+        List<String> warnings = new ArrayList<>();
+
+        List<Term> terms = ProviderProfile.propagation(traffic);
+        int derivedPropagation = sum(terms);
+        String propagationText;
+        int propagation;
+        if (traffic.getPropagationSeconds() != null && traffic.getProvider() != Provider.GENERIC) {
+            propagation = traffic.getPropagationSeconds();
+            propagationText = "propagation " + propagation + "s (override; profile gives " + derivedPropagation
+                    + "s = " + join(terms) + ")";
+        } else {
+            propagation = derivedPropagation;
+            propagationText = "propagation " + propagation + "s (" + join(terms) + ")";
+        }
+
+        int hold;
+        String holdText;
+        if (d.getHoldSeconds() != null) {
+            hold = d.getHoldSeconds();
+            if (hold < propagation) {
+                throw new InvalidSpecException("drain.holdSeconds " + hold + " is below the propagation time "
+                        + propagation + "s: pods would get SIGTERM while the front end still sends to them; "
+                        + "raise drain.holdSeconds to at least " + propagation + " or remove it");
+            }
+            holdText = "hold " + hold + "s (override)";
+        } else {
+            hold = propagation + margin;
+            holdText = "hold " + hold + "s = " + propagationText + " + margin " + margin + "s";
+        }
+
+        int needed = hold + request + shutdown;
+        int grace;
+        String graceText;
+        if (d.getTerminationGracePeriodSeconds() != null) {
+            grace = d.getTerminationGracePeriodSeconds();
+            if (grace < needed) {
+                throw new InvalidSpecException("drain.terminationGracePeriodSeconds " + grace
+                        + " is below hold " + hold + "s + request " + request + "s + shutdown " + shutdown
+                        + "s = " + needed + "s: the kubelet would kill pods before they finish draining; "
+                        + "raise it to at least " + needed + " or remove it");
+            }
+            graceText = "grace " + grace + "s (override; needs " + needed + "s)";
+        } else {
+            grace = needed;
+            graceText = "grace " + grace + "s = " + (d.getHoldSeconds() != null ? holdText : propagationText
+                    + " + margin " + margin + "s") + " + request " + request + "s + shutdown " + shutdown + "s";
+        }
+        if (grace > MAX_GRACE_SECONDS) {
+            throw new InvalidSpecException("the derived terminationGracePeriodSeconds " + grace + "s exceeds "
+                    + MAX_GRACE_SECONDS + "s; lower the provider's timings, drain.maxRequestSeconds or "
+                    + "drain.shutdownSeconds");
+        }
+
+        List<Term> warmTerms = ProviderProfile.warmIn(traffic);
+        int minReady;
+        String warmText;
+        if (strategy != null && strategy.getMinReadySeconds() != null) {
+            minReady = strategy.getMinReadySeconds();
+            warmText = "warm-in " + minReady + "s (override)";
+        } else {
+            minReady = sum(warmTerms);
+            warmText = "warm-in " + minReady + "s (" + join(warmTerms) + ")";
+        }
+
+        if (traffic.getProvider() == Provider.AWS_ALB) {
+            int delay = terms.stream().filter(t -> t.name().startsWith("alb")).mapToInt(Term::seconds).sum();
+            if (delay < 2 * request) {
+                warnings.add("the ALB deregistration delay " + delay + "s is shorter than twice the longest request ("
+                        + 2 * request + "s): requests in flight on a draining target can be cut; raise the target "
+                        + "group's deregistration_delay.timeout_seconds to at least " + 2 * request);
+            }
+        }
+
+        String derivation = graceText + (d.getHoldSeconds() == null ? "; hold " + hold + "s" : "; " + holdText)
+                + "; " + warmText;
+        return new DrainBudget(propagation, hold, grace, minReady, derivation, List.copyOf(warnings));
+    }
+
+    /** A short, stable fingerprint of the timings, put on the pod template so a timing change rolls the pods. */
+    public String hash(DrainSpec.Mode mode) {
+        String canonical = propagationSeconds + "/" + holdSeconds + "/" + terminationGracePeriodSeconds + "/"
+                + minReadySeconds + "/" + mode;
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 6);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+
+    public DrainBudgetStatus toStatus(DrainSpec.Mode mode) {
+        DrainBudgetStatus s = new DrainBudgetStatus();
+        s.setPropagationSeconds(propagationSeconds);
+        s.setHoldSeconds(holdSeconds);
+        s.setTerminationGracePeriodSeconds(terminationGracePeriodSeconds);
+        s.setMinReadySeconds(minReadySeconds);
+        s.setDerivation(derivation);
+        s.setHash(hash(mode));
+        return s;
+    }
+
+    private static int sum(List<Term> terms) {
+        return terms.stream().mapToInt(Term::seconds).sum();
+    }
+
+    private static String join(List<Term> terms) {
+        return terms.stream().map(Term::toString).collect(Collectors.joining(" + "));
+    }
+
+    private static int orDefault(Integer v, int d) {
+        return v != null ? v : d;
+    }
+}

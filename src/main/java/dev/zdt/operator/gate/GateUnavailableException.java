@@ -1,0 +1,9 @@
+package dev.zdt.operator.gate;
+
+/** The gate's address is unknown, so a gate-mode Deployment cannot be written. */
+public class GateUnavailableException extends RuntimeException {
+
+    public GateUnavailableException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,50 @@
+package dev.zdt.operator.gate;
+
+import java.util.List;
+
+import dev.zdt.operator.api.v1alpha1.DrainSpec;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LifecycleHandler;
+import io.fabric8.kubernetes.api.model.LifecycleHandlerBuilder;
+
+/** The serving container's preStop hook for each drain mode. */
+public final class PreStopHooks {
+
+    private PreStopHooks() {
+    }
+
+    /**
+     * @param gate the gate's address; only used in gate and exec modes
+     */
+    public static LifecycleHandler forMode(DrainSpec.Mode mode, int holdSeconds, GateEndpoint gate, String namespace,
+            String app) {
+        return switch (mode) {
+            // The kubelet's hook client has no timeout of its own; the gate answers by the hold at the latest.
+            case GATE -> new LifecycleHandlerBuilder().withNewHttpGet()
+                    .withHost(gate.host())
+                    .withPort(new IntOrString(gate.port()))
+                    .withPath(GateEndpoint.appPath(namespace, app))
+                    .withScheme("HTTP")
+                    .endHttpGet().build();
+            case SLEEP -> new LifecycleHandlerBuilder().withNewSleep().withSeconds((long) holdSeconds).endSleep().build();
+            case EXEC -> new LifecycleHandlerBuilder().withNewExec()
+                    .withCommand(List.of("/bin/sh", "-c", execScript(holdSeconds, gate, namespace, app)))
+                    .endExec().build();
+        };
+    }
+
+    /**
+     * Calls the gate for this very pod ($HOSTNAME is the pod name); if the gate cannot be asked
+     * (no client in the image, operator down), sleeps what is left of the hold instead.
+     */
+    static String execScript(int holdSeconds, GateEndpoint gate, String namespace, String app) {
+        String url = gate.url(GateEndpoint.appPath(namespace, app)) + "/$HOSTNAME";
+        return "start=$(date +%s); "
+                + "if command -v wget >/dev/null 2>&1; then wget -q -T " + holdSeconds + " -O /dev/null \"" + url
+                + "\" && exit 0; "
+                + "elif command -v curl >/dev/null 2>&1; then curl -fsS -m " + holdSeconds + " -o /dev/null \"" + url
+                + "\" && exit 0; fi; "
+                + "left=$((" + holdSeconds + " - ($(date +%s) - start))); "
+                + "[ \"$left\" -gt 0 ] && sleep \"$left\"; exit 0";
+    }
+}

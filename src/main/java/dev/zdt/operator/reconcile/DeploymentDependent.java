@@ -1,0 +1,117 @@
+package dev.zdt.operator.reconcile;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.inject.Inject;
+
+import dev.zdt.operator.Constants;
+import dev.zdt.operator.api.v1alpha1.DrainSpec;
+import dev.zdt.operator.api.v1alpha1.StrategySpec;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppSpec;
+import dev.zdt.operator.budget.DrainBudget;
+import dev.zdt.operator.gate.GateAddress;
+import dev.zdt.operator.gate.GateEndpoint;
+import dev.zdt.operator.gate.PreStopHooks;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
+
+/** The app's Deployment: the user's template plus the derived drain budget and preStop hook. */
+@KubernetesDependent(informer = @Informer(labelSelector = Constants.SELECTOR_MANAGED))
+public class DeploymentDependent extends CRUDKubernetesDependentResource<Deployment, ZeroDowntimeApp> {
+
+    @Inject
+    GateAddress gateAddress;
+
+    public DeploymentDependent() {
+        super(Deployment.class);
+    }
+
+    @Override
+    protected Deployment desired(ZeroDowntimeApp app, Context<ZeroDowntimeApp> context) {
+        ZeroDowntimeAppSpec spec = app.getSpec();
+        DrainBudget budget = DrainBudget.derive(spec.getTraffic(), spec.getDrain(), spec.getStrategy());
+        DrainSpec.Mode mode = spec.getDrain().getMode();
+        // Only gate and exec hooks need the gate's address; sleep mode works without the operator.
+        GateEndpoint gate = mode == DrainSpec.Mode.SLEEP ? null : gateAddress.endpoint();
+        return render(app, budget, gate);
+    }
+
+    /** Pure rendering, tested without a cluster. */
+    public static Deployment render(ZeroDowntimeApp app, DrainBudget budget, GateEndpoint gate) {
+        ZeroDowntimeAppSpec spec = app.getSpec();
+        String name = app.getMetadata().getName();
+        String namespace = app.getMetadata().getNamespace();
+        DrainSpec.Mode mode = spec.getDrain().getMode();
+        ServingContainer serving = ServingContainer.of(spec);
+
+        PodTemplateSpec template = new PodTemplateSpecBuilder(spec.getTemplate()).build();
+        Map<String, String> podLabels = new LinkedHashMap<>();
+        if (template.getMetadata() != null && template.getMetadata().getLabels() != null) {
+            podLabels.putAll(template.getMetadata().getLabels());
+        }
+        podLabels.putAll(Labels.all(app));
+        Map<String, String> podAnnotations = new LinkedHashMap<>();
+        if (template.getMetadata() != null && template.getMetadata().getAnnotations() != null) {
+            podAnnotations.putAll(template.getMetadata().getAnnotations());
+        }
+        podAnnotations.put(Constants.BUDGET_HASH_ANNOTATION, budget.hash(mode));
+        podAnnotations.put(Constants.HOLD_ANNOTATION, Integer.toString(budget.holdSeconds()));
+
+        List<Container> containers = new ArrayList<>();
+        for (Container c : template.getSpec().getContainers()) {
+            if (c.getName().equals(serving.name())) {
+                containers.add(new ContainerBuilder(c).editOrNewLifecycle()
+                        .withPreStop(PreStopHooks.forMode(mode, budget.holdSeconds(), gate, namespace, name))
+                        .endLifecycle().build());
+            } else {
+                containers.add(c);
+            }
+        }
+
+        StrategySpec strategy = spec.getStrategy();
+        // The Deployment controller must not call a slow, gated rollout stalled.
+        int progressDeadline = Math.max(600, budget.terminationGracePeriodSeconds() + budget.minReadySeconds() + 120);
+        return new DeploymentBuilder()
+                .withNewMetadata()
+                    .withName(name)
+                    .withNamespace(namespace)
+                    .withLabels(Labels.all(app))
+                .endMetadata()
+                .withNewSpec()
+                    .withReplicas(spec.getReplicas())
+                    .withNewSelector().withMatchLabels(Labels.selector(app)).endSelector()
+                    .withMinReadySeconds(budget.minReadySeconds())
+                    .withProgressDeadlineSeconds(progressDeadline)
+                    .withNewStrategy()
+                        .withType("RollingUpdate")
+                        .withNewRollingUpdate()
+                            .withMaxSurge(strategy.getMaxSurge())
+                            .withMaxUnavailable(strategy.getMaxUnavailable())
+                        .endRollingUpdate()
+                    .endStrategy()
+                    .withTemplate(new PodTemplateSpecBuilder(template)
+                        .editOrNewMetadata()
+                            .withLabels(podLabels)
+                            .withAnnotations(podAnnotations)
+                        .endMetadata()
+                        .editSpec()
+                            .withContainers(containers)
+                            .withTerminationGracePeriodSeconds((long) budget.terminationGracePeriodSeconds())
+                        .endSpec()
+                        .build())
+                .endSpec()
+                .build();
+    }
+}

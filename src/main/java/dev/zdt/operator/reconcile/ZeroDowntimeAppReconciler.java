@@ -1,0 +1,169 @@
+package dev.zdt.operator.reconcile;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+import org.jboss.logging.Logger;
+
+import dev.zdt.operator.Constants;
+import dev.zdt.operator.api.InvalidSpecException;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
+import dev.zdt.operator.budget.DrainBudget;
+import dev.zdt.operator.gate.GateUnavailableException;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.Workflow;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.quarkiverse.operatorsdk.annotations.RBACRule;
+
+/**
+ * Turns a ZeroDowntimeApp into its Deployment, Service, Ingress and PodDisruptionBudget (managed
+ * dependents, server-side apply) and reports one aggregated status.
+ */
+@ControllerConfiguration(name = ZeroDowntimeAppReconciler.NAME)
+@Workflow(dependents = {
+        @Dependent(name = "deployment", type = DeploymentDependent.class),
+        @Dependent(name = "service", type = ServiceDependent.class),
+        @Dependent(name = "ingress", type = IngressDependent.class, reconcilePrecondition = IngressRequested.class),
+        @Dependent(name = "pdb", type = PodDisruptionBudgetDependent.class)
+})
+// Pods: count draining pods and hold the gate; EndpointSlices: the gate's view of rotation.
+@RBACRule(apiGroups = "", resources = "pods", verbs = { "get", "list", "watch" })
+@RBACRule(apiGroups = "discovery.k8s.io", resources = "endpointslices", verbs = { "get", "list", "watch" })
+// Events for invalid specs, conflicts and drains that hit their bound.
+@RBACRule(apiGroups = "events.k8s.io", resources = "events", verbs = { "create" })
+public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
+
+    public static final String NAME = "zerodowntimeapp";
+    private static final Logger LOG = Logger.getLogger(ZeroDowntimeAppReconciler.class);
+
+    private final EventRecorder events;
+
+    public ZeroDowntimeAppReconciler(EventRecorder events) {
+        this.events = events;
+    }
+
+    @Override
+    public List<EventSource<?, ZeroDowntimeApp>> prepareEventSources(EventSourceContext<ZeroDowntimeApp> context) {
+        // Pods map to their app by the selector label; they are not owned by the app directly.
+        var pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, ZeroDowntimeApp.class)
+                .withName("pods")
+                .withLabelSelector(Constants.SELECTOR_MANAGED)
+                .withSecondaryToPrimaryMapper(pod -> {
+                    String app = pod.getMetadata().getLabels() == null ? null
+                            : pod.getMetadata().getLabels().get(Constants.APP_LABEL);
+                    return app == null ? Set.of() : Set.of(new ResourceID(app, pod.getMetadata().getNamespace()));
+                })
+                .withPrimaryToSecondaryMapper((ZeroDowntimeApp app) -> Set.of())
+                .build(), context);
+        return List.of(pods);
+    }
+
+    @Override
+    public UpdateControl<ZeroDowntimeApp> reconcile(ZeroDowntimeApp app, Context<ZeroDowntimeApp> context) {
+        DrainBudget budget = DrainBudget.derive(app.getSpec().getTraffic(), app.getSpec().getDrain(),
+                app.getSpec().getStrategy());
+        Optional<Deployment> deployment = context.getSecondaryResource(Deployment.class);
+        List<Pod> pods = context.getSecondaryResourcesAsStream(Pod.class)
+                .filter(p -> app.getMetadata().getName().equals(p.getMetadata().getLabels().get(Constants.APP_LABEL)))
+                .toList();
+        ZeroDowntimeAppStatus status = new StatusAggregator(app, Instant.now()).from(budget, deployment, pods);
+        warnOnNewDegradation(app, status);
+        return UpdateControl.patchStatus(withStatus(app, status));
+    }
+
+    @Override
+    public ErrorStatusUpdateControl<ZeroDowntimeApp> updateErrorStatus(ZeroDowntimeApp app,
+            Context<ZeroDowntimeApp> context, Exception e) {
+        Throwable cause = rootOf(e, InvalidSpecException.class, GateUnavailableException.class);
+        StatusAggregator aggregator = new StatusAggregator(app, Instant.now());
+        if (cause instanceof InvalidSpecException) {
+            ZeroDowntimeAppStatus status = aggregator.invalid("InvalidSpec", cause.getMessage());
+            warnOnNewDegradation(app, status);
+            // Retrying cannot fix the spec; the next edit triggers a new reconcile.
+            return ErrorStatusUpdateControl.patchStatus(withStatus(app, status)).withNoRetry();
+        }
+        if (cause instanceof GateUnavailableException) {
+            ZeroDowntimeAppStatus status = aggregator.invalid("GateUnavailable", cause.getMessage());
+            warnOnNewDegradation(app, status);
+            return ErrorStatusUpdateControl.patchStatus(withStatus(app, status));
+        }
+        LOG.warnf(e, "reconcile of %s/%s failed", app.getMetadata().getNamespace(), app.getMetadata().getName());
+        String message = Optional.ofNullable(e.getMessage()).orElse(e.getClass().getSimpleName());
+        ZeroDowntimeAppStatus status = aggregator.invalid(conflict(e) ? "ChildConflict" : "ReconcileError", message);
+        warnOnNewDegradation(app, status);
+        return ErrorStatusUpdateControl.patchStatus(withStatus(app, status));
+    }
+
+    /** One Event per new reason or message, not one per reconcile. */
+    private void warnOnNewDegradation(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
+        Condition now = find(status, StatusAggregator.DEGRADED);
+        if (now == null || !"True".equals(now.getStatus())) {
+            return;
+        }
+        Condition before = app.getStatus() == null ? null : find(app.getStatus(), StatusAggregator.DEGRADED);
+        if (before != null && Objects.equals(before.getReason(), now.getReason())
+                && Objects.equals(before.getMessage(), now.getMessage())) {
+            return;
+        }
+        events.warning(app, now.getReason(), now.getMessage());
+    }
+
+    private static Condition find(ZeroDowntimeAppStatus status, String type) {
+        return status.getConditions() == null ? null
+                : status.getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+    }
+
+    // Server-side apply of the status: send only what this reconciler owns.
+    private static ZeroDowntimeApp withStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
+        ZeroDowntimeApp fresh = new ZeroDowntimeApp();
+        fresh.setMetadata(new ObjectMetaBuilder()
+                .withName(app.getMetadata().getName())
+                .withNamespace(app.getMetadata().getNamespace())
+                .build());
+        fresh.setStatus(status);
+        return fresh;
+    }
+
+    private static boolean conflict(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof io.fabric8.kubernetes.client.KubernetesClientException k && k.getCode() == 409) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @SafeVarargs
+    private static Throwable rootOf(Throwable e, Class<? extends Throwable>... types) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            for (Class<? extends Throwable> type : types) {
+                if (type.isInstance(t)) {
+                    return t;
+                }
+            }
+        }
+        return e;
+    }
+
+    static Map<String, String> selector(ZeroDowntimeApp app) {
+        return Labels.selector(app);
+    }
+}
