@@ -1,0 +1,3 @@
+module zdt.dev/e2e/pause
+
+go 1.22

@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# `zdt-cluster build [api|all]`: compiles the upstream binaries from our wrapper modules
+# (e2e/cluster/build/*/go.mod + go.sum) into $ZDT_CACHE/bin/<project>-<version>/.
+# A binary that is already there is not rebuilt.
+
+# The file name `go build -o dir/` gives a main package: its last element, skipping a /vN suffix.
+go_bin_name() {
+  local p=$1
+  [[ $p =~ /v[0-9]+$ ]] && p=${p%/*}
+  echo "${p##*/}"
+}
+
+# go_build <wrapper dir> <output dir> <ldflags> <[name=]package...>: builds the packages whose
+# binary is missing, into a temporary directory first so an interrupted build leaves nothing.
+go_build() {
+  local wrapper=$1 out=$2 ldflags=$3; shift 3
+  local missing=() names=() spec pkg name tmp t0
+  for spec in "$@"; do
+    pkg=${spec#*=}; name=$(go_bin_name "$pkg"); [[ $spec == *=* ]] && name=${spec%%=*}
+    [[ -x $out/$name ]] || { missing+=("$pkg"); names+=("$name"); }
+  done
+  if ((${#missing[@]} == 0)); then
+    say "up to date: $out"
+    return 0
+  fi
+  mkdir -p "$out" "$ZDT_CACHE/logs"
+  tmp=$(mktemp -d "$out/.build.XXXXXX")
+  t0=$(now_ms)
+  say "building ${names[*]} from $wrapper (this takes minutes when cold)"
+  if ! (cd "$ZDT_CLUSTER_DIR/build/$wrapper" &&
+        go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "${missing[@]}"); then
+    rm -rf "$tmp"
+    die "go build failed in e2e/cluster/build/$wrapper"
+  fi
+  local i
+  for i in "${!missing[@]}"; do
+    mv -f "$tmp/$(go_bin_name "${missing[$i]}")" "$out/${names[$i]}"
+  done
+  rm -rf "$tmp"
+  say "built ${names[*]} in $(elapsed "$t0")"
+  printf '%s %s %s %s\n' "$(date -u +%FT%TZ)" "$wrapper" "$(elapsed "$t0")" "${names[*]}" \
+    >>"$ZDT_CACHE/logs/build-times.txt"
+}
+
+k8s_ldflags() {
+  local v=${K8S_VERSION#v} major minor date pkg flags=""
+  major=${v%%.*}; minor=${v#*.}; minor=${minor%%.*}
+  # The module proxy records the release's commit time; use it as the build date so that
+  # rebuilding gives the same binary.
+  date=$(cd "$ZDT_CLUSTER_DIR/build/kubernetes" &&
+         jq -r .Time "$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | jq -r .Info)")
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=${date:-1970-01-01T00:00:00Z}"
+  done
+  echo "$flags"
+}
+
+build_api() {
+  go_build etcd "$ETCD_BIN" "-X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}" \
+    etcd=go.etcd.io/etcd/server/v3
+  go_build kubernetes "$K8S_BIN" "$(k8s_ldflags)" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+  link_kubeapitest
+}
+
+# fabric8 kube-api-test looks for <dir>/k8s/<X.Y.Z>-linux-amd64/{etcd,kube-apiserver,kubectl}
+# and downloads nothing when they are there.
+link_kubeapitest() {
+  local d=$KUBEAPITEST_DIR/k8s/${K8S_VERSION#v}-linux-amd64
+  mkdir -p "$d"
+  ln -sfn "$ETCD_BIN/etcd" "$d/etcd"
+  ln -sfn "$K8S_BIN/kube-apiserver" "$d/kube-apiserver"
+  ln -sfn "$K8S_BIN/kubectl" "$d/kubectl"
+  say "kube-api-test layout: $d"
+}
+
+build_node() {
+  go_build kubernetes "$K8S_BIN" "$(k8s_ldflags)" \
+    k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
+}
+
+build_traefik() {
+  local p=github.com/traefik/traefik/v3/pkg/version
+  go_build traefik "$TRAEFIK_BIN" "-X $p.Version=$TRAEFIK_VERSION -X $p.Codename=zdt-e2e" \
+    github.com/traefik/traefik/v3/cmd/traefik
+}
+
+build_helm() {
+  local kv major minor
+  kv=$(modver helm k8s.io/client-go); kv=${kv#v0.}; minor=${kv%%.*}; major=1
+  go_build helm "$HELM_BIN" \
+    "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+     -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$major -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor \
+     -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$major -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor" \
+    helm.sh/helm/v3/cmd/helm
+}
+
+cmd_build() {
+  command -v go >/dev/null || die "Go is needed to build the binaries (go 1.26 or newer)"
+  case ${1:-all} in
+    api) build_api ;;
+    all) build_api; build_node; build_traefik; build_helm ;;
+    node) build_node ;;
+    traefik) build_traefik ;;
+    helm) build_helm ;;
+    *) die "usage: zdt-cluster build [api|all|node|traefik|helm]" ;;
+  esac
+}

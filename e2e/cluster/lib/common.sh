@@ -1,0 +1,137 @@
+# shellcheck shell=bash
+# Shared settings and helpers for zdt-cluster. Sourced, never run.
+
+ZDT_CLUSTER_DIR=${ZDT_CLUSTER_DIR:?}
+ZDT_CACHE=${ZDT_CACHE:-$HOME/.cache/zdt}
+# Everything that belongs to one running cluster (certs, etcd data, logs, pids, kubelet and
+# containerd state). `down` stops what runs there; `down --purge` deletes it.
+ZDT_RUN=${ZDT_RUN:-$ZDT_CACHE/run}
+export ZDT_CACHE ZDT_RUN
+
+# Versions come from the wrapper modules' go.mod files, so there is one place to bump them.
+modver() { # <wrapper dir> <module path>
+  awk -v m="$2" '$1 == m { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' \
+    "$ZDT_CLUSTER_DIR/build/$1/go.mod"
+}
+K8S_VERSION=$(modver kubernetes k8s.io/kubernetes)
+ETCD_VERSION=$(modver etcd go.etcd.io/etcd/server/v3)
+TRAEFIK_VERSION=$(modver traefik github.com/traefik/traefik/v3)
+HELM_VERSION=$(modver helm helm.sh/helm/v3)
+
+K8S_BIN=$ZDT_CACHE/bin/kubernetes-$K8S_VERSION
+ETCD_BIN=$ZDT_CACHE/bin/etcd-$ETCD_VERSION
+TRAEFIK_BIN=$ZDT_CACHE/bin/traefik-$TRAEFIK_VERSION
+HELM_BIN=$ZDT_CACHE/bin/helm-$HELM_VERSION
+KUBEAPITEST_DIR=$ZDT_CACHE/kubeapitest
+
+# Network layout of the single node. The bridge is created by us (not lazily by the CNI
+# plugin) so that its address exists before the API server advertises it and Traefik binds it.
+BRIDGE=zdt0
+POD_CIDR=10.244.0.0/16
+NODE_POD_CIDR=10.244.0.0/24
+NODE_IP=10.244.0.1          # host side of the bridge: node InternalIP, reachable from pods
+SERVICE_CIDR=10.96.0.0/16
+KUBERNETES_SVC_IP=10.96.0.1
+NODE_NAME=zdt-node
+CLUSTER_DOMAIN=cluster.local
+
+APISERVER_PORT=6443
+ETCD_CLIENT_PORT=2379
+ETCD_PEER_PORT=2380
+TRAEFIK_WEB_PORT=${TRAEFIK_WEB_PORT:-8081}
+TRAEFIK_API_PORT=${TRAEFIK_API_PORT:-8082}
+TRAEFIK_THROTTLE=${TRAEFIK_THROTTLE:-2s}
+
+PKI=$ZDT_RUN/pki
+LOGS=$ZDT_RUN/logs
+PIDS=$ZDT_RUN/pids
+KUBECONFIG_ADMIN=$ZDT_RUN/kubeconfig
+CONTAINERD_ROOT=$ZDT_CACHE/containerd     # kept across `down`: imported images survive
+CONTAINERD_STATE=$ZDT_RUN/containerd
+CONTAINERD_SOCK=$CONTAINERD_STATE/containerd.sock
+CNI_BIN_DIR=/usr/lib/cni
+CNI_CONF_DIR=$ZDT_RUN/cni/net.d
+CNI_IPAM_DIR=$ZDT_RUN/cni/ipam
+KUBELET_ROOT=$ZDT_RUN/kubelet
+IMAGES=$ZDT_CACHE/images
+
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+
+say()  { printf '\033[1m[zdt-cluster]\033[0m %s\n' "$*" >&2; }
+warn() { printf '\033[1;33m[zdt-cluster] warning:\033[0m %s\n' "$*" >&2; }
+die()  { printf '\033[1;31m[zdt-cluster] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+need_root() { [[ $(id -u) == 0 ]] || die "this needs root (it starts containerd, kubelet and changes iptables)"; }
+
+now_ms() { date +%s%3N; }
+elapsed() { # <start ms> -> "12.3s"
+  local d=$(( $(now_ms) - $1 ))
+  printf '%d.%ds' $((d / 1000)) $(((d % 1000) / 100))
+}
+
+# wait_for <seconds> <description> <command...>: polls every 0.2 s.
+wait_for() {
+  local timeout=$1 what=$2; shift 2
+  local deadline=$(( $(date +%s) + timeout ))
+  until "$@" >/dev/null 2>&1; do
+    if (( $(date +%s) >= deadline )); then
+      warn "timed out after ${timeout}s waiting for $what"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# ---- background processes: one pid file and one log per component -----------------------
+
+pid_of() { [[ -s $PIDS/$1.pid ]] && cat "$PIDS/$1.pid"; }
+
+is_running() {
+  local pid
+  pid=$(pid_of "$1") || return 1
+  kill -0 "$pid" 2>/dev/null
+}
+
+# start_bg <name> <command...>: runs the command detached (own session, so a Ctrl-C of the
+# caller does not kill the cluster), output to $LOGS/<name>.log, pid to $PIDS/<name>.pid.
+start_bg() {
+  local name=$1; shift
+  mkdir -p "$LOGS" "$PIDS"
+  if is_running "$name"; then
+    say "$name already running (pid $(pid_of "$name"))"
+    return 0
+  fi
+  printf '\n==== %s starting: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$LOGS/$name.log"
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! >"$PIDS/$name.pid"
+  say "started $name (pid $!, log $LOGS/$name.log)"
+}
+
+# stop_bg <name> [grace seconds]: TERM, wait, then KILL; removes the pid file.
+stop_bg() {
+  local name=$1 grace=${2:-10} pid i
+  pid=$(pid_of "$name") || { rm -f "$PIDS/$name.pid"; return 0; }
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < grace * 5; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      warn "$name (pid $pid) did not stop in ${grace}s, killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    say "stopped $name"
+  fi
+  rm -f "$PIDS/$name.pid"
+}
+
+# Dies with the last lines of a component's log if it is not running.
+check_alive() {
+  is_running "$1" && return 0
+  [[ -f $LOGS/$1.log ]] && tail -n 25 "$LOGS/$1.log" >&2
+  die "$1 is not running (see $LOGS/$1.log)"
+}
+
+kubectl_admin() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }

@@ -1,0 +1,33 @@
+# shellcheck shell=bash
+# `zdt-cluster deps`: the Debian packages the node needs. Quick when all are installed.
+
+DEB_PACKAGES=(
+  containerd runc containernetworking-plugins   # container runtime and CNI plugins (/usr/lib/cni)
+  iptables conntrack ipset ethtool socat kmod   # what kubelet and kube-proxy call
+  umoci skopeo busybox-static debootstrap       # daemonless image building
+  openssl curl jq ca-certificates iproute2 util-linux procps psmisc
+)
+
+cmd_deps() {
+  local missing=() p
+  for p in "${DEB_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    say "Debian packages: all present"
+  else
+    need_root
+    say "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    say "installed ${#missing[@]} packages"
+  fi
+  # The containerd package may bring its own service on a machine with systemd; ours runs with
+  # its own config and socket, so make sure a packaged daemon is not holding /run/containerd.
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]] &&
+     systemctl is-active --quiet containerd 2>/dev/null; then
+    warn "the system containerd service is running; zdt-cluster uses its own containerd, stopping the system one"
+    systemctl stop containerd || true
+  fi
+  command -v go >/dev/null || warn "go is not on PATH: 'zdt-cluster build' needs Go 1.26+"
+}

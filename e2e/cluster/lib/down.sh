@@ -1,0 +1,147 @@
+# shellcheck shell=bash
+# `zdt-cluster down [--purge]` and `zdt-cluster status`.
+
+# Reverse start order. Pods are stopped through the kubelet-less path: containerd's tasks are
+# killed by killing their shims, whose parent is our containerd.
+COMPONENTS=(traefik kube-proxy kubelet kube-scheduler kube-controller-manager containerd kube-apiserver etcd)
+
+# Processes whose executable lives in our binary dirs but that are not in a pid file (e.g. a
+# pid file lost in a crash). Matched by executable path, never by name.
+stray_pids() {
+  local p exe
+  for p in /proc/[0-9]*; do
+    exe=$(readlink "$p/exe" 2>/dev/null) || continue
+    case $exe in
+      "$K8S_BIN"/* | "$ETCD_BIN"/* | "$TRAEFIK_BIN"/*) echo "${p#/proc/}" ;;
+    esac
+  done
+}
+
+# containerd-shim-runc-v2 processes started by our containerd: they carry our socket path.
+our_shim_pids() {
+  local p
+  for p in /proc/[0-9]*; do
+    [[ $(readlink "$p/exe" 2>/dev/null) == */containerd-shim-runc-v2 ]] || continue
+    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$CONTAINERD_SOCK" && echo "${p#/proc/}"
+  done
+}
+
+kill_pods() {
+  # Every container process is a descendant of a shim; killing the container's init with the
+  # shim alive lets the shim clean up its cgroup. Use the runc state of our namespace.
+  local pids p
+  if [[ -d /run/containerd/runc/k8s.io ]]; then
+    local id
+    for id in $(runc --root /run/containerd/runc/k8s.io list -q 2>/dev/null); do
+      runc --root /run/containerd/runc/k8s.io kill "$id" KILL 2>/dev/null || true
+    done
+    sleep 0.5
+    for id in $(runc --root /run/containerd/runc/k8s.io list -q 2>/dev/null); do
+      runc --root /run/containerd/runc/k8s.io delete --force "$id" 2>/dev/null || true
+    done
+  fi
+  pids=$(our_shim_pids)
+  for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+}
+
+cleanup_mounts() {
+  # Deepest first. Everything the kubelet and containerd mounted sits under these prefixes.
+  local prefixes=("$KUBELET_ROOT" "$CONTAINERD_STATE" "$CONTAINERD_ROOT" /run/containerd/io.containerd /run/netns/cni- "$ZDT_RUN/netns")
+  local m pfx
+  for _ in 1 2 3; do
+    local left=0
+    while read -r m; do
+      for pfx in "${prefixes[@]}"; do
+        if [[ $m == "$pfx"* ]]; then
+          umount -l "$m" 2>/dev/null || umount -f "$m" 2>/dev/null || true
+          left=1
+        fi
+      done
+    done < <(awk '{print $5}' /proc/self/mountinfo | sort -r)
+    ((left)) || break
+  done
+}
+
+cleanup_netns() {
+  local ns
+  for ns in /run/netns/cni-*; do
+    [[ -e $ns ]] || continue
+    ip netns delete "${ns##*/}" 2>/dev/null || { umount -l "$ns" 2>/dev/null; rm -f "$ns"; }
+  done
+}
+
+cleanup_network() {
+  local v
+  # veths whose peer was in a deleted pod netns are gone already; the rest hang off our bridge.
+  for v in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+    ip link delete "$v" 2>/dev/null || true
+  done
+  ip link delete "$BRIDGE" 2>/dev/null || true
+  cleanup_iptables
+}
+
+# Removes the chains kube-proxy, the CNI bridge/portmap plugins and we created, and the jumps
+# into them from the built-in chains. Nothing else in the tables is touched.
+cleanup_iptables() {
+  local table chain rules rule
+  for table in filter nat mangle; do
+    rules=$(iptables -t "$table" -S 2>/dev/null | grep -E '^-A ' |
+      grep -E -- '-j (KUBE-|CNI-)|--comment "?(kubernetes|CNI|name: "?zdt|id: )' || true)
+    while read -r rule; do
+      [[ -n $rule ]] || continue
+      # shellcheck disable=SC2086
+      eval "iptables -t $table ${rule/-A /-D }" 2>/dev/null || true
+    done <<<"$rules"
+    for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
+      iptables -t "$table" -F "$chain" 2>/dev/null || true
+    done
+    for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
+      iptables -t "$table" -X "$chain" 2>/dev/null || true
+    done
+  done
+  rm -rf "$CNI_IPAM_DIR"
+}
+
+cmd_down() {
+  need_root
+  local purge=0 t0 c p
+  [[ ${1:-} == --purge ]] && purge=1
+  t0=$(now_ms)
+  for c in "${COMPONENTS[@]}"; do
+    [[ $c == containerd ]] && kill_pods
+    stop_bg "$c" 15
+  done
+  for p in $(stray_pids) $(our_shim_pids); do
+    warn "killing leftover process $p ($(readlink /proc/"$p"/exe 2>/dev/null))"
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  cleanup_mounts
+  cleanup_netns
+  cleanup_network
+  # A fresh cluster at every `up`: stale nodes, pods and leases from a previous run would
+  # otherwise come back. Certificates stay (they cost nothing to keep and time to make).
+  rm -rf "$ZDT_RUN/etcd" "$KUBELET_ROOT" "$CONTAINERD_STATE" "$ZDT_RUN/traefik"
+  ((purge)) && rm -rf "$ZDT_RUN"
+  say "down in $(elapsed "$t0")"
+}
+
+cmd_status() {
+  local c pid
+  for c in etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy traefik; do
+    if is_running "$c"; then
+      pid=$(pid_of "$c")
+      printf '  %-24s running  pid %-7s rss %s MiB\n' "$c" "$pid" \
+        "$(( $(awk '/VmRSS/ {print $2}' /proc/"$pid"/status 2>/dev/null || echo 0) / 1024 ))"
+    else
+      printf '  %-24s stopped\n' "$c"
+    fi
+  done
+  if is_running kube-apiserver; then
+    echo "  kubeconfig: $KUBECONFIG_ADMIN"
+    kubectl_admin get nodes -o wide 2>/dev/null | sed 's/^/  /' || true
+  fi
+  if is_running traefik; then
+    echo "  traefik web (host):     http://127.0.0.1:$TRAEFIK_WEB_PORT"
+    echo "  traefik api (host+pods): http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services"
+  fi
+}

@@ -1,0 +1,193 @@
+# shellcheck shell=bash
+# Images without Docker and without a registry: umoci writes OCI layouts, `ctr images import`
+# loads them into containerd's k8s.io namespace, pods use them with imagePullPolicy: Never.
+#
+#   localhost/pause:zdt       the sandbox image (containerd's sandbox_image)
+#   localhost/jre:17          Debian bookworm minbase + openjdk-17-jre-headless
+#   localhost/demo-app:dev    jre + /app/demo-app.jar
+#
+# Layouts and tars live in $ZDT_CACHE/images. The JRE base layout is built once (debootstrap,
+# about a minute) and reused: an app image only adds one layer on top of it.
+
+JRE_BASE_KEY=bookworm-openjdk17-1     # bump to force a rebuild of the base everywhere
+JRE_BASE=$IMAGES/jre-base-$JRE_BASE_KEY
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+containerd_up() { is_running containerd && ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; }
+
+image_present() { containerd_up && ctr_k8s images ls -q | grep -qxF "$1"; }
+
+# finish_layout <layout dir> <working tag> <full ref> <tar>: gives the image its full
+# reference as the only tag (a short tag would import as "import-<date>:tag") and tars it.
+finish_layout() {
+  local layout=$1 tag=$2 ref=$3 tar=$4
+  umoci tag --image "$layout:$tag" "$ref"
+  umoci rm --image "$layout:$tag"
+  umoci gc --layout "$layout"
+  tar -C "$layout" -cf "$tar.tmp" oci-layout index.json blobs
+  mv -f "$tar.tmp" "$tar"
+}
+
+# import_tar <tar> <ref>: into containerd now if it runs, else at the next `up`.
+import_tar() {
+  local tar=$1 ref=$2
+  if containerd_up; then
+    ctr_k8s images import --digests "$tar" >/dev/null
+    rm -f "$IMAGES/pending/${ref//\//_}"
+    say "imported $ref into containerd (k8s.io)"
+  else
+    mkdir -p "$IMAGES/pending"
+    echo "$tar $ref" >"$IMAGES/pending/${ref//\//_}"
+    say "containerd is not running: $ref will be imported by the next 'zdt-cluster up'"
+  fi
+}
+
+import_pending() {
+  local f tar ref
+  for f in "$IMAGES"/pending/*; do
+    [[ -f $f ]] || continue
+    read -r tar ref <"$f"
+    [[ -f $tar ]] && import_tar "$tar" "$ref"
+  done
+}
+
+build_pause() {
+  local work=$IMAGES/pause-build ref=localhost/pause:zdt
+  rm -rf "$work"; mkdir -p "$work"
+  (cd "$ZDT_CLUSTER_DIR/images/pause" &&
+   CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/pause" .)
+  umoci init --layout "$work/layout"
+  umoci new --image "$work/layout:build"
+  umoci insert --image "$work/layout:build" "$work/pause" /pause
+  umoci config --image "$work/layout:build" --config.entrypoint /pause --config.user 65535:65535 \
+    --author zdt-e2e
+  finish_layout "$work/layout" build "$ref" "$IMAGES/pause.tar"
+  rm -rf "$work"
+  import_tar "$IMAGES/pause.tar" "$ref"
+}
+
+# The JRE base rootfs: a Debian minbase with the JRE, trimmed of package caches and docs.
+build_jre_base() {
+  [[ -f $JRE_BASE/layout/index.json ]] && return 0
+  local work=$IMAGES/jre-base-build t0
+  t0=$(now_ms)
+  rm -rf "$work"; mkdir -p "$work"
+  say "building the JRE base image with debootstrap (bookworm minbase + openjdk-17-jre-headless)"
+  debootstrap --variant=minbase --include=openjdk-17-jre-headless \
+    bookworm "$work/rootfs" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1 ||
+    { tail -n 20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
+  # The runtime mounts /dev, /proc, /sys; package caches, docs and locales are dead weight.
+  rm -rf "$work"/rootfs/dev/* "$work"/rootfs/var/cache/apt/archives/*.deb "$work"/rootfs/var/lib/apt/lists/* \
+    "$work"/rootfs/usr/share/doc/* "$work"/rootfs/usr/share/man/* "$work"/rootfs/usr/share/locale/* \
+    "$work"/rootfs/usr/share/info/* "$work"/rootfs/var/log/*.log "$work"/rootfs/var/cache/debconf/*-old
+  chroot "$work/rootfs" /bin/sh -c 'useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app' ||
+    warn "could not add the 'app' user to the base image"
+  mkdir -p "$work/rootfs/app"
+  chown 10001:10001 "$work/rootfs/app"
+  umoci init --layout "$work/layout"
+  umoci new --image "$work/layout:base"
+  umoci insert --image "$work/layout:base" "$work/rootfs" /
+  umoci config --image "$work/layout:base" --author zdt-e2e \
+    --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --config.env JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64 \
+    --config.env LANG=C.UTF-8 \
+    --config.workingdir /app --config.cmd java --config.cmd -version
+  rm -rf "$JRE_BASE"; mkdir -p "$JRE_BASE"
+  mv "$work/layout" "$JRE_BASE/layout"
+  rm -rf "$work"
+  say "JRE base built in $(elapsed "$t0") ($(du -sh "$JRE_BASE/layout" | cut -f1) compressed)"
+}
+
+build_jre() {
+  build_jre_base
+  local work=$IMAGES/jre-build
+  copy_base_layout "$work"
+  finish_layout "$work" base localhost/jre:17 "$IMAGES/jre.tar"
+  rm -rf "$work"
+  import_tar "$IMAGES/jre.tar" localhost/jre:17
+}
+
+# The base layout's blobs are immutable (content-addressed), so hard links are a safe copy.
+copy_base_layout() {
+  local dst=$1
+  rm -rf "$dst"; mkdir -p "$dst"
+  cp -al "$JRE_BASE/layout/blobs" "$dst/blobs"
+  cp "$JRE_BASE/layout/index.json" "$JRE_BASE/layout/oci-layout" "$dst/"
+}
+
+# image_from_dir <ref> <source dir> <destination in image> <entrypoint...>
+#   Puts the content of <source dir> at <destination> (owned by uid 10001, the base's 'app'
+#   user) on top of the JRE base, sets the entrypoint (exec form, one argument per word),
+#   the working directory to <destination> and the user to 10001, writes
+#   $ZDT_CACHE/images/<name>.tar and imports it as <ref> (e.g. localhost/zdt-operator:dev).
+#   Extra environment: IMAGE_ENV="K=V K2=V2" adds env entries.
+image_from_dir() {
+  (($# >= 4)) || die "usage: image-from-dir <ref> <source dir> <destination> <entrypoint...>"
+  local ref=$1 src=$2 dest=$3; shift 3
+  [[ $ref == */*:* ]] || die "use a full reference like localhost/name:tag (got '$ref')"
+  [[ -d $src ]] || die "no such directory: $src"
+  local name=${ref##*/}; name=${name%%:*}
+  local work=$IMAGES/$name-build stage t0 e args=()
+  t0=$(now_ms)
+  build_jre_base
+  copy_base_layout "$work"
+  # Stage a copy so ownership can be set without touching the caller's files.
+  stage=$(mktemp -d "$IMAGES/.stage.XXXXXX")
+  cp -a "$src/." "$stage/"
+  chown -R 10001:10001 "$stage"
+  umoci insert --image "$work:base" "$stage" "$dest"
+  rm -rf "$stage"
+  for e in "$@"; do args+=(--config.entrypoint "$e"); done
+  for e in ${IMAGE_ENV:-}; do args+=(--config.env "$e"); done
+  umoci config --image "$work:base" --author zdt-e2e --config.workingdir "$dest" \
+    --config.user 10001:10001 --clear config.cmd "${args[@]}"
+  finish_layout "$work" base "$ref" "$IMAGES/$name.tar"
+  rm -rf "$work"
+  import_tar "$IMAGES/$name.tar" "$ref"
+  say "image $ref ready in $(elapsed "$t0")"
+}
+
+build_demo_app() {
+  local dir=$ZDT_CLUSTER_DIR/../demo-app jar
+  jar=$dir/target/demo-app.jar
+  if [[ ! -f $jar ]]; then
+    [[ -x $dir/build.sh ]] || die "no $jar and no $dir/build.sh to build it"
+    say "building the demo app ($dir/build.sh)"
+    "$dir/build.sh" >&2
+  fi
+  [[ -f $jar ]] || die "$dir/build.sh did not produce $jar"
+  local stage
+  stage=$(mktemp -d)
+  cp "$jar" "$stage/demo-app.jar"
+  image_from_dir localhost/demo-app:dev "$stage" /app java -jar /app/demo-app.jar
+  rm -rf "$stage"
+}
+
+# ensure_image <name>: build it unless containerd already has it.
+ensure_image() {
+  local ref
+  case $1 in
+    pause) ref=localhost/pause:zdt ;;
+    jre) ref=localhost/jre:17 ;;
+    demo-app) ref=localhost/demo-app:dev ;;
+  esac
+  import_pending
+  image_present "$ref" || cmd_image "$1"
+}
+
+cmd_image() {
+  need_root
+  mkdir -p "$IMAGES"
+  case ${1:-} in
+    pause) build_pause ;;
+    jre) build_jre ;;
+    demo-app) build_demo_app ;;
+    *) die "usage: zdt-cluster image pause|jre|demo-app" ;;
+  esac
+}
+
+cmd_image_from_dir() {
+  need_root
+  mkdir -p "$IMAGES"
+  image_from_dir "$@"
+}

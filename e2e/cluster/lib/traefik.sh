@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# Traefik as the ingress controller, run as a host process (restartable on its own with
+# `zdt-cluster restart-traefik`, e.g. to change the throttle).
+#
+#   web entrypoint  0.0.0.0:$TRAEFIK_WEB_PORT  host: http://127.0.0.1:8081, pods: http://10.244.0.1:8081
+#   API entrypoint  $NODE_IP:$TRAEFIK_API_PORT host and pods: http://10.244.0.1:8082/api/http/services
+#
+# TRAEFIK_THROTTLE (default 2s, Traefik's own default) sets providers.providersThrottleDuration:
+# how long Traefik batches provider changes before applying them, i.e. the propagation delay
+# the benchmark wants to vary.
+
+start_traefik() {
+  mkdir -p "$ZDT_RUN/traefik"
+  local accesslog=()
+  [[ ${TRAEFIK_ACCESSLOG:-0} == 1 ]] && accesslog=(--accesslog=true "--accesslog.filepath=$LOGS/traefik-access.log")
+  echo "$TRAEFIK_THROTTLE" >"$ZDT_RUN/traefik/throttle"
+  # KUBECONFIG makes the provider use our client certificate (user zdt-traefik, see RBAC).
+  start_bg traefik env KUBECONFIG="$PKI/traefik.kubeconfig" "$TRAEFIK_BIN/traefik" \
+    --global.checkNewVersion=false --global.sendAnonymousUsage=false \
+    --entryPoints.web.address=":$TRAEFIK_WEB_PORT" \
+    --entryPoints.traefik.address="$NODE_IP:$TRAEFIK_API_PORT" \
+    --api=true --api.insecure=true --api.dashboard=false \
+    --ping=true --ping.entryPoint=traefik \
+    --providers.providersThrottleDuration="$TRAEFIK_THROTTLE" \
+    --providers.kubernetesIngress=true \
+    --providers.kubernetesIngress.ingressClass=traefik \
+    --providers.kubernetesIngress.ingressEndpoint.ip="$NODE_IP" \
+    --log.level="${TRAEFIK_LOG_LEVEL:-INFO}" "${accesslog[@]}"
+  wait_for 30 "Traefik /ping" curl -fsS "http://$NODE_IP:$TRAEFIK_API_PORT/ping" ||
+    { check_alive traefik; die "Traefik did not answer on its API entrypoint"; }
+  say "Traefik up (throttle $TRAEFIK_THROTTLE)"
+}
+
+cmd_restart_traefik() {
+  need_root
+  stop_bg traefik 10
+  start_traefik
+}
