@@ -1,0 +1,305 @@
+package dev.zdt.demo;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A small HTTP service that behaves like a well-written production app during a rollout:
+ * it answers with its pod name, reports readiness on /healthz, can be asked to take N ms per
+ * request, and on SIGTERM stops accepting, finishes what is in flight, and exits 0.
+ * It adds no delay of its own on SIGTERM: holding the pod until it is out of rotation is the
+ * operator's job, and this app must show what happens without it.
+ */
+public final class DemoApp {
+
+    // Millisecond precision always printed (Instant.toString drops ".000"), so lines sort and parse uniformly.
+    private static final DateTimeFormatter TS =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+
+    // Upper bound on ?delayMs so a typo cannot park a request for days.
+    private static final long MAX_DELAY_MS = 600_000;
+
+    private final String pod;
+    private final String version;
+    private final int port;
+    private final String bindAddress;
+    private final int threads;
+    private final int backlog;
+    private final long defaultDelayMs;
+    private final int shutdownTimeoutSeconds;
+    private final long startupDelayMs;
+
+    private volatile boolean draining;
+    private HttpServer server;
+    private ThreadPoolExecutor pool;
+    private ScheduledExecutorService timer;
+
+    // All exchanges not yet answered: shutdown waits for this one to reach zero.
+    private final AtomicInteger allInFlight = new AtomicInteger();
+    // Only requests to "/": what /stats reports, so the probe itself does not show up.
+    private final AtomicInteger appInFlight = new AtomicInteger();
+    private final AtomicLong served = new AtomicLong();
+    private final AtomicLong servedAfterSigterm = new AtomicLong();
+
+    DemoApp() {
+        this.pod = firstNonBlank(System.getenv("POD_NAME"), hostname());
+        this.version = firstNonBlank(System.getenv("APP_VERSION"), "v1");
+        this.port = intEnv("PORT", 8080);
+        this.bindAddress = firstNonBlank(System.getenv("BIND_ADDRESS"), "0.0.0.0");
+        this.threads = intEnv("THREADS", 200);
+        this.backlog = intEnv("BACKLOG", 1024);
+        this.defaultDelayMs = intEnv("DEFAULT_DELAY_MS", 0);
+        this.shutdownTimeoutSeconds = intEnv("SHUTDOWN_TIMEOUT_SECONDS", 30);
+        this.startupDelayMs = intEnv("STARTUP_DELAY_MS", 0);
+    }
+
+    public static void main(String[] args) throws Exception {
+        new DemoApp().run();
+    }
+
+    void run() throws Exception {
+        log("start", "version=" + version + " threads=" + threads
+                + " shutdownTimeoutSeconds=" + shutdownTimeoutSeconds);
+        // Registered before the server exists so a SIGTERM during a slow start still exits cleanly.
+        Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "sigterm"));
+        if (startupDelayMs > 0) {
+            Thread.sleep(startupDelayMs); // simulates a slow-starting app: the port is closed until then
+        }
+
+        pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                daemonFactory("http-worker"));
+        // Delayed answers wait on a timer, not on a worker thread, so thousands of slow
+        // requests can be in flight at once without exhausting the pool.
+        timer = Executors.newSingleThreadScheduledExecutor(daemonFactory("delay-timer"));
+
+        server = HttpServer.create(new InetSocketAddress(bindAddress, port), backlog);
+        server.createContext("/", this::route);
+        server.setExecutor(pool);
+        server.start();
+        log("ready", "port=" + server.getAddress().getPort() + " bind=" + bindAddress);
+        // The main thread stays alive on purpose: only the shutdown hook ends the process.
+        new java.util.concurrent.CountDownLatch(1).await();
+    }
+
+    private void route(HttpExchange ex) {
+        allInFlight.incrementAndGet();
+        try {
+            String path = ex.getRequestURI().getPath();
+            switch (path) {
+                case "/":
+                    root(ex);
+                    return; // root() answers (now or later) and does the bookkeeping
+                case "/healthz":
+                    // 503 once SIGTERM arrived, so a readiness probe takes the pod out of rotation.
+                    respond(ex, draining ? 503 : 200, draining ? "draining\n" : "ok\n", "text/plain");
+                    break;
+                case "/stats":
+                    respond(ex, 200, "{\"served\":" + served.get() + ",\"inFlight\":" + appInFlight.get()
+                            + ",\"servedAfterSigterm\":" + servedAfterSigterm.get()
+                            + ",\"draining\":" + draining + ",\"pod\":\"" + pod + "\",\"version\":\""
+                            + version + "\"}\n", "application/json");
+                    break;
+                default:
+                    respond(ex, 404, "not found\n", "text/plain");
+            }
+            allInFlight.decrementAndGet();
+        } catch (RuntimeException e) {
+            allInFlight.decrementAndGet();
+            throw e;
+        }
+    }
+
+    private void root(HttpExchange ex) {
+        appInFlight.incrementAndGet();
+        long delay;
+        try {
+            delay = parseDelay(ex.getRequestURI().getRawQuery());
+        } catch (IllegalArgumentException e) {
+            finish(ex, 400, e.getMessage() + "\n", false);
+            return;
+        }
+        if (delay <= 0) {
+            finish(ex, 200, body(), true);
+        } else {
+            // The answer is written by a worker after the delay; the exchange stays open meanwhile.
+            timer.schedule(() -> pool.execute(() -> finish(ex, 200, body(), true)), delay, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void finish(HttpExchange ex, int status, String body, boolean count) {
+        try {
+            respond(ex, status, body, "text/plain");
+            if (count) {
+                served.incrementAndGet();
+                if (draining) {
+                    servedAfterSigterm.incrementAndGet();
+                }
+            }
+        } finally {
+            appInFlight.decrementAndGet();
+            allInFlight.decrementAndGet();
+        }
+    }
+
+    private String body() {
+        return "pod=" + pod + " version=" + version + "\n";
+    }
+
+    private void respond(HttpExchange ex, int status, String body, String contentType) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        try (ex) {
+            ex.getResponseHeaders().set("Content-Type", contentType);
+            ex.getResponseHeaders().set("X-Pod", pod);
+            ex.getResponseHeaders().set("X-Version", version);
+            if (draining) {
+                // Tells keep-alive clients to reconnect (to another pod) instead of reusing this connection.
+                ex.getResponseHeaders().set("Connection", "close");
+            }
+            boolean head = "HEAD".equals(ex.getRequestMethod());
+            ex.sendResponseHeaders(status, head ? -1 : bytes.length);
+            if (!head) {
+                try (OutputStream out = ex.getResponseBody()) {
+                    out.write(bytes);
+                }
+            }
+        } catch (IOException e) {
+            // The client went away; nothing to answer to, and the counters are kept by the callers.
+        }
+    }
+
+    private long parseDelay(String rawQuery) {
+        long delay = defaultDelayMs;
+        if (rawQuery != null) {
+            for (String kv : rawQuery.split("&")) {
+                if (kv.startsWith("delayMs=")) {
+                    try {
+                        delay = Long.parseLong(kv.substring("delayMs=".length()));
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("delayMs must be an integer");
+                    }
+                }
+            }
+        }
+        if (delay < 0 || delay > MAX_DELAY_MS) {
+            throw new IllegalArgumentException("delayMs must be between 0 and " + MAX_DELAY_MS);
+        }
+        return delay;
+    }
+
+    /**
+     * SIGTERM: close the listener at once, keep serving exchanges already accepted (and requests
+     * that still arrive on open keep-alive connections), wait until none is left or the timeout
+     * expires, then exit 0.
+     */
+    private void shutdown() {
+        long t0 = System.nanoTime();
+        draining = true;
+        log("sigterm", "inFlight=" + allInFlight.get());
+        if (server == null) {
+            log("exit", "code=0 reason=not-started");
+            halt();
+            return;
+        }
+        // HttpServer.stop(d) closes the listener first, then waits up to d seconds. On JDK 17 it
+        // does not return early when nothing is in flight, so it runs on its own thread and this
+        // thread decides when to exit, from its own count of open exchanges.
+        Thread stopper = new Thread(() -> server.stop(shutdownTimeoutSeconds), "http-stop");
+        stopper.setDaemon(true);
+        stopper.start();
+
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(shutdownTimeoutSeconds);
+        long nextReport = System.nanoTime();
+        int n;
+        while ((n = allInFlight.get()) > 0 && System.nanoTime() < deadline) {
+            if (System.nanoTime() >= nextReport) {
+                log("inflight", "inFlight=" + n);
+                nextReport += TimeUnit.SECONDS.toNanos(1);
+            }
+            sleepQuietly(5);
+        }
+        // stop(0) ends the dispatcher and closes idle keep-alive connections now. Without it the JVM
+        // lingers ~300 ms in halt() waiting for the dispatcher thread blocked in epoll (native code).
+        server.stop(0);
+        long drainMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        log("stopped", "served=" + served.get() + " servedAfterSigterm=" + servedAfterSigterm.get()
+                + " abandoned=" + n + " drainMs=" + drainMs + (n > 0 ? " reason=timeout" : ""));
+        log("exit", "code=0");
+        halt();
+    }
+
+    private static void halt() {
+        System.out.flush();
+        // halt, not exit: we are inside a shutdown hook, and the JVM would otherwise report 143 for SIGTERM.
+        Runtime.getRuntime().halt(0);
+    }
+
+    private void log(String event, String rest) {
+        String line = TS.format(java.time.Instant.now()) + " event=" + event + " pod=" + pod
+                + (rest.isEmpty() ? "" : " " + rest);
+        synchronized (System.out) {
+            System.out.println(line);
+            System.out.flush();
+        }
+    }
+
+    private static java.util.concurrent.ThreadFactory daemonFactory(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            // Daemon threads: they must never be the reason the JVM outlives the drain.
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String hostname() {
+        String h = System.getenv("HOSTNAME");
+        if (h != null && !h.isBlank()) {
+            return h;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static String firstNonBlank(String a, String b) {
+        return a != null && !a.isBlank() ? a.trim() : b;
+    }
+
+    private static int intEnv(String name, int dflt) {
+        String v = System.getenv(name);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be an integer, got '" + v + "'");
+        }
+    }
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Tests the demo app on loopback: routes, delayMs, and the SIGTERM drain contract the benchmark relies on.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+"$here/build.sh" >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+jar=$here/target/demo-app.jar
+work=$(mktemp -d)
+passed=0 failed=0
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+check() { # check <name> <command...>: runs the command, counts the result
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
+}
+now_ms() { date +%s%3N; }
+
+# start <logfile> [ENV=value...]: starts the app on a kernel-chosen loopback port; sets PID and PORT
+start() {
+  local log=$1; shift
+  env PORT=0 BIND_ADDRESS=127.0.0.1 POD_NAME=test-pod APP_VERSION=v9 "$@" java -jar "$jar" >"$log" 2>&1 &
+  PID=$!; pids+=("$PID"); PORT=
+  for _ in $(seq 1 100); do # port 0 avoids collisions; the app logs the port it got
+    PORT=$(sed -n 's/.*event=ready.* port=\([0-9]*\).*/\1/p' "$log")
+    [[ -n $PORT ]] && return 0
+    sleep 0.05
+  done
+  echo "app did not become ready:"; cat "$log"; return 1
+}
+
+# raw HTTP on an already open fd 3, so the request travels over a kept-alive connection
+raw_get() { # raw_get <path>: prints the response head, status line first
+  printf 'GET %s HTTP/1.1\r\nHost: t\r\n\r\n' "$1" >&3
+  local line head=
+  while IFS= read -r -t 3 line <&3; do
+    line=${line%$'\r'}
+    [[ -z $line ]] && break
+    head+="$line"$'\n'
+  done
+  # the bodies are one line; read it so the connection is clean for the next request
+  IFS= read -r -t 3 line <&3
+  printf '%s' "$head"
+}
+
+# wait_exit <pid> <max seconds>: sets RC (exit code, or 124 if still alive)
+wait_exit() {
+  local pid=$1 max_ms=$(($2 * 1000)) t0; t0=$(now_ms)
+  while kill -0 "$pid" 2>/dev/null; do
+    if (($(now_ms) - t0 > max_ms)); then RC=124; return; fi
+    sleep 0.02
+  done
+  wait "$pid"; RC=$?
+}
+
+# --- 1. plain serving -------------------------------------------------------------------------
+start "$work/a.log" || { echo "0 passed, 1 failed"; exit 1; }
+base=http://127.0.0.1:$PORT
+
+out=$(curl -s -D "$work/h" "$base/")
+check "GET / answers pod and version" [ "$out" = "pod=test-pod version=v9" ]
+check "GET / sends X-Pod header" grep -qi '^x-pod: test-pod' "$work/h"
+check "GET /healthz is 200 ok" [ "$(curl -s -w '%{http_code}' "$base/healthz")" = $'ok\n200' ]
+check "unknown path is 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/nope")" = 404 ]
+check "bad delayMs is 400" [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/?delayMs=x")" = 400 ]
+
+t0=$(now_ms); code=$(curl -s -o /dev/null -w '%{http_code}' "$base/?delayMs=400"); dt=$(($(now_ms) - t0))
+check "delayMs=400 takes >= 400 ms (took $dt)" [ "$code" = 200 -a "$dt" -ge 400 -a "$dt" -lt 1500 ]
+
+# 50 slow requests must be in flight at the same time, not queued behind each other
+for i in $(seq 1 50); do curl -s -o /dev/null -w '%{http_code}\n' "$base/?delayMs=3000" >>"$work/conc" & done
+max=0
+for _ in $(seq 1 60); do # the app's own count, so curl start-up cost does not blur the measure
+  n=$(curl -s "$base/stats" | sed -n 's/.*"inFlight":\([0-9]*\).*/\1/p')
+  ((n > max)) && max=$n
+  ((max >= 50)) && break
+  sleep 0.05
+done
+for j in $(jobs -p); do [[ $j == "$PID" ]] || wait "$j"; done
+check "50 slow requests in flight at once (max seen $max)" [ "$max" = 50 ]
+check "all 50 slow requests answered 200" [ "$(grep -c '^200$' "$work/conc")" = 50 ]
+check "/stats reports served and inFlight" \
+  grep -q '"served":5[0-9],"inFlight":0' <(curl -s "$base/stats")
+
+# --- 2. SIGTERM with a 2 s request in flight and a kept-alive connection open ------------------
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+head=$(raw_get /healthz)
+check "keep-alive connection healthz 200 before SIGTERM" grep -q '^HTTP/1.1 200' <<<"$head"
+
+curl -s -o "$work/slow.body" -w '%{http_code}' "$base/?delayMs=2000" >"$work/slow.code" &
+slow=$!
+sleep 0.3
+t0=$(now_ms)
+kill -TERM "$PID"
+sleep 0.2
+head=$(raw_get /healthz)
+check "healthz on a kept-alive connection is 503 after SIGTERM" grep -q '^HTTP/1.1 503' <<<"$head"
+check "response during drain says Connection: close" grep -qi '^connection: close' <<<"$head"
+exec 3<&-
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/healthz")
+check "new connections are refused after SIGTERM (got $code)" [ "$code" = 000 ]
+
+wait_exit "$PID" 35; dt=$(($(now_ms) - t0))
+wait "$slow"
+check "in-flight 2 s request completed with 200" [ "$(cat "$work/slow.code")" = 200 ]
+check "in-flight request got its full body" [ "$(cat "$work/slow.body")" = "pod=test-pod version=v9" ]
+check "exit code 0 after drain (got $RC)" [ "$RC" = 0 ]
+check "exit waited for the in-flight request, then no longer (took $dt ms)" [ "$dt" -ge 1400 -a "$dt" -lt 4000 ]
+for ev in start ready sigterm inflight stopped exit; do
+  check "log has event=$ev" grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}Z event=$ev pod=test-pod" "$work/a.log"
+done
+check "log says nothing abandoned" grep -q 'event=stopped .*abandoned=0' "$work/a.log"
+
+# --- 3. an idle keep-alive connection must not keep the process alive --------------------------
+start "$work/b.log" || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+raw_get / >/dev/null
+t0=$(now_ms); kill -TERM "$PID"; wait_exit "$PID" 10; dt=$(($(now_ms) - t0))
+exec 3<&-
+check "idle keep-alive connection: exit 0 at once (took $dt ms, rc $RC)" [ "$RC" = 0 -a "$dt" -lt 1000 ]
+
+# --- 4. the shutdown timeout bounds the drain ----------------------------------------------------
+start "$work/c.log" SHUTDOWN_TIMEOUT_SECONDS=1 || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+curl -s -o /dev/null --max-time 10 "http://127.0.0.1:$PORT/?delayMs=5000" &
+sleep 0.3
+t0=$(now_ms); kill -TERM "$PID"; wait_exit "$PID" 10; dt=$(($(now_ms) - t0))
+check "SHUTDOWN_TIMEOUT_SECONDS=1 ends the drain after ~1 s (took $dt ms, rc $RC)" \
+  [ "$RC" = 0 -a "$dt" -ge 900 -a "$dt" -lt 2500 ]
+check "log reports the abandoned request" grep -q 'event=stopped .*abandoned=1 .*reason=timeout' "$work/c.log"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
