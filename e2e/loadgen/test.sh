@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Tests the load generator against the demo app on loopback: exact counts, no failures when all is
+# well, and failures classified as refused/reset when the server dies under load.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+demo=$here/../demo-app
+"$here/build.sh" >/dev/null && "$demo/build.sh" >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+lg=$here/target/loadgen.jar
+work=$(mktemp -d)
+passed=0 failed=0
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+check() { # check <name> <command...>
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
+}
+json_num() { sed -n "s/^  \"$2\": \([0-9.]*\),*$/\1/p" "$1"; } # top-level number of a summary file
+kinds_of_failures() { tail -n +2 "$1" | cut -d, -f5 | grep -v '^none$' | sort -u | tr '\n' ' '; }
+
+start_demo() { # sets PID and PORT; PORT=0 lets the kernel choose, the app logs it
+  local log=$1; shift
+  env PORT=0 BIND_ADDRESS=127.0.0.1 POD_NAME=test-pod "$@" java -jar "$demo/target/demo-app.jar" >"$log" 2>&1 &
+  PID=$!; pids+=("$PID"); PORT=
+  for _ in $(seq 1 100); do
+    PORT=$(sed -n 's/.*event=ready.* port=\([0-9]*\).*/\1/p' "$log")
+    [[ -n $PORT ]] && return 0
+    sleep 0.05
+  done
+  echo "demo app did not start:"; cat "$log"; return 1
+}
+loadgen() { java -jar "$lg" "$@" 2>>"$work/loadgen.err"; }
+
+start_demo "$work/demo.log" || { echo "0 passed, 1 failed"; exit 1; }
+url=http://127.0.0.1:$PORT/
+
+# --- 1. steady run: every request recorded, none failed ------------------------------------------
+loadgen --url "$url" --host-header demo.local --rate 100 --duration 3s --out "$work/a.csv" --summary "$work/a.json"
+check "exit code 0" [ $? = 0 ]
+req=$(json_num "$work/a.json" requests)
+check "3 s at 100/s records ~300 requests (got $req)" [ "${req:-0}" -ge 295 -a "${req:-0}" -le 305 ]
+check "CSV has one row per request" [ "$(($(wc -l <"$work/a.csv") - 1))" = "$req" ]
+check "CSV header" [ "$(head -1 "$work/a.csv")" = "seq,sendEpochMs,latencyMs,status,errorKind,pod" ]
+check "0 failed" [ "$(json_num "$work/a.json" failed)" = 0 ]
+check "every row is 200/none from test-pod" [ "$(tail -n +2 "$work/a.csv" | cut -d, -f4,5,6 | sort -u)" = "200,none,test-pod" ]
+check "achieved rate ~100/s" awk -v r="$(json_num "$work/a.json" achievedRate)" 'BEGIN { exit !(r >= 97 && r <= 103) }'
+check "summary has 3 per-second buckets of ~100" [ "$(grep -cE '"second": [0-9]+, "ok": (9[5-9]|10[0-5]), "failed": 0' "$work/a.json")" = 3 ]
+check "send times are spaced by the schedule (~10 ms)" \
+  awk -F, 'NR == 2 { first = $2 } END { span = $2 - first; exit !(span >= 2950 && span <= 3050) }' "$work/a.csv"
+
+# --- 2. keep-alive --------------------------------------------------------------------------------
+loadgen --url "$url" --rate 100 --duration 2s --keepalive true --summary "$work/b.json"
+check "keep-alive: 200 requests, 0 failed" [ "$(json_num "$work/b.json" ok)" = 200 -a "$(json_num "$work/b.json" failed)" = 0 ]
+
+# --- 3. --until-file stops the run ---------------------------------------------------------------
+(sleep 1.5; touch "$work/stop") &
+loadgen --url "$url" --rate 100 --until-file "$work/stop" --duration 20s --summary "$work/c.json"
+req=$(json_num "$work/c.json" requests)
+check "--until-file stops after ~1.5 s (requests $req)" [ "${req:-0}" -ge 120 -a "${req:-0}" -le 220 ]
+check "stopReason is until-file" grep -q '"stopReason": "until-file"' "$work/c.json"
+
+# --- 4. timeouts and overload are recorded, not dropped ---------------------------------------------
+loadgen --url "${url}?delayMs=3000" --rate 20 --duration 1s --timeout 500ms --out "$work/d.csv" --summary "$work/d.json"
+check "slow answers past --timeout are 'timeout' ($(kinds_of_failures "$work/d.csv"))" \
+  [ "$(kinds_of_failures "$work/d.csv")" = "timeout " -a "$(json_num "$work/d.json" failed)" = 20 ]
+loadgen --url "${url}?delayMs=1500" --rate 50 --duration 1s --max-in-flight 10 --out "$work/e.csv" --summary "$work/e.json"
+check "--max-in-flight 10: 50 recorded, 10 ok, 40 'overload'" \
+  [ "$(json_num "$work/e.json" requests)" = 50 -a "$(json_num "$work/e.json" ok)" = 10 \
+    -a "$(grep -c ',overload,' "$work/e.csv")" = 40 ]
+
+# --- 5. the server dies hard mid-run: failures appear, classified as refused/reset ----------------
+loadgen --url "$url" --rate 100 --duration 4s --out "$work/f.csv" --summary "$work/f.json" &
+lgpid=$!
+sleep 1.5
+kill -9 "$PID"; wait "$PID" 2>/dev/null # reaps it quietly (no "Killed" job notice)
+wait "$lgpid"
+check "loadgen survives the server's death (exit 0)" [ $? = 0 ]
+ok=$(json_num "$work/f.json" ok); bad=$(json_num "$work/f.json" failed); req=$(json_num "$work/f.json" requests)
+check "kill -9: ~400 recorded (got $req)" [ "${req:-0}" -ge 395 -a "${req:-0}" -le 405 ]
+check "kill -9: ok before the kill ($ok) and failures after ($bad)" [ "${ok:-0}" -ge 100 -a "${bad:-0}" -ge 150 ]
+check "kill -9: failures are only refused/reset ($(kinds_of_failures "$work/f.csv"))" \
+  bash -c '[[ -n "$1" && -z $(tr " " "\n" <<<"$1" | grep -vE "^(refused|reset|)$") ]]' _ "$(kinds_of_failures "$work/f.csv")"
+check "kill -9: the summary agrees with the CSV" \
+  [ "$(grep -cvE ',none,|^seq' "$work/f.csv")" = "$bad" ]
+
+# --- 6. nothing listening at all ---------------------------------------------------------------------
+loadgen --url "$url" --rate 50 --duration 1s --out "$work/g.csv" --summary "$work/g.json"
+check "closed port: every request 'refused'" \
+  [ "$(kinds_of_failures "$work/g.csv")" = "refused " -a "$(json_num "$work/g.json" failed)" = 50 ]
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
