@@ -101,10 +101,11 @@ cmd_build() {
   command -v go >/dev/null || die "Go is needed to build the binaries (go 1.26 or newer)"
   case ${1:-all} in
     api) build_api ;;
-    all) build_api; build_node; build_traefik; build_helm ;;
+    all) build_api; build_node; build_traefik; build_helm; build_coredns ;;
     node) build_node ;;
     traefik) build_traefik ;;
     helm) build_helm ;;
-    *) die "usage: zdt-cluster build [api|all|node|traefik|helm]" ;;
+    dns) build_coredns ;;
+    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns]" ;;
   esac
 }

@@ -21,6 +21,8 @@ HELM_VERSION=$(modver helm helm.sh/helm/v3)
 K8S_BIN=$ZDT_CACHE/bin/kubernetes-$K8S_VERSION
 ETCD_BIN=$ZDT_CACHE/bin/etcd-$ETCD_VERSION
 TRAEFIK_BIN=$ZDT_CACHE/bin/traefik-$TRAEFIK_VERSION
+COREDNS_VERSION=$(modver coredns github.com/coredns/coredns)
+COREDNS_BIN=$ZDT_CACHE/bin/coredns-$COREDNS_VERSION
 HELM_BIN=$ZDT_CACHE/bin/helm-$HELM_VERSION
 KUBEAPITEST_DIR=$ZDT_CACHE/kubeapitest
 
@@ -103,28 +105,38 @@ start_bg() {
     return 0
   fi
   printf '\n==== %s starting: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$LOGS/$name.log"
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  # ZDT_OWNER marks the process as ours: `down` finds orphans by it, never by binary path
+  # (kube-api-test runs the very same binaries for the Maven tests).
+  setsid env ZDT_OWNER="$ZDT_RUN" "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
   echo $! >"$PIDS/$name.pid"
   say "started $name (pid $!, log $LOGS/$name.log)"
 }
 
-# stop_bg <name> [grace seconds]: TERM, wait, then KILL; removes the pid file.
+# stop_bg <grace seconds> <name...>: TERM to all, wait for all, then KILL what is left;
+# removes the pid files. Stopping several at once saves their shutdown delays.
 stop_bg() {
-  local name=$1 grace=${2:-10} pid i
-  pid=$(pid_of "$name") || { rm -f "$PIDS/$name.pid"; return 0; }
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace * 5; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      warn "$name (pid $pid) did not stop in ${grace}s, killing it"
-      kill -KILL "$pid" 2>/dev/null || true
+  local grace=$1 name pid i alive; shift
+  local pids=() names=()
+  for name in "$@"; do
+    if pid=$(pid_of "$name") && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid"); names+=("$name")
     fi
-    say "stopped $name"
-  fi
-  rm -f "$PIDS/$name.pid"
+  done
+  for ((i = 0; i < grace * 5; i++)); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.2
+  done
+  for i in "${!pids[@]}"; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      warn "${names[$i]} (pid ${pids[$i]}) did not stop in ${grace}s, killing it"
+      kill -KILL "${pids[$i]}" 2>/dev/null || true
+    fi
+  done
+  ((${#names[@]})) && say "stopped ${names[*]}"
+  for name in "$@"; do rm -f "$PIDS/$name.pid"; done
 }
 
 # Dies with the last lines of a component's log if it is not running.

@@ -3,18 +3,18 @@
 
 # Reverse start order. Pods are stopped through the kubelet-less path: containerd's tasks are
 # killed by killing their shims, whose parent is our containerd.
-COMPONENTS=(traefik kube-proxy kubelet kube-scheduler kube-controller-manager containerd kube-apiserver etcd)
+COMPONENTS=(traefik coredns kube-proxy kubelet kube-scheduler kube-controller-manager containerd kube-apiserver etcd)
 
-# Processes whose executable lives in our binary dirs but that are not in a pid file (e.g. a
-# pid file lost in a crash). Matched by executable path, never by name.
+# Processes we started whose pid file is lost (e.g. after a crash): start_bg puts
+# ZDT_OWNER=$ZDT_RUN in their environment. Matching by binary path would also hit the etcd and
+# kube-apiserver that kube-api-test runs from the same binaries.
 stray_pids() {
-  local p exe
+  local p
   for p in /proc/[0-9]*; do
-    exe=$(readlink "$p/exe" 2>/dev/null) || continue
-    case $exe in
-      "$K8S_BIN"/* | "$ETCD_BIN"/* | "$TRAEFIK_BIN"/*) echo "${p#/proc/}" ;;
-    esac
+    [[ ${p#/proc/} == "$$" ]] && continue
+    tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "ZDT_OWNER=$ZDT_RUN" && echo "${p#/proc/}"
   done
+  return 0
 }
 
 # containerd-shim-runc-v2 processes started by our containerd: they carry our socket path.
@@ -24,6 +24,7 @@ our_shim_pids() {
     [[ $(readlink "$p/exe" 2>/dev/null) == */containerd-shim-runc-v2 ]] || continue
     tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$CONTAINERD_SOCK" && echo "${p#/proc/}"
   done
+  return 0
 }
 
 kill_pods() {
@@ -102,20 +103,33 @@ cleanup_iptables() {
   rm -rf "$CNI_IPAM_DIR"
 }
 
+# The kubelet's pod cgroups (cgroupfs driver: /kubepods in every v1 hierarchy and in the
+# unified one). Empty once the processes are gone; removed deepest first.
+cleanup_cgroups() {
+  local d
+  for d in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+    [[ -d $d ]] || continue
+    find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    [[ -d $d ]] && warn "could not remove cgroup $d (processes left in it?)"
+  done
+  return 0
+}
+
 cmd_down() {
   need_root
   local purge=0 t0 c p
   [[ ${1:-} == --purge ]] && purge=1
   t0=$(now_ms)
-  for c in "${COMPONENTS[@]}"; do
-    [[ $c == containerd ]] && kill_pods
-    stop_bg "$c" 15
-  done
+  stop_bg 15 traefik coredns kube-proxy kubelet kube-scheduler kube-controller-manager
+  kill_pods
+  stop_bg 15 containerd
+  stop_bg 15 kube-apiserver etcd
   for p in $(stray_pids) $(our_shim_pids); do
     warn "killing leftover process $p ($(readlink /proc/"$p"/exe 2>/dev/null))"
     kill -KILL "$p" 2>/dev/null || true
   done
   cleanup_mounts
+  cleanup_cgroups
   cleanup_netns
   cleanup_network
   # A fresh cluster at every `up`: stale nodes, pods and leases from a previous run would
@@ -127,7 +141,7 @@ cmd_down() {
 
 cmd_status() {
   local c pid
-  for c in etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy traefik; do
+  for c in etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy coredns traefik; do
     if is_running "$c"; then
       pid=$(pid_of "$c")
       printf '  %-24s running  pid %-7s rss %s MiB\n' "$c" "$pid" \

@@ -5,11 +5,12 @@
 #   localhost/pause:zdt       the sandbox image (containerd's sandbox_image)
 #   localhost/jre:17          Debian bookworm minbase + openjdk-17-jre-headless
 #   localhost/demo-app:dev    jre + /app/demo-app.jar
+#   localhost/busybox:zdt     a static busybox, for probes from inside a pod
 #
 # Layouts and tars live in $ZDT_CACHE/images. The JRE base layout is built once (debootstrap,
 # about a minute) and reused: an app image only adds one layer on top of it.
 
-JRE_BASE_KEY=bookworm-openjdk17-1     # bump to force a rebuild of the base everywhere
+JRE_BASE_KEY=bookworm-openjdk17-2     # bump to force a rebuild of the base everywhere
 JRE_BASE=$IMAGES/jre-base-$JRE_BASE_KEY
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
@@ -32,7 +33,7 @@ finish_layout() {
 import_tar() {
   local tar=$1 ref=$2
   if containerd_up; then
-    ctr_k8s images import --digests "$tar" >/dev/null
+    ctr_k8s images import "$tar" >/dev/null
     rm -f "$IMAGES/pending/${ref//\//_}"
     say "imported $ref into containerd (k8s.io)"
   else
@@ -66,6 +67,21 @@ build_pause() {
   import_tar "$IMAGES/pause.tar" "$ref"
 }
 
+# A static busybox (Debian's busybox-static) as a pod-side probe: wget, nc, nslookup.
+build_busybox() {
+  local work=$IMAGES/busybox-build ref=localhost/busybox:zdt
+  rm -rf "$work"; mkdir -p "$work/bin"
+  cp /bin/busybox "$work/bin/busybox"
+  umoci init --layout "$work/layout"
+  umoci new --image "$work/layout:build"
+  umoci insert --image "$work/layout:build" "$work/bin" /bin
+  umoci config --image "$work/layout:build" --author zdt-e2e --config.entrypoint /bin/busybox \
+    --config.cmd sh --config.env PATH=/bin
+  finish_layout "$work/layout" build "$ref" "$IMAGES/busybox.tar"
+  rm -rf "$work"
+  import_tar "$IMAGES/busybox.tar" "$ref"
+}
+
 # The JRE base rootfs: a Debian minbase with the JRE, trimmed of package caches and docs.
 build_jre_base() {
   [[ -f $JRE_BASE/layout/index.json ]] && return 0
@@ -80,7 +96,7 @@ build_jre_base() {
   rm -rf "$work"/rootfs/dev/* "$work"/rootfs/var/cache/apt/archives/*.deb "$work"/rootfs/var/lib/apt/lists/* \
     "$work"/rootfs/usr/share/doc/* "$work"/rootfs/usr/share/man/* "$work"/rootfs/usr/share/locale/* \
     "$work"/rootfs/usr/share/info/* "$work"/rootfs/var/log/*.log "$work"/rootfs/var/cache/debconf/*-old
-  chroot "$work/rootfs" /bin/sh -c 'useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app' ||
+  chroot "$work/rootfs" /bin/sh -c 'useradd --uid 10001 --user-group --no-create-home --home-dir /app --shell /usr/sbin/nologin app' ||
     warn "could not add the 'app' user to the base image"
   mkdir -p "$work/rootfs/app"
   chown 10001:10001 "$work/rootfs/app"
@@ -150,10 +166,9 @@ image_from_dir() {
 build_demo_app() {
   local dir=$ZDT_CLUSTER_DIR/../demo-app jar
   jar=$dir/target/demo-app.jar
-  if [[ ! -f $jar ]]; then
-    [[ -x $dir/build.sh ]] || die "no $jar and no $dir/build.sh to build it"
-    say "building the demo app ($dir/build.sh)"
-    "$dir/build.sh" >&2
+  # build.sh is incremental: it returns at once when the jar is newer than the sources.
+  if [[ -x $dir/build.sh ]]; then
+    "$dir/build.sh" >&2 || die "$dir/build.sh failed"
   fi
   [[ -f $jar ]] || die "$dir/build.sh did not produce $jar"
   local stage
@@ -170,6 +185,7 @@ ensure_image() {
     pause) ref=localhost/pause:zdt ;;
     jre) ref=localhost/jre:17 ;;
     demo-app) ref=localhost/demo-app:dev ;;
+    busybox) ref=localhost/busybox:zdt ;;
   esac
   import_pending
   image_present "$ref" || cmd_image "$1"
@@ -182,7 +198,8 @@ cmd_image() {
     pause) build_pause ;;
     jre) build_jre ;;
     demo-app) build_demo_app ;;
-    *) die "usage: zdt-cluster image pause|jre|demo-app" ;;
+    busybox) build_busybox ;;
+    *) die "usage: zdt-cluster image pause|jre|demo-app|busybox" ;;
   esac
 }
 

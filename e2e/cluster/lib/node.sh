@@ -145,8 +145,9 @@ EOF
 
 start_kubelet() {
   mkdir -p "$KUBELET_ROOT"
-  # Pods get no upstream resolver (there is no cluster DNS, and nothing outside this machine
-  # is theirs to query): a lookup fails at once on the pod's own loopback.
+  # Pods resolve cluster names through CoreDNS (clusterDNS); the base resolv.conf, used for
+  # dnsPolicy Default and appended to nothing else, names no upstream server: nothing outside
+  # this machine is theirs to query.
   printf '# zdt e2e node: no DNS server for pods\noptions ndots:1\n' >"$ZDT_RUN/pod-resolv.conf"
   cat >"$ZDT_RUN/kubelet-config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -169,6 +170,7 @@ tlsCertFile: $PKI/kubelet-serving.crt
 tlsPrivateKeyFile: $PKI/kubelet-serving.key
 healthzBindAddress: 127.0.0.1
 clusterDomain: $CLUSTER_DOMAIN
+clusterDNS: [$NODE_IP]
 resolvConf: $ZDT_RUN/pod-resolv.conf
 # Images come from local imports only: never garbage-collect them on a test node.
 imageGCHighThresholdPercent: 100
@@ -244,6 +246,7 @@ up_full() {
   start_controller_manager
   start_scheduler
   apply_bootstrap_objects
+  start_coredns
   start_kubelet
   start_kube_proxy
   start_traefik

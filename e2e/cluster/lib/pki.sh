@@ -16,7 +16,8 @@ issue() {
   } >"$ext"
   openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/$name.key" 2>/dev/null
   openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+  local ca=${CA_NAME:-ca}
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" -CAcreateserial \
     -days 3650 -sha256 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null
   rm -f "$PKI/$name.csr" "$ext"
 }
@@ -66,18 +67,29 @@ ensure_pki() {
   issue kube-controller-manager "/CN=system:kube-controller-manager" client
   issue kube-scheduler "/CN=system:kube-scheduler" client
   issue kube-proxy "/CN=system:kube-proxy" client
+  # The aggregation layer's front proxy has its own CA, as in kubeadm; without it the
+  # controller-manager and scheduler complain about a missing requestheader CA.
+  if [[ ! -s $PKI/front-proxy-ca.crt ]]; then
+    openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/front-proxy-ca.key" 2>/dev/null
+    openssl req -x509 -new -key "$PKI/front-proxy-ca.key" -subj "/CN=zdt-front-proxy-ca" -days 3650 -sha256 \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+      -out "$PKI/front-proxy-ca.crt" 2>/dev/null
+    rm -f "$PKI/front-proxy-client.crt"
+  fi
+  CA_NAME=front-proxy-ca issue front-proxy-client "/CN=front-proxy-client" client
   # The Node authorizer and NodeRestriction recognise the kubelet by this exact identity.
   issue kubelet-client "/O=system:nodes/CN=system:node:$NODE_NAME" client
   issue kubelet-serving "/CN=$NODE_NAME" server "DNS:$NODE_NAME,DNS:localhost,IP:$NODE_IP,IP:127.0.0.1"
   # Traefik gets its own user, bound to a ClusterRole with only what its provider reads.
   issue traefik "/CN=zdt-traefik" client
+  issue coredns "/CN=zdt-coredns" client
   if [[ ! -s $PKI/sa.key ]]; then
     openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/sa.key" 2>/dev/null
     openssl ec -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   fi
   write_kubeconfig "$KUBECONFIG_ADMIN" admin
   local c
-  for c in kube-controller-manager kube-scheduler kube-proxy kubelet-client traefik; do
+  for c in kube-controller-manager kube-scheduler kube-proxy kubelet-client traefik coredns; do
     write_kubeconfig "$PKI/$c.kubeconfig" "$c"
   done
 }

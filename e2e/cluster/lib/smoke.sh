@@ -1,1 +1,179 @@
 # shellcheck shell=bash
+# `zdt-cluster smoke`: proves the full node works the way the benchmark will use it:
+# a plain Deployment + Service + Ingress answers through Traefik from the host, the Service's
+# ClusterIP answers from the host (kube-proxy), Traefik's API lists the service and is
+# reachable on the address pods use, and `kubectl logs` reaches the kubelet.
+
+SMOKE_NS=zdt-smoke
+SMOKE_HOST=smoke.zdt.test
+
+smoke_fail() {
+  printf '\033[1;31m[zdt-cluster] SMOKE FAILED:\033[0m %s\n' "$*" >&2
+  kubectl_admin -n "$SMOKE_NS" get deploy,rs,pods,svc,endpointslices,ingress -o wide >&2 2>&1 || true
+  kubectl_admin -n "$SMOKE_NS" describe pods >&2 2>&1 | tail -n 40 || true
+  exit 1
+}
+
+smoke_cleanup() {
+  kubectl_admin delete namespace "$SMOKE_NS" --ignore-not-found --wait=true --timeout=90s >/dev/null 2>&1 ||
+    warn "namespace $SMOKE_NS was not deleted in time"
+}
+
+# retry <seconds> <command...>: like wait_for, but keeps the last output for the message.
+smoke_curl_until() {
+  local timeout=$1 expect=$2; shift 2
+  local deadline=$(( $(date +%s) + timeout )) out=""
+  while (( $(date +%s) < deadline )); do
+    out=$(curl -sS --max-time 3 "$@" 2>&1) && [[ $out == *"$expect"* ]] && { echo "$out"; return 0; }
+    sleep 0.5
+  done
+  echo "$out"
+  return 1
+}
+
+cmd_smoke() {
+  local t0 out ip pods
+  t0=$(now_ms)
+  for c in kube-apiserver kubelet kube-proxy containerd traefik; do
+    is_running "$c" || die "the full cluster is not up ($c is not running): run 'zdt-cluster up' first"
+  done
+  node_ready || die "node $NODE_NAME is not Ready"
+  ensure_image demo-app
+  ensure_image busybox
+
+  smoke_cleanup
+  trap smoke_cleanup EXIT
+  say "smoke: deploying demo-app (2 replicas) + Service + Ingress in namespace $SMOKE_NS"
+  kubectl_admin create namespace "$SMOKE_NS" >/dev/null
+  kubectl_admin -n "$SMOKE_NS" apply -f - >/dev/null <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: demo-app
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: demo-app}
+  template:
+    metadata:
+      labels: {app: demo-app}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: app
+        image: localhost/demo-app:dev
+        imagePullPolicy: Never
+        env:
+        - name: POD_NAME
+          valueFrom: {fieldRef: {fieldPath: metadata.name}}
+        - {name: PORT, value: "8080"}
+        ports:
+        - {name: http, containerPort: 8080}
+        readinessProbe:
+          httpGet: {path: /healthz, port: http}
+          periodSeconds: 1
+        resources:
+          requests: {cpu: 50m, memory: 64Mi}
+          limits: {memory: 256Mi}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: demo-app
+spec:
+  selector: {app: demo-app}
+  ports:
+  - {name: http, port: 80, targetPort: http}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: demo-app
+spec:
+  ingressClassName: traefik
+  rules:
+  - host: $SMOKE_HOST
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: demo-app
+            port: {name: http}
+EOF
+  kubectl_admin -n "$SMOKE_NS" rollout status deployment/demo-app --timeout=120s >/dev/null ||
+    smoke_fail "the Deployment did not become available in 120s"
+  pods=$(kubectl_admin -n "$SMOKE_NS" get pods -l app=demo-app -o jsonpath='{.items[*].metadata.name}')
+  say "smoke: pods ready ($pods) after $(elapsed "$t0")"
+
+  ip=$(kubectl_admin -n "$SMOKE_NS" get service demo-app -o jsonpath='{.spec.clusterIP}')
+  out=$(smoke_curl_until 20 demo-app- "http://$ip/") ||
+    smoke_fail "ClusterIP http://$ip/ did not answer with a pod name from the host: $out"
+  say "smoke: ClusterIP $ip answers from the host: $out"
+
+  out=$(smoke_curl_until 60 demo-app- -H "Host: $SMOKE_HOST" "http://127.0.0.1:$TRAEFIK_WEB_PORT/") ||
+    smoke_fail "Traefik http://127.0.0.1:$TRAEFIK_WEB_PORT/ (Host: $SMOKE_HOST) did not route to the app: $out"
+  say "smoke: Ingress answers through Traefik at 127.0.0.1:$TRAEFIK_WEB_PORT: $out"
+
+  # Several requests: both replicas must be reached (Traefik balances over the endpoints).
+  local seen="" i
+  for i in $(seq 1 20); do
+    seen+=$(curl -sS --max-time 3 -H "Host: $SMOKE_HOST" "http://127.0.0.1:$TRAEFIK_WEB_PORT/" | grep -o 'demo-app-[a-z0-9-]*' | head -n1)$'\n'
+  done
+  (( $(sort -u <<<"$seen" | grep -c .) >= 2 )) || smoke_fail "Traefik sent 20 requests to fewer than 2 pods: $(sort -u <<<"$seen" | tr '\n' ' ')"
+  say "smoke: Traefik balances over both pods"
+
+  out=$(curl -fsS --max-time 3 "http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services") ||
+    smoke_fail "Traefik API http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services did not answer"
+  jq -e --arg n "$SMOKE_NS-demo-app-http@kubernetes" \
+     '.[] | select(.name == $n) | .loadBalancer.servers | length == 2' <<<"$out" >/dev/null ||
+    smoke_fail "Traefik API does not list $SMOKE_NS-demo-app-http@kubernetes with 2 servers: $out"
+  say "smoke: Traefik API lists $SMOKE_NS-demo-app-http@kubernetes with 2 servers"
+
+  # From inside a pod: the Service by its DNS name (CoreDNS + kube-proxy), the API server's
+  # ClusterIP, and Traefik's API on the bridge address (the operator asks it from a pod).
+  kubectl_admin -n "$SMOKE_NS" apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: probe
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: probe
+    image: localhost/busybox:zdt
+    imagePullPolicy: Never
+    command:
+    - /bin/busybox
+    - sh
+    - -c
+    - |
+      set -e
+      echo "service: \$(wget -qO- -T 5 http://demo-app.$SMOKE_NS.svc.$CLUSTER_DOMAIN/)"
+      echo "short name: \$(wget -qO- -T 5 http://demo-app/)"
+      echo "apiserver: \$(wget -qO- -T 5 --no-check-certificate https://kubernetes.default.svc/livez)"
+      wget -qO- -T 5 http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services | grep -q '$SMOKE_NS-demo-app-http@kubernetes'
+      echo "traefik api: lists $SMOKE_NS-demo-app-http@kubernetes"
+EOF
+  local phase=""
+  for _ in $(seq 1 60); do
+    phase=$(kubectl_admin -n "$SMOKE_NS" get pod probe -o jsonpath='{.status.phase}' 2>/dev/null || true)
+    [[ $phase == Succeeded || $phase == Failed ]] && break
+    sleep 0.5
+  done
+  out=$(kubectl_admin -n "$SMOKE_NS" logs probe 2>&1 || true)
+  [[ $phase == Succeeded ]] || smoke_fail "the probe pod (DNS name, API server, Traefik API from a pod) ended '$phase': $out"
+  say "smoke: from a pod: $(tr '\n' ';' <<<"$out")"
+
+  out=$(kubectl_admin -n "$SMOKE_NS" logs deployment/demo-app --tail=20 2>&1) ||
+    smoke_fail "kubectl logs failed: $out"
+  [[ $out == *ready* ]] || smoke_fail "kubectl logs did not show the app's 'ready' line: $out"
+  say "smoke: kubectl logs works"
+
+  trap - EXIT
+  smoke_cleanup
+  say "smoke: PASSED in $(elapsed "$t0")"
+  echo "smoke: 1 passed, 0 failed"
+}

@@ -33,6 +33,6 @@ start_traefik() {
 
 cmd_restart_traefik() {
   need_root
-  stop_bg traefik 10
+  stop_bg 10 traefik
   start_traefik
 }
