@@ -22,7 +22,7 @@ start() {
   env PORT=0 BIND_ADDRESS=127.0.0.1 POD_NAME=test-pod APP_VERSION=v9 "$@" java -jar "$jar" >"$log" 2>&1 &
   PID=$!; pids+=("$PID"); PORT=
   for _ in $(seq 1 100); do # port 0 avoids collisions; the app logs the port it got
-    PORT=$(sed -n 's/.*event=ready.* port=\([0-9]*\).*/\1/p' "$log")
+    PORT=$(sed -n 's/.*event=ready.* port=\([0-9]*\).*/\1/p' "$log" 2>/dev/null)
     [[ -n $PORT ]] && return 0
     sleep 0.05
   done

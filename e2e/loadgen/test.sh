@@ -24,7 +24,7 @@ start_demo() { # sets PID and PORT; PORT=0 lets the kernel choose, the app logs 
   env PORT=0 BIND_ADDRESS=127.0.0.1 POD_NAME=test-pod "$@" java -jar "$demo/target/demo-app.jar" >"$log" 2>&1 &
   PID=$!; pids+=("$PID"); PORT=
   for _ in $(seq 1 100); do
-    PORT=$(sed -n 's/.*event=ready.* port=\([0-9]*\).*/\1/p' "$log")
+    PORT=$(sed -n 's/.*event=ready.* port=\([0-9]*\).*/\1/p' "$log" 2>/dev/null)
     [[ -n $PORT ]] && return 0
     sleep 0.05
   done
@@ -52,6 +52,10 @@ check "send times are spaced by the schedule (~10 ms)" \
 # --- 2. keep-alive --------------------------------------------------------------------------------
 loadgen --url "$url" --rate 100 --duration 2s --keepalive true --summary "$work/b.json"
 check "keep-alive: 200 requests, 0 failed" [ "$(json_num "$work/b.json" ok)" = 200 -a "$(json_num "$work/b.json" failed)" = 0 ]
+p50=$(sed -n 's/.*"latencyMs": {"p50": \([0-9.]*\),.*/\1/p' "$work/b.json")
+# ~40 ms here would be Nagle's algorithm waiting for a delayed ACK on a reused connection
+check "keep-alive: median latency < 20 ms (got $p50)" awk -v v="$p50" 'BEGIN { exit !(v < 20) }'
+
 
 # --- 3. --until-file stops the run ---------------------------------------------------------------
 (sleep 1.5; touch "$work/stop") &

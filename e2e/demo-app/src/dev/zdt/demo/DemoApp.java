@@ -69,6 +69,14 @@ public final class DemoApp {
     }
 
     public static void main(String[] args) throws Exception {
+        // Without TCP_NODELAY the body (a second write after the headers) waits for the client's
+        // delayed ACK: ~40 ms on every keep-alive request, which is how an ingress talks to pods.
+        defaultProperty("sun.net.httpserver.nodelay", "true");
+        // The JDK closes idle keep-alive connections silently past 200 of them or after 30 s. A proxy
+        // that reuses one at that moment gets an EOF (a 502 risk unrelated to rollouts), so idle
+        // connections are kept longer than proxies keep theirs (Traefik 90 s, nginx 60 s): they close first.
+        defaultProperty("sun.net.httpserver.maxIdleConnections", "100000");
+        defaultProperty("sun.net.httpserver.idleInterval", String.valueOf(intEnv("IDLE_TIMEOUT_SECONDS", 120)));
         new DemoApp().run();
     }
 
@@ -240,6 +248,12 @@ public final class DemoApp {
                 + " abandoned=" + n + " drainMs=" + drainMs + (n > 0 ? " reason=timeout" : ""));
         log("exit", "code=0");
         halt();
+    }
+
+    private static void defaultProperty(String name, String value) {
+        if (System.getProperty(name) == null) {
+            System.setProperty(name, value);
+        }
     }
 
     private static void halt() {

@@ -58,6 +58,8 @@ public final class LoadGen {
     int inFlight;
     long ok, failed, overload, sent;
     long maxLagNanos, lateOver10ms;
+    // -Dloadgen.debug=N prints the first N failures with their detail to stderr (for diagnosis).
+    int debugLeft = Integer.getInteger("loadgen.debug", 0);
     volatile boolean stopRequested;
     volatile boolean finished;
 
@@ -215,8 +217,9 @@ public final class LoadGen {
         Req r = new Req(idx, now, now + timeoutNanos);
         Conn c = null;
         while (cfg.keepalive && c == null && !idle.isEmpty()) {
-            c = idle.pollLast(); // most recently used first: the least likely to have been closed by the server
-            if (!c.ch.isOpen()) {
+            c = idle.pollLast(); // most recently used first: keeps the pool small, as HTTP clients do
+            if (isStale(c)) {
+                c.close();
                 c = null;
             }
         }
@@ -240,7 +243,24 @@ public final class LoadGen {
                 c.key = ch.register(selector, SelectionKey.OP_CONNECT, c);
             }
         } catch (IOException e) {
-            fail(r, classify(e));
+            failIo(r, e);
+        }
+    }
+
+    /**
+     * The stale-connection check of common HTTP clients: a server's FIN may have arrived since the
+     * last select(), so peek with a non-blocking read before reusing. A FIN still on its way is a
+     * real keep-alive race and is reported as a reset (many clients would retry it; we do not).
+     */
+    boolean isStale(Conn c) {
+        if (!c.ch.isOpen()) {
+            return true;
+        }
+        try {
+            readBuf.clear();
+            return c.ch.read(readBuf) != 0; // -1: closed; > 0: bytes nobody asked for
+        } catch (IOException e) {
+            return true;
         }
     }
 
@@ -261,7 +281,7 @@ public final class LoadGen {
                 c.key.interestOps(ops);
             }
         } catch (IOException e) {
-            fail(c.req, classify(e));
+            failIo(c.req, e);
         }
     }
 
@@ -297,7 +317,7 @@ public final class LoadGen {
                     read(c, r);
                 }
             } catch (IOException e) {
-                fail(r, classify(e));
+                failIo(r, e);
             }
         }
     }
@@ -313,6 +333,7 @@ public final class LoadGen {
                     complete(c, r, true);
                 } else {
                     // The peer closed before a whole answer: what a client sees as a reset.
+                    debug(r, RESET, "EOF");
                     fail(r, RESET);
                 }
                 return;
@@ -354,6 +375,22 @@ public final class LoadGen {
         }
     }
 
+    void failIo(Req r, IOException e) {
+        byte kind = classify(e);
+        debug(r, kind, e.toString());
+        fail(r, kind);
+    }
+
+    void debug(Req r, byte kind, String detail) {
+        if (debugLeft > 0 && r != null && !r.done) {
+            debugLeft--;
+            Conn c = r.conn;
+            System.err.printf(Locale.ROOT, "[loadgen] debug seq=%d kind=%s after=%.1fms reused=%s phase=%s detail=%s%n",
+                    r.idx, KINDS[kind], (System.nanoTime() - r.start) / 1e6, c != null && c.reused,
+                    c == null ? "open" : c.key == null ? "connect" : c.resp.phase(), detail);
+        }
+    }
+
     void fail(Req r, byte kind) {
         if (r.done) {
             return;
@@ -372,6 +409,7 @@ public final class LoadGen {
         while ((r = pending.peekFirst()) != null && (r.done || r.deadline <= now)) {
             pending.pollFirst();
             if (!r.done) {
+                debug(r, TIMEOUT, "deadline");
                 fail(r, TIMEOUT);
             }
         }

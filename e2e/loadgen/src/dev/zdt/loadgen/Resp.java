@@ -88,6 +88,11 @@ final class Resp {
         return true;
     }
 
+    /** Where the response stands, for diagnostics. */
+    String phase() {
+        return len == 0 ? "awaiting-response" : headerEnd < 0 ? "in-headers" : "in-body";
+    }
+
     boolean complete() {
         if (headerEnd < 0) {
             return false;
