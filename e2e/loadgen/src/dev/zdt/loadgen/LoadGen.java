@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Open-model HTTP/1.1 load generator: request i is started at start + i/rate whatever happened
@@ -175,8 +176,11 @@ public final class LoadGen {
                 wait = Math.min(wait, l.lingerUntil - now);
             }
             long waitMs = wait / 1_000_000L;
-            // Sub-millisecond waits poll, so high rates keep their schedule despite select()'s ms granularity.
-            if (waitMs <= 0) {
+            if (wait <= 0) {
+                selector.selectNow();
+            } else if (waitMs == 0) {
+                // select() counts in whole ms: park for the sub-ms rest (no busy spin stealing the server's CPU).
+                LockSupport.parkNanos(wait);
                 selector.selectNow();
             } else {
                 selector.select(Math.min(waitMs, 100));
