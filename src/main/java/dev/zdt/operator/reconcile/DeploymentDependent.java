@@ -24,12 +24,11 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /** The app's Deployment: the user's template plus the derived drain budget and preStop hook. */
 @KubernetesDependent(informer = @Informer(labelSelector = Constants.SELECTOR_MANAGED))
-public class DeploymentDependent extends CRUDKubernetesDependentResource<Deployment, ZeroDowntimeApp> {
+public class DeploymentDependent extends OwnedDependent<Deployment> {
 
     @Inject
     GateAddress gateAddress;

@@ -2,6 +2,7 @@ package dev.zdt.operator.reconcile;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -20,6 +21,7 @@ public class EventRecorder {
 
     private static final Logger LOG = Logger.getLogger(EventRecorder.class);
     private static final int MAX_NOTE = 1024;
+    private static final AtomicLong SEQUENCE = new AtomicLong(System.currentTimeMillis() * 1000);
 
     private final KubernetesClient client;
 
@@ -40,7 +42,8 @@ public class EventRecorder {
         try {
             client.resource(new EventBuilder()
                     .withNewMetadata()
-                        .withGenerateName(regarding.getMetadata().getName() + ".")
+                        // name.<hex>, as kubectl's recorder names events
+                        .withName(regarding.getMetadata().getName() + "." + Long.toHexString(SEQUENCE.incrementAndGet()))
                         .withNamespace(regarding.getMetadata().getNamespace())
                     .endMetadata()
                     .withEventTime(new io.fabric8.kubernetes.api.model.MicroTime(

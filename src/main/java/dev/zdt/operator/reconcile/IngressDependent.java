@@ -7,12 +7,11 @@ import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /** The app's Ingress, when spec.ingress is set. */
 @KubernetesDependent(informer = @Informer(labelSelector = Constants.SELECTOR_MANAGED))
-public class IngressDependent extends CRUDKubernetesDependentResource<Ingress, ZeroDowntimeApp> {
+public class IngressDependent extends OwnedDependent<Ingress> {
 
     public IngressDependent() {
         super(Ingress.class);
@@ -26,6 +25,11 @@ public class IngressDependent extends CRUDKubernetesDependentResource<Ingress, Z
     public static Ingress render(ZeroDowntimeApp app) {
         IngressSpec spec = app.getSpec().getIngress();
         String name = app.getMetadata().getName();
+        if (spec == null) {
+            // JOSDK asks for the desired state to find what to delete once spec.ingress is removed.
+            return new IngressBuilder().withNewMetadata().withName(name).withNamespace(app.getMetadata().getNamespace())
+                    .endMetadata().build();
+        }
         IngressBuilder builder = new IngressBuilder()
                 .withNewMetadata()
                     .withName(name)

@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudgetBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /**
@@ -15,7 +14,7 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
  * others serve.
  */
 @KubernetesDependent(informer = @Informer(labelSelector = Constants.SELECTOR_MANAGED))
-public class PodDisruptionBudgetDependent extends CRUDKubernetesDependentResource<PodDisruptionBudget, ZeroDowntimeApp> {
+public class PodDisruptionBudgetDependent extends OwnedDependent<PodDisruptionBudget> {
 
     public PodDisruptionBudgetDependent() {
         super(PodDisruptionBudget.class);

@@ -6,12 +6,11 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /** The app's Service: its EndpointSlices are what the front end and the drain gate watch. */
 @KubernetesDependent(informer = @Informer(labelSelector = Constants.SELECTOR_MANAGED))
-public class ServiceDependent extends CRUDKubernetesDependentResource<Service, ZeroDowntimeApp> {
+public class ServiceDependent extends OwnedDependent<Service> {
 
     public ServiceDependent() {
         super(Service.class);

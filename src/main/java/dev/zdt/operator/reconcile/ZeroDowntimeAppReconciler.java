@@ -2,7 +2,7 @@ package dev.zdt.operator.reconcile;
 
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -19,6 +19,8 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -143,27 +145,32 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     }
 
     private static boolean conflict(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof io.fabric8.kubernetes.client.KubernetesClientException k && k.getCode() == 409) {
-                return true;
-            }
-        }
-        return false;
+        Throwable found = rootOf(e, KubernetesClientException.class);
+        return found instanceof KubernetesClientException k && k.getCode() == 409;
+    }
+
+    /** The first of the given types in the cause chain, looking inside the workflow's aggregated errors. */
+    @SafeVarargs
+    static Throwable rootOf(Throwable e, Class<? extends Throwable>... types) {
+        return find(e, types).orElse(e);
     }
 
     @SafeVarargs
-    private static Throwable rootOf(Throwable e, Class<? extends Throwable>... types) {
+    private static Optional<Throwable> find(Throwable e, Class<? extends Throwable>... types) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            for (Class<? extends Throwable> type : types) {
-                if (type.isInstance(t)) {
-                    return t;
+            Throwable current = t;
+            if (Arrays.stream(types).anyMatch(type -> type.isInstance(current))) {
+                return Optional.of(t);
+            }
+            if (t instanceof AggregatedOperatorException aggregated) {
+                for (Exception inner : aggregated.getAggregatedExceptions().values()) {
+                    Optional<Throwable> found = find(inner, types);
+                    if (found.isPresent()) {
+                        return found;
+                    }
                 }
             }
         }
-        return e;
-    }
-
-    static Map<String, String> selector(ZeroDowntimeApp app) {
-        return Labels.selector(app);
+        return Optional.empty();
     }
 }

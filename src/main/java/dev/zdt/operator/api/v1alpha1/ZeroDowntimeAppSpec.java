@@ -16,8 +16,8 @@ import io.fabric8.kubernetes.api.model.PodTemplateSpec;
         message = "template.spec.terminationGracePeriodSeconds is derived by the operator from the drain budget; remove it, or set drain.terminationGracePeriodSeconds to override the derived value")
 @ValidationRule(value = "self.template.spec.containers.size() > 0",
         message = "template.spec.containers must name at least one container")
-@ValidationRule(value = "!has(self.containerName) || self.template.spec.containers.exists(c, c.name == self.containerName)",
-        message = "containerName must be the name of one of template.spec.containers")
+// containerName and port are checked by the operator (InvalidSpec): a CEL rule over the unbounded
+// containers list exceeds the API server's cost budget.
 public class ZeroDowntimeAppSpec {
 
     @JsonPropertyDescription("Number of pods. The operator keeps this many ready pods through every rollout (maxUnavailable defaults to 0).")

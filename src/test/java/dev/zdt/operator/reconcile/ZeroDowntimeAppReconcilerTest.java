@@ -1,0 +1,279 @@
+package dev.zdt.operator.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.zdt.operator.Constants;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.testing.Apps;
+import dev.zdt.operator.testing.KubeApiServerResource;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
+import io.fabric8.kubernetes.api.model.events.v1.Event;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/** The reconciler against a real kube-apiserver + etcd (no controller-manager, no kubelet). */
+@QuarkusTest
+@QuarkusTestResource(value = KubeApiServerResource.class, restrictToAnnotatedClass = false)
+class ZeroDowntimeAppReconcilerTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @Inject
+    KubernetesClient client;
+
+    private String ns;
+
+    @BeforeEach
+    void namespaceAndGateService() {
+        ns = "t-" + Long.toString(System.nanoTime(), 36);
+        client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+        // The gate Service the chart installs; the operator reads its ClusterIP for the preStop hook.
+        if (client.services().inNamespace("default").withName("zdt-operator-gate").get() == null) {
+            client.resource(new ServiceBuilder().withNewMetadata().withName("zdt-operator-gate").withNamespace("default")
+                    .endMetadata().withNewSpec().addNewPort().withPort(80).withNewTargetPort(8080).endPort().endSpec()
+                    .build()).create();
+        }
+    }
+
+    @AfterEach
+    void cleanUp() {
+        client.namespaces().withName(ns).delete();
+    }
+
+    private ZeroDowntimeApp apply(String yaml) {
+        ZeroDowntimeApp app = Apps.parse(yaml);
+        app.getMetadata().setNamespace(ns);
+        return client.resource(app).serverSideApply();
+    }
+
+    private Deployment awaitDeployment(String name, java.util.function.Predicate<Deployment> condition) {
+        return await().atMost(WAIT).until(() -> client.apps().deployments().inNamespace(ns).withName(name).get(),
+                d -> d != null && condition.test(d));
+    }
+
+    private ZeroDowntimeApp awaitApp(String name, java.util.function.Predicate<ZeroDowntimeApp> condition) {
+        return await().atMost(WAIT).until(() -> client.resources(ZeroDowntimeApp.class).inNamespace(ns).withName(name).get(),
+                a -> a != null && a.getStatus() != null && condition.test(a));
+    }
+
+    private static Condition condition(ZeroDowntimeApp app, String type) {
+        return app.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+    }
+
+    private static Container serving(Deployment d) {
+        return d.getSpec().getTemplate().getSpec().getContainers().get(0);
+    }
+
+    @Test
+    void createsChildrenWithTheDerivedDrainBudget() {
+        apply(Apps.yaml("shop", """
+                ingress:
+                  className: traefik
+                  host: shop.example.com
+                """));
+
+        Deployment d = awaitDeployment("shop", x -> true);
+        String gateIp = client.services().inNamespace("default").withName("zdt-operator-gate").get().getSpec().getClusterIP();
+        assertThat(d.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds()).isEqualTo(52L);
+        assertThat(d.getSpec().getMinReadySeconds()).isEqualTo(12);
+        assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isZero();
+        assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxSurge().getIntVal()).isEqualTo(1);
+        assertThat(serving(d).getLifecycle().getPreStop().getHttpGet().getHost()).isEqualTo(gateIp);
+        assertThat(serving(d).getLifecycle().getPreStop().getHttpGet().getPath()).isEqualTo("/gate/v1/" + ns + "/shop");
+        assertThat(d.getSpec().getTemplate().getMetadata().getAnnotations()).containsKey(Constants.BUDGET_HASH_ANNOTATION);
+        assertThat(d.getSpec().getSelector().getMatchLabels()).containsEntry(Constants.APP_LABEL, "shop");
+        assertThat(d.getMetadata().getOwnerReferences()).singleElement()
+                .satisfies(o -> assertThat(o.getKind()).isEqualTo("ZeroDowntimeApp"));
+
+        Service s = await().atMost(WAIT).until(() -> client.services().inNamespace(ns).withName("shop").get(), Objects::nonNull);
+        assertThat(s.getSpec().getSelector()).isEqualTo(Map.of(Constants.APP_LABEL, "shop"));
+        assertThat(s.getSpec().getPorts().get(0).getTargetPort().getIntVal()).isEqualTo(8080);
+        Ingress i = await().atMost(WAIT).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("shop").get(),
+                Objects::nonNull);
+        assertThat(i.getSpec().getIngressClassName()).isEqualTo("traefik");
+        assertThat(i.getSpec().getRules().get(0).getHost()).isEqualTo("shop.example.com");
+        PodDisruptionBudget pdb = await().atMost(WAIT).until(
+                () -> client.policy().v1().podDisruptionBudget().inNamespace(ns).withName("shop").get(), Objects::nonNull);
+        assertThat(pdb.getSpec().getMaxUnavailable().getIntVal()).isEqualTo(1);
+
+        ZeroDowntimeApp app = awaitApp("shop", a -> a.getStatus().getDrainBudget() != null);
+        assertThat(app.getStatus().getObservedGeneration()).isEqualTo(1L);
+        assertThat(app.getStatus().getDrainBudget().getTerminationGracePeriodSeconds()).isEqualTo(52);
+        assertThat(app.getStatus().getDrainBudget().getDerivation())
+                .startsWith("grace 52s = propagation 12s (traefik throttle 10s + watch 2s) + margin 5s");
+        assertThat(condition(app, "Ready").getStatus()).isEqualTo("False");
+        assertThat(condition(app, "Progressing").getStatus()).isEqualTo("True");
+        assertThat(condition(app, "Degraded").getReason()).isEqualTo("AsExpected");
+    }
+
+    @Test
+    void aTimingChangeUpdatesTheDeploymentAndRollsThePods() {
+        apply(Apps.yaml("rolling", ""));
+        Deployment before = awaitDeployment("rolling", x -> true);
+        String hashBefore = before.getSpec().getTemplate().getMetadata().getAnnotations().get(Constants.BUDGET_HASH_ANNOTATION);
+
+        apply(Apps.yaml("rolling", "").replace("throttleSeconds: 10", "throttleSeconds: 20"));
+
+        Deployment after = awaitDeployment("rolling",
+                x -> x.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds() == 62L);
+        assertThat(after.getSpec().getTemplate().getMetadata().getAnnotations().get(Constants.BUDGET_HASH_ANNOTATION))
+                .isNotEqualTo(hashBefore);
+        assertThat(after.getSpec().getMinReadySeconds()).isEqualTo(22);
+        ZeroDowntimeApp app = awaitApp("rolling", a -> Long.valueOf(2).equals(a.getStatus().getObservedGeneration()));
+        assertThat(condition(app, "Ready").getObservedGeneration()).isEqualTo(2L);
+    }
+
+    @Test
+    void aDeletedChildIsRecreated() {
+        apply(Apps.yaml("phoenix", ""));
+        Service first = await().atMost(WAIT).until(() -> client.services().inNamespace(ns).withName("phoenix").get(),
+                Objects::nonNull);
+
+        client.resource(first).withTimeout(10, java.util.concurrent.TimeUnit.SECONDS).delete();
+
+        Service second = await().atMost(WAIT).until(() -> client.services().inNamespace(ns).withName("phoenix").get(),
+                s -> s != null && !s.getMetadata().getUid().equals(first.getMetadata().getUid()));
+        assertThat(second.getSpec().getSelector()).containsEntry(Constants.APP_LABEL, "phoenix");
+    }
+
+    @Test
+    void driftOnTheDeploymentIsReverted() {
+        apply(Apps.yaml("steady", ""));
+        awaitDeployment("steady", x -> true);
+
+        client.apps().deployments().inNamespace(ns).withName("steady")
+                .edit(d -> {
+                    d.getSpec().getTemplate().getSpec().setTerminationGracePeriodSeconds(5L);
+                    return d;
+                });
+
+        awaitDeployment("steady", x -> x.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds() == 52L);
+    }
+
+    @Test
+    void removingTheIngressFieldRemovesTheIngress() {
+        apply(Apps.yaml("web", """
+                ingress:
+                  host: web.example.com
+                """));
+        await().atMost(WAIT).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("web").get(),
+                Objects::nonNull);
+
+        apply(Apps.yaml("web", ""));
+
+        // (awaitility never passes a null value to a predicate, so test for absence directly)
+        await().atMost(WAIT).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("web").get() == null);
+    }
+
+    @Test
+    void everyChildIsOwnedByTheAppSoDeletingItCollectsThem() {
+        ZeroDowntimeApp app = apply(Apps.yaml("owned", "ingress:\n  host: owned.example.com\n"));
+        String uid = app.getMetadata().getUid();
+        awaitDeployment("owned", x -> true);
+        await().atMost(WAIT).until(() -> client.network().v1().ingresses().inNamespace(ns).withName("owned").get(),
+                Objects::nonNull);
+        await().atMost(WAIT).until(() -> client.policy().v1().podDisruptionBudget().inNamespace(ns).withName("owned").get(),
+                Objects::nonNull);
+
+        // The garbage collector (kube-controller-manager, on the full cluster) deletes what these point to.
+        List<io.fabric8.kubernetes.api.model.HasMetadata> children = List.of(
+                client.apps().deployments().inNamespace(ns).withName("owned").get(),
+                client.services().inNamespace(ns).withName("owned").get(),
+                client.network().v1().ingresses().inNamespace(ns).withName("owned").get(),
+                client.policy().v1().podDisruptionBudget().inNamespace(ns).withName("owned").get());
+        for (var child : children) {
+            assertThat(child.getMetadata().getOwnerReferences()).as(child.getKind())
+                    .anySatisfy(o -> {
+                        assertThat(o.getUid()).isEqualTo(uid);
+                        assertThat(o.getController()).isTrue();
+                    });
+        }
+    }
+
+    @Test
+    void conditionsFollowTheDeploymentAndKeepTheirTransitionTime() {
+        apply(Apps.yaml("status", ""));
+        Deployment d = awaitDeployment("status", x -> true);
+        awaitApp("status", a -> condition(a, "Ready") != null);
+
+        // Stand in for the Deployment controller, which this API-only cluster does not run.
+        d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
+                .withReplicas(2).withReadyReplicas(2).withUpdatedReplicas(2).withAvailableReplicas(2).build());
+        client.resource(d).updateStatus();
+
+        ZeroDowntimeApp ready = awaitApp("status", a -> "True".equals(condition(a, "Ready").getStatus()));
+        assertThat(condition(ready, "Ready").getReason()).isEqualTo("Available");
+        assertThat(condition(ready, "Ready").getMessage()).contains("2 of 2 pods available");
+        assertThat(condition(ready, "Progressing").getStatus()).isEqualTo("False");
+        assertThat(condition(ready, "Progressing").getReason()).isEqualTo("RolloutComplete");
+        assertThat(ready.getStatus().getReadyReplicas()).isEqualTo(2);
+        String readySince = condition(ready, "Ready").getLastTransitionTime();
+
+        // A spec change that keeps the pods ready must not move Ready's lastTransitionTime.
+        apply(Apps.yaml("status", "").replace("replicas: 2", "replicas: 3"));
+        ZeroDowntimeApp scaled = awaitApp("status", a -> Long.valueOf(2).equals(a.getStatus().getObservedGeneration()));
+        assertThat(condition(scaled, "Ready").getStatus()).isEqualTo("False");
+        assertThat(condition(scaled, "Ready").getReason()).isEqualTo("InsufficientReplicas");
+        assertThat(java.time.Instant.parse(condition(scaled, "Ready").getLastTransitionTime()))
+                .isAfterOrEqualTo(java.time.Instant.parse(readySince));
+        assertThat(condition(scaled, "Degraded").getLastTransitionTime())
+                .isEqualTo(condition(ready, "Degraded").getLastTransitionTime());
+    }
+
+    @Test
+    void anInvalidHoldIsReportedAndTheDeploymentIsLeftAlone() {
+        apply(Apps.yaml("careful", ""));
+        Deployment good = awaitDeployment("careful", x -> true);
+
+        apply(Apps.yaml("careful", """
+                drain:
+                  holdSeconds: 3
+                """));
+
+        ZeroDowntimeApp app = awaitApp("careful", a -> "InvalidSpec".equals(condition(a, "Ready").getReason()));
+        assertThat(condition(app, "Ready").getMessage()).contains("holdSeconds 3 is below the propagation time 12s");
+        assertThat(condition(app, "Degraded").getStatus()).isEqualTo("True");
+        assertThat(app.getStatus().getDrainBudget().getTerminationGracePeriodSeconds()).isEqualTo(52);
+        assertThat(client.apps().deployments().inNamespace(ns).withName("careful").get().getSpec().getTemplate().getSpec()
+                .getTerminationGracePeriodSeconds()).isEqualTo(good.getSpec().getTemplate().getSpec()
+                        .getTerminationGracePeriodSeconds());
+        List<Event> events = await().atMost(WAIT).until(
+                () -> client.resources(Event.class).inNamespace(ns).list().getItems(), l -> !l.isEmpty());
+        assertThat(events).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("InvalidSpec");
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getNote()).contains("holdSeconds 3");
+        });
+    }
+
+    @Test
+    void anUnknownNamedPortIsReportedWithTheDeclaredPorts() {
+        apply(Apps.yaml("ports", "port: web"));
+
+        ZeroDowntimeApp app = awaitApp("ports", a -> condition(a, "Ready") != null
+                && "InvalidSpec".equals(condition(a, "Ready").getReason()));
+        assertThat(condition(app, "Ready").getMessage())
+                .contains("port 'web' is not a named port of container 'web'; declared ports: http=8080");
+    }
+}
