@@ -1,0 +1,38 @@
+# zdt-operator: one entry point for the README's commands. `make help` lists the targets.
+SHELL := /bin/bash
+CLUSTER := e2e/cluster/zdt-cluster
+
+.PHONY: help demo test unit crds build image install uninstall up down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+demo: ## the main job: local cluster, operator via helm, demo app, a rollout under load, the result
+	e2e/demo.sh
+
+test: ## every test: unit, API-server integration, chart, cluster smoke, helm install, rollout proof
+	e2e/test.sh
+
+unit: ## unit and API-server tests only (needs `$(CLUSTER) build api` once)
+	$(CLUSTER) build api
+	./mvnw -B verify
+
+crds: ## copy the CRD generated from the Java model to deploy/crds and the chart
+	./mvnw -B -q package -DskipTests
+	cp target/kubernetes/zerodowntimeapps.zdt.dev-v1.yml deploy/crds/
+	cp target/kubernetes/zerodowntimeapps.zdt.dev-v1.yml deploy/helm/zdt-operator/crds/
+
+image: ## build the operator and import its image into the local cluster's containerd
+	e2e/operator/image.sh
+
+install: ## helm install (or upgrade) the operator into the local cluster
+	e2e/operator/install.sh
+
+uninstall: ## helm uninstall the operator (the CRD and the apps stay)
+	e2e/operator/install.sh --uninstall
+
+up: ## start the local single-node cluster
+	$(CLUSTER) up
+
+down: ## stop the local cluster and clean up after it
+	$(CLUSTER) down

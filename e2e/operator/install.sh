@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# helm install/upgrade of the operator into the local cluster, waiting until every replica is
+# Ready; --uninstall removes the release (the CRD and the users' apps stay).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+if [[ ${1:-} == --uninstall ]]; then
+  helm uninstall "$RELEASE" -n "$OPERATOR_NS" --wait
+  exit 0
+fi
+
+tag=$("$ROOT/e2e/operator/image.sh" | tail -1)
+say "helm upgrade --install $RELEASE (image tag $tag)"
+start=$(date +%s.%N)
+helm upgrade --install "$RELEASE" "$ROOT/deploy/helm/zdt-operator" \
+  --namespace "$OPERATOR_NS" --create-namespace \
+  --set image.tag="$tag" --set image.pullPolicy=Never \
+  --wait --timeout 5m "${@}"
+kubectl -n "$OPERATOR_NS" rollout status "deploy/$RELEASE" --timeout=5m
+ready=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.status.readyReplicas}')
+awk -v r="$ready" -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "operator ready: %s replicas in %.1f s\n", r, e - s }'

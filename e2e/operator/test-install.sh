@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The install paths users take, on the real cluster: helm install (2 replicas Ready), health and
+# metrics, leader failover, helm upgrade, helm uninstall (CRD and apps stay), and install again.
+# Timings go to e2e/results/install.json.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+RESULTS=$ROOT/e2e/results/install.json
+APP_NS=zdt-install-test
+check() { printf '  ok: %s\n' "$*"; }
+now() { date +%s.%N; }
+since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
+
+# 1. install
+t=$(now)
+"$ROOT/e2e/operator/install.sh"
+install_s=$(since "$t")
+ready=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.status.readyReplicas}')
+[[ $ready == 2 ]] || die "expected 2 ready operator replicas, found $ready"
+check "2 operator replicas Ready ${install_s}s after helm upgrade --install (image build included)"
+
+# 2. health and metrics, through the metrics Service's ClusterIP (kube-proxy makes it reachable here)
+ip=$(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-metrics" -o jsonpath='{.spec.clusterIP}')
+curl -fsS "http://$ip:8080/q/health/ready" | grep -q '"status": *"UP"' || die "/q/health/ready is not UP"
+check "/q/health/ready is UP"
+curl -fsS "http://$ip:8080/q/metrics" | grep -q '^jvm_memory_used_bytes' || die "/q/metrics has no JVM metrics"
+check "/q/metrics is scrapeable (Prometheus text format)"
+
+# 3. the operator reconciles: an app gets its Deployment
+kubectl create namespace "$APP_NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+app() { # app <name> <mode>
+  cat <<YAML | kubectl -n "$APP_NS" apply -f - >/dev/null
+apiVersion: zdt.dev/v1alpha1
+kind: ZeroDowntimeApp
+metadata:
+  name: $1
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - name: app
+        image: localhost/demo-app:dev
+        imagePullPolicy: Never
+        ports: [{name: http, containerPort: 8080}]
+  traffic: {provider: traefik}
+  drain: {mode: $2, maxRequestSeconds: 5, shutdownSeconds: 2}
+YAML
+}
+wait_for() { # wait_for <seconds> <command...>
+  local deadline=$(($(date +%s) + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    (($(date +%s) < deadline)) || return 1
+    sleep 0.5
+  done
+}
+"$CLUSTER" image demo-app >/dev/null
+app before-failover sleep
+wait_for 60 kubectl -n "$APP_NS" get deploy before-failover || die "no Deployment for app before-failover"
+check "a ZeroDowntimeApp gets its Deployment"
+
+# 4. leader failover: delete the Lease holder, time until another replica holds it and reconciles
+lease=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ZDT_LEADER_ELECTION_LEASE_NAME")].value}')
+leader=$(kubectl -n "$OPERATOR_NS" get lease "$lease" -o jsonpath='{.spec.holderIdentity}')
+[[ -n $leader ]] || die "no holder of Lease $lease"
+t=$(now)
+kubectl -n "$OPERATOR_NS" delete pod "$leader" --wait=false >/dev/null
+new_leader() {
+  local h
+  h=$(kubectl -n "$OPERATOR_NS" get lease "$lease" -o jsonpath='{.spec.holderIdentity}')
+  [[ -n $h && $h != "$leader" ]]
+}
+wait_for 120 new_leader || die "no new leader within 120 s"
+failover_s=$(since "$t")
+app after-failover sleep
+wait_for 120 kubectl -n "$APP_NS" get deploy after-failover || die "the new leader does not reconcile"
+reconcile_s=$(since "$t")
+check "leader $leader deleted: new leader after ${failover_s}s, reconciling a new app ${reconcile_s}s after the kill"
+
+# 5. helm upgrade (a changed value rolls the operator; both replicas Ready again)
+helm upgrade "$RELEASE" "$ROOT/deploy/helm/zdt-operator" -n "$OPERATOR_NS" --reuse-values --set logLevel=DEBUG \
+  --wait --timeout 5m >/dev/null
+kubectl -n "$OPERATOR_NS" rollout status "deploy/$RELEASE" --timeout=5m >/dev/null
+check "helm upgrade rolled the operator"
+
+# 6. helm uninstall keeps the CRD and the apps' workloads
+helm uninstall "$RELEASE" -n "$OPERATOR_NS" --wait >/dev/null
+kubectl get crd zerodowntimeapps.zdt.dev >/dev/null || die "the CRD went away with the release"
+kubectl -n "$APP_NS" get zdt before-failover >/dev/null || die "the app went away with the release"
+kubectl -n "$APP_NS" get deploy before-failover >/dev/null || die "the app's Deployment went away with the release"
+check "helm uninstall kept the CRD, the apps and their Deployments"
+
+# 7. install again (the rest of the suite needs the operator); it adopts the existing apps
+"$ROOT/e2e/operator/install.sh" >/dev/null
+kubectl -n "$APP_NS" delete zdt --all --wait=true >/dev/null
+kubectl delete namespace "$APP_NS" --wait=false >/dev/null
+check "installed again"
+
+mkdir -p "$(dirname "$RESULTS")"
+cat >"$RESULTS" <<JSON
+{
+  "installSecondsIncludingImageBuild": $install_s,
+  "leaderFailoverSeconds": $failover_s,
+  "reconcileAfterLeaderKillSeconds": $reconcile_s,
+  "measuredAt": "$(date -u +%FT%TZ)"
+}
+JSON
+echo "results: $RESULTS"

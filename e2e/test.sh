@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The project's test command (`make test`, and so CI): unit and API-server tests, the chart, then
+# the real single-node cluster: smoke test, operator install through helm, and the rollout proof.
+# Prints one line per end-to-end step and closes with "N passed, N failed".
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CLUSTER=$ROOT/e2e/cluster/zdt-cluster
+cd "$ROOT"
+
+passed=0 failed=0
+results=()
+step() { # step <name> <command...>: run, time and record one step
+  local name=$1 t0 rc
+  shift
+  printf '\n\033[1m### %s\033[0m\n' "$name"
+  t0=$(date +%s)
+  "$@"
+  rc=$?
+  if ((rc == 0)); then
+    passed=$((passed + 1)); results+=("PASS  $name ($(($(date +%s) - t0)) s)")
+  else
+    failed=$((failed + 1)); results+=("FAIL  $name ($(($(date +%s) - t0)) s, exit $rc)")
+  fi
+  return $rc
+}
+finish() {
+  printf '\n### summary\n'
+  printf '%s\n' "${results[@]}"
+  echo "$passed passed, $failed failed"
+  ((failed == 0))
+  exit $?
+}
+
+start=$(date +%s)
+step "packages and binaries (cached under ~/.cache/zdt)" bash -c "'$CLUSTER' deps && '$CLUSTER' build all" || finish
+step "unit, API-server and chart tests (./mvnw verify)" ./mvnw -B verify || finish
+step "cluster up" "$CLUSTER" up || { "$CLUSTER" down; finish; }
+trap '"$CLUSTER" down >/dev/null 2>&1' EXIT
+step "cluster smoke test" "$CLUSTER" smoke
+step "operator installed with helm" e2e/operator/test-install.sh
+if [[ -x e2e/rollout/bench.sh ]]; then
+  step "rollout proof (reduced: plain Deployment vs zdt gate)" e2e/rollout/bench.sh --ci
+fi
+echo "total $(($(date +%s) - start)) s"
+finish
