@@ -89,10 +89,19 @@ wait_for() {
 
 pid_of() { [[ -s $PIDS/$1.pid ]] && cat "$PIDS/$1.pid"; }
 
+# alive <pid>: exists and is not a zombie (an exited process nobody has reaped yet still
+# answers kill -0; PID 1 here is not an init that reaps promptly).
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
 is_running() {
   local pid
   pid=$(pid_of "$1") || return 1
-  kill -0 "$pid" 2>/dev/null
+  alive "$pid"
 }
 
 # start_bg <name> <command...>: runs the command detached (own session, so a Ctrl-C of the
@@ -118,19 +127,19 @@ stop_bg() {
   local grace=$1 name pid i alive; shift
   local pids=() names=()
   for name in "$@"; do
-    if pid=$(pid_of "$name") && kill -0 "$pid" 2>/dev/null; then
+    if pid=$(pid_of "$name") && alive "$pid"; then
       kill -TERM "$pid" 2>/dev/null || true
       pids+=("$pid"); names+=("$name")
     fi
   done
   for ((i = 0; i < grace * 5; i++)); do
     alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    for pid in "${pids[@]}"; do alive "$pid" && alive=1; done
     ((alive)) || break
     sleep 0.2
   done
   for i in "${!pids[@]}"; do
-    if kill -0 "${pids[$i]}" 2>/dev/null; then
+    if alive "${pids[$i]}"; then
       warn "${names[$i]} (pid ${pids[$i]}) did not stop in ${grace}s, killing it"
       kill -KILL "${pids[$i]}" 2>/dev/null || true
     fi

@@ -12,7 +12,7 @@ stray_pids() {
   local p
   for p in /proc/[0-9]*; do
     [[ ${p#/proc/} == "$$" ]] && continue
-    tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "ZDT_OWNER=$ZDT_RUN" && echo "${p#/proc/}"
+    { tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qxF "ZDT_OWNER=$ZDT_RUN" && echo "${p#/proc/}"
   done
   return 0
 }
@@ -22,7 +22,7 @@ our_shim_pids() {
   local p
   for p in /proc/[0-9]*; do
     [[ $(readlink "$p/exe" 2>/dev/null) == */containerd-shim-runc-v2 ]] || continue
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$CONTAINERD_SOCK" && echo "${p#/proc/}"
+    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$CONTAINERD_SOCK" && echo "${p#/proc/}"
   done
   return 0
 }
@@ -123,7 +123,9 @@ cmd_down() {
   stop_bg 15 traefik coredns kube-proxy kubelet kube-scheduler kube-controller-manager
   kill_pods
   stop_bg 15 containerd
-  stop_bg 15 kube-apiserver etcd
+  # The API server drains against etcd: stop it first.
+  stop_bg 15 kube-apiserver
+  stop_bg 15 etcd
   for p in $(stray_pids) $(our_shim_pids); do
     warn "killing leftover process $p ($(readlink /proc/"$p"/exe 2>/dev/null))"
     kill -KILL "$p" 2>/dev/null || true
