@@ -18,11 +18,12 @@ ready=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.status.re
 [[ $ready == 2 ]] || die "expected 2 ready operator replicas, found $ready"
 check "2 operator replicas Ready ${install_s}s after helm upgrade --install (image build included)"
 
-# 2. health and metrics, through the metrics Service's ClusterIP (kube-proxy makes it reachable here)
+# 2. health and metrics, through the metrics Service's ClusterIP (kube-proxy makes it reachable here;
+#    retried because a replaced operator pod can linger in kube-proxy's rules for a moment)
 ip=$(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-metrics" -o jsonpath='{.spec.clusterIP}')
-curl -fsS "http://$ip:8080/q/health/ready" | grep -q '"status": *"UP"' || die "/q/health/ready is not UP"
+curl -fsS --connect-timeout 3 --retry 10 --retry-all-errors "http://$ip:8080/q/health/ready" | grep -q '"status": *"UP"' || die "/q/health/ready is not UP"
 check "/q/health/ready is UP"
-curl -fsS "http://$ip:8080/q/metrics" | grep -q '^jvm_memory_used_bytes' || die "/q/metrics has no JVM metrics"
+curl -fsS --connect-timeout 3 --retry 10 --retry-all-errors "http://$ip:8080/q/metrics" | grep -q '^jvm_memory_used_bytes' || die "/q/metrics has no JVM metrics"
 check "/q/metrics is scrapeable (Prometheus text format)"
 
 # 3. the operator reconciles: an app gets its Deployment
