@@ -87,10 +87,18 @@ final class ProviderProfile {
         return terms;
     }
 
+    /**
+     * Controllers that watch EndpointSlices (traefik, ingress-nginx, haproxy) apply an added and a
+     * removed endpoint in order, within one propagation time; the hold keeps the old pod serving
+     * until then, so the new pod takes traffic before the old one leaves: no warm-in needed.
+     * Probing load balancers admit a new target only after `healthy` passed checks.
+     */
     static List<Term> warmIn(TrafficSpec t) {
         List<Term> terms = new ArrayList<>();
         switch (t.getProvider()) {
-            case TRAEFIK, INGRESS_NGINX, HAPROXY, GENERIC -> terms.addAll(propagation(t));
+            case TRAEFIK, INGRESS_NGINX, HAPROXY -> terms.add(new Term(t.getProvider().value()
+                    + " adds new endpoints before the held old ones leave", 0, false));
+            case GENERIC -> terms.addAll(propagation(t));
             case AWS_ALB -> {
                 terms.add(watch(t));
                 terms.add(probeIn(t.getProbe(), ALB_PROBE));

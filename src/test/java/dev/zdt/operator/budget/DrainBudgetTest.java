@@ -94,6 +94,15 @@ class DrainBudgetTest {
     }
 
     @Test
+    void watchBasedControllersNeedNoWarmInButProbingBalancersDo() {
+        TrafficSpec traefik = traffic(Provider.TRAEFIK);
+        traefik.setThrottleSeconds(10);
+        assertThat(DrainBudget.derive(traefik, drain(30, 5, 5), new StrategySpec()).minReadySeconds()).isZero();
+        assertThat(DrainBudget.derive(traffic(Provider.GCE), drain(30, 5, 5), new StrategySpec()).minReadySeconds())
+                .isEqualTo(2 + 5 * 2);
+    }
+
+    @Test
     void traefikDefaultThrottleIsTwoSecondsAndShownAsDefault() {
         DrainBudget b = DrainBudget.derive(traffic(Provider.TRAEFIK), drain(30, 5, 5), new StrategySpec());
 
@@ -141,7 +150,7 @@ class DrainBudgetTest {
             assertThat(b.propagationSeconds()).as(p.value()).isPositive();
             assertThat(b.holdSeconds()).as(p.value()).isEqualTo(b.propagationSeconds() + 5);
             assertThat(b.terminationGracePeriodSeconds()).as(p.value()).isEqualTo(b.holdSeconds() + 35);
-            assertThat(b.minReadySeconds()).as(p.value()).isPositive();
+            assertThat(b.minReadySeconds()).as(p.value()).isNotNegative();
         }
     }
 

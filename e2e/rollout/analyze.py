@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Reads the rollout benchmark's runs and writes the result table, rollout.json and the timeline.
+
+Every number comes from what the run recorded: the load generator's per-request CSV, the pod
+watch stream, the old pods' own log lines (SIGTERM, exit), Traefik's API sampled every 200 ms
+and, for ZeroDowntimeApps, status.lastDrains. Exits 1 when a pass criterion fails.
+"""
+import argparse
+import csv
+import json
+import os
+import statistics
+import sys
+from datetime import datetime
+
+TITLES = {
+    "plain": "(a) plain Deployment, no preStop",
+    "sleep30": "(b) hand-tuned: preStop sleep 30, grace 60",
+    "gate": "(c) ZeroDowntimeApp, gate mode",
+    "zdt-sleep": "(d) ZeroDowntimeApp, sleep mode (derived, unverified)",
+    "sleep5": "(e) hand-tuned on a quiet day: preStop sleep 5",
+    "gate-scale-down": "(c) gate: scale-down 4 -> 2",
+    "gate-delete-pod": "(c) gate: kubectl delete pod",
+    "gate-long-requests": "(c) gate: rollout with 10 s requests in flight",
+}
+
+
+def ts(value):
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def watch_events(path):
+    """kubectl get -w -o json writes JSON objects back to back."""
+    text = open(path).read() if os.path.exists(path) else ""
+    decoder, i, out = json.JSONDecoder(), 0, []
+    while i < len(text):
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            break
+        obj, i = decoder.raw_decode(text, i)
+        out.append(obj)
+    return out
+
+
+def pod_timeline(run):
+    """Per pod: IP, when its termination started (preStop), when it became ready."""
+    pods = {}
+    for ev in watch_events(os.path.join(run, "pods.json")):
+        pod = ev.get("object", ev)
+        meta, status = pod["metadata"], pod.get("status", {})
+        p = pods.setdefault(meta["name"], {"name": meta["name"]})
+        if status.get("podIP"):
+            p["ip"] = status["podIP"]
+        if meta.get("deletionTimestamp") and "stopAt" not in p:
+            # deletionTimestamp is the deadline: deletion time + grace
+            p["stopAt"] = ts(meta["deletionTimestamp"]) - int(meta.get("deletionGracePeriodSeconds", 0))
+        for c in status.get("conditions", []):
+            if c["type"] == "Ready" and c["status"] == "True" and "readyAt" not in p:
+                p["readyAt"] = ts(c["lastTransitionTime"])
+    return pods
+
+
+def log_events(run, pod):
+    path = os.path.join(run, "logs", pod + ".log")
+    events = {}
+    if os.path.exists(path):
+        for line in open(path):
+            parts = line.split()
+            kv = dict(x.split("=", 1) for x in parts[1:] if "=" in x)
+            if "event" in kv and kv["event"] not in events:
+                events[kv["event"]] = ts(parts[0])
+    return events
+
+
+def traefik_removals(run, pods):
+    """First sample after a pod's stop in which Traefik no longer lists the pod's address."""
+    samples = []
+    path = os.path.join(run, "traefik.txt")
+    if os.path.exists(path):
+        for line in open(path):
+            parts = line.split()
+            if parts:
+                samples.append((int(parts[0]) / 1000.0, " ".join(parts[1:])))
+    removed = {}
+    for name, p in pods.items():
+        if "stopAt" not in p or "ip" not in p:
+            continue
+        needle = "//%s:" % p["ip"]
+        for t, servers in samples:
+            if t >= p["stopAt"] and needle not in servers:
+                removed[name] = t
+                break
+    return removed
+
+
+def analyze(run):
+    meta = json.load(open(os.path.join(run, "meta.json")))
+    summary = json.load(open(os.path.join(run, "summary.json")))
+    change = meta["changeAtMs"] / 1000.0
+    pods = pod_timeline(run)
+    removed = traefik_removals(run, pods)
+    holds, propagation, stopped = [], [], []
+    for name, p in pods.items():
+        if "stopAt" not in p:
+            continue
+        ev = log_events(run, name)
+        entry = {"pod": name, "preStopAt": p["stopAt"]}
+        if "sigterm" in ev:
+            entry["sigtermAt"] = ev["sigterm"]
+            holds.append(ev["sigterm"] - p["stopAt"])
+        if "exit" in ev:
+            entry["exitAt"] = ev["exit"]
+        if name in removed:
+            entry["traefikRemovedAt"] = removed[name]
+            propagation.append(removed[name] - p["stopAt"])
+        stopped.append(entry)
+    released = {}
+    drains = []
+    zdt_path = os.path.join(run, "zdt.json")
+    if os.path.exists(zdt_path):
+        drains = (json.load(open(zdt_path)).get("status") or {}).get("lastDrains") or []
+        for d in drains:
+            released[d.get("releasedBy", "?")] = released.get(d.get("releasedBy", "?"), 0) + 1
+    result = {
+        "name": meta["name"],
+        "title": TITLES.get(meta["name"], meta["name"]),
+        "change": meta["change"],
+        "requests": summary["requests"],
+        "failed": summary["failed"],
+        "failedByKind": summary["failedByKind"],
+        "rolloutSeconds": round(meta["oldPodsExitedAtMs"] / 1000.0 - change, 1),
+        "deploymentCompleteSeconds": round(meta["deploymentCompleteAtMs"] / 1000.0 - change, 1),
+        "holdSecondsMean": round(statistics.mean(holds), 1) if holds else None,
+        "holdSecondsMax": round(max(holds), 1) if holds else None,
+        "propagationSecondsObserved": round(statistics.mean(propagation), 1) if propagation else None,
+        "propagationSecondsObservedMax": round(max(propagation), 1) if propagation else None,
+        "releasedBy": released,
+        "throttleSeconds": meta["throttleSeconds"],
+        "rate": meta["rate"],
+    }
+    slow = os.path.join(run, "slow-summary.json")
+    if os.path.exists(slow):
+        s = json.load(open(slow))
+        result["longRequests"] = {"requests": s["requests"], "failed": s["failed"], "failedByKind": s["failedByKind"]}
+        result["requests"] += s["requests"]
+        result["failed"] += s["failed"]
+        for k, v in s["failedByKind"].items():
+            result["failedByKind"][k] = result["failedByKind"].get(k, 0) + v
+    return result, stopped, pods, drains
+
+
+def timeline_png(runs, out_png):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not available: no timeline picture", file=sys.stderr)
+        return False
+    fig, axes = plt.subplots(len(runs), 1, figsize=(12, 2.6 * len(runs)), squeeze=False)
+    for ax, (run, result, stopped, pods) in zip(axes[:, 0], runs):
+        meta = json.load(open(os.path.join(run, "meta.json")))
+        t0 = meta["changeAtMs"] / 1000.0
+        ok, bad = {}, {}
+        with open(os.path.join(run, "requests.csv")) as f:
+            for row in csv.DictReader(f):
+                sec = int(int(row["sendEpochMs"]) / 1000.0 - t0)
+                target = ok if row["errorKind"] == "none" else bad
+                target[sec] = target.get(sec, 0) + 1
+        xs = sorted(set(ok) | set(bad))
+        ax.bar(xs, [ok.get(x, 0) for x in xs], width=1.0, color="#8fbf8f", label="ok req/s")
+        ax.bar(xs, [bad.get(x, 0) for x in xs], width=1.0, color="#d62728", label="failed req/s")
+        for s in stopped:
+            ax.axvline(s["preStopAt"] - t0, color="#1f77b4", lw=0.8, ls="--")
+            if "sigtermAt" in s:
+                ax.axvline(s["sigtermAt"] - t0, color="#ff7f0e", lw=0.8)
+            if "exitAt" in s:
+                ax.axvline(s["exitAt"] - t0, color="#000000", lw=0.8, ls=":")
+        for p in pods.values():
+            if "readyAt" in p and p["readyAt"] > t0:
+                ax.axvline(p["readyAt"] - t0, color="#2ca02c", lw=0.8, ls="-.")
+        ax.set_title("%s: %d failed of %d, rollout %.0f s" % (result["title"], result["failed"], result["requests"],
+                                                               result["rolloutSeconds"]), fontsize=9, loc="left")
+        ax.set_xlim(-meta.get("warmup", 5), max(xs) if xs else 60)
+        ax.set_ylabel("req/s")
+    axes[0, 0].legend(loc="upper right", fontsize=7)
+    axes[-1, 0].set_xlabel("seconds since the change   (blue dashed: preStop starts, orange: SIGTERM, "
+                           "black dotted: exit, green dash-dot: new pod ready)")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=90)
+    return True
+
+
+def check(results, mode):
+    by = {r["name"]: r for r in results}
+    failures, passes = [], []
+
+    def need(cond, text):
+        (passes if cond else failures).append(text)
+        print(("PASS  " if cond else "FAIL  ") + text)
+
+    for name, r in by.items():
+        if name.startswith("gate"):
+            need(r["failed"] == 0, "%s drops no request (%d of %d failed)" % (name, r["failed"], r["requests"]))
+    if "plain" in by:
+        need(by["plain"]["failed"] > 0, "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])
+    if "sleep5" in by:
+        need(by["sleep5"]["failed"] > 0, "a fixed 5 s sleep is too short for this ingress (%d failed)" % by["sleep5"]["failed"])
+    if "gate" in by and "sleep30" in by:
+        need(by["gate"]["rolloutSeconds"] < by["sleep30"]["rolloutSeconds"],
+             "the gate's rollout (%.1f s) is faster than sleep 30's (%.1f s)"
+             % (by["gate"]["rolloutSeconds"], by["sleep30"]["rolloutSeconds"]))
+    print("%d passed, %d failed" % (len(passes), len(failures)))
+    return failures
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--mode", default="full")
+    ap.add_argument("--scenarios", required=True)
+    a = ap.parse_args()
+    results, pictures = [], []
+    per_pod = {}
+    for name in a.scenarios.split(","):
+        run = os.path.join(a.runs, name)
+        result, stopped, pods, drains = analyze(run)
+        results.append(result)
+        pictures.append((run, result, stopped, pods))
+        per_pod[name] = {"stopped": stopped, "lastDrains": drains}
+    prefix = "rollout" if a.mode == "full" else "rollout-ci"
+    with open(os.path.join(a.out, prefix + ".json"), "w") as f:
+        json.dump(results, f, indent=2)
+    with open(os.path.join(a.runs, "pods.json"), "w") as f:
+        json.dump(per_pod, f, indent=2)
+    lines = ["| scenario | change | requests | failed | failed by kind | rollout s (last old pod exited) "
+             "| Deployment complete s | hold s mean / max | Traefik propagation s mean / max | released by |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        kinds = ", ".join("%s %d" % kv for kv in sorted(r["failedByKind"].items())) or "-"
+        hold = "-" if r["holdSecondsMean"] is None else "%.1f / %.1f" % (r["holdSecondsMean"], r["holdSecondsMax"])
+        prop = "-" if r["propagationSecondsObserved"] is None else "%.1f / %.1f" % (
+            r["propagationSecondsObserved"], r["propagationSecondsObservedMax"])
+        rel = ", ".join("%s %d" % kv for kv in sorted(r["releasedBy"].items())) or "-"
+        lines.append("| %s | %s | %d | **%d** | %s | %.1f | %.1f | %s | %s | %s |" % (
+            r["title"], r["change"], r["requests"], r["failed"], kinds, r["rolloutSeconds"],
+            r["deploymentCompleteSeconds"], hold, prop, rel))
+    table = "\n".join(lines)
+    with open(os.path.join(a.out, prefix + ".md"), "w") as f:
+        f.write("Traefik providers throttle %ss, %s req/s through the ingress, new connection per request.\n\n"
+                % (results[0]["throttleSeconds"], results[0]["rate"]) + table + "\n")
+    print(table)
+    if timeline_png(pictures, os.path.join(a.out, prefix + ".png")):
+        print("timeline: " + os.path.join(a.out, prefix + ".png"))
+    failures = check(results, a.mode)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
