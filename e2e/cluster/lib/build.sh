@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # `zdt-cluster build [api|all]`: compiles the upstream binaries from our wrapper modules
 # (e2e/cluster/build/*/go.mod + go.sum) into $ZDT_CACHE/bin/<project>-<version>/.
-# A binary that is already there is not rebuilt.
+# A binary that is already there, built from the same inputs, is not rebuilt.
 
 # The file name `go build -o dir/` gives a main package: its last element, skipping a /vN suffix.
 go_bin_name() {
@@ -11,13 +11,18 @@ go_bin_name() {
 }
 
 # go_build <wrapper dir> <output dir> <ldflags> <[name=]package...>: builds the packages whose
-# binary is missing, into a temporary directory first so an interrupted build leaves nothing.
+# binary is missing or was built from other inputs (a stamp holds a hash of the ldflags and the
+# wrapper's go.mod/go.sum), into a temporary directory first, then renamed into place: an
+# interrupted build leaves nothing and running processes keep their binary.
 go_build() {
   local wrapper=$1 out=$2 ldflags=$3; shift 3
-  local missing=() names=() spec pkg name tmp t0
+  local missing=() names=() spec pkg name tmp t0 stamp
+  stamp=$( { echo "$ldflags"; go env GOVERSION; cat "$ZDT_CLUSTER_DIR/build/$wrapper/go.mod" \
+             "$ZDT_CLUSTER_DIR/build/$wrapper/go.sum"; } | sha256sum | cut -c1-16)
   for spec in "$@"; do
     pkg=${spec#*=}; name=$(go_bin_name "$pkg"); [[ $spec == *=* ]] && name=${spec%%=*}
-    [[ -x $out/$name ]] || { missing+=("$pkg"); names+=("$name"); }
+    [[ -x $out/$name && $(cat "$out/.$name.stamp" 2>/dev/null) == "$stamp" ]] ||
+      { missing+=("$pkg"); names+=("$name"); }
   done
   if ((${#missing[@]} == 0)); then
     say "up to date: $out"
@@ -35,6 +40,7 @@ go_build() {
   local i
   for i in "${!missing[@]}"; do
     mv -f "$tmp/$(go_bin_name "${missing[$i]}")" "$out/${names[$i]}"
+    echo "$stamp" >"$out/.${names[$i]}.stamp"
   done
   rm -rf "$tmp"
   say "built ${names[*]} in $(elapsed "$t0")"
@@ -42,13 +48,16 @@ go_build() {
     >>"$ZDT_CACHE/logs/build-times.txt"
 }
 
+# The module proxy records each release's commit time: used as the build date, so that a
+# rebuild gives the same binary. module_time <wrapper dir> <module@version>
+module_time() {
+  (cd "$ZDT_CLUSTER_DIR/build/$1" && jq -r .Time "$(go mod download -json "$2" | jq -r .Info)")
+}
+
 k8s_ldflags() {
   local v=${K8S_VERSION#v} major minor date pkg flags=""
   major=${v%%.*}; minor=${v#*.}; minor=${minor%%.*}
-  # The module proxy records the release's commit time; use it as the build date so that
-  # rebuilding gives the same binary.
-  date=$(cd "$ZDT_CLUSTER_DIR/build/kubernetes" &&
-         jq -r .Time "$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | jq -r .Info)")
+  date=$(module_time kubernetes "k8s.io/kubernetes@$K8S_VERSION")
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     flags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=${date:-1970-01-01T00:00:00Z}"
@@ -83,7 +92,8 @@ build_node() {
 
 build_traefik() {
   local p=github.com/traefik/traefik/v3/pkg/version
-  go_build traefik "$TRAEFIK_BIN" "-X $p.Version=$TRAEFIK_VERSION -X $p.Codename=zdt-e2e" \
+  go_build traefik "$TRAEFIK_BIN" "-X $p.Version=$TRAEFIK_VERSION -X $p.Codename=zdt-e2e \
+    -X $p.BuildDate=$(module_time traefik "github.com/traefik/traefik/v3@$TRAEFIK_VERSION")" \
     github.com/traefik/traefik/v3/cmd/traefik
 }
 

@@ -12,7 +12,7 @@ stray_pids() {
   local p
   for p in /proc/[0-9]*; do
     [[ ${p#/proc/} == "$$" ]] && continue
-    { tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qxF "ZDT_OWNER=$ZDT_RUN" && echo "${p#/proc/}"
+    { tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -xF "ZDT_OWNER=$ZDT_RUN" >/dev/null && echo "${p#/proc/}"
   done
   return 0
 }
@@ -22,7 +22,7 @@ our_shim_pids() {
   local p
   for p in /proc/[0-9]*; do
     [[ $(readlink "$p/exe" 2>/dev/null) == */containerd-shim-runc-v2 ]] || continue
-    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$CONTAINERD_SOCK" && echo "${p#/proc/}"
+    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -F -- "$CONTAINERD_SOCK" >/dev/null && echo "${p#/proc/}"
   done
   return 0
 }
@@ -157,6 +157,7 @@ cmd_status() {
     kubectl_admin get nodes -o wide 2>/dev/null | sed 's/^/  /' || true
   fi
   if is_running traefik; then
+    echo "  traefik throttle:       $(cat "$ZDT_RUN/traefik/throttle" 2>/dev/null)"
     echo "  traefik web (host):     http://127.0.0.1:$TRAEFIK_WEB_PORT"
     echo "  traefik api (host+pods): http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services"
   fi

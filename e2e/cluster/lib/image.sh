@@ -16,7 +16,8 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 containerd_up() { is_running containerd && ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; }
 
-image_present() { containerd_up && ctr_k8s images ls -q | grep -qxF "$1"; }
+# grep without -q: with pipefail, an early exit of grep could fail the pipeline by SIGPIPE.
+image_present() { containerd_up && ctr_k8s images ls -q | grep -xF "$1" >/dev/null; }
 
 # finish_layout <layout dir> <working tag> <full ref> <tar>: gives the image its full
 # reference as the only tag (a short tag would import as "import-<date>:tag") and tars it.
@@ -85,7 +86,7 @@ build_busybox() {
 # The JRE base rootfs: a Debian minbase with the JRE, trimmed of package caches and docs.
 build_jre_base() {
   [[ -f $JRE_BASE/layout/index.json ]] && return 0
-  local work=$IMAGES/jre-base-build t0
+  local work=$IMAGES/build-jre-base t0
   t0=$(now_ms)
   rm -rf "$work"; mkdir -p "$work"
   say "building the JRE base image with debootstrap (bookworm minbase + openjdk-17-jre-headless)"
@@ -108,7 +109,7 @@ build_jre_base() {
     --config.env JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64 \
     --config.env LANG=C.UTF-8 \
     --config.workingdir /app --config.cmd java --config.cmd -version
-  rm -rf "$JRE_BASE"; mkdir -p "$JRE_BASE"
+  rm -rf "$IMAGES"/jre-base-*; mkdir -p "$JRE_BASE"   # older bases too: only one is used
   mv "$work/layout" "$JRE_BASE/layout"
   rm -rf "$work"
   say "JRE base built in $(elapsed "$t0") ($(du -sh "$JRE_BASE/layout" | cut -f1) compressed)"

@@ -11,6 +11,11 @@
 
 start_traefik() {
   mkdir -p "$ZDT_RUN/traefik"
+  # `TRAEFIK_THROTTLE=10s zdt-cluster up` on a running cluster must not keep the old throttle.
+  if is_running traefik && [[ $(cat "$ZDT_RUN/traefik/throttle" 2>/dev/null) != "$TRAEFIK_THROTTLE" ]]; then
+    say "Traefik runs with throttle $(cat "$ZDT_RUN/traefik/throttle" 2>/dev/null), $TRAEFIK_THROTTLE asked: restarting it"
+    stop_bg 10 traefik
+  fi
   local accesslog=()
   [[ ${TRAEFIK_ACCESSLOG:-0} == 1 ]] && accesslog=(--accesslog=true "--accesslog.filepath=$LOGS/traefik-access.log")
   echo "$TRAEFIK_THROTTLE" >"$ZDT_RUN/traefik/throttle"
