@@ -11,14 +11,16 @@
 
 start_traefik() {
   mkdir -p "$ZDT_RUN/traefik"
-  # `TRAEFIK_THROTTLE=10s zdt-cluster up` on a running cluster must not keep the old throttle.
-  if is_running traefik && [[ $(cat "$ZDT_RUN/traefik/throttle" 2>/dev/null) != "$TRAEFIK_THROTTLE" ]]; then
+  # `TRAEFIK_THROTTLE=10s zdt-cluster up` on a running cluster must not keep the old throttle;
+  # a plain `up` leaves a running Traefik alone. $ZDT_RUN/traefik/throttle is the running value.
+  if is_running traefik && [[ -n $TRAEFIK_THROTTLE_ASKED ]] &&
+     [[ $(cat "$ZDT_RUN/traefik/throttle" 2>/dev/null) != "$TRAEFIK_THROTTLE" ]]; then
     say "Traefik runs with throttle $(cat "$ZDT_RUN/traefik/throttle" 2>/dev/null), $TRAEFIK_THROTTLE asked: restarting it"
     stop_bg 10 traefik
   fi
   local accesslog=()
   [[ ${TRAEFIK_ACCESSLOG:-0} == 1 ]] && accesslog=(--accesslog=true "--accesslog.filepath=$LOGS/traefik-access.log")
-  echo "$TRAEFIK_THROTTLE" >"$ZDT_RUN/traefik/throttle"
+  is_running traefik || echo "$TRAEFIK_THROTTLE" >"$ZDT_RUN/traefik/throttle"
   # KUBECONFIG makes the provider use our client certificate (user zdt-traefik, see RBAC).
   start_bg traefik env KUBECONFIG="$PKI/traefik.kubeconfig" "$TRAEFIK_BIN/traefik" \
     --global.checkNewVersion=false --global.sendAnonymousUsage=false \
@@ -33,7 +35,7 @@ start_traefik() {
     --log.level="${TRAEFIK_LOG_LEVEL:-INFO}" "${accesslog[@]}"
   wait_for 30 "Traefik /ping" curl -fsS "http://$NODE_IP:$TRAEFIK_API_PORT/ping" ||
     { check_alive traefik; die "Traefik did not answer on its API entrypoint"; }
-  say "Traefik up (throttle $TRAEFIK_THROTTLE)"
+  say "Traefik up (throttle $(cat "$ZDT_RUN/traefik/throttle"))"
 }
 
 cmd_restart_traefik() {
