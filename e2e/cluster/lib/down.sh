@@ -81,23 +81,27 @@ cleanup_network() {
   cleanup_iptables
 }
 
-# Removes the chains kube-proxy, the CNI bridge/portmap plugins and we created, and the jumps
-# into them from the built-in chains. Nothing else in the tables is touched.
+# Removes the chains kube-proxy, the kubelet, the CNI portmap plugin and we created, and the
+# jumps into them from the built-in chains, for IPv4 and IPv6 (kube-proxy and the kubelet set
+# up both families when the host has IPv6). Nothing else in the tables is touched.
 cleanup_iptables() {
-  local table chain rules rule
-  for table in filter nat mangle; do
-    rules=$(iptables -t "$table" -S 2>/dev/null | grep -E '^-A ' |
-      grep -E -- '-j (KUBE-|CNI-)|--comment "?(kubernetes|CNI|name: "?zdt|id: )' || true)
-    while read -r rule; do
-      [[ -n $rule ]] || continue
-      # shellcheck disable=SC2086
-      eval "iptables -t $table ${rule/-A /-D }" 2>/dev/null || true
-    done <<<"$rules"
-    for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
-      iptables -t "$table" -F "$chain" 2>/dev/null || true
-    done
-    for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
-      iptables -t "$table" -X "$chain" 2>/dev/null || true
+  local ipt table chain rules rule
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    for table in filter nat mangle; do
+      rules=$("$ipt" -t "$table" -S 2>/dev/null | grep -E '^-A ' |
+        grep -E -- '-j (KUBE-|CNI-)|--comment "?(kubernetes|CNI|name: "?zdt|id: )' || true)
+      while read -r rule; do
+        [[ -n $rule ]] || continue
+        # shellcheck disable=SC2086
+        eval "$ipt -t $table ${rule/-A /-D }" 2>/dev/null || true
+      done <<<"$rules"
+      for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
+        "$ipt" -t "$table" -F "$chain" 2>/dev/null || true
+      done
+      for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
+        "$ipt" -t "$table" -X "$chain" 2>/dev/null || true
+      done
     done
   done
   rm -rf "$CNI_IPAM_DIR"
