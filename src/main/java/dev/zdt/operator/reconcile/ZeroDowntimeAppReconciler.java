@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
 
@@ -26,6 +27,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
@@ -39,7 +41,9 @@ import io.quarkiverse.operatorsdk.annotations.RBACRule;
  * Turns a ZeroDowntimeApp into its Deployment, Service, Ingress and PodDisruptionBudget (managed
  * dependents, server-side apply) and reports one aggregated status.
  */
-@ControllerConfiguration(name = ZeroDowntimeAppReconciler.NAME)
+// A periodic pass besides the events: drift that slipped past an informer is reverted within minutes.
+@ControllerConfiguration(name = ZeroDowntimeAppReconciler.NAME,
+        maxReconciliationInterval = @MaxReconciliationInterval(interval = 2, timeUnit = TimeUnit.MINUTES))
 @Workflow(dependents = {
         @Dependent(name = "deployment", type = DeploymentDependent.class),
         @Dependent(name = "service", type = ServiceDependent.class),
