@@ -61,9 +61,11 @@ IMAGES=$ZDT_CACHE/images
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 
-say()  { printf '\033[1m[zdt-cluster]\033[0m %s\n' "$*" >&2; }
-warn() { printf '\033[1;33m[zdt-cluster] warning:\033[0m %s\n' "$*" >&2; }
-die()  { printf '\033[1;31m[zdt-cluster] error:\033[0m %s\n' "$*" >&2; exit 1; }
+# Colours only on a terminal: CI logs stay plain text.
+if [[ -t 2 ]]; then B=$'\033[1m' Y=$'\033[1;33m' R=$'\033[1;31m' N=$'\033[0m'; else B="" Y="" R="" N=""; fi
+say()  { printf '%s[zdt-cluster]%s %s\n' "$B" "$N" "$*" >&2; }
+warn() { printf '%s[zdt-cluster] warning:%s %s\n' "$Y" "$N" "$*" >&2; }
+die()  { printf '%s[zdt-cluster] error:%s %s\n' "$R" "$N" "$*" >&2; exit 1; }
 
 need_root() { [[ $(id -u) == 0 ]] || die "this needs root (it starts containerd, kubelet and changes iptables)"; }
 

@@ -194,6 +194,7 @@ ensure_image() {
 
 cmd_image() {
   need_root
+  command -v umoci >/dev/null && command -v debootstrap >/dev/null || cmd_deps
   mkdir -p "$IMAGES"
   case ${1:-} in
     pause) build_pause ;;
@@ -206,6 +207,7 @@ cmd_image() {
 
 cmd_image_from_dir() {
   need_root
+  command -v umoci >/dev/null && command -v debootstrap >/dev/null || cmd_deps
   mkdir -p "$IMAGES"
   image_from_dir "$@"
 }

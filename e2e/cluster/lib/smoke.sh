@@ -8,7 +8,7 @@ SMOKE_NS=zdt-smoke
 SMOKE_HOST=smoke.zdt.test
 
 smoke_fail() {
-  printf '\033[1;31m[zdt-cluster] SMOKE FAILED:\033[0m %s\n' "$*" >&2
+  printf '%s[zdt-cluster] SMOKE FAILED:%s %s\n' "$R" "$N" "$*" >&2
   { kubectl_admin -n "$SMOKE_NS" get deploy,rs,pods,svc,endpointslices,ingress -o wide 2>&1
     kubectl_admin -n "$SMOKE_NS" get events --sort-by=.lastTimestamp 2>&1 | tail -n 25; } >&2 || true
   exit 1
