@@ -6,16 +6,21 @@
 #   e2e/rollout/bench.sh                 # every scenario
 #   e2e/rollout/bench.sh --ci            # reduced: plain Deployment vs zdt gate, shorter load
 #   e2e/rollout/bench.sh --scenarios plain,gate
+#   --out DIR writes the results elsewhere; --keep leaves the last scenario's namespace running
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../operator/lib.sh"
 
 MODE=full
+KEEP=""
+OUT=""
 SCENARIOS="plain,sleep30,gate,zdt-sleep,sleep5,gate-scale-down,gate-delete-pod,gate-long-requests"
 while (($#)); do
   case $1 in
     --ci) MODE=ci; SCENARIOS="plain,gate"; shift ;;
     --scenarios) SCENARIOS=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
     *) die "unknown argument $1" ;;
   esac
 done
@@ -25,7 +30,7 @@ REPLICAS=${BENCH_REPLICAS:-3}
 WARMUP=${BENCH_WARMUP:-5}              # load before the change, seconds
 COOLDOWN=${BENCH_COOLDOWN:-5}          # load after the last old pod exited, seconds
 [[ $MODE == ci ]] && RATE=${BENCH_RATE:-200}
-OUT=$ROOT/e2e/results
+OUT=${OUT:-$ROOT/e2e/results}
 RUNS=$OUT/rollout-runs
 [[ $MODE == ci ]] && RUNS=$OUT/rollout-ci-runs
 mkdir -p "$RUNS"
@@ -242,7 +247,7 @@ run_scenario() { # run_scenario <name>
  "throttleSeconds": $THROTTLE, "rate": $RATE, "graceSeconds": $grace, "preStopSleepSeconds": $sleep,
  "changeAtMs": $t0, "deploymentCompleteAtMs": $complete, "oldPodsExitedAtMs": $exited}
 JSON
-  kubectl delete namespace "$ns" --wait=false >/dev/null
+  [[ -n $KEEP && $name == "${list[-1]}" ]] || kubectl delete namespace "$ns" --wait=false >/dev/null
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  requests %d, failed %d %s" % (s["requests"], s["failed"], s["failedByKind"]))' "$dir/summary.json"
 }
 
