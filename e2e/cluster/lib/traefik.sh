@@ -35,7 +35,17 @@ start_traefik() {
     --log.level="${TRAEFIK_LOG_LEVEL:-INFO}" "${accesslog[@]}"
   wait_for 30 "Traefik /ping" curl -fsS "http://$NODE_IP:$TRAEFIK_API_PORT/ping" ||
     { check_alive traefik; die "Traefik did not answer on its API entrypoint"; }
+  # /ping answers before the provider's first configuration is applied (one throttle later):
+  # when Ingresses exist, wait until Traefik routes them, so a restart is over when we return.
+  if [[ -n $(kubectl_admin get ingress -A -o jsonpath='{.items[?(@.spec.ingressClassName=="traefik")].metadata.name}' 2>/dev/null) ]]; then
+    wait_for 60 "Traefik to load the Ingresses" traefik_has_kubernetes_routers ||
+      warn "Traefik has not loaded the Ingresses yet"
+  fi
   say "Traefik up (throttle $(cat "$ZDT_RUN/traefik/throttle"))"
+}
+
+traefik_has_kubernetes_routers() {
+  curl -fsS "http://$NODE_IP:$TRAEFIK_API_PORT/api/http/routers" | grep -F '@kubernetes' >/dev/null
 }
 
 cmd_restart_traefik() {
