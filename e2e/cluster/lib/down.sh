@@ -63,18 +63,26 @@ cleanup_mounts() {
   done
 }
 
+# Pod network namespaces (containerd names them cni-*). A later `ip netns add` bind-mounts
+# /run/netns onto itself and hides mounts made before it: umount then says "not mounted" and
+# rm says "busy". Unmounting that self-bind (iproute2 makes it again when needed) uncovers them.
+netns_mounts() { awk '$5 ~ "^/run/netns/cni-" {print $5}' /proc/self/mountinfo; }
+
 cleanup_netns() {
-  local ns
-  for ns in /run/netns/cni-*; do
-    [[ -e $ns ]] || continue
-    ip netns delete "${ns##*/}" 2>/dev/null || { umount -l "$ns" 2>/dev/null; rm -f "$ns"; }
+  local ns _
+  for _ in 1 2 3; do
+    for ns in $(netns_mounts); do umount -l "$ns" 2>/dev/null || true; done
+    [[ -z $(netns_mounts) ]] && break
+    mountpoint -q /run/netns && { umount -l /run/netns 2>/dev/null || true; }
   done
+  rm -f /run/netns/cni-* 2>/dev/null || true
+  [[ -z $(netns_mounts) ]] || warn "pod network namespaces still mounted: $(netns_mounts | tr '\n' ' ')"
 }
 
 cleanup_network() {
   local v
   # veths whose peer was in a deleted pod netns are gone already; the rest hang off our bridge.
-  for v in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+  for v in $({ ip -o link show master "$BRIDGE" | awk -F': ' '{print $2}' | cut -d@ -f1; } 2>/dev/null); do
     ip link delete "$v" 2>/dev/null || true
   done
   ip link delete "$BRIDGE" 2>/dev/null || true
