@@ -113,6 +113,13 @@ public class DrainGate {
                 .runnableInformer(0);
         slices = client.discovery().v1().endpointSlices().inAnyNamespace()
                 .withLabel(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME).runnableInformer(0);
+        // Keep retrying: the CRD may not exist yet at startup, and the API server may come and go.
+        for (SharedIndexInformer<?> i : List.of(apps, pods, slices)) {
+            i.exceptionHandler((started, error) -> {
+                LOG.debugf("drain gate informer: %s; retrying", error.getMessage());
+                return true;
+            });
+        }
         pods.addIndexers(Map.of(APP_INDEX, p -> keys(p, Constants.APP_LABEL)));
         slices.addIndexers(Map.of(APP_INDEX, s -> keys(s, SERVICE_NAME_LABEL)));
         apps.addEventHandler(poker(a -> key(a.getMetadata().getNamespace(), a.getMetadata().getName())));
