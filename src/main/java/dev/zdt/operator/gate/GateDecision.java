@@ -154,8 +154,8 @@ public final class GateDecision {
                     case INGRESS -> {
                         switch (t.ingress()) {
                             case GONE -> ok = verifiedNamed.size() < NAMED
-                                    ? t.pod() + " (" + t.address() + ") no longer listed by " + rules.frontEnd() : null;
-                            case ROUTED -> why = name ? rules.frontEnd() + " still lists " + t.pod() + " (" + t.address() + ")" : "";
+                                    ? t.pod() + " (" + t.address() + ") no longer routed to by " + rules.frontEnd() : null;
+                            case ROUTED -> why = name ? rules.frontEnd() + " still routes to " + t.pod() + " (" + t.address() + ")" : "";
                             case UNKNOWN -> why = name ? rules.frontEnd() + " could not be asked about " + t.pod() + ": "
                                     + t.ingressDetail() : "";
                         }

@@ -8,7 +8,7 @@ import java.util.Set;
  *
  * @param known false when the front end could not be asked; then {@code addresses} is empty and
  *        means nothing (unknown is never "removed")
- * @param addresses the pod IPs the front end lists as servers of the app's Service
+ * @param addresses the pod IPs the front end still sends new requests to, for the app's Service
  * @param detail why it is unknown, or a short description of the answer
  * @param askedAt when the question was sent
  */

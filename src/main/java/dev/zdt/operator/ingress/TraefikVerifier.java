@@ -25,8 +25,10 @@ import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 /**
  * Traefik's API: {@code GET /api/http/services} lists every HTTP service with its load balancer's
  * servers. The Kubernetes Ingress provider names a backend {@code <namespace>-<service>-<port>@kubernetes}
- * (port number or name, normalized) and lists only ready endpoints; a service with no endpoint left
- * is dropped from the list altogether, which also means "no longer routed".
+ * (port number or name, normalized). It lists the endpoints that are serving; one that is also
+ * terminating is listed with {@code "fenced": true} and gets no new request (only sticky sessions),
+ * so it counts as no longer routed. A service with no endpoint left is dropped from the list
+ * altogether, which also means "no longer routed".
  */
 @ApplicationScoped
 public class TraefikVerifier implements IngressVerifier {
@@ -39,13 +41,15 @@ public class TraefikVerifier implements IngressVerifier {
     private final HttpClient http;
     private final ObjectMapper json = new ObjectMapper();
     private final Duration timeout;
+    private final int perPage;
 
     public TraefikVerifier() {
-        this(Duration.ofSeconds(2));
+        this(Duration.ofSeconds(2), PER_PAGE);
     }
 
-    TraefikVerifier(Duration timeout) {
+    TraefikVerifier(Duration timeout, int perPage) {
         this.timeout = timeout;
+        this.perPage = perPage;
         this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
     }
 
@@ -80,7 +84,7 @@ public class TraefikVerifier implements IngressVerifier {
     private CompletableFuture<IngressObservation> page(String base, String search, Set<String> names, int page,
             Set<String> addresses, Instant asked) {
         URI uri = URI.create(base + "/api/http/services?search=" + URLEncoder.encode(search, StandardCharsets.UTF_8)
-                + "&per_page=" + PER_PAGE + "&page=" + page);
+                + "&per_page=" + perPage + "&page=" + page);
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
         return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenCompose(response -> {
             if (response.statusCode() != 200) {
@@ -93,6 +97,9 @@ public class TraefikVerifier implements IngressVerifier {
                         continue;
                     }
                     for (JsonNode server : service.path("loadBalancer").path("servers")) {
+                        if (server.path("fenced").asBoolean(false)) {
+                            continue;
+                        }
                         String host = hostOf(server.path("url").asText(null));
                         if (host != null) {
                             addresses.add(host);

@@ -62,11 +62,11 @@ class GateDecisionTest {
     @Test
     void ingressVerifyReleasesOnlyWhenTheFrontEndDropsTheAddress() {
         assertThat(decide(2, Verify.INGRESS, 1, outSince("web-a", 1, Ingress.ROUTED)))
-                .isInstanceOfSatisfying(Hold.class, h -> assertThat(h.waitingFor()).contains("Traefik still lists web-a"));
+                .isInstanceOfSatisfying(Hold.class, h -> assertThat(h.waitingFor()).contains("Traefik still routes to web-a"));
         assertThat(decide(2, Verify.INGRESS, 1, outSince("web-a", 1, Ingress.GONE)))
                 .isInstanceOfSatisfying(Release.class, r -> {
                     assertThat(r.by()).isEqualTo(ReleasedBy.VERIFIED);
-                    assertThat(r.message()).contains("no longer listed by Traefik");
+                    assertThat(r.message()).contains("no longer routed to by Traefik");
                 });
     }
 
