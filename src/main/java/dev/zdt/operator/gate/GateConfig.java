@@ -1,5 +1,6 @@
 package dev.zdt.operator.gate;
 
+import java.time.Duration;
 import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
@@ -25,4 +26,24 @@ public interface GateConfig {
     /** Port of the gate Service. */
     @WithDefault("80")
     int port();
+
+    /** Calls held at once for one app; more are answered 429 (a real app rarely drains this many pods). */
+    @WithDefault("1000")
+    int maxHoldsPerApp();
+
+    /** Calls held at once by this replica, all apps together; more are answered 429. */
+    @WithDefault("5000")
+    int maxHolds();
+
+    /**
+     * How long a call waits for its pod to show as terminating in this replica's informer cache,
+     * which may lag behind the kubelet, before it is answered 409. Pods that start terminating within
+     * this window after an app-scoped call arrived are also waited for by that call.
+     */
+    @WithDefault("3s")
+    Duration claimWait();
+
+    /** How often the ingress controller is asked while holds of an app wait for it (one question at a time per app). */
+    @WithDefault("500ms")
+    Duration ingressPollInterval();
 }

@@ -1,0 +1,148 @@
+package dev.zdt.operator.gate;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.zdt.operator.api.v1alpha1.DrainRecord;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.reconcile.EventRecorder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+
+/**
+ * Makes drains visible after the call is answered: Events, and {@code status.lastDrains} (newest
+ * first, bounded). The reconciler applies the rest of the status server-side and never sends
+ * lastDrains, so a JSON patch of that one field, guarded by the resourceVersion, does not fight it.
+ * Runs on its own thread: a slow or unreachable API server never delays an answer.
+ */
+@ApplicationScoped
+public class DrainReporter {
+
+    public static final int KEEP = 10;
+    static final String FIELD_MANAGER = "zdt-drain-gate";
+    private static final Logger LOG = Logger.getLogger(DrainReporter.class);
+    private static final int ATTEMPTS = 5;
+
+    private final KubernetesClient client;
+    private final EventRecorder events;
+    private final ObjectMapper json = new ObjectMapper();
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "zdt-drain-reporter");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Records not yet written, per namespace/app, oldest first; written in one patch per app. */
+    private final Map<String, List<DrainRecord>> pending = new LinkedHashMap<>();
+
+    public DrainReporter(KubernetesClient client, EventRecorder events) {
+        this.client = client;
+        this.events = events;
+    }
+
+    public void drained(ZeroDowntimeApp app, DrainRecord record) {
+        String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
+        synchronized (pending) {
+            pending.computeIfAbsent(key, k -> new ArrayList<>()).add(record);
+        }
+        worker.execute(this::flush);
+    }
+
+    public void warning(ZeroDowntimeApp app, String reason, String note) {
+        worker.execute(() -> events.warning(app, reason, note));
+    }
+
+    public void normal(ZeroDowntimeApp app, String reason, String note) {
+        worker.execute(() -> events.normal(app, reason, note));
+    }
+
+    private void flush() {
+        Map<String, List<DrainRecord>> batch;
+        synchronized (pending) {
+            if (pending.isEmpty()) {
+                return;
+            }
+            batch = new LinkedHashMap<>(pending);
+            pending.clear();
+        }
+        batch.forEach((key, records) -> {
+            int slash = key.indexOf('/');
+            write(key.substring(0, slash), key.substring(slash + 1), records);
+        });
+    }
+
+    private void write(String namespace, String name, List<DrainRecord> records) {
+        for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+            try {
+                ZeroDowntimeApp current = client.resources(ZeroDowntimeApp.class).inNamespace(namespace).withName(name).get();
+                if (current == null) {
+                    return;
+                }
+                List<DrainRecord> merged = new ArrayList<>(records);
+                Collections.reverse(merged);
+                if (current.getStatus() != null && current.getStatus().getLastDrains() != null) {
+                    merged.addAll(current.getStatus().getLastDrains());
+                }
+                List<DrainRecord> kept = merged.subList(0, Math.min(KEEP, merged.size()));
+                client.resources(ZeroDowntimeApp.class).inNamespace(namespace).withName(name).subresource("status")
+                        .patch(new PatchContext.Builder().withPatchType(PatchType.JSON).withFieldManager(FIELD_MANAGER)
+                                .build(), patch(current, kept));
+                return;
+            } catch (KubernetesClientException e) {
+                // 409/422: the resourceVersion test failed because the reconciler wrote in between.
+                if (attempt == ATTEMPTS) {
+                    LOG.warnf("could not record %d drain(s) in %s/%s status.lastDrains: %s", records.size(), namespace,
+                            name, e.getMessage());
+                    return;
+                }
+                try {
+                    TimeUnit.MILLISECONDS.sleep(100L * attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private String patch(ZeroDowntimeApp current, List<DrainRecord> kept) {
+        ArrayNode ops = json.createArrayNode();
+        ops.addObject().put("op", "test").put("path", "/metadata/resourceVersion")
+                .put("value", current.getMetadata().getResourceVersion());
+        ArrayNode list = json.valueToTree(kept);
+        if (current.getStatus() == null) {
+            ObjectNode status = json.createObjectNode();
+            status.set("lastDrains", list);
+            ops.addObject().put("op", "add").put("path", "/status").set("value", status);
+        } else {
+            ops.addObject().put("op", "add").put("path", "/status/lastDrains").set("value", list);
+        }
+        return ops.toString();
+    }
+
+    @PreDestroy
+    void stop() {
+        worker.shutdown();
+        try {
+            worker.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

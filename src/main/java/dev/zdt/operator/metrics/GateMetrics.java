@@ -1,0 +1,84 @@
+package dev.zdt.operator.metrics;
+
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import dev.zdt.operator.api.v1alpha1.DrainRecord.ReleasedBy;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+/**
+ * The drain gate's meters, as Prometheus shows them at /q/metrics:
+ * {@code zdt_gate_holds_in_flight}, {@code zdt_gate_hold_seconds{outcome}},
+ * {@code zdt_drains_total{outcome}}, {@code zdt_propagation_observed_seconds}.
+ */
+@ApplicationScoped
+public class GateMetrics {
+
+    private final AtomicInteger inFlight;
+    private final Map<ReleasedBy, Timer> holds = new EnumMap<>(ReleasedBy.class);
+    private final Map<ReleasedBy, Counter> drains = new EnumMap<>(ReleasedBy.class);
+    private final Timer propagation;
+
+    public GateMetrics(MeterRegistry registry) {
+        inFlight = registry.gauge("zdt.gate.holds.in.flight", new AtomicInteger());
+        // Registered up front so every outcome shows (as zero) before the first drain.
+        for (ReleasedBy outcome : ReleasedBy.values()) {
+            String tag = outcome(outcome);
+            holds.put(outcome, Timer.builder("zdt.gate.hold")
+                    .description("How long the drain gate held a pod before letting SIGTERM through")
+                    .tag("outcome", tag)
+                    .publishPercentileHistogram()
+                    .minimumExpectedValue(Duration.ofMillis(10))
+                    .maximumExpectedValue(Duration.ofMinutes(10))
+                    .register(registry));
+            drains.put(outcome, Counter.builder("zdt.drains")
+                    .description("Drains answered by the gate, by how they were released")
+                    .tag("outcome", tag)
+                    .register(registry));
+        }
+        propagation = Timer.builder("zdt.propagation.observed")
+                .description("Time from a pod leaving the EndpointSlices to the ingress controller dropping it")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(10))
+                .maximumExpectedValue(Duration.ofMinutes(10))
+                .register(registry);
+    }
+
+    public void holdStarted() {
+        inFlight.incrementAndGet();
+    }
+
+    /** A held call ended without a drain (refused after waiting, or the operator stopping). */
+    public void holdAbandoned() {
+        inFlight.decrementAndGet();
+    }
+
+    public void released(ReleasedBy outcome, Duration held) {
+        inFlight.decrementAndGet();
+        holds.get(outcome).record(held);
+        drains.get(outcome).increment();
+    }
+
+    public void propagationObserved(Duration d) {
+        propagation.record(d);
+    }
+
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** The same word as status.lastDrains[].releasedBy. */
+    public static String outcome(ReleasedBy by) {
+        return switch (by) {
+            case VERIFIED -> "Verified";
+            case TIMEOUT -> "Timeout";
+            case BYPASSED -> "Bypassed";
+        };
+    }
+}

@@ -1,0 +1,297 @@
+package dev.zdt.operator.gate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.net.URL;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.zdt.operator.api.v1alpha1.DrainRecord;
+import dev.zdt.operator.api.v1alpha1.DrainRecord.ReleasedBy;
+import dev.zdt.operator.gate.GateFixture.Answer;
+import dev.zdt.operator.testing.KubeApiServerResource;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * The gate against a real kube-apiserver + etcd. The test plays kubelet and EndpointSlice
+ * controller: it terminates pods (a finalizer keeps them terminating), writes the slices, and
+ * calls the gate as a preStop hook does.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = KubeApiServerResource.class, restrictToAnnotatedClass = false)
+class DrainGateTest {
+
+    /** verify: endpoints, propagation 1 s (provider generic). */
+    static final String ENDPOINTS = """
+            provider: generic
+            propagationSeconds: 1
+            verify: endpoints
+            """;
+    static final long P_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    @Inject
+    KubernetesClient client;
+
+    @Inject
+    DrainGate gate;
+
+    @TestHTTPResource("/")
+    URL base;
+
+    GateFixture f;
+
+    @BeforeEach
+    void fixture() throws Exception {
+        f = new GateFixture(client, base.toURI());
+        await().atMost(Duration.ofSeconds(30)).until(gate::synced);
+    }
+
+    @AfterEach
+    void cleanUp() {
+        await().atMost(Duration.ofSeconds(30)).until(() -> gate.held() == 0);
+        f.close();
+    }
+
+    private void awaitHeld(int n) {
+        await().atMost(Duration.ofSeconds(5)).until(() -> gate.held() == n);
+    }
+
+    private static void assertStillHeld(Duration during, CompletableFuture<?>... calls) {
+        await().during(during).atMost(during.plusSeconds(2)).until(() -> List.of(calls).stream().noneMatch(CompletableFuture::isDone));
+    }
+
+    private DrainRecord awaitDrainRecord(String app, String pod) {
+        return await().atMost(Duration.ofSeconds(10)).until(() -> {
+            var status = f.read(app).getStatus();
+            return status == null || status.getLastDrains() == null ? null
+                    : status.getLastDrains().stream().filter(d -> pod.equals(d.getPod())).findFirst().orElse(null);
+        }, d -> d != null);
+    }
+
+    @Test
+    void releasedVerifiedOncePropagationPassedAfterTheSliceMarksThePodNotReady() throws Exception {
+        f.app("shop", ENDPOINTS, "");
+        Pod a = f.pod("shop", "shop-a", 8);
+        Pod b = f.pod("shop", "shop-b", 8);
+        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b));
+        f.terminate(a);
+
+        CompletableFuture<Answer> call = f.callApp("shop");
+        awaitHeld(1);
+        assertStillHeld(Duration.ofSeconds(1), call);
+
+        long removed = System.nanoTime();
+        f.slice("shop", GateFixture.terminating(a), GateFixture.ready(b));
+        Answer answer = call.get(10, TimeUnit.SECONDS);
+
+        assertThat(answer.status()).isEqualTo(200);
+        assertThat(answer.body()).startsWith("Verified").contains("shop-a out of the EndpointSlices");
+        assertThat(answer.receivedNanos() - removed).as("P after removal, well before H")
+                .isGreaterThanOrEqualTo(P_NANOS).isLessThan(TimeUnit.SECONDS.toNanos(4));
+        DrainRecord record = awaitDrainRecord("shop", "shop-a");
+        assertThat(record.getReleasedBy()).isEqualTo(ReleasedBy.VERIFIED);
+        assertThat(record.getHeldSeconds()).isGreaterThanOrEqualTo(2.0);
+    }
+
+    @Test
+    void releasedByTimeoutAtTheHoldBoundWhileTheSliceStillListsThePod() throws Exception {
+        f.app("cart", ENDPOINTS, "");
+        Pod a = f.pod("cart", "cart-a", 3);
+        Pod b = f.pod("cart", "cart-b", 3);
+        f.slice("cart", GateFixture.ready(a), GateFixture.ready(b));
+        f.terminate(a);
+
+        long sent = System.nanoTime();
+        Answer answer = f.callApp("cart").get(10, TimeUnit.SECONDS);
+
+        assertThat(answer.status()).isEqualTo(200);
+        assertThat(answer.body()).startsWith("Timeout").contains("hold bound 3.0s reached")
+                .contains("still offer cart-a as ready");
+        assertThat(answer.receivedNanos() - sent).isGreaterThanOrEqualTo(TimeUnit.SECONDS.toNanos(3))
+                .isLessThan(TimeUnit.MILLISECONDS.toNanos(4500));
+        assertThat(awaitDrainRecord("cart", "cart-a").getReleasedBy()).isEqualTo(ReleasedBy.TIMEOUT);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !f.events("DrainHoldTimeout").isEmpty());
+        assertThat(f.events("DrainHoldTimeout").get(0).getNote()).contains("cart-a");
+    }
+
+    @Test
+    void unknownAppIsAnswered404AtOnce() throws Exception {
+        long sent = System.nanoTime();
+        Answer answer = f.callApp("nobody").get(5, TimeUnit.SECONDS);
+        assertThat(answer.status()).isEqualTo(404);
+        assertThat(answer.body()).contains("no ZeroDowntimeApp " + f.ns + "/nobody");
+        assertThat(answer.receivedNanos() - sent).isLessThan(TimeUnit.MILLISECONDS.toNanos(500));
+
+        f.app("shop", ENDPOINTS, "");
+        await().atMost(Duration.ofSeconds(10)).until(() -> f.callPod("shop", "stranger").get().status() == 404);
+        assertThat(f.callPod("shop", "stranger").get().body()).contains("is not a pod of ZeroDowntimeApp");
+    }
+
+    @Test
+    void aPodOfOursThatIsNotTerminatingIsAnswered409AfterTheCacheAllowance() throws Exception {
+        f.app("shop", ENDPOINTS, "");
+        f.pod("shop", "shop-a", 8);
+        await().atMost(Duration.ofSeconds(10)).until(() -> f.callPod("shop", "shop-a").get().status() != 404);
+
+        long sent = System.nanoTime();
+        Answer named = f.callPod("shop", "shop-a").get(5, TimeUnit.SECONDS);
+        assertThat(named.status()).isEqualTo(409);
+        assertThat(named.body()).contains("shop-a of " + f.ns + "/shop is not terminating");
+        assertThat(named.receivedNanos() - sent).as("the claim-wait of 1 s, not a hold")
+                .isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(900)).isLessThan(TimeUnit.SECONDS.toNanos(3));
+
+        Answer unnamed = f.callApp("shop").get(5, TimeUnit.SECONDS);
+        assertThat(unnamed.status()).isEqualTo(409);
+        assertThat(unnamed.body()).contains("no terminating pod of " + f.ns + "/shop");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !f.events("GateCallUnattributed").isEmpty());
+    }
+
+    @Test
+    void waitsForItsPodWhenTheCacheShowsTheTerminationLate() throws Exception {
+        f.app("shop", ENDPOINTS, "");
+        Pod a = f.pod("shop", "shop-a", 8);
+        Pod b = f.pod("shop", "shop-b", 8);
+        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b));
+
+        // The kubelet can call before this replica's informer shows the deletion.
+        CompletableFuture<Answer> call = f.callApp("shop");
+        awaitHeld(1);
+        f.terminate(a);
+        assertStillHeld(Duration.ofSeconds(1), call);
+        f.slice("shop", GateFixture.terminating(a), GateFixture.ready(b));
+
+        Answer answer = call.get(10, TimeUnit.SECONDS);
+        assertThat(answer.status()).isEqualTo(200);
+        assertThat(answer.body()).startsWith("Verified").contains("shop-a");
+    }
+
+    @Test
+    void aCallerCannotShortenAHold() throws Exception {
+        f.app("shop", ENDPOINTS, "");
+        Pod a = f.pod("shop", "shop-a", 8);
+        Pod b = f.pod("shop", "shop-b", 8);
+        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b));
+        f.terminate(a);
+
+        CompletableFuture<Answer> kubelet = f.callApp("shop");
+        awaitHeld(1);
+        CompletableFuture<Answer> again = f.callApp("shop");
+        CompletableFuture<Answer> third = f.callApp("shop");
+        CompletableFuture<Answer> named = f.callPod("shop", "shop-a");
+        awaitHeld(4);
+        // Naming another pod, one that is not terminating, is refused and changes nothing.
+        Answer other = f.callPod("shop", "shop-b").get(5, TimeUnit.SECONDS);
+        assertThat(other.status()).isEqualTo(409);
+        assertStillHeld(Duration.ofSeconds(1), kubelet, again, third, named);
+
+        long removed = System.nanoTime();
+        f.slice("shop", GateFixture.terminating(a), GateFixture.ready(b));
+        for (CompletableFuture<Answer> call : List.of(kubelet, again, third, named)) {
+            Answer answer = call.get(10, TimeUnit.SECONDS);
+            assertThat(answer.status()).isEqualTo(200);
+            assertThat(answer.body()).startsWith("Verified");
+            assertThat(answer.receivedNanos() - removed).isGreaterThanOrEqualTo(P_NANOS);
+        }
+    }
+
+    @Test
+    void aCallForTheAppWaitsForEveryPodTerminatingWithIt() throws Exception {
+        f.app("shop", ENDPOINTS, "");
+        Pod a = f.pod("shop", "shop-a", 8);
+        Pod b = f.pod("shop", "shop-b", 8);
+        Pod c = f.pod("shop", "shop-c", 8);
+        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b), GateFixture.ready(c));
+        f.terminate(a);
+        f.terminate(b);
+
+        CompletableFuture<Answer> first = f.callApp("shop");
+        CompletableFuture<Answer> second = f.callApp("shop");
+        awaitHeld(2);
+        // Only shop-a leaves: neither call knows for sure it is shop-a's, so both keep holding.
+        f.slice("shop", GateFixture.terminating(a), GateFixture.ready(b), GateFixture.ready(c));
+        assertStillHeld(Duration.ofMillis(2500), first, second);
+
+        f.slice("shop", GateFixture.terminating(a), GateFixture.terminating(b), GateFixture.ready(c));
+        assertThat(first.get(10, TimeUnit.SECONDS).body()).startsWith("Verified");
+        assertThat(second.get(10, TimeUnit.SECONDS).body()).startsWith("Verified");
+    }
+
+    @Test
+    void theLastServerIsReleasedAsBypassedWithAnEvent() throws Exception {
+        f.app("solo", ENDPOINTS, "");
+        Pod a = f.pod("solo", "solo-a", 8);
+        f.slice("solo", GateFixture.ready(a));
+        f.terminate(a);
+        CompletableFuture<Answer> call = f.callApp("solo");
+        awaitHeld(1);
+        f.slice("solo", GateFixture.terminating(a));
+
+        Answer answer = call.get(10, TimeUnit.SECONDS);
+        assertThat(answer.status()).isEqualTo(200);
+        assertThat(answer.body()).startsWith("Bypassed").contains("no other ready endpoint");
+        assertThat(awaitDrainRecord("solo", "solo-a").getReleasedBy()).isEqualTo(ReleasedBy.BYPASSED);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !f.events("NoOtherReadyEndpoint").isEmpty());
+    }
+
+    @Test
+    void lastDrainsKeepsTheNewestTen() throws Exception {
+        f.app("many", """
+                provider: generic
+                propagationSeconds: 0
+                verify: endpoints
+                """, "");
+        Pod keep = f.pod("many", "many-keep", 8);
+        for (int i = 0; i < 12; i++) {
+            Pod p = f.pod("many", "many-" + i, 8);
+            f.slice("many", GateFixture.ready(p), GateFixture.ready(keep));
+            f.terminate(p);
+            CompletableFuture<Answer> call = f.callPod("many", p.getMetadata().getName());
+            f.slice("many", GateFixture.terminating(p), GateFixture.ready(keep));
+            assertThat(call.get(10, TimeUnit.SECONDS).body()).startsWith("Verified");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            var drains = f.read("many").getStatus().getLastDrains();
+            return drains != null && !drains.isEmpty() && "many-11".equals(drains.get(0).getPod());
+        });
+        List<DrainRecord> drains = f.read("many").getStatus().getLastDrains();
+        assertThat(drains).hasSize(DrainReporter.KEEP);
+        assertThat(drains.get(drains.size() - 1).getPod()).isEqualTo("many-2");
+        // The reconciler's server-side-applied status is still there next to the gate's field.
+        assertThat(f.read("many").getStatus().getDrainBudget()).isNotNull();
+    }
+
+    @Test
+    void metricsShowHoldsDrainsAndPropagation() throws Exception {
+        f.app("shop", ENDPOINTS, "");
+        Pod a = f.pod("shop", "shop-a", 8);
+        Pod b = f.pod("shop", "shop-b", 8);
+        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b));
+        f.terminate(a);
+        CompletableFuture<Answer> call = f.callApp("shop");
+        awaitHeld(1);
+        assertThat(f.get("/q/metrics")).contains("zdt_gate_holds_in_flight 1.0");
+        f.slice("shop", GateFixture.terminating(a), GateFixture.ready(b));
+        call.get(10, TimeUnit.SECONDS);
+
+        String metrics = f.get("/q/metrics");
+        assertThat(metrics).contains("zdt_gate_holds_in_flight 0.0")
+                .containsPattern("zdt_drains_total\\{outcome=\"Verified\"\\} [1-9]")
+                .contains("zdt_gate_hold_seconds_bucket{outcome=\"Verified\"")
+                .contains("zdt_gate_hold_seconds_count{outcome=\"Timeout\"}")
+                .contains("zdt_propagation_observed_seconds_count");
+    }
+}

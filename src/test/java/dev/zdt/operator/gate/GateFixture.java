@@ -1,0 +1,188 @@
+package dev.zdt.operator.gate;
+
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+
+import dev.zdt.operator.Constants;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodIPBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+
+/**
+ * What a kubelet and the EndpointSlice controller would do, done by hand against a real API server
+ * that has neither: pods that stay terminating (a finalizer holds them), EndpointSlices written
+ * directly, and gate calls as the kubelet sends them.
+ */
+public final class GateFixture {
+
+    public static final String FINALIZER = "zdt.dev/test-keeps-terminating";
+    private static final AtomicLong IPS = new AtomicLong();
+
+    public final KubernetesClient client;
+    public final String ns;
+    private final URI base;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    public GateFixture(KubernetesClient client, URI base) {
+        this.client = client;
+        this.base = base;
+        this.ns = "g-" + Long.toString(System.nanoTime(), 36);
+        client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+        if (client.services().inNamespace("default").withName("zdt-operator-gate").get() == null) {
+            client.resource(new ServiceBuilder().withNewMetadata().withName("zdt-operator-gate").withNamespace("default")
+                    .endMetadata().withNewSpec().addNewPort().withPort(80).withNewTargetPort(8080).endPort().endSpec()
+                    .build()).createOr(existing -> client.services().inNamespace("default").withName("zdt-operator-gate").get());
+        }
+    }
+
+    /** A ZeroDowntimeApp; {@code traffic} and {@code drain} are YAML blocks indented by two spaces. */
+    public ZeroDowntimeApp app(String name, String traffic, String extra) {
+        String yaml = """
+                apiVersion: zdt.dev/v1alpha1
+                kind: ZeroDowntimeApp
+                metadata:
+                  name: %s
+                spec:
+                  replicas: 2
+                  template:
+                    spec:
+                      containers:
+                      - name: web
+                        image: localhost/demo-app:latest
+                        ports:
+                        - name: http
+                          containerPort: 8080
+                  traffic:
+                %s
+                %s
+                """.formatted(name, traffic.indent(4).stripTrailing(), extra.indent(2).stripTrailing());
+        ZeroDowntimeApp app = Serialization.unmarshal(yaml, ZeroDowntimeApp.class);
+        app.getMetadata().setNamespace(ns);
+        return client.resource(app).serverSideApply();
+    }
+
+    /** A running pod of the app with an IP, created with the given hold bound (as the Deployment stamps it). */
+    public Pod pod(String app, String name, int holdSeconds) {
+        String ip = nextIp();
+        Pod pod = client.resource(new PodBuilder().withNewMetadata().withName(name).withNamespace(ns)
+                .withLabels(Map.of(Constants.APP_LABEL, app, Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME))
+                .withAnnotations(Map.of(Constants.HOLD_ANNOTATION, Integer.toString(holdSeconds)))
+                .withFinalizers(FINALIZER)
+                .endMetadata()
+                .withNewSpec().addNewContainer().withName("web").withImage("localhost/demo-app:latest").endContainer()
+                .endSpec().build()).create();
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").withPodIP(ip)
+                .withPodIPs(new PodIPBuilder().withIp(ip).build()).build());
+        return client.pods().inNamespace(ns).resource(pod).updateStatus();
+    }
+
+    /** Deletion as a rollout does it: the finalizer keeps the pod terminating, as a held preStop does. */
+    public void terminate(Pod pod) {
+        client.pods().inNamespace(ns).withName(pod.getMetadata().getName()).delete();
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.pods().inNamespace(ns)
+                .withName(pod.getMetadata().getName()).get().getMetadata().getDeletionTimestamp() != null);
+    }
+
+    public static Endpoint ready(Pod pod) {
+        return endpoint(pod, true);
+    }
+
+    /** How the EndpointSlice controller shows a terminating pod whose readiness probe still passes. */
+    public static Endpoint terminating(Pod pod) {
+        return endpoint(pod, false);
+    }
+
+    private static Endpoint endpoint(Pod pod, boolean ready) {
+        return new EndpointBuilder().withAddresses(pod.getStatus().getPodIP())
+                .withNewConditions().withReady(ready).withServing(true).withTerminating(!ready).endConditions()
+                .withNewTargetRef().withKind("Pod").withName(pod.getMetadata().getName())
+                .withNamespace(pod.getMetadata().getNamespace()).endTargetRef()
+                .build();
+    }
+
+    /** Writes the app's one EndpointSlice, labelled as the EndpointSlice controller labels it. */
+    public EndpointSlice slice(String app, Endpoint... endpoints) {
+        EndpointSlice slice = new EndpointSliceBuilder().withNewMetadata().withName(app + "-slice").withNamespace(ns)
+                .withLabels(Map.of("kubernetes.io/service-name", app, Constants.APP_LABEL, app,
+                        Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME,
+                        "endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"))
+                .endMetadata()
+                .withAddressType("IPv4")
+                .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
+                .withEndpoints(endpoints)
+                .build();
+        return client.resource(slice).serverSideApply();
+    }
+
+    /** A gate call as the kubelet sends it; the future completes with the answer and its arrival time. */
+    public CompletableFuture<Answer> call(String path) {
+        HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).GET().build();
+        return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+                .thenApply(r -> new Answer(r.statusCode(), r.body(), System.nanoTime()));
+    }
+
+    public CompletableFuture<Answer> callApp(String app) {
+        return call("/gate/v1/" + ns + "/" + app);
+    }
+
+    public CompletableFuture<Answer> callPod(String app, String pod) {
+        return call("/gate/v1/" + ns + "/" + app + "/" + pod);
+    }
+
+    public String get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(base.resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofString())
+                .body();
+    }
+
+    public List<io.fabric8.kubernetes.api.model.events.v1.Event> events(String reason) {
+        List<io.fabric8.kubernetes.api.model.events.v1.Event> found = new ArrayList<>();
+        client.events().v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> reason.equals(e.getReason())).forEach(found::add);
+        return found;
+    }
+
+    public ZeroDowntimeApp read(String app) {
+        return client.resources(ZeroDowntimeApp.class).inNamespace(ns).withName(app).get();
+    }
+
+    /** Lets the namespace go: finalizers off every test pod. */
+    public void close() {
+        for (Pod p : client.pods().inNamespace(ns).list().getItems()) {
+            try {
+                client.pods().inNamespace(ns).withName(p.getMetadata().getName())
+                        .edit(x -> { x.getMetadata().setFinalizers(List.of()); return x; });
+            } catch (RuntimeException e) {
+                // already gone
+            }
+        }
+        client.namespaces().withName(ns).delete();
+    }
+
+    private static String nextIp() {
+        long n = IPS.incrementAndGet();
+        return "10.77." + (n / 250) + "." + (1 + n % 250);
+    }
+
+    /** A gate answer and when the client got it ({@link System#nanoTime()}). */
+    public record Answer(int status, String body, long receivedNanos) {
+    }
+}

@@ -1,0 +1,139 @@
+package dev.zdt.operator.ingress;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * A real Traefik process (the binary {@code e2e/cluster/zdt-cluster build all} caches) whose
+ * Kubernetes Ingress provider watches the test's API server. It needs no kubelet: it reads
+ * Ingresses, Services and EndpointSlices.
+ */
+public final class TraefikProcess implements AutoCloseable {
+
+    private final Process process;
+    public final String apiUrl;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final ObjectMapper json = new ObjectMapper();
+
+    private TraefikProcess(Process process, String apiUrl) {
+        this.process = process;
+        this.apiUrl = apiUrl;
+    }
+
+    public static TraefikProcess start(Duration throttle) throws IOException {
+        String kubeconfig = System.getProperty("kubeconfig");
+        if (kubeconfig == null) {
+            throw new IllegalStateException("no kubeconfig: KubeApiServerResource must start first");
+        }
+        int api = freePort();
+        Path log = Files.createTempFile(Path.of(System.getProperty("java.io.tmpdir")), "traefik-", ".log");
+        ProcessBuilder pb = new ProcessBuilder(binary().toString(),
+                "--global.checkNewVersion=false", "--global.sendAnonymousUsage=false",
+                "--entryPoints.web.address=127.0.0.1:" + freePort(),
+                "--entryPoints.traefik.address=127.0.0.1:" + api,
+                "--api=true", "--api.insecure=true", "--api.dashboard=false",
+                "--ping=true", "--ping.entryPoint=traefik",
+                "--providers.providersThrottleDuration=" + throttle.toMillis() + "ms",
+                "--providers.kubernetesIngress=true",
+                "--log.level=INFO")
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("KUBECONFIG", kubeconfig);
+        TraefikProcess traefik = new TraefikProcess(pb.start(), "http://127.0.0.1:" + api);
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+            if (!traefik.process.isAlive()) {
+                throw new IllegalStateException("traefik exited; see " + log + ":\n" + Files.readString(log));
+            }
+            return traefik.status("/ping") == 200;
+        });
+        return traefik;
+    }
+
+    /**
+     * The pod IPs Traefik sends new requests to for {@code <ns>-<service>-<port>@kubernetes}: its
+     * servers less the fenced ones (terminating, sticky sessions only). Empty when no such service.
+     */
+    public Set<String> servers(String namespace, String service, int port) throws Exception {
+        return servers(namespace, service, port, false);
+    }
+
+    /** Servers Traefik lists as fenced: terminating endpoints it keeps for sticky sessions only. */
+    public Set<String> fenced(String namespace, String service, int port) throws Exception {
+        return servers(namespace, service, port, true);
+    }
+
+    private Set<String> servers(String namespace, String service, int port, boolean fenced) throws Exception {
+        String name = namespace + "-" + service + "-" + port + "@kubernetes";
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(apiUrl + "/api/http/services/" + name))
+                .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+        Set<String> ips = new HashSet<>();
+        if (r.statusCode() == 404) {
+            return ips;
+        }
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("Traefik answered " + r.statusCode() + ": " + r.body());
+        }
+        for (JsonNode server : json.readTree(r.body()).path("loadBalancer").path("servers")) {
+            if (server.path("fenced").asBoolean(false) != fenced) {
+                continue;
+            }
+            ips.add(URI.create(server.path("url").asText()).getHost());
+        }
+        return ips;
+    }
+
+    private int status(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(apiUrl + path)).timeout(Duration.ofSeconds(1)).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+
+    static Path binary() throws IOException {
+        String configured = System.getProperty("zdt.traefik.bin");
+        if (configured != null) {
+            return Path.of(configured);
+        }
+        Path bin = Path.of(System.getProperty("user.home"), ".cache", "zdt", "bin");
+        try (Stream<Path> dirs = Files.list(bin)) {
+            List<Path> found = dirs.filter(d -> d.getFileName().toString().startsWith("traefik-"))
+                    .map(d -> d.resolve("traefik")).filter(Files::isExecutable)
+                    .sorted(Comparator.reverseOrder()).toList();
+            if (found.isEmpty()) {
+                throw new IllegalStateException("no Traefik binary under " + bin
+                        + ": run `e2e/cluster/zdt-cluster build all` first");
+            }
+            return found.get(0);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IllegalStateException("no " + bin + ": run `e2e/cluster/zdt-cluster build all` first", e);
+        }
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
