@@ -119,7 +119,8 @@ start_bg() {
   printf '\n==== %s starting: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$LOGS/$name.log"
   # ZDT_OWNER marks the process as ours: `down` finds orphans by it, never by binary path
   # (kube-api-test runs the very same binaries for the Maven tests).
-  setsid env ZDT_OWNER="$ZDT_RUN" "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  # 9>&-: the component must not inherit the up/down lock (see lock_cluster).
+  setsid env ZDT_OWNER="$ZDT_RUN" "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null 9>&- &
   echo $! >"$PIDS/$name.pid"
   say "started $name (pid $!, log $LOGS/$name.log)"
 }
@@ -156,6 +157,29 @@ check_alive() {
   is_running "$1" && return 0
   [[ -f $LOGS/$1.log ]] && tail -n 25 "$LOGS/$1.log" >&2
   die "$1 is not running (see $LOGS/$1.log)"
+}
+
+# One `up`, `down` or Traefik restart at a time (the test suite and a developer may overlap);
+# the lock is released when the process exits.
+lock_cluster() {
+  mkdir -p "$ZDT_RUN"
+  exec 9>"$ZDT_RUN/.lock"
+  if ! flock -n 9; then
+    say "another zdt-cluster up/down is running, waiting for it"
+    flock -w 900 9 || die "gave up waiting for the other zdt-cluster up/down"
+  fi
+}
+
+# write_config <file> < content: replaces the file only when the content differs. A running
+# kube-proxy exits when its config file is written to ("content of the proxy server's
+# configuration file was updated"), and containerd reloads on CNI config writes: an `up` on a
+# running cluster must leave identical files untouched.
+write_config() {
+  local file=$1 tmp
+  mkdir -p "$(dirname "$file")"
+  tmp=$(mktemp "$file.XXXXXX")
+  cat >"$tmp"
+  if cmp -s "$tmp" "$file"; then rm -f "$tmp"; else mv -f "$tmp" "$file"; fi
 }
 
 kubectl_admin() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }

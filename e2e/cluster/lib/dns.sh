@@ -41,7 +41,7 @@ EOF
 
 start_coredns() {
   mkdir -p "$ZDT_RUN/coredns"
-  cat >"$ZDT_RUN/coredns/Corefile" <<EOF
+  write_config "$ZDT_RUN/coredns/Corefile" <<EOF
 .:53 {
     bind $NODE_IP
     errors

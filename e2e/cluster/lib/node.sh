@@ -14,7 +14,7 @@ apply_sysctls() {
 
 write_containerd_config() {
   mkdir -p "$CONTAINERD_STATE" "$CONTAINERD_ROOT" "$CNI_CONF_DIR"
-  cat >"$CONTAINERD_STATE/config.toml" <<EOF
+  write_config "$CONTAINERD_STATE/config.toml" <<EOF
 # Written by zdt-cluster; regenerated at every \`up\`.
 version = 2
 root = "$CONTAINERD_ROOT"
@@ -47,7 +47,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 EOF
   # Bridge (on our own zdt0) + host-local IPAM + portmap for hostPort. No ipMasq: pods talk to
   # the host and to each other, and have no way out of the machine.
-  cat >"$CNI_CONF_DIR/10-zdt.conflist" <<EOF
+  write_config "$CNI_CONF_DIR/10-zdt.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "zdt",
@@ -148,8 +148,8 @@ start_kubelet() {
   # Pods resolve cluster names through CoreDNS (clusterDNS); the base resolv.conf, used for
   # dnsPolicy Default and appended to nothing else, names no upstream server: nothing outside
   # this machine is theirs to query.
-  printf '# zdt e2e node: no DNS server for pods\noptions ndots:1\n' >"$ZDT_RUN/pod-resolv.conf"
-  cat >"$ZDT_RUN/kubelet-config.yaml" <<EOF
+  printf '# zdt e2e node: no DNS server for pods\noptions ndots:1\n' | write_config "$ZDT_RUN/pod-resolv.conf"
+  write_config "$ZDT_RUN/kubelet-config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 # PID 1 is not systemd; containerd uses cgroupfs as well.
@@ -190,7 +190,7 @@ EOF
 }
 
 start_kube_proxy() {
-  cat >"$ZDT_RUN/kube-proxy-config.yaml" <<EOF
+  write_config "$ZDT_RUN/kube-proxy-config.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 # No IPVS in this kernel; nftables mode is newer than the iptables rules tested here.

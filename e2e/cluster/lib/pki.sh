@@ -25,7 +25,7 @@ issue() {
 # kubeconfig <file> <cert name>: a kubeconfig that reaches the API server with that client cert.
 write_kubeconfig() {
   local file=$1 cert=$2
-  cat >"$file" <<EOF
+  write_config "$file" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
