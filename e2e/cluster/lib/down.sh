@@ -153,6 +153,29 @@ cmd_down() {
   say "down in $(elapsed "$t0")"
 }
 
+# `zdt-cluster leftovers`: after `down`, lists anything of the cluster still on the machine and
+# exits 1 if there is any (processes, mounts, netns, links, iptables chains/rules, cgroups).
+cmd_leftovers() {
+  local found=0 what
+  report() { [[ -z $2 ]] && return 0; found=1; printf '  %s:\n%s\n' "$1" "$(sed 's/^/    /' <<<"$2")"; }
+  what=""
+  for c in "${COMPONENTS[@]}"; do is_running "$c" && what+="$c (pid $(pid_of "$c"))"$'\n'; done
+  report "components running" "${what%$'\n'}"
+  report "orphans of ours" "$( { stray_pids; our_shim_pids; } | xargs -r ps -o pid=,comm= -p 2>/dev/null)"
+  report "mounts" "$(awk '{print $5}' /proc/self/mountinfo |
+    grep -E "^($KUBELET_ROOT|$CONTAINERD_STATE|$CONTAINERD_ROOT|/run/containerd/io.containerd|/run/netns/cni-)" || true)"
+  report "pod network namespaces" "$(ls /run/netns/cni-* 2>/dev/null || true)"
+  report "links" "$(ip -br link 2>/dev/null | awk -v b="$BRIDGE" '$1 == b || $1 ~ /^veth/ {print $1}')"
+  report "iptables" "$(iptables-save 2>/dev/null | grep -E 'KUBE-|CNI-' || true)"
+  report "ip6tables" "$(ip6tables-save 2>/dev/null | grep -E 'KUBE-|CNI-' || true)"
+  report "cgroups" "$(ls -d /sys/fs/cgroup/*/kubepods 2>/dev/null || true)"
+  if ((found)); then
+    say "leftovers found"
+    return 1
+  fi
+  say "nothing of the cluster is left on this machine"
+}
+
 cmd_status() {
   local c pid
   for c in etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy coredns traefik; do
