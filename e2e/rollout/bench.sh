@@ -37,11 +37,10 @@ mkdir -p "$RUNS"
 
 "$ROOT/e2e/loadgen/build.sh" >/dev/null
 "$CLUSTER" image demo-app >/dev/null
-if ! helm status "$RELEASE" -n "$OPERATOR_NS" >/dev/null 2>&1; then "$ROOT/e2e/operator/install.sh"; fi
-if [[ $(cat "$ZDT_RUN/traefik-throttle" 2>/dev/null) != "${THROTTLE}s" ]]; then
+"$ROOT/e2e/operator/install.sh" >/dev/null # idempotent: an unchanged build changes nothing
+if [[ $(cat "$ZDT_RUN/traefik/throttle" 2>/dev/null) != "${THROTTLE}s" ]]; then
   say "Traefik with a ${THROTTLE}s provider throttle"
   TRAEFIK_THROTTLE=${THROTTLE}s "$CLUSTER" restart-traefik >/dev/null
-  echo "${THROTTLE}s" >"$ZDT_RUN/traefik-throttle"
 fi
 
 # --- workloads -------------------------------------------------------------------------------
@@ -192,7 +191,8 @@ run_scenario() { # run_scenario <name>
   fi
   sleep "$WARMUP"
 
-  local t0 change
+  local t0 change gen_before
+  gen_before=$(kubectl -n "$ns" get deploy app -o jsonpath='{.metadata.generation}')
   t0=$(date +%s%3N)
   case $name in
     gate-scale-down) change="scale 4 -> 2"; kubectl -n "$ns" patch zdt app --type merge -p '{"spec":{"replicas":2}}' >/dev/null ;;
@@ -218,7 +218,7 @@ run_scenario() { # run_scenario <name>
     local d
     d=$(kubectl -n "$ns" get deploy app -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.spec.replicas} {.status.replicas} {.status.updatedReplicas} {.status.availableReplicas}')
     read -r gen obs want_r have_r upd avail <<<"$d"
-    if [[ -z $complete && $gen == "$obs" && $have_r == "$want_r" && ${upd:-0} == "$want_r" && ${avail:-0} == "$want_r" ]]; then
+    if [[ -z $complete && ($gen -gt $gen_before || $name == gate-delete-pod) && $gen == "$obs" && $have_r == "$want_r" && ${upd:-0} == "$want_r" && ${avail:-0} == "$want_r" ]]; then
       complete=$(date +%s%3N)
     fi
     local pods_now
