@@ -204,6 +204,17 @@ public class DrainGate {
     }
 
     private void evaluate(AppState s) {
+        long started = System.nanoTime();
+        int before = s.calls.size();
+        pass(s);
+        long tookMs = (System.nanoTime() - started) / 1_000_000;
+        if (tookMs >= 100) {
+            // A slow pass delays every release of every app: worth a line.
+            LOG.infof("gate pass for %s took %d ms (%d calls before, %d after)", s.key, tookMs, before, s.calls.size());
+        }
+    }
+
+    private void pass(AppState s) {
         Instant now = Instant.now();
         ZeroDowntimeApp current = apps.getIndexer().getByKey(s.key);
         if (current != null) {
@@ -247,6 +258,7 @@ public class DrainGate {
         Prefixes prefixes = null;
         Instant latestCutoff = null;
         Set<String> claimed = new HashSet<>();
+        List<Runnable> reports = new ArrayList<>();
         for (Call c : new ArrayList<>(s.calls)) {
             if (c.pod == null) {
                 String pick = c.exactPod != null ? (s.tracked.containsKey(c.exactPod) ? c.exactPod : null) : claim(s);
@@ -285,12 +297,15 @@ public class DrainGate {
             }
             GateDecision.Outcome outcome = GateDecision.decide(c.arrived, now, hold, verify, check, others);
             if (outcome instanceof GateDecision.Release r) {
-                release(s, c, r, now, verify);
+                reports.add(release(s, c, r, now, verify));
             } else if (outcome instanceof GateDecision.Hold h) {
                 wake = earlier(wake, h.wakeAt());
                 askIngress |= verify == Verify.INGRESS;
             }
         }
+
+        // Every released call is answered before any bookkeeping: a burst of releases answers fast.
+        reports.forEach(Runnable::run);
 
         // Forget pods that left the cache and that no open call waits for.
         Instant keepSeenUpTo = latestCutoff;
@@ -406,30 +421,38 @@ public class DrainGate {
         return s.ingress.known() ? null : s.ingress.detail();
     }
 
-    private void release(AppState s, Call c, GateDecision.Release r, Instant now, Verify verify) {
+    /** Answers the call at once; what only people read is done by {@link #report} after the pass. */
+    private Runnable release(AppState s, Call c, GateDecision.Release r, Instant now, Verify verify) {
         finish(s, c);
         s.answeredClaims.add(c.pod);
         Duration held = Duration.between(c.arrived, now);
-        metrics.released(r.by(), held);
         String outcome = GateMetrics.outcome(r.by());
         double seconds = Math.round(held.toMillis() / 100.0) / 10.0;
-        LOG.infof("drain %s pod %s released by %s after %.1fs: %s", s.key, c.pod, outcome, seconds, r.message());
         c.answer.complete(new GateAnswer(200, outcome + " after " + seconds + "s: " + r.message() + "\n"));
+        ZeroDowntimeApp app = s.app;
+        String key = s.key;
+        return () -> report(app, key, c, r, held, seconds, verify);
+    }
 
+    private void report(ZeroDowntimeApp app, String key, Call c, GateDecision.Release r, Duration held, double seconds,
+            Verify verify) {
+        metrics.released(r.by(), held);
         DrainRecord record = new DrainRecord();
         record.setPod(c.pod);
         record.setStarted(c.arrived.truncatedTo(ChronoUnit.SECONDS).toString());
         record.setHeldSeconds(seconds);
         record.setReleasedBy(r.by());
         record.setMessage(r.message());
-        reporter.drained(s.app, record);
+        // Logged by the reporter's thread: a burst of releases must not wait for the console.
+        reporter.drained(app, record, String.format(java.util.Locale.ROOT, "drain %s pod %s released by %s after %.1fs: %s",
+                key, c.pod, GateMetrics.outcome(r.by()), seconds, r.message()));
         if (r.by() == ReleasedBy.TIMEOUT && verify != Verify.NONE) {
-            reporter.warning(s.app, "DrainHoldTimeout", "pod " + c.pod + " got SIGTERM unverified after " + seconds
+            reporter.warning(app, "DrainHoldTimeout", "pod " + c.pod + " got SIGTERM unverified after " + seconds
                     + "s: " + r.message());
         }
         if (r.lastServer()) {
-            reporter.warning(s.app, "NoOtherReadyEndpoint", "pod " + c.pod + " was drained while no other ready "
-                    + "endpoint serves " + s.key + "; requests fail until a new pod is ready");
+            reporter.warning(app, "NoOtherReadyEndpoint", "pod " + c.pod + " was drained while no other ready "
+                    + "endpoint serves " + key + "; requests fail until a new pod is ready");
         }
     }
 

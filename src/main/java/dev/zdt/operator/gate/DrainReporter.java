@@ -56,12 +56,16 @@ public class DrainReporter {
         this.events = events;
     }
 
-    public void drained(ZeroDowntimeApp app, DrainRecord record) {
+    /** One log line, the record in status.lastDrains; off the caller's thread. */
+    public void drained(ZeroDowntimeApp app, DrainRecord record, String logLine) {
         String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
         synchronized (pending) {
             pending.computeIfAbsent(key, k -> new ArrayList<>()).add(record);
         }
-        worker.execute(this::flush);
+        worker.execute(() -> {
+            LOG.info(logLine);
+            flush();
+        });
     }
 
     public void warning(ZeroDowntimeApp app, String reason, String note) {

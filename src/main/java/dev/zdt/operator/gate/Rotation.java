@@ -20,9 +20,19 @@ public final class Rotation {
     }
 
     private final List<Ready> ready;
+    /** Indexes for {@link #offers}: called once per terminating pod, so it must not scan. */
+    private final Set<String> readyPods = new HashSet<>();
+    private final Set<String> readyUnnamedAddresses = new HashSet<>();
 
     private Rotation(List<Ready> ready) {
         this.ready = ready;
+        for (Ready r : ready) {
+            if (r.pod() != null) {
+                readyPods.add(r.pod());
+            } else {
+                readyUnnamedAddresses.addAll(r.addresses());
+            }
+        }
     }
 
     public static Rotation of(Collection<EndpointSlice> slices) {
@@ -54,8 +64,7 @@ public final class Rotation {
 
     /** Whether the slices still offer this pod as ready: by its name, or by address when no targetRef names a pod. */
     public boolean offers(String pod, String address) {
-        return ready.stream().anyMatch(r -> r.pod() != null ? r.pod().equals(pod)
-                : address != null && r.addresses().contains(address));
+        return readyPods.contains(pod) || (address != null && readyUnnamedAddresses.contains(address));
     }
 
     /** Ready endpoints, each pod counted once. */

@@ -121,7 +121,12 @@ public final class GateFixture {
 
     /** Writes the app's one EndpointSlice, labelled as the EndpointSlice controller labels it. */
     public EndpointSlice slice(String app, Endpoint... endpoints) {
-        EndpointSlice slice = new EndpointSliceBuilder().withNewMetadata().withName(app + "-slice").withNamespace(ns)
+        return slice(app, app + "-slice", endpoints);
+    }
+
+    /** One of several slices of the app's Service (a slice holds at most 1,000 endpoints). */
+    public EndpointSlice slice(String app, String name, Endpoint... endpoints) {
+        EndpointSlice slice = new EndpointSliceBuilder().withNewMetadata().withName(name).withNamespace(ns)
                 .withLabels(Map.of("kubernetes.io/service-name", app, Constants.APP_LABEL, app,
                         Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME,
                         "endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"))
@@ -137,7 +142,8 @@ public final class GateFixture {
     public CompletableFuture<Answer> call(String path) {
         HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).GET().build();
         return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
-                .thenApply(r -> new Answer(r.statusCode(), r.body(), System.nanoTime()));
+                .thenApply(r -> new Answer(r.statusCode(), r.body(), System.nanoTime(),
+                        r.headers().firstValue("X-Zdt-Decided-At").map(java.time.Instant::parse).orElse(null)));
     }
 
     public CompletableFuture<Answer> callApp(String app) {
@@ -182,7 +188,7 @@ public final class GateFixture {
         return "10.77." + (n / 250) + "." + (1 + n % 250);
     }
 
-    /** A gate answer and when the client got it ({@link System#nanoTime()}). */
-    public record Answer(int status, String body, long receivedNanos) {
+    /** A gate answer, when the client got it ({@link System#nanoTime()}) and when the gate decided (its header). */
+    public record Answer(int status, String body, long receivedNanos, java.time.Instant decidedAt) {
     }
 }
