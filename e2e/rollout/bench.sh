@@ -29,7 +29,8 @@ RATE=${BENCH_RATE:-250}                # requests per second through the ingress
 REPLICAS=${BENCH_REPLICAS:-3}
 WARMUP=${BENCH_WARMUP:-5}              # load before the change, seconds
 COOLDOWN=${BENCH_COOLDOWN:-5}          # load after the last old pod exited, seconds
-[[ $MODE == ci ]] && RATE=${BENCH_RATE:-200}
+MIN_REQUESTS=${BENCH_MIN_REQUESTS:-10000} # the load runs at least this long, at RATE
+[[ $MODE == ci ]] && RATE=${BENCH_RATE:-200} MIN_REQUESTS=${BENCH_MIN_REQUESTS:-0}
 OUT=${OUT:-$ROOT/e2e/results}
 RUNS=$OUT/rollout-runs
 [[ $MODE == ci ]] && RUNS=$OUT/rollout-ci-runs
@@ -236,6 +237,10 @@ run_scenario() { # run_scenario <name>
     sleep 0.3
   done
   sleep "$COOLDOWN"
+  # Short events (a scale-down, one deleted pod) still get MIN_REQUESTS requests in all.
+  local load_started=$((t0 - WARMUP * 1000)) need_ms
+  need_ms=$((MIN_REQUESTS * 1000 / RATE - ($(date +%s%3N) - load_started)))
+  ((need_ms > 0)) && sleep "$(awk -v ms="$need_ms" 'BEGIN { printf "%.1f", ms / 1000 }')"
   touch "$dir/stop"
   wait "$loadgen" || true
   [[ -n $slow ]] && { wait "$slow" || true; }
