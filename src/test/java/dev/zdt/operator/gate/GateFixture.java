@@ -1,5 +1,6 @@
 package dev.zdt.operator.gate;
 
+import dev.zdt.operator.testing.Apps;
 import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
@@ -19,13 +20,11 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodIPBuilder;
-import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
 
 /**
  * What a kubelet and the EndpointSlice controller would do, done by hand against a real API server
@@ -47,35 +46,12 @@ public final class GateFixture {
         this.base = base;
         this.ns = "g-" + Long.toString(System.nanoTime(), 36);
         client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
-        if (client.services().inNamespace("default").withName("zdt-operator-gate").get() == null) {
-            client.resource(new ServiceBuilder().withNewMetadata().withName("zdt-operator-gate").withNamespace("default")
-                    .endMetadata().withNewSpec().addNewPort().withPort(80).withNewTargetPort(8080).endPort().endSpec()
-                    .build()).createOr(existing -> client.services().inNamespace("default").withName("zdt-operator-gate").get());
-        }
+        Apps.ensureGateService(client);
     }
 
     /** A ZeroDowntimeApp; {@code traffic} and {@code drain} are YAML blocks indented by two spaces. */
     public ZeroDowntimeApp app(String name, String traffic, String extra) {
-        String yaml = """
-                apiVersion: zdt.dev/v1alpha1
-                kind: ZeroDowntimeApp
-                metadata:
-                  name: %s
-                spec:
-                  replicas: 2
-                  template:
-                    spec:
-                      containers:
-                      - name: web
-                        image: localhost/demo-app:latest
-                        ports:
-                        - name: http
-                          containerPort: 8080
-                  traffic:
-                %s
-                %s
-                """.formatted(name, traffic.indent(4).stripTrailing(), extra.indent(2).stripTrailing());
-        ZeroDowntimeApp app = Serialization.unmarshal(yaml, ZeroDowntimeApp.class);
+        ZeroDowntimeApp app = Apps.parse(Apps.yaml(name, traffic, extra));
         app.getMetadata().setNamespace(ns);
         return client.resource(app).serverSideApply();
     }

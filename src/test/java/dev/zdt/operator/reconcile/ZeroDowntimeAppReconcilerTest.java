@@ -22,7 +22,6 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.api.model.events.v1.Event;
@@ -48,12 +47,7 @@ class ZeroDowntimeAppReconcilerTest {
     void namespaceAndGateService() {
         ns = "t-" + Long.toString(System.nanoTime(), 36);
         client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
-        // The gate Service the chart installs; the operator reads its ClusterIP for the preStop hook.
-        if (client.services().inNamespace("default").withName("zdt-operator-gate").get() == null) {
-            client.resource(new ServiceBuilder().withNewMetadata().withName("zdt-operator-gate").withNamespace("default")
-                    .endMetadata().withNewSpec().addNewPort().withPort(80).withNewTargetPort(8080).endPort().endSpec()
-                    .build()).create();
-        }
+        Apps.ensureGateService(client);
     }
 
     @AfterEach

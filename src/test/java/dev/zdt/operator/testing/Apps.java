@@ -1,6 +1,8 @@
 package dev.zdt.operator.testing;
 
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 
 /** ZeroDowntimeApp manifests for tests, written as users write them: YAML. */
@@ -9,8 +11,13 @@ public final class Apps {
     private Apps() {
     }
 
-    /** A valid app behind Traefik; {@code extraSpec} is YAML indented by two spaces, appended to spec. */
+    /** A valid app behind Traefik (throttle 10 s); {@code extraSpec} is YAML appended to spec. */
     public static String yaml(String name, String extraSpec) {
+        return yaml(name, "provider: traefik\nthrottleSeconds: 10", extraSpec);
+    }
+
+    /** A valid app; {@code traffic} is the YAML of spec.traffic, {@code extraSpec} YAML appended to spec. */
+    public static String yaml(String name, String traffic, String extraSpec) {
         return """
                 apiVersion: zdt.dev/v1alpha1
                 kind: ZeroDowntimeApp
@@ -27,10 +34,16 @@ public final class Apps {
                         - name: http
                           containerPort: 8080
                   traffic:
-                    provider: traefik
-                    throttleSeconds: 10
                 %s
-                """.formatted(name, extraSpec.indent(2).stripTrailing());
+                %s
+                """.formatted(name, traffic.indent(4).stripTrailing(), extraSpec.indent(2).stripTrailing());
+    }
+
+    /** The gate Service the chart installs; the operator reads its ClusterIP for preStop hooks. */
+    public static void ensureGateService(KubernetesClient client) {
+        client.resource(new ServiceBuilder().withNewMetadata().withName("zdt-operator-gate").withNamespace("default")
+                .endMetadata().withNewSpec().addNewPort().withPort(80).withNewTargetPort(8080).endPort().endSpec()
+                .build()).createOr(existing -> client.services().inNamespace("default").withName("zdt-operator-gate").get());
     }
 
     public static ZeroDowntimeApp parse(String yaml) {
