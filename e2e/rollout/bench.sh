@@ -29,13 +29,14 @@ RATE=${BENCH_RATE:-250}                # requests per second through the ingress
 REPLICAS=${BENCH_REPLICAS:-3}
 WARMUP=${BENCH_WARMUP:-5}              # load before the change, seconds
 COOLDOWN=${BENCH_COOLDOWN:-5}          # load after the last old pod exited, seconds
-MIN_REQUESTS=${BENCH_MIN_REQUESTS:-10000} # the load runs at least this long, at RATE
+MIN_REQUESTS=${BENCH_MIN_REQUESTS:-10500} # the load runs at least this long, at RATE (JVM start eats ~1 s)
 [[ $MODE == ci ]] && RATE=${BENCH_RATE:-200} MIN_REQUESTS=${BENCH_MIN_REQUESTS:-0}
 OUT=${OUT:-$ROOT/e2e/results}
 RUNS=$OUT/rollout-runs
 [[ $MODE == ci ]] && RUNS=$OUT/rollout-ci-runs
 mkdir -p "$RUNS"
 
+"$CLUSTER" up >/dev/null # no-op when the cluster runs
 "$ROOT/e2e/loadgen/build.sh" >/dev/null
 "$CLUSTER" image demo-app >/dev/null
 "$ROOT/e2e/operator/install.sh" >/dev/null # idempotent: an unchanged build changes nothing
