@@ -8,6 +8,7 @@ and, for ZeroDowntimeApps, status.lastDrains. Exits 1 when a pass criterion fail
 import argparse
 import csv
 import json
+import math
 import os
 import statistics
 import sys
@@ -165,12 +166,12 @@ def timeline_png(runs, out_png):
         ok, bad = {}, {}
         with open(os.path.join(run, "requests.csv")) as f:
             for row in csv.DictReader(f):
-                sec = int(int(row["sendEpochMs"]) / 1000.0 - t0)
+                sec = math.floor(int(row["sendEpochMs"]) / 1000.0 - t0)
                 target = ok if row["errorKind"] == "none" else bad
                 target[sec] = target.get(sec, 0) + 1
         xs = sorted(set(ok) | set(bad))
-        ax.bar(xs, [ok.get(x, 0) for x in xs], width=1.0, color="#8fbf8f", label="ok req/s")
-        ax.bar(xs, [bad.get(x, 0) for x in xs], width=1.0, color="#d62728", label="failed req/s")
+        ax.bar([x + 0.5 for x in xs], [ok.get(x, 0) for x in xs], width=1.0, color="#8fbf8f", label="ok req/s")
+        ax.bar([x + 0.5 for x in xs], [bad.get(x, 0) for x in xs], width=1.0, color="#d62728", label="failed req/s")
         for s in stopped:
             ax.axvline(s["preStopAt"] - t0, color="#1f77b4", lw=0.8, ls="--")
             if "sigtermAt" in s:
