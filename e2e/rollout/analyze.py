@@ -193,7 +193,7 @@ def timeline_png(runs, out_png):
     return True
 
 
-def check(results, mode):
+def check(results, mode, per_pod=None):
     by = {r["name"]: r for r in results}
     failures, passes = [], []
 
@@ -204,6 +204,17 @@ def check(results, mode):
     for name, r in by.items():
         if name.startswith("gate"):
             need(r["failed"] == 0, "%s drops no request (%d of %d failed)" % (name, r["failed"], r["requests"]))
+    for name, pods in (per_pod or {}).items():
+        if not name.startswith("gate"):
+            continue
+        timeouts = by[name]["releasedBy"].get("Timeout", 0)
+        late = []
+        for p in pods["stopped"]:
+            if "sigtermAt" in p and "traefikRemovedAt" in p and p["sigtermAt"] - p["traefikRemovedAt"] > 2.0:
+                late.append("%s %.1f s" % (p["pod"], p["sigtermAt"] - p["traefikRemovedAt"]))
+        need(not late or timeouts >= len(late),
+             "%s: every hold ends within 2 s of Traefik's observed removal or by its bound (%s)"
+             % (name, ", ".join(late) or "none later"))
     if "plain" in by:
         need(by["plain"]["failed"] > 0, "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])
     if "sleep5" in by:
@@ -255,7 +266,7 @@ def main():
     print(table)
     if timeline_png(pictures, os.path.join(a.out, prefix + ".png")):
         print("timeline: " + os.path.join(a.out, prefix + ".png"))
-    failures = check(results, a.mode)
+    failures = check(results, a.mode, per_pod)
     sys.exit(1 if failures else 0)
 
 
