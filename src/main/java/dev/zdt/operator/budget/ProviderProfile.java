@@ -97,7 +97,7 @@ final class ProviderProfile {
         List<Term> terms = new ArrayList<>();
         switch (t.getProvider()) {
             case TRAEFIK, INGRESS_NGINX, HAPROXY -> terms.add(new Term(t.getProvider().value()
-                    + " adds new endpoints before the held old ones leave", 0, false));
+                    + " adds new endpoints before the held old ones leave:", 0, false));
             case GENERIC -> terms.addAll(propagation(t));
             case AWS_ALB -> {
                 terms.add(watch(t));
