@@ -21,9 +21,13 @@ check "2 operator replicas Ready ${install_s}s after helm upgrade --install (ima
 # 2. health and metrics, through the metrics Service's ClusterIP (kube-proxy makes it reachable here;
 #    retried because a replaced operator pod can linger in kube-proxy's rules for a moment)
 ip=$(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-metrics" -o jsonpath='{.spec.clusterIP}')
-curl -fsS --connect-timeout 3 --retry 10 --retry-all-errors "http://$ip:8080/q/health/ready" | grep -q '"status": *"UP"' || die "/q/health/ready is not UP"
+# (read the whole answer before matching: `curl | grep -q` would end curl with SIGPIPE, and retry it)
+get() { curl -fsS --connect-timeout 3 --retry 10 --retry-all-errors "$1"; }
+health=$(get "http://$ip:8080/q/health/ready") || die "/q/health/ready does not answer"
+grep -q '"status": *"UP"' <<<"$health" || die "/q/health/ready is not UP: $health"
 check "/q/health/ready is UP"
-curl -fsS --connect-timeout 3 --retry 10 --retry-all-errors "http://$ip:8080/q/metrics" | grep -q '^jvm_memory_used_bytes' || die "/q/metrics has no JVM metrics"
+metrics=$(get "http://$ip:8080/q/metrics") || die "/q/metrics does not answer"
+grep -q '^jvm_memory_used_bytes' <<<"$metrics" || die "/q/metrics has no JVM metrics"
 check "/q/metrics is scrapeable (Prometheus text format)"
 
 # 3. the operator reconciles: an app gets its Deployment
