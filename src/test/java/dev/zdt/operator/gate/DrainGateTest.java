@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import java.net.URI;
 import java.net.URL;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,7 @@ import dev.zdt.operator.api.v1alpha1.DrainRecord.ReleasedBy;
 import dev.zdt.operator.gate.GateFixture.Answer;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -82,12 +84,19 @@ class DrainGateTest {
         }, d -> d != null);
     }
 
+    /** App "shop" (verify: endpoints) whose EndpointSlice offers every named pod as ready. */
+    private List<Pod> readyShop(String... names) {
+        f.app("shop", ENDPOINTS, "");
+        List<Pod> pods = Arrays.stream(names).map(name -> f.pod("shop", name, 8)).toList();
+        f.slice("shop", pods.stream().map(GateFixture::ready).toArray(Endpoint[]::new));
+        return pods;
+    }
+
     @Test
     void releasedVerifiedOncePropagationPassedAfterTheSliceMarksThePodNotReady() throws Exception {
-        f.app("shop", ENDPOINTS, "");
-        Pod a = f.pod("shop", "shop-a", 8);
-        Pod b = f.pod("shop", "shop-b", 8);
-        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b));
+        List<Pod> shop = readyShop("shop-a", "shop-b");
+        Pod a = shop.get(0);
+        Pod b = shop.get(1);
         f.terminate(a);
 
         CompletableFuture<Answer> call = f.callApp("shop");
@@ -162,10 +171,9 @@ class DrainGateTest {
 
     @Test
     void waitsForItsPodWhenTheCacheShowsTheTerminationLate() throws Exception {
-        f.app("shop", ENDPOINTS, "");
-        Pod a = f.pod("shop", "shop-a", 8);
-        Pod b = f.pod("shop", "shop-b", 8);
-        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b));
+        List<Pod> shop = readyShop("shop-a", "shop-b");
+        Pod a = shop.get(0);
+        Pod b = shop.get(1);
 
         // The kubelet can call before this replica's informer shows the deletion.
         CompletableFuture<Answer> call = f.callApp("shop");
@@ -181,10 +189,9 @@ class DrainGateTest {
 
     @Test
     void aCallerCannotShortenAHold() throws Exception {
-        f.app("shop", ENDPOINTS, "");
-        Pod a = f.pod("shop", "shop-a", 8);
-        Pod b = f.pod("shop", "shop-b", 8);
-        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b));
+        List<Pod> shop = readyShop("shop-a", "shop-b");
+        Pod a = shop.get(0);
+        Pod b = shop.get(1);
         f.terminate(a);
 
         CompletableFuture<Answer> kubelet = f.callApp("shop");
@@ -210,11 +217,10 @@ class DrainGateTest {
 
     @Test
     void aCallForTheAppWaitsForEveryPodTerminatingWithIt() throws Exception {
-        f.app("shop", ENDPOINTS, "");
-        Pod a = f.pod("shop", "shop-a", 8);
-        Pod b = f.pod("shop", "shop-b", 8);
-        Pod c = f.pod("shop", "shop-c", 8);
-        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b), GateFixture.ready(c));
+        List<Pod> shop = readyShop("shop-a", "shop-b", "shop-c");
+        Pod a = shop.get(0);
+        Pod b = shop.get(1);
+        Pod c = shop.get(2);
         f.terminate(a);
         f.terminate(b);
 
@@ -276,10 +282,9 @@ class DrainGateTest {
 
     @Test
     void metricsShowHoldsDrainsAndPropagation() throws Exception {
-        f.app("shop", ENDPOINTS, "");
-        Pod a = f.pod("shop", "shop-a", 8);
-        Pod b = f.pod("shop", "shop-b", 8);
-        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b));
+        List<Pod> shop = readyShop("shop-a", "shop-b");
+        Pod a = shop.get(0);
+        Pod b = shop.get(1);
         f.terminate(a);
         CompletableFuture<Answer> call = f.callApp("shop");
         awaitHeld(1);
