@@ -69,3 +69,16 @@ up_api() {
   say "API server ready in $(elapsed "$t0"): https://127.0.0.1:$APISERVER_PORT"
   say "kubeconfig: $KUBECONFIG_ADMIN"
 }
+
+# `zdt-cluster restart-apiserver [seconds down]`: stops the kube-apiserver alone, keeps it down
+# that long (default 0), starts it again and returns once /readyz answers. etcd and every other
+# component keep running: what a control-plane upgrade or an API server crash looks like to them.
+cmd_restart_apiserver() {
+  need_root
+  local down=${1:-0}
+  [[ $down =~ ^[0-9]+$ ]] || die "usage: zdt-cluster restart-apiserver [seconds down]"
+  is_running etcd || die "etcd is not running: use 'zdt-cluster up'"
+  stop_bg 20 kube-apiserver
+  sleep "$down"
+  start_apiserver
+}
