@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CLUSTER := e2e/cluster/zdt-cluster
 
-.PHONY: help demo test unit crds build image install uninstall up down
+.PHONY: help demo test unit crds build image install uninstall up down drills
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ crds: ## copy the CRD generated from the Java model to deploy/crds and the chart
 	./mvnw -B -q package -DskipTests
 	cp target/kubernetes/zerodowntimeapps.zdt.dev-v1.yml deploy/crds/
 	cp target/kubernetes/zerodowntimeapps.zdt.dev-v1.yml deploy/helm/zdt-operator/crds/
+
+drills: ## failure drills under load on the local cluster (operator, Traefik API, API server down; evictions)
+	e2e/drills/run.sh
 
 image: ## build the operator and import its image into the local cluster's containerd
 	e2e/operator/image.sh
