@@ -52,6 +52,8 @@ import io.quarkiverse.operatorsdk.annotations.RBACRule;
 })
 // Pods: count draining pods and hold the gate; EndpointSlices: the gate's view of rotation.
 @RBACRule(apiGroups = "", resources = "pods", verbs = { "get", "list", "watch" })
+// Warm-in: the zdt.dev/in-rotation condition on new pods of gate- and exec-mode apps, nothing else.
+@RBACRule(apiGroups = "", resources = "pods/status", verbs = { "patch" })
 @RBACRule(apiGroups = "discovery.k8s.io", resources = "endpointslices", verbs = { "get", "list", "watch" })
 // Events for invalid specs, conflicts and drains that hit their bound.
 @RBACRule(apiGroups = "events.k8s.io", resources = "events", verbs = { "create" })
