@@ -106,6 +106,13 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
             // Retrying cannot fix the spec; the next edit triggers a new reconcile.
             return ErrorStatusUpdateControl.patchStatus(withStatus(app, status)).withNoRetry();
         }
+        List<String> conflicts = all(e, ChildConflictException.class).stream().map(Throwable::getMessage).sorted().toList();
+        if (!conflicts.isEmpty()) {
+            ZeroDowntimeAppStatus status = aggregator.invalid("ChildConflict", String.join("; ", conflicts));
+            warnOnNewDegradation(app, status);
+            // Retrying cannot remove the other object; the periodic pass and the next edit look again.
+            return ErrorStatusUpdateControl.patchStatus(withStatus(app, status)).withNoRetry();
+        }
         if (cause instanceof GateUnavailableException) {
             ZeroDowntimeAppStatus status = aggregator.invalid("GateUnavailable", cause.getMessage());
             warnOnNewDegradation(app, status);
@@ -157,6 +164,22 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     @SafeVarargs
     static Throwable rootOf(Throwable e, Class<? extends Throwable>... types) {
         return find(e, types).orElse(e);
+    }
+
+    /** Every throwable of the type in the cause chain and the workflow's aggregated errors, in order. */
+    static List<Throwable> all(Throwable e, Class<? extends Throwable> type) {
+        List<Throwable> found = new java.util.ArrayList<>();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                found.add(t);
+                return found;
+            }
+            if (t instanceof AggregatedOperatorException aggregated) {
+                aggregated.getAggregatedExceptions().values().forEach(inner -> found.addAll(all(inner, type)));
+                return found;
+            }
+        }
+        return found;
     }
 
     @SafeVarargs

@@ -22,6 +22,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.api.model.events.v1.Event;
@@ -270,5 +271,77 @@ class ZeroDowntimeAppReconcilerTest {
                 && "InvalidSpec".equals(condition(a, "Ready").getReason()));
         assertThat(condition(app, "Ready").getMessage())
                 .contains("port 'web' is not a named port of container 'web'; declared ports: http=8080");
+    }
+
+    private List<Event> events(String reason) {
+        return client.resources(Event.class).inNamespace(ns).list().getItems().stream()
+                .filter(e -> reason.equals(e.getReason())).toList();
+    }
+
+    @Test
+    void aServiceTheAppDoesNotOwnIsLeftUnchangedAndReportedAsAConflict() {
+        Service foreign = client.resource(new ServiceBuilder().withNewMetadata().withName("taken").withNamespace(ns)
+                .withLabels(Map.of("team", "payments")).endMetadata()
+                .withNewSpec().withSelector(Map.of("team", "payments")).addNewPort().withPort(9090).endPort().endSpec()
+                .build()).create();
+
+        apply(Apps.yaml("taken", ""));
+
+        ZeroDowntimeApp app = awaitApp("taken", a -> condition(a, "Degraded") != null
+                && "ChildConflict".equals(condition(a, "Degraded").getReason()));
+        assertThat(condition(app, "Ready").getStatus()).isEqualTo("False");
+        assertThat(condition(app, "Ready").getReason()).isEqualTo("ChildConflict");
+        assertThat(condition(app, "Degraded").getMessage()).isEqualTo("Service taken already exists and has no "
+                + "controller; the operator does not take it over and leaves it unchanged: rename the ZeroDowntimeApp "
+                + "taken, or delete the Service so that the operator creates its own");
+        await().atMost(WAIT).until(() -> events("ChildConflict").size() == 1);
+        // No retry storm: one Event, and the foreign Service is never written to.
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> events("ChildConflict").size() == 1
+                && foreign.getMetadata().getResourceVersion().equals(
+                        client.services().inNamespace(ns).withName("taken").get().getMetadata().getResourceVersion()));
+        Service after = client.services().inNamespace(ns).withName("taken").get();
+        assertThat(after.getMetadata().getOwnerReferences()).isEmpty();
+        assertThat(after.getMetadata().getLabels()).isEqualTo(Map.of("team", "payments"));
+        assertThat(after.getSpec().getSelector()).isEqualTo(Map.of("team", "payments"));
+        // The children that do not conflict are still written.
+        awaitDeployment("taken", x -> true);
+
+        // Once the user deletes the other Service, the next reconcile (here: an edit) creates the app's own.
+        client.resource(after).withTimeout(10, java.util.concurrent.TimeUnit.SECONDS).delete();
+        apply(Apps.yaml("taken", "").replace("replicas: 2", "replicas: 3"));
+        Service own = await().atMost(WAIT).until(() -> client.services().inNamespace(ns).withName("taken").get(),
+                x -> x != null && !x.getMetadata().getOwnerReferences().isEmpty());
+        assertThat(own.getSpec().getSelector()).isEqualTo(Map.of(Constants.APP_LABEL, "taken"));
+        awaitApp("taken", a -> !"ChildConflict".equals(condition(a, "Degraded").getReason()));
+    }
+
+    @Test
+    void aDeploymentLeftByAnEarlierAppOfTheSameNameIsNotTakenOver() {
+        // Owned by a ZeroDowntimeApp "legacy" that no longer exists: JOSDK maps it to the new app by name.
+        Deployment leftover = client.resource(new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder()
+                .withNewMetadata().withName("legacy").withNamespace(ns)
+                    .withLabels(Map.of(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME, Constants.APP_LABEL, "legacy"))
+                    .addNewOwnerReference().withApiVersion("zdt.dev/v1alpha1").withKind("ZeroDowntimeApp").withName("legacy")
+                        .withUid("00000000-0000-0000-0000-000000000001").withController(true).endOwnerReference()
+                .endMetadata()
+                .withNewSpec().withReplicas(1).withNewSelector().addToMatchLabels("run", "legacy").endSelector()
+                    .withNewTemplate().withNewMetadata().addToLabels("run", "legacy").endMetadata()
+                    .withNewSpec().addNewContainer().withName("old").withImage("localhost/old:1").endContainer().endSpec()
+                    .endTemplate()
+                .endSpec().build()).create();
+
+        apply(Apps.yaml("legacy", ""));
+
+        ZeroDowntimeApp app = awaitApp("legacy", a -> condition(a, "Degraded") != null
+                && "ChildConflict".equals(condition(a, "Degraded").getReason()));
+        assertThat(condition(app, "Degraded").getMessage()).startsWith("Deployment legacy already exists and is "
+                + "controlled by ZeroDowntimeApp legacy (uid 00000000-0000-0000-0000-000000000001)")
+                .contains("rename the ZeroDowntimeApp legacy, or delete the Deployment");
+        await().atMost(WAIT).until(() -> events("ChildConflict").size() == 1);
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> leftover.getMetadata()
+                .getResourceVersion().equals(client.apps().deployments().inNamespace(ns).withName("legacy").get()
+                        .getMetadata().getResourceVersion()));
+        assertThat(client.apps().deployments().inNamespace(ns).withName("legacy").get().getMetadata().getOwnerReferences())
+                .singleElement().satisfies(o -> assertThat(o.getUid()).isEqualTo("00000000-0000-0000-0000-000000000001"));
     }
 }
