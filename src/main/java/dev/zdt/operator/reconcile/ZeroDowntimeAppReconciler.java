@@ -68,7 +68,8 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
 
     @Override
     public List<EventSource<?, ZeroDowntimeApp>> prepareEventSources(EventSourceContext<ZeroDowntimeApp> context) {
-        // Pods map to their app by the selector label; they are not owned by the app directly.
+        // Pods map to their app by the selector label; they are not owned by the app directly. No
+        // primary-to-secondary mapper: JOSDK then finds an app's pods through the inverse of this one.
         var pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, ZeroDowntimeApp.class)
                 .withName("pods")
                 .withLabelSelector(Constants.SELECTOR_MANAGED)
@@ -77,7 +78,6 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
                             : pod.getMetadata().getLabels().get(Constants.APP_LABEL);
                     return app == null ? Set.of() : Set.of(new ResourceID(app, pod.getMetadata().getNamespace()));
                 })
-                .withPrimaryToSecondaryMapper((ZeroDowntimeApp app) -> Set.of())
                 .build(), context);
         return List.of(pods);
     }

@@ -344,4 +344,70 @@ class ZeroDowntimeAppReconcilerTest {
         assertThat(client.apps().deployments().inNamespace(ns).withName("legacy").get().getMetadata().getOwnerReferences())
                 .singleElement().satisfies(o -> assertThat(o.getUid()).isEqualTo("00000000-0000-0000-0000-000000000001"));
     }
+
+    /** A pod of the app as the kubelet reports it when its container cannot start. */
+    private void podNotStarting(String app, String name, String reason, String message, Integer lastExitCode) {
+        io.fabric8.kubernetes.api.model.Pod pod = client.resource(new io.fabric8.kubernetes.api.model.PodBuilder()
+                .withNewMetadata().withName(name).withNamespace(ns)
+                    .withLabels(Map.of(Constants.APP_LABEL, app, Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME))
+                .endMetadata()
+                .withNewSpec().addNewContainer().withName("web").withImage("localhost/demo-app:missing").endContainer()
+                .endSpec().build()).create();
+        var container = new io.fabric8.kubernetes.api.model.ContainerStatusBuilder().withName("web").withReady(false)
+                .withRestartCount(lastExitCode == null ? 0 : 4).withImage("localhost/demo-app:missing").withImageID("")
+                .withNewState().withNewWaiting().withReason(reason).withMessage(message).endWaiting().endState();
+        if (lastExitCode != null) {
+            container.withNewLastState().withNewTerminated().withExitCode(lastExitCode).withReason("Error")
+                    .endTerminated().endLastState();
+        }
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Pending")
+                .withContainerStatuses(container.build()).build());
+        client.pods().inNamespace(ns).resource(pod).updateStatus();
+    }
+
+    @Test
+    void aTemplateThatFailsToStartIsNamedInTheStatus() {
+        apply(Apps.yaml("broken", ""));
+        Deployment d = awaitDeployment("broken", x -> true);
+        d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
+                .withReplicas(2).withReadyReplicas(0).withUpdatedReplicas(2).withAvailableReplicas(0)
+                .withUnavailableReplicas(2).build());
+        client.resource(d).updateStatus();
+
+        podNotStarting("broken", "broken-1", "ImagePullBackOff", "Back-off pulling image \"localhost/demo-app:missing\"", null);
+        podNotStarting("broken", "broken-2", "CrashLoopBackOff",
+                "back-off 40s restarting failed container=web pod=broken-2", 1);
+
+        ZeroDowntimeApp app = awaitApp("broken", a -> "PodsNotStarting".equals(condition(a, "Degraded").getReason())
+                && condition(a, "Degraded").getMessage().contains("broken-2"));
+        assertThat(condition(app, "Degraded").getStatus()).isEqualTo("True");
+        assertThat(condition(app, "Degraded").getMessage()).isEqualTo("pod broken-1 container web: ImagePullBackOff; "
+                + "pod broken-2 container web: CrashLoopBackOff; fix the template (image, command, config) and the "
+                + "rollout continues");
+        assertThat(condition(app, "Ready").getMessage()).isEqualTo("0 of 2 pods available; not starting: pod broken-1 "
+                + "container web: ImagePullBackOff (Back-off pulling image \"localhost/demo-app:missing\"); pod broken-2 "
+                + "container web: CrashLoopBackOff (back-off 40s restarting failed container=web pod=broken-2, last exit "
+                + "code 1 (Error))");
+        assertThat(condition(app, "Progressing").getMessage()).contains("not starting: pod broken-1");
+        await().atMost(WAIT).until(() -> events("PodsNotStarting").stream()
+                .anyMatch(e -> e.getType().equals("Warning") && e.getNote().contains("broken-2 container web: CrashLoopBackOff")));
+    }
+
+    @Test
+    void anImageThatCannotBePulledIsNamedWhileOldPodsStillServe() {
+        apply(Apps.yaml("upgrade", ""));
+        Deployment d = awaitDeployment("upgrade", x -> true);
+        // A rollout in progress: the two old pods are available, the one new pod cannot pull its image.
+        d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
+                .withReplicas(3).withReadyReplicas(2).withUpdatedReplicas(1).withAvailableReplicas(2).build());
+        client.resource(d).updateStatus();
+        podNotStarting("upgrade", "upgrade-new", "ErrImagePull", "pull access denied for localhost/demo-app", null);
+
+        ZeroDowntimeApp app = awaitApp("upgrade", a -> "PodsNotStarting".equals(condition(a, "Degraded").getReason()));
+        assertThat(condition(app, "Ready").getStatus()).isEqualTo("True");
+        assertThat(condition(app, "Progressing").getStatus()).isEqualTo("True");
+        assertThat(condition(app, "Progressing").getMessage()).isEqualTo("1 of 2 pods updated, 2 ready, 0 draining; "
+                + "not starting: pod upgrade-new container web: ErrImagePull (pull access denied for localhost/demo-app)");
+        assertThat(condition(app, "Degraded").getMessage()).startsWith("pod upgrade-new container web: ErrImagePull;");
+    }
 }
