@@ -72,6 +72,10 @@ class ZeroDowntimeAppReconcilerTest {
                 a -> a != null && a.getStatus() != null && condition.test(a));
     }
 
+    private ZeroDowntimeApp awaitInvalidSpec(String name) {
+        return awaitApp(name, a -> condition(a, "Ready") != null && "InvalidSpec".equals(condition(a, "Ready").getReason()));
+    }
+
     private static Condition condition(ZeroDowntimeApp app, String type) {
         return app.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
     }
@@ -267,8 +271,7 @@ class ZeroDowntimeAppReconcilerTest {
     void anUnknownNamedPortIsReportedWithTheDeclaredPorts() {
         apply(Apps.yaml("ports", "port: web"));
 
-        ZeroDowntimeApp app = awaitApp("ports", a -> condition(a, "Ready") != null
-                && "InvalidSpec".equals(condition(a, "Ready").getReason()));
+        ZeroDowntimeApp app = awaitInvalidSpec("ports");
         assertThat(condition(app, "Ready").getMessage())
                 .contains("port 'web' is not a named port of container 'web'; declared ports: http=8080");
     }
@@ -409,5 +412,28 @@ class ZeroDowntimeAppReconcilerTest {
         assertThat(condition(app, "Progressing").getMessage()).isEqualTo("1 of 2 pods updated, 2 ready, 0 draining; "
                 + "not starting: pod upgrade-new container web: ErrImagePull (pull access denied for localhost/demo-app)");
         assertThat(condition(app, "Degraded").getMessage()).startsWith("pod upgrade-new container web: ErrImagePull;");
+    }
+
+    @Test
+    void anUnknownContainerNameIsReported() {
+        apply(Apps.yaml("named", "containerName: api"));
+
+        ZeroDowntimeApp app = awaitInvalidSpec("named");
+        assertThat(condition(app, "Ready").getMessage())
+                .isEqualTo("containerName 'api' is not in template.spec.containers; containers: web");
+        assertThat(client.apps().deployments().inNamespace(ns).withName("named").get()).isNull();
+    }
+
+    @Test
+    void aGraceAboveTwoHoursIsReported() {
+        apply(Apps.yaml("slow", """
+                drain:
+                  maxRequestSeconds: 3600
+                  holdSeconds: 3600
+                """));
+
+        ZeroDowntimeApp app = awaitInvalidSpec("slow");
+        assertThat(condition(app, "Ready").getMessage()).startsWith("the derived terminationGracePeriodSeconds 7205s exceeds "
+                + "7200s; lower");
     }
 }
