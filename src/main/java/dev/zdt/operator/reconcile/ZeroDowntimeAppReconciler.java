@@ -70,7 +70,8 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
 
     @Override
     public List<EventSource<?, ZeroDowntimeApp>> prepareEventSources(EventSourceContext<ZeroDowntimeApp> context) {
-        // Pods map to their app by the selector label; they are not owned by the app directly.
+        // Pods map to their app by the selector label; they are not owned by the app directly. No
+        // primary-to-secondary mapper: JOSDK then finds an app's pods through the inverse of this one.
         var pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, ZeroDowntimeApp.class)
                 .withName("pods")
                 .withLabelSelector(Constants.SELECTOR_MANAGED)
@@ -79,7 +80,6 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
                             : pod.getMetadata().getLabels().get(Constants.APP_LABEL);
                     return app == null ? Set.of() : Set.of(new ResourceID(app, pod.getMetadata().getNamespace()));
                 })
-                .withPrimaryToSecondaryMapper((ZeroDowntimeApp app) -> Set.of())
                 .build(), context);
         return List.of(pods);
     }
@@ -106,6 +106,13 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
             ZeroDowntimeAppStatus status = aggregator.invalid("InvalidSpec", cause.getMessage());
             warnOnNewDegradation(app, status);
             // Retrying cannot fix the spec; the next edit triggers a new reconcile.
+            return ErrorStatusUpdateControl.patchStatus(withStatus(app, status)).withNoRetry();
+        }
+        List<String> conflicts = all(e, ChildConflictException.class).stream().map(Throwable::getMessage).sorted().toList();
+        if (!conflicts.isEmpty()) {
+            ZeroDowntimeAppStatus status = aggregator.invalid("ChildConflict", String.join("; ", conflicts));
+            warnOnNewDegradation(app, status);
+            // Retrying cannot remove the other object; the periodic pass and the next edit look again.
             return ErrorStatusUpdateControl.patchStatus(withStatus(app, status)).withNoRetry();
         }
         if (cause instanceof GateUnavailableException) {
@@ -159,6 +166,22 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     @SafeVarargs
     static Throwable rootOf(Throwable e, Class<? extends Throwable>... types) {
         return find(e, types).orElse(e);
+    }
+
+    /** Every throwable of the type in the cause chain and the workflow's aggregated errors, in order. */
+    static List<Throwable> all(Throwable e, Class<? extends Throwable> type) {
+        List<Throwable> found = new java.util.ArrayList<>();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                found.add(t);
+                return found;
+            }
+            if (t instanceof AggregatedOperatorException aggregated) {
+                aggregated.getAggregatedExceptions().values().forEach(inner -> found.addAll(all(inner, type)));
+                return found;
+            }
+        }
+        return found;
     }
 
     @SafeVarargs
