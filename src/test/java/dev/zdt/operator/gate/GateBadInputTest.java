@@ -22,8 +22,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import jakarta.inject.Inject;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -31,9 +29,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import dev.zdt.operator.gate.GateFixture.Answer;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /**
@@ -43,36 +39,13 @@ import io.quarkus.test.junit.QuarkusTest;
  */
 @QuarkusTest
 @QuarkusTestResource(value = KubeApiServerResource.class, restrictToAnnotatedClass = false)
-class GateBadInputTest {
+class GateBadInputTest extends GateTestBase {
 
     /** An answer that is not a hold arrives within this: below the tests' claim-wait of 1 s, the shortest wait. */
     static final Duration AT_ONCE = Duration.ofMillis(900);
 
     @Inject
-    KubernetesClient client;
-
-    @Inject
-    DrainGate gate;
-
-    @Inject
     GateConfig config;
-
-    @TestHTTPResource("/")
-    URL base;
-
-    GateFixture f;
-
-    @BeforeEach
-    void fixture() throws Exception {
-        f = new GateFixture(client, base.toURI());
-        await().atMost(Duration.ofSeconds(30)).until(gate::synced);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        await().atMost(Duration.ofSeconds(60)).until(() -> gate.held() == 0);
-        f.close();
-    }
 
     /** App "shop" with two ready pods created with the given hold; shop-a terminating. */
     private List<Pod> shopWithTerminatingA(int holdSeconds) {
