@@ -193,7 +193,9 @@ public class DrainGate {
         s.calls.add(call);
         open++;
         metrics.holdStarted();
-        evaluate(s);
+        // Queued, not run here: calls arriving together (a rollout's batch) share one pass, so N arrivals
+        // cost O(N) passes' worth of work only when they arrive apart.
+        poke(key);
     }
 
     private void evaluate(String key) {
@@ -225,16 +227,23 @@ public class DrainGate {
         Verify verify = s.app.getSpec().getTraffic().getVerify();
         Optional<IngressVerifier> verifier = verifiers.forProvider(s.app.getSpec().getTraffic().getProvider());
 
-        Set<String> inCache = new HashSet<>();
+        long passNo = ++s.passes;
         for (Pod p : pods.getIndexer().byIndex(APP_INDEX, s.key)) {
-            inCache.add(p.getMetadata().getName());
-            if (p.getMetadata().getDeletionTimestamp() != null) {
-                s.tracked.computeIfAbsent(p.getMetadata().getName(), n -> new Tracked(n, now)).update(p);
+            Tracked t = s.tracked.get(p.getMetadata().getName());
+            if (t == null && p.getMetadata().getDeletionTimestamp() != null) {
+                t = new Tracked(p.getMetadata().getName(), now);
+                s.tracked.put(t.pod, t);
+            }
+            if (t != null) {
+                t.seenInPass = passNo;
+                if (p.getMetadata().getDeletionTimestamp() != null) {
+                    t.update(p);
+                }
             }
         }
         Rotation rotation = Rotation.of(slices.getIndexer().byIndex(APP_INDEX, s.key));
         for (Tracked t : s.tracked.values()) {
-            t.inCache = inCache.contains(t.pod);
+            t.inCache = t.seenInPass == passNo;
             if (rotation.offers(t.pod, t.address)) {
                 t.outOfRotationSince = null;
             } else if (t.outOfRotationSince == null) {
@@ -258,7 +267,7 @@ public class DrainGate {
         Prefixes prefixes = null;
         Instant latestCutoff = null;
         Set<String> claimed = new HashSet<>();
-        List<Runnable> reports = new ArrayList<>();
+        List<Report> reports = new ArrayList<>();
         for (Call c : new ArrayList<>(s.calls)) {
             if (c.pod == null) {
                 String pick = c.exactPod != null ? (s.tracked.containsKey(c.exactPod) ? c.exactPod : null) : claim(s);
@@ -297,7 +306,7 @@ public class DrainGate {
             }
             GateDecision.Outcome outcome = GateDecision.decide(c.arrived, now, hold, verify, check, others);
             if (outcome instanceof GateDecision.Release r) {
-                reports.add(release(s, c, r, now, verify));
+                reports.add(release(s, c, r, now));
             } else if (outcome instanceof GateDecision.Hold h) {
                 wake = earlier(wake, h.wakeAt());
                 askIngress |= verify == Verify.INGRESS;
@@ -305,7 +314,9 @@ public class DrainGate {
         }
 
         // Every released call is answered before any bookkeeping: a burst of releases answers fast.
-        reports.forEach(Runnable::run);
+        if (!reports.isEmpty()) {
+            report(s.app, s.key, reports, verify);
+        }
 
         // Forget pods that left the cache and that no open call waits for.
         Instant keepSeenUpTo = latestCutoff;
@@ -422,38 +433,48 @@ public class DrainGate {
     }
 
     /** Answers the call at once; what only people read is done by {@link #report} after the pass. */
-    private Runnable release(AppState s, Call c, GateDecision.Release r, Instant now, Verify verify) {
+    private Report release(AppState s, Call c, GateDecision.Release r, Instant now) {
         finish(s, c);
         s.answeredClaims.add(c.pod);
         Duration held = Duration.between(c.arrived, now);
         String outcome = GateMetrics.outcome(r.by());
         double seconds = Math.round(held.toMillis() / 100.0) / 10.0;
         c.answer.complete(new GateAnswer(200, outcome + " after " + seconds + "s: " + r.message() + "\n"));
-        ZeroDowntimeApp app = s.app;
-        String key = s.key;
-        return () -> report(app, key, c, r, held, seconds, verify);
+        return new Report(c, r, held, seconds);
     }
 
-    private void report(ZeroDowntimeApp app, String key, Call c, GateDecision.Release r, Duration held, double seconds,
-            Verify verify) {
-        metrics.released(r.by(), held);
-        DrainRecord record = new DrainRecord();
-        record.setPod(c.pod);
-        record.setStarted(c.arrived.truncatedTo(ChronoUnit.SECONDS).toString());
-        record.setHeldSeconds(seconds);
-        record.setReleasedBy(r.by());
-        record.setMessage(r.message());
+    /** A released call, for what people read afterwards. */
+    private record Report(Call call, GateDecision.Release release, Duration held, double seconds) {
+    }
+
+    /** The pass's releases, handed to the reporter's thread in one batch (one task, one status patch). */
+    private void report(ZeroDowntimeApp app, String key, List<Report> reports, Verify verify) {
+        List<DrainRecord> records = new ArrayList<>(reports.size());
+        List<String> lines = new ArrayList<>(reports.size());
+        for (Report rep : reports) {
+            Call c = rep.call();
+            GateDecision.Release r = rep.release();
+            metrics.released(r.by(), rep.held());
+            DrainRecord record = new DrainRecord();
+            record.setPod(c.pod);
+            record.setStarted(c.arrived.truncatedTo(ChronoUnit.SECONDS).toString());
+            record.setHeldSeconds(rep.seconds());
+            record.setReleasedBy(r.by());
+            record.setMessage(r.message());
+            records.add(record);
+            lines.add("drain " + key + " pod " + c.pod + " released by " + GateMetrics.outcome(r.by()) + " after "
+                    + rep.seconds() + "s: " + r.message());
+            if (r.by() == ReleasedBy.TIMEOUT && verify != Verify.NONE) {
+                reporter.warning(app, "DrainHoldTimeout", "pod " + c.pod + " got SIGTERM unverified after "
+                        + rep.seconds() + "s: " + r.message());
+            }
+            if (r.lastServer()) {
+                reporter.warning(app, "NoOtherReadyEndpoint", "pod " + c.pod + " was drained while no other ready "
+                        + "endpoint serves " + key + "; requests fail until a new pod is ready");
+            }
+        }
         // Logged by the reporter's thread: a burst of releases must not wait for the console.
-        reporter.drained(app, record, String.format(java.util.Locale.ROOT, "drain %s pod %s released by %s after %.1fs: %s",
-                key, c.pod, GateMetrics.outcome(r.by()), seconds, r.message()));
-        if (r.by() == ReleasedBy.TIMEOUT && verify != Verify.NONE) {
-            reporter.warning(app, "DrainHoldTimeout", "pod " + c.pod + " got SIGTERM unverified after " + seconds
-                    + "s: " + r.message());
-        }
-        if (r.lastServer()) {
-            reporter.warning(app, "NoOtherReadyEndpoint", "pod " + c.pod + " was drained while no other ready "
-                    + "endpoint serves " + key + "; requests fail until a new pod is ready");
-        }
+        reporter.drained(app, records, lines);
     }
 
     private void refuse(AppState s, Call c, Instant now) {
@@ -637,6 +658,8 @@ public class DrainGate {
         final Map<String, Tracked> tracked = new HashMap<>();
         final Map<String, Integer> inFlightClaims = new HashMap<>();
         final Set<String> answeredClaims = new HashSet<>();
+        /** Passes run so far; a tracked pod seen in the cache by the current pass carries its number. */
+        long passes;
         IngressObservation ingress;
         boolean asking;
         Instant lastAsked;
@@ -660,6 +683,9 @@ public class DrainGate {
         Integer holdSeconds;
         Instant deletion = Instant.MAX;
         boolean inCache = true;
+        long seenInPass;
+        /** The pod's resourceVersion last read: an unchanged pod is not parsed again on every pass. */
+        String version;
         Instant outOfRotationSince;
         Instant ingressGoneSince;
 
@@ -669,6 +695,11 @@ public class DrainGate {
         }
 
         void update(Pod p) {
+            String v = p.getMetadata().getResourceVersion();
+            if (v != null && v.equals(version)) {
+                return;
+            }
+            version = v;
             if (p.getStatus() != null && p.getStatus().getPodIP() != null) {
                 address = p.getStatus().getPodIP();
             }

@@ -56,14 +56,14 @@ public class DrainReporter {
         this.events = events;
     }
 
-    /** One log line, the record in status.lastDrains; off the caller's thread. */
-    public void drained(ZeroDowntimeApp app, DrainRecord record, String logLine) {
+    /** Drains of one app, oldest first: a log line each, the records in status.lastDrains; off the caller's thread. */
+    public void drained(ZeroDowntimeApp app, List<DrainRecord> records, List<String> logLines) {
         String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
         synchronized (pending) {
-            pending.computeIfAbsent(key, k -> new ArrayList<>()).add(record);
+            pending.computeIfAbsent(key, k -> new ArrayList<>()).addAll(records);
         }
         worker.execute(() -> {
-            LOG.info(logLine);
+            logLines.forEach(LOG::info);
             flush();
         });
     }

@@ -1,5 +1,6 @@
 package dev.zdt.operator.gate;
 
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 import jakarta.ws.rs.GET;
@@ -18,11 +19,15 @@ import io.vertx.core.Vertx;
 /**
  * The drain gate's HTTP face, called by the kubelet as a pod's preStop hook. A held call is a
  * pending Uni on the event loop, not a thread. 200 means "send SIGTERM now" (verified, or the hold
- * bound expired); 404, 409, 429 and 503 answer at once, or after at most zdt.gate.claim-wait.
+ * bound expired); 400, 404, 409, 429 and 503 answer at once, or after at most zdt.gate.claim-wait.
+ * Only the path names what is held: query parameters and headers are ignored.
  */
 @Path(Constants.GATE_PATH)
 @Produces(MediaType.TEXT_PLAIN)
 public class GateResource {
+
+    /** Seconds a refused caller (429, 503) is told to wait before calling again. */
+    static final String RETRY_AFTER_SECONDS = "1";
 
     private final DrainGate gate;
 
@@ -34,13 +39,28 @@ public class GateResource {
     @GET
     @Path("{namespace}/{app}")
     public Uni<Response> app(@RestPath String namespace, @RestPath String app) {
-        return answer(gate.hold(namespace, app, null));
+        return checked(namespace, app, null);
     }
 
     /** Exec mode: the hook's shell names its pod ($HOSTNAME). */
     @GET
     @Path("{namespace}/{app}/{pod}")
     public Uni<Response> pod(@RestPath String namespace, @RestPath String app, @RestPath String pod) {
+        return checked(namespace, app, pod);
+    }
+
+    /** Any other path under the gate: extra or empty segments. */
+    @GET
+    @Path("{rest:.*}")
+    public Response other(@RestPath String rest) {
+        return text(404, "not a gate path: /gate/v1/" + GatePath.echo(rest) + "; " + GatePath.USAGE + "\n");
+    }
+
+    private Uni<Response> checked(String namespace, String app, String pod) {
+        Optional<String> problem = GatePath.problem(namespace, app, pod);
+        if (problem.isPresent()) {
+            return Uni.createFrom().item(text(400, problem.get() + "\n"));
+        }
         return answer(gate.hold(namespace, app, pod));
     }
 
@@ -52,7 +72,17 @@ public class GateResource {
         if (context != null) {
             answer = answer.emitOn(task -> context.runOnContext(ignored -> task.run()));
         }
-        return answer.map(a -> Response.status(a.status()).entity(a.text()).type(MediaType.TEXT_PLAIN)
-                .header("X-Zdt-Decided-At", a.decidedAt().toString()).build());
+        return answer.map(a -> {
+            Response.ResponseBuilder r = Response.status(a.status()).entity(a.text()).type(MediaType.TEXT_PLAIN)
+                    .header("X-Zdt-Decided-At", a.decidedAt().toString());
+            if (a.status() == 429 || a.status() == 503) {
+                r.header("Retry-After", RETRY_AFTER_SECONDS);
+            }
+            return r.build();
+        });
+    }
+
+    private static Response text(int status, String text) {
+        return Response.status(status).entity(text).type(MediaType.TEXT_PLAIN).build();
     }
 }

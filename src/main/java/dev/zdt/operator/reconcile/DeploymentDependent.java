@@ -18,6 +18,7 @@ import dev.zdt.operator.gate.GateEndpoint;
 import dev.zdt.operator.gate.PreStopHooks;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.PodReadinessGate;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -107,10 +108,28 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                         .endMetadata()
                         .editSpec()
                             .withContainers(containers)
+                            .withReadinessGates(readinessGates(template, mode))
                             .withTerminationGracePeriodSeconds((long) budget.terminationGracePeriodSeconds())
                         .endSpec()
                         .build())
                 .endSpec()
                 .build();
+    }
+
+    /**
+     * The user's readiness gates, plus warm-in's in the modes whose drain needs the operator's gate
+     * (gate, exec): their pods become Ready only once a running operator replica admitted them.
+     */
+    static List<PodReadinessGate> readinessGates(PodTemplateSpec template, DrainSpec.Mode mode) {
+        List<PodReadinessGate> gates = new ArrayList<>();
+        if (template.getSpec().getReadinessGates() != null) {
+            template.getSpec().getReadinessGates().stream()
+                    .filter(g -> !Constants.IN_ROTATION_CONDITION.equals(g.getConditionType()))
+                    .forEach(gates::add);
+        }
+        if (mode != DrainSpec.Mode.SLEEP) {
+            gates.add(new PodReadinessGate(Constants.IN_ROTATION_CONDITION));
+        }
+        return gates;
     }
 }

@@ -78,22 +78,29 @@ public final class StatusAggregator {
         boolean complete = observed && updated == desired && replicas == desired && available == desired && draining == 0;
         String budgetLine = "grace " + budget.terminationGracePeriodSeconds() + "s, hold " + budget.holdSeconds() + "s";
 
+        List<PodTrouble> troubles = PodTrouble.of(pods);
+        String notStarting = troubles.isEmpty() ? "" : "; not starting: " + PodTrouble.describe(troubles, true);
         if (available >= desired) {
             set(READY, "True", desired == 0 ? "ScaledToZero" : "Available",
                     available + " of " + desired + " pods available; drain budget " + budgetLine);
         } else {
-            set(READY, "False", "InsufficientReplicas", available + " of " + desired + " pods available");
+            set(READY, "False", "InsufficientReplicas", available + " of " + desired + " pods available" + notStarting);
         }
         if (complete) {
             set(PROGRESSING, "False", "RolloutComplete", "all " + desired + " pods run the current template");
         } else {
             set(PROGRESSING, "True", "RolloutInProgress", updated + " of " + desired + " pods updated, " + ready
-                    + " ready, " + draining + " draining" + (observed ? "" : "; the Deployment has not seen the change yet"));
+                    + " ready, " + draining + " draining" + (observed ? "" : "; the Deployment has not seen the change yet")
+                    + notStarting);
         }
         Optional<DeploymentCondition> stalled = Optional.ofNullable(ds.getConditions()).orElse(List.of()).stream()
                 .filter(c -> "Progressing".equals(c.getType()) && "False".equals(c.getStatus()))
                 .findFirst();
-        if (stalled.isPresent()) {
+        if (!troubles.isEmpty()) {
+            // Without the kubelet's changing back-off text, so that one Event is written per new trouble.
+            set(DEGRADED, "True", "PodsNotStarting", PodTrouble.describe(troubles, false)
+                    + "; fix the template (image, command, config) and the rollout continues");
+        } else if (stalled.isPresent()) {
             set(DEGRADED, "True", "RolloutStalled", stalled.get().getReason() + ": " + stalled.get().getMessage());
         } else if (!budget.warnings().isEmpty()) {
             set(DEGRADED, "True", "UnsafeTrafficSettings", String.join("; ", budget.warnings()));

@@ -21,6 +21,8 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -52,6 +54,8 @@ import io.quarkiverse.operatorsdk.annotations.RBACRule;
 })
 // Pods: count draining pods and hold the gate; EndpointSlices: the gate's view of rotation.
 @RBACRule(apiGroups = "", resources = "pods", verbs = { "get", "list", "watch" })
+// Warm-in: the zdt.dev/in-rotation condition on new pods of gate- and exec-mode apps, nothing else.
+@RBACRule(apiGroups = "", resources = "pods/status", verbs = { "patch" })
 @RBACRule(apiGroups = "discovery.k8s.io", resources = "endpointslices", verbs = { "get", "list", "watch" })
 // Events for invalid specs, conflicts and drains that hit their bound.
 @RBACRule(apiGroups = "events.k8s.io", resources = "events", verbs = { "create" })
@@ -68,7 +72,8 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
 
     @Override
     public List<EventSource<?, ZeroDowntimeApp>> prepareEventSources(EventSourceContext<ZeroDowntimeApp> context) {
-        // Pods map to their app by the selector label; they are not owned by the app directly.
+        // Pods map to their app by the selector label; they are not owned by the app directly. No
+        // primary-to-secondary mapper: JOSDK then finds an app's pods through the inverse of this one.
         var pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, ZeroDowntimeApp.class)
                 .withName("pods")
                 .withLabelSelector(Constants.SELECTOR_MANAGED)
@@ -77,7 +82,6 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
                             : pod.getMetadata().getLabels().get(Constants.APP_LABEL);
                     return app == null ? Set.of() : Set.of(new ResourceID(app, pod.getMetadata().getNamespace()));
                 })
-                .withPrimaryToSecondaryMapper((ZeroDowntimeApp app) -> Set.of())
                 .build(), context);
         return List.of(pods);
     }
@@ -92,7 +96,8 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
                 .toList();
         ZeroDowntimeAppStatus status = new StatusAggregator(app, Instant.now()).from(budget, deployment, pods);
         warnOnNewDegradation(app, status);
-        return UpdateControl.patchStatus(withStatus(app, status));
+        writeStatus(app, status, context);
+        return UpdateControl.noUpdate();
     }
 
     @Override
@@ -104,18 +109,50 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
             ZeroDowntimeAppStatus status = aggregator.invalid("InvalidSpec", cause.getMessage());
             warnOnNewDegradation(app, status);
             // Retrying cannot fix the spec; the next edit triggers a new reconcile.
-            return ErrorStatusUpdateControl.patchStatus(withStatus(app, status)).withNoRetry();
+            writeStatus(app, status, context);
+            return ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry();
+        }
+        List<String> conflicts = all(e, ChildConflictException.class).stream().map(Throwable::getMessage).sorted().toList();
+        if (!conflicts.isEmpty()) {
+            ZeroDowntimeAppStatus status = aggregator.invalid("ChildConflict", String.join("; ", conflicts));
+            warnOnNewDegradation(app, status);
+            // Retrying cannot remove the other object; the periodic pass and the next edit look again.
+            writeStatus(app, status, context);
+            return ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry();
         }
         if (cause instanceof GateUnavailableException) {
             ZeroDowntimeAppStatus status = aggregator.invalid("GateUnavailable", cause.getMessage());
             warnOnNewDegradation(app, status);
-            return ErrorStatusUpdateControl.patchStatus(withStatus(app, status));
+            writeStatus(app, status, context);
+            return ErrorStatusUpdateControl.noStatusUpdate();
         }
         LOG.warnf(e, "reconcile of %s/%s failed", app.getMetadata().getNamespace(), app.getMetadata().getName());
         String message = Optional.ofNullable(e.getMessage()).orElse(e.getClass().getSimpleName());
         ZeroDowntimeAppStatus status = aggregator.invalid(conflict(e) ? "ChildConflict" : "ReconcileError", message);
         warnOnNewDegradation(app, status);
-        return ErrorStatusUpdateControl.patchStatus(withStatus(app, status));
+        writeStatus(app, status, context);
+        return ErrorStatusUpdateControl.noStatusUpdate();
+    }
+
+    /**
+     * Server-side apply of the status, written here rather than returned as
+     * {@code UpdateControl.patchStatus}: JOSDK 5.3.2 defers the app's events while it patches the
+     * status and then keeps only the newest, so a spec change that lands during that window is
+     * dropped as if it were the operator's own write (seen in tests: a second apply ignored until
+     * the 2-minute periodic pass). Our own status write needs no filtering: it does not change the
+     * generation, and generation-aware event filtering skips it.
+     */
+    private static void writeStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status, Context<ZeroDowntimeApp> context) {
+        try {
+            context.getClient().resource(withStatus(app, status)).subresource("status")
+                    .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
+                            .withFieldManager(context.getControllerConfiguration().fieldManager())
+                            .withForce(true).build());
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 404) { // deleted meanwhile: nothing to report on
+                throw e;
+            }
+        }
     }
 
     /** One Event per new reason or message, not one per reconcile. */
@@ -157,6 +194,22 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     @SafeVarargs
     static Throwable rootOf(Throwable e, Class<? extends Throwable>... types) {
         return find(e, types).orElse(e);
+    }
+
+    /** Every throwable of the type in the cause chain and the workflow's aggregated errors, in order. */
+    static List<Throwable> all(Throwable e, Class<? extends Throwable> type) {
+        List<Throwable> found = new java.util.ArrayList<>();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                found.add(t);
+                return found;
+            }
+            if (t instanceof AggregatedOperatorException aggregated) {
+                aggregated.getAggregatedExceptions().values().forEach(inner -> found.addAll(all(inner, type)));
+                return found;
+            }
+        }
+        return found;
     }
 
     @SafeVarargs

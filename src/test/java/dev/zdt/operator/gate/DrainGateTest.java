@@ -3,18 +3,13 @@ package dev.zdt.operator.gate;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.URI;
-import java.net.URL;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import jakarta.inject.Inject;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.zdt.operator.api.v1alpha1.DrainRecord;
@@ -23,9 +18,7 @@ import dev.zdt.operator.gate.GateFixture.Answer;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /**
@@ -35,7 +28,7 @@ import io.quarkus.test.junit.QuarkusTest;
  */
 @QuarkusTest
 @QuarkusTestResource(value = KubeApiServerResource.class, restrictToAnnotatedClass = false)
-class DrainGateTest {
+class DrainGateTest extends GateTestBase {
 
     /** verify: endpoints, propagation 1 s (provider generic). */
     static final String ENDPOINTS = """
@@ -45,28 +38,6 @@ class DrainGateTest {
             """;
     static final long P_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    @Inject
-    KubernetesClient client;
-
-    @Inject
-    DrainGate gate;
-
-    @TestHTTPResource("/")
-    URL base;
-
-    GateFixture f;
-
-    @BeforeEach
-    void fixture() throws Exception {
-        f = new GateFixture(client, base.toURI());
-        await().atMost(Duration.ofSeconds(30)).until(gate::synced);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        await().atMost(Duration.ofSeconds(30)).until(() -> gate.held() == 0);
-        f.close();
-    }
 
     private void awaitHeld(int n) {
         await().atMost(Duration.ofSeconds(5)).until(() -> gate.held() == n);

@@ -34,12 +34,22 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 public final class GateFixture {
 
     public static final String FINALIZER = "zdt.dev/test-keeps-terminating";
+    /** Threads of the fixture's HTTP client (plus the JDK's one selector thread). */
+    public static final int CLIENT_THREADS = 4;
     private static final AtomicLong IPS = new AtomicLong();
 
     public final KubernetesClient client;
     public final String ns;
     private final URI base;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    /** A fixed pool, so that the test's own client adds a known number of threads (floods measure threads). */
+    private final java.util.concurrent.ExecutorService httpThreads = java.util.concurrent.Executors.newFixedThreadPool(
+            CLIENT_THREADS, r -> {
+                Thread t = new Thread(r, "gate-fixture-http");
+                t.setDaemon(true);
+                return t;
+            });
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(20)).executor(httpThreads).build();
 
     public GateFixture(KubernetesClient client, URI base) {
         this.client = client;
@@ -116,10 +126,17 @@ public final class GateFixture {
 
     /** A gate call as the kubelet sends it; the future completes with the answer and its arrival time. */
     public CompletableFuture<Answer> call(String path) {
-        HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).GET().build();
-        return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+        return call(path, Map.of());
+    }
+
+    /** A gate call with extra request headers, as a caller other than the kubelet might send. */
+    public CompletableFuture<Answer> call(String path, Map<String, String> headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).GET();
+        headers.forEach(request::header);
+        return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString())
                 .thenApply(r -> new Answer(r.statusCode(), r.body(), System.nanoTime(),
-                        r.headers().firstValue("X-Zdt-Decided-At").map(java.time.Instant::parse).orElse(null)));
+                        r.headers().firstValue("X-Zdt-Decided-At").map(java.time.Instant::parse).orElse(null),
+                        r.headers().firstValue("Retry-After").orElse(null)));
     }
 
     public CompletableFuture<Answer> callApp(String app) {
@@ -157,6 +174,7 @@ public final class GateFixture {
             }
         }
         client.namespaces().withName(ns).delete();
+        httpThreads.shutdown();
     }
 
     private static String nextIp() {
@@ -164,7 +182,7 @@ public final class GateFixture {
         return "10.77." + (n / 250) + "." + (1 + n % 250);
     }
 
-    /** A gate answer, when the client got it ({@link System#nanoTime()}) and when the gate decided (its header). */
-    public record Answer(int status, String body, long receivedNanos, java.time.Instant decidedAt) {
+    /** A gate answer, when the client got it ({@link System#nanoTime()}), when the gate decided and its Retry-After (headers). */
+    public record Answer(int status, String body, long receivedNanos, java.time.Instant decidedAt, String retryAfter) {
     }
 }

@@ -22,6 +22,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.api.model.events.v1.Event;
@@ -69,6 +70,10 @@ class ZeroDowntimeAppReconcilerTest {
     private ZeroDowntimeApp awaitApp(String name, java.util.function.Predicate<ZeroDowntimeApp> condition) {
         return await().atMost(WAIT).until(() -> client.resources(ZeroDowntimeApp.class).inNamespace(ns).withName(name).get(),
                 a -> a != null && a.getStatus() != null && condition.test(a));
+    }
+
+    private ZeroDowntimeApp awaitInvalidSpec(String name) {
+        return awaitApp(name, a -> condition(a, "Ready") != null && "InvalidSpec".equals(condition(a, "Ready").getReason()));
     }
 
     private static Condition condition(ZeroDowntimeApp app, String type) {
@@ -137,6 +142,19 @@ class ZeroDowntimeAppReconcilerTest {
         assertThat(java.util.Objects.requireNonNullElse(after.getSpec().getMinReadySeconds(), 0)).isZero();
         ZeroDowntimeApp app = awaitApp("rolling", a -> Long.valueOf(2).equals(a.getStatus().getObservedGeneration()));
         assertThat(condition(app, "Ready").getObservedGeneration()).isEqualTo(2L);
+    }
+
+    @Test
+    void everyOneOfManyQuickSpecChangesReachesTheDeployment() {
+        apply(Apps.yaml("busy", ""));
+        awaitDeployment("busy", x -> true);
+        // Each edit lands while the reconcile of the one before is still writing its status: none
+        // may be taken for the operator's own write and dropped (the periodic pass is 2 minutes away).
+        for (int replicas = 3; replicas <= 12; replicas++) {
+            apply(Apps.yaml("busy", "").replace("replicas: 2", "replicas: " + replicas));
+            int want = replicas;
+            awaitDeployment("busy", x -> x.getSpec().getReplicas() == want);
+        }
     }
 
     @Test
@@ -266,9 +284,169 @@ class ZeroDowntimeAppReconcilerTest {
     void anUnknownNamedPortIsReportedWithTheDeclaredPorts() {
         apply(Apps.yaml("ports", "port: web"));
 
-        ZeroDowntimeApp app = awaitApp("ports", a -> condition(a, "Ready") != null
-                && "InvalidSpec".equals(condition(a, "Ready").getReason()));
+        ZeroDowntimeApp app = awaitInvalidSpec("ports");
         assertThat(condition(app, "Ready").getMessage())
                 .contains("port 'web' is not a named port of container 'web'; declared ports: http=8080");
+    }
+
+    private List<Event> events(String reason) {
+        return client.resources(Event.class).inNamespace(ns).list().getItems().stream()
+                .filter(e -> reason.equals(e.getReason())).toList();
+    }
+
+    @Test
+    void aServiceTheAppDoesNotOwnIsLeftUnchangedAndReportedAsAConflict() {
+        Service foreign = client.resource(new ServiceBuilder().withNewMetadata().withName("taken").withNamespace(ns)
+                .withLabels(Map.of("team", "payments")).endMetadata()
+                .withNewSpec().withSelector(Map.of("team", "payments")).addNewPort().withPort(9090).endPort().endSpec()
+                .build()).create();
+
+        apply(Apps.yaml("taken", ""));
+
+        ZeroDowntimeApp app = awaitApp("taken", a -> condition(a, "Degraded") != null
+                && "ChildConflict".equals(condition(a, "Degraded").getReason()));
+        assertThat(condition(app, "Ready").getStatus()).isEqualTo("False");
+        assertThat(condition(app, "Ready").getReason()).isEqualTo("ChildConflict");
+        assertThat(condition(app, "Degraded").getMessage()).isEqualTo("Service taken already exists and has no "
+                + "controller; the operator does not take it over and leaves it unchanged: rename the ZeroDowntimeApp "
+                + "taken, or delete the Service so that the operator creates its own");
+        await().atMost(WAIT).until(() -> events("ChildConflict").size() == 1);
+        // No retry storm: one Event, and the foreign Service is never written to.
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> events("ChildConflict").size() == 1
+                && foreign.getMetadata().getResourceVersion().equals(
+                        client.services().inNamespace(ns).withName("taken").get().getMetadata().getResourceVersion()));
+        Service after = client.services().inNamespace(ns).withName("taken").get();
+        assertThat(after.getMetadata().getOwnerReferences()).isEmpty();
+        assertThat(after.getMetadata().getLabels()).isEqualTo(Map.of("team", "payments"));
+        assertThat(after.getSpec().getSelector()).isEqualTo(Map.of("team", "payments"));
+        // The children that do not conflict are still written.
+        awaitDeployment("taken", x -> true);
+
+        // Once the user deletes the other Service, the next reconcile (here: an edit) creates the app's own.
+        client.resource(after).withTimeout(10, java.util.concurrent.TimeUnit.SECONDS).delete();
+        apply(Apps.yaml("taken", "").replace("replicas: 2", "replicas: 3"));
+        Service own = await().atMost(WAIT).until(() -> client.services().inNamespace(ns).withName("taken").get(),
+                x -> x != null && !x.getMetadata().getOwnerReferences().isEmpty());
+        assertThat(own.getSpec().getSelector()).isEqualTo(Map.of(Constants.APP_LABEL, "taken"));
+        awaitApp("taken", a -> !"ChildConflict".equals(condition(a, "Degraded").getReason()));
+    }
+
+    @Test
+    void aDeploymentLeftByAnEarlierAppOfTheSameNameIsNotTakenOver() {
+        // Owned by a ZeroDowntimeApp "legacy" that no longer exists: JOSDK maps it to the new app by name.
+        Deployment leftover = client.resource(new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder()
+                .withNewMetadata().withName("legacy").withNamespace(ns)
+                    .withLabels(Map.of(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME, Constants.APP_LABEL, "legacy"))
+                    .addNewOwnerReference().withApiVersion("zdt.dev/v1alpha1").withKind("ZeroDowntimeApp").withName("legacy")
+                        .withUid("00000000-0000-0000-0000-000000000001").withController(true).endOwnerReference()
+                .endMetadata()
+                .withNewSpec().withReplicas(1).withNewSelector().addToMatchLabels("run", "legacy").endSelector()
+                    .withNewTemplate().withNewMetadata().addToLabels("run", "legacy").endMetadata()
+                    .withNewSpec().addNewContainer().withName("old").withImage("localhost/old:1").endContainer().endSpec()
+                    .endTemplate()
+                .endSpec().build()).create();
+
+        apply(Apps.yaml("legacy", ""));
+
+        ZeroDowntimeApp app = awaitApp("legacy", a -> condition(a, "Degraded") != null
+                && "ChildConflict".equals(condition(a, "Degraded").getReason()));
+        assertThat(condition(app, "Degraded").getMessage()).startsWith("Deployment legacy already exists and is "
+                + "controlled by ZeroDowntimeApp legacy (uid 00000000-0000-0000-0000-000000000001)")
+                .contains("rename the ZeroDowntimeApp legacy, or delete the Deployment");
+        await().atMost(WAIT).until(() -> events("ChildConflict").size() == 1);
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> leftover.getMetadata()
+                .getResourceVersion().equals(client.apps().deployments().inNamespace(ns).withName("legacy").get()
+                        .getMetadata().getResourceVersion()));
+        assertThat(client.apps().deployments().inNamespace(ns).withName("legacy").get().getMetadata().getOwnerReferences())
+                .singleElement().satisfies(o -> assertThat(o.getUid()).isEqualTo("00000000-0000-0000-0000-000000000001"));
+    }
+
+    /** A pod of the app as the kubelet reports it when its container cannot start. */
+    private void podNotStarting(String app, String name, String reason, String message, Integer lastExitCode) {
+        io.fabric8.kubernetes.api.model.Pod pod = client.resource(new io.fabric8.kubernetes.api.model.PodBuilder()
+                .withNewMetadata().withName(name).withNamespace(ns)
+                    .withLabels(Map.of(Constants.APP_LABEL, app, Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME))
+                .endMetadata()
+                .withNewSpec().addNewContainer().withName("web").withImage("localhost/demo-app:missing").endContainer()
+                .endSpec().build()).create();
+        var container = new io.fabric8.kubernetes.api.model.ContainerStatusBuilder().withName("web").withReady(false)
+                .withRestartCount(lastExitCode == null ? 0 : 4).withImage("localhost/demo-app:missing").withImageID("")
+                .withNewState().withNewWaiting().withReason(reason).withMessage(message).endWaiting().endState();
+        if (lastExitCode != null) {
+            container.withNewLastState().withNewTerminated().withExitCode(lastExitCode).withReason("Error")
+                    .endTerminated().endLastState();
+        }
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Pending")
+                .withContainerStatuses(container.build()).build());
+        client.pods().inNamespace(ns).resource(pod).updateStatus();
+    }
+
+    @Test
+    void aTemplateThatFailsToStartIsNamedInTheStatus() {
+        apply(Apps.yaml("broken", ""));
+        Deployment d = awaitDeployment("broken", x -> true);
+        d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
+                .withReplicas(2).withReadyReplicas(0).withUpdatedReplicas(2).withAvailableReplicas(0)
+                .withUnavailableReplicas(2).build());
+        client.resource(d).updateStatus();
+
+        podNotStarting("broken", "broken-1", "ImagePullBackOff", "Back-off pulling image \"localhost/demo-app:missing\"", null);
+        podNotStarting("broken", "broken-2", "CrashLoopBackOff",
+                "back-off 40s restarting failed container=web pod=broken-2", 1);
+
+        ZeroDowntimeApp app = awaitApp("broken", a -> "PodsNotStarting".equals(condition(a, "Degraded").getReason())
+                && condition(a, "Degraded").getMessage().contains("broken-2"));
+        assertThat(condition(app, "Degraded").getStatus()).isEqualTo("True");
+        assertThat(condition(app, "Degraded").getMessage()).isEqualTo("pod broken-1 container web: ImagePullBackOff; "
+                + "pod broken-2 container web: CrashLoopBackOff; fix the template (image, command, config) and the "
+                + "rollout continues");
+        assertThat(condition(app, "Ready").getMessage()).isEqualTo("0 of 2 pods available; not starting: pod broken-1 "
+                + "container web: ImagePullBackOff (Back-off pulling image \"localhost/demo-app:missing\"); pod broken-2 "
+                + "container web: CrashLoopBackOff (back-off 40s restarting failed container=web pod=broken-2, last exit "
+                + "code 1 (Error))");
+        assertThat(condition(app, "Progressing").getMessage()).contains("not starting: pod broken-1");
+        await().atMost(WAIT).until(() -> events("PodsNotStarting").stream()
+                .anyMatch(e -> e.getType().equals("Warning") && e.getNote().contains("broken-2 container web: CrashLoopBackOff")));
+    }
+
+    @Test
+    void anImageThatCannotBePulledIsNamedWhileOldPodsStillServe() {
+        apply(Apps.yaml("upgrade", ""));
+        Deployment d = awaitDeployment("upgrade", x -> true);
+        // A rollout in progress: the two old pods are available, the one new pod cannot pull its image.
+        d.setStatus(new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
+                .withReplicas(3).withReadyReplicas(2).withUpdatedReplicas(1).withAvailableReplicas(2).build());
+        client.resource(d).updateStatus();
+        podNotStarting("upgrade", "upgrade-new", "ErrImagePull", "pull access denied for localhost/demo-app", null);
+
+        ZeroDowntimeApp app = awaitApp("upgrade", a -> "PodsNotStarting".equals(condition(a, "Degraded").getReason()));
+        assertThat(condition(app, "Ready").getStatus()).isEqualTo("True");
+        assertThat(condition(app, "Progressing").getStatus()).isEqualTo("True");
+        assertThat(condition(app, "Progressing").getMessage()).isEqualTo("1 of 2 pods updated, 2 ready, 0 draining; "
+                + "not starting: pod upgrade-new container web: ErrImagePull (pull access denied for localhost/demo-app)");
+        assertThat(condition(app, "Degraded").getMessage()).startsWith("pod upgrade-new container web: ErrImagePull;");
+    }
+
+    @Test
+    void anUnknownContainerNameIsReported() {
+        apply(Apps.yaml("named", "containerName: api"));
+
+        ZeroDowntimeApp app = awaitInvalidSpec("named");
+        assertThat(condition(app, "Ready").getMessage())
+                .isEqualTo("containerName 'api' is not in template.spec.containers; containers: web");
+        assertThat(client.apps().deployments().inNamespace(ns).withName("named").get()).isNull();
+    }
+
+    @Test
+    void aGraceAboveTwoHoursIsReported() {
+        apply(Apps.yaml("slow", """
+                drain:
+                  maxRequestSeconds: 3600
+                  holdSeconds: 3600
+                """));
+
+        ZeroDowntimeApp app = awaitInvalidSpec("slow");
+        assertThat(condition(app, "Ready").getMessage()).startsWith("the derived terminationGracePeriodSeconds 7205s exceeds "
+                + "7200s; lower");
     }
 }

@@ -26,7 +26,7 @@ public class ZeroDowntimeAppSpec {
     @Max(1000)
     private Integer replicas = 2;
 
-    @JsonPropertyDescription("The pod template, as in a Deployment. The operator adds its own labels, the preStop hook of the drain mode, the derived terminationGracePeriodSeconds and the zdt.dev/in-rotation readiness gate; selector labels are owned by the operator.")
+    @JsonPropertyDescription("The pod template, as in a Deployment. The operator adds its own labels, the preStop hook of the drain mode, the derived terminationGracePeriodSeconds and, in gate and exec modes, the zdt.dev/in-rotation readiness gate (a new pod becomes Ready only once a running operator replica admitted it); selector labels are owned by the operator.")
     @Required
     private PodTemplateSpec template;
 
