@@ -12,32 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rollout"))
-import analyze as rollout  # noqa: E402
-from analyze import log_events, pod_timeline, traefik_removals, ts  # noqa: E402
-
-
-def watch_events(path):
-    """Like the benchmark's reader, but a stream that was cut mid-object (the drills restart their
-    pod watch after an API server restart) skips to the next object instead of failing."""
-    text = open(path).read() if os.path.exists(path) else ""
-    decoder, i, out = json.JSONDecoder(), 0, []
-    while i < len(text):
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i >= len(text):
-            break
-        try:
-            obj, i = decoder.raw_decode(text, i)
-            out.append(obj)
-        except json.JSONDecodeError:
-            nxt = text.find("\n{", i + 1)
-            if nxt < 0:
-                break
-            i = nxt + 1
-    return out
-
-
-rollout.watch_events = watch_events  # pod_timeline reads the pod watch through it
+from analyze import log_events, pod_timeline, traefik_removals, ts, watch_events  # noqa: E402
 
 # Traefik is sampled every 200 ms plus a curl, each sample stamped before its curl: a sample
 # that still lists a pod proves Traefik routed to it at that moment or later. A pod got SIGTERM

@@ -101,6 +101,16 @@ patch_version() { # a rolling update v1 -> v2 of the ZeroDowntimeApp
   kubectl -n "$NS" patch zdt app --type json \
     -p '[{"op":"replace","path":"/spec/template/spec/containers/0/env/1/value","value":"'"$1"'"}]' >/dev/null
 }
+# Pods (the operator) cannot reach Traefik's API; the host's own samples of it and routing on
+# :8081 keep working. cleanup() removes the rule on any exit.
+TRAEFIK_API_RULE=(INPUT -i zdt0 -p tcp -d "$ZDT_NODE_IP" --dport "${ZDT_TRAEFIK_API_URL##*:}" -m comment --comment "$IPT_COMMENT" -j DROP)
+traefik_api_block() { # traefik_api_block on|off
+  if [[ $1 == on ]]; then
+    iptables -I "${TRAEFIK_API_RULE[@]}"; phase "iptables -I ${TRAEFIK_API_RULE[*]}"
+  else
+    iptables -D "${TRAEFIK_API_RULE[@]}"; phase "iptables rule removed"
+  fi
+}
 json_str() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 
 # drill_begin <drill> <mode>: a fresh namespace, the app ready and routed, recording, load.
@@ -227,16 +237,21 @@ drill_operator_down() { # drill_operator_down <gate|exec|sleep>
   local mode=$1 victim
   drill_begin "operator-down-$mode" "$mode"
   phase "operator scaled to 0"
+  local t_scale; t_scale=$(now)
   kubectl -n "$OPERATOR_NS" scale deploy "$RELEASE" --replicas=0 >/dev/null
-  kubectl -n "$OPERATOR_NS" wait --for=delete pod -l app.kubernetes.io/name=zdt-operator --timeout=120s >/dev/null 2>&1 || true
-  phase "no operator replica runs"
+  # A stopping replica keeps its held calls for up to gate.shutdownHoldSeconds (120 s by default)
+  # after its port closes: wait until none is left, or the drill would measure a half-down operator.
+  kubectl -n "$OPERATOR_NS" wait --for=delete pod -l app.kubernetes.io/name=zdt-operator --timeout=200s >/dev/null 2>&1 ||
+    die "$NAME: operator pods still there 200 s after scaling to 0"
+  phase "no operator replica runs ($((($(now) - t_scale) / 1000)) s after scaling to 0)"
   local t_down; t_down=$(now)
   CHANGE_AT=$(now); phase "rollout-window: kubectl rollout restart deploy/app (no operator)"
   kubectl -n "$NS" rollout restart deploy/app >/dev/null
   sleep "$OPERATOR_DOWN_WINDOW"
   local state; state=$(kubectl -n "$NS" get deploy app -o jsonpath='updated {.status.updatedReplicas}, ready {.status.readyReplicas}, available {.status.availableReplicas}')
   phase "after ${OPERATOR_DOWN_WINDOW}s without operator: $state"
-  victim=$(kubectl -n "$NS" get pods -o jsonpath='{range .items[?(@.status.phase=="Running")]}{.metadata.name}{" "}{.metadata.deletionTimestamp}{"\n"}{end}' | awk 'NF == 1 {print $1; exit}')
+  # A serving pod: Ready and not being deleted (new pods may be held out of rotation).
+  victim=$(kubectl -n "$NS" get pods -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status} {.metadata.deletionTimestamp}{"\n"}{end}' | awk '$2 == "True" && NF == 2 {print $1; exit}')
   local t_delete; t_delete=$(now)
   phase "delete-window: kubectl delete pod $victim (no operator)"
   kubectl -n "$NS" delete pod "$victim" --wait=false >/dev/null
@@ -250,8 +265,8 @@ drill_operator_down() { # drill_operator_down <gate|exec|sleep>
   phase "rollout done"
   local hooks
   hooks=$(kubectl -n "$NS" get events -o json | python3 -c 'import json,sys; print(sum(e.get("count",1) or 1 for e in json.load(sys.stdin)["items"] if e.get("reason")=="FailedPreStopHook"))')
-  EXTRA=$(printf '{"operatorDownAtMs": %s, "deleteAtMs": %s, "restoreAtMs": %s, "deletedPod": "%s", "stateWithoutOperator": %s, "failedPreStopHookEvents": %s}' \
-    "$t_down" "$t_delete" "$t_restore" "$victim" "$(json_str "$state")" "$hooks")
+  EXTRA=$(printf '{"scaledToZeroAtMs": %s, "operatorDownAtMs": %s, "deleteAtMs": %s, "restoreAtMs": %s, "deletedPod": "%s", "stateWithoutOperator": %s, "failedPreStopHookEvents": %s}' \
+    "$t_scale" "$t_down" "$t_delete" "$t_restore" "$victim" "$(json_str "$state")" "$hooks")
   drill_end
 }
 
@@ -260,16 +275,13 @@ drill_operator_down() { # drill_operator_down <gate|exec|sleep>
 # rollout: every hold must end by its bound, releasedBy Timeout, with an Event.
 drill_traefik_api_down() {
   drill_begin traefik-api-down gate
-  local rule=(INPUT -i zdt0 -p tcp -d "$ZDT_NODE_IP" --dport "${ZDT_TRAEFIK_API_URL##*:}" -m comment --comment "$IPT_COMMENT" -j DROP)
-  iptables -I "${rule[@]}"
-  phase "iptables -I ${rule[*]}"
+  traefik_api_block on
   CHANGE_AT=$(now); phase "rolling update v1 -> v2"
   patch_version v2
   wait_done "$NS" "$GEN_BEFORE" "$OLD_PODS" 300 || phase "no completion within 300 s"
   phase "rollout done"
-  iptables -D "${rule[@]}"
-  phase "iptables rule removed"
-  EXTRA=$(printf '{"rule": %s}' "$(json_str "iptables -I ${rule[*]}")")
+  traefik_api_block off
+  EXTRA=$(printf '{"rule": %s}' "$(json_str "iptables -I ${TRAEFIK_API_RULE[*]}")")
   drill_end
 }
 
@@ -335,9 +347,7 @@ drill_operator_restart_draining() {
   # Holds normally end within 5-10 s, often before a stopped replica's own 5 s preStop is over;
   # with Traefik's API out of the operator's reach every hold lasts its full bound (15 s), so
   # the replica is stopped while it still holds, every time.
-  local rule=(INPUT -i zdt0 -p tcp -d "$ZDT_NODE_IP" --dport "${ZDT_TRAEFIK_API_URL##*:}" -m comment --comment "$IPT_COMMENT" -j DROP)
-  iptables -I "${rule[@]}"
-  phase "iptables -I ${rule[*]} (holds last their bound)"
+  traefik_api_block on
   CHANGE_AT=$(now); phase "rolling update v1 -> v2"
   patch_version v2
   local deadline=$(($(date +%s) + 60)) victim="" name ip h holds=""
@@ -356,8 +366,7 @@ drill_operator_restart_draining() {
   kubectl -n "$OPERATOR_NS" delete pod "$victim" --wait=false >/dev/null
   wait_done "$NS" "$GEN_BEFORE" "$OLD_PODS" 300 || phase "no completion within 300 s"
   phase "rollout done"
-  iptables -D "${rule[@]}"
-  phase "iptables rule removed"
+  traefik_api_block off
   EXTRA=$(printf '{"restartedReplica": "%s", "holdsAtRestart": "%s", "restartAtMs": %s}' "$victim" "$holds" "$t_restart")
   drill_end
 }

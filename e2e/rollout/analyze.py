@@ -31,7 +31,8 @@ def ts(value):
 
 
 def watch_events(path):
-    """kubectl get -w -o json writes JSON objects back to back."""
+    """kubectl get -w -o json writes JSON objects back to back. A stream cut mid-object (the
+    drills restart their watch after an API server restart) skips to the next object."""
     text = open(path).read() if os.path.exists(path) else ""
     decoder, i, out = json.JSONDecoder(), 0, []
     while i < len(text):
@@ -39,8 +40,14 @@ def watch_events(path):
             i += 1
         if i >= len(text):
             break
-        obj, i = decoder.raw_decode(text, i)
-        out.append(obj)
+        try:
+            obj, i = decoder.raw_decode(text, i)
+            out.append(obj)
+        except json.JSONDecodeError:
+            nxt = text.find("\n{", i + 1)
+            if nxt < 0:
+                break
+            i = nxt + 1
     return out
 
 
