@@ -6,7 +6,7 @@
 # e2e/results/drills-runs/<drill>/; the run writes e2e/results/drills.json and drills.md and
 # exits non-zero when a drill fails.
 #
-#   e2e/drills/run.sh                          # every drill (about 15 minutes)
+#   e2e/drills/run.sh                          # every drill (about 27 minutes)
 #   e2e/drills/run.sh --drills leader-delete,eviction
 #   --out DIR writes the results elsewhere; --keep leaves the namespaces
 set -euo pipefail
