@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -15,8 +16,10 @@ import jakarta.enterprise.event.Observes;
 import org.jboss.logging.Logger;
 
 import dev.zdt.operator.Constants;
+import dev.zdt.operator.gate.GateConfig;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -41,10 +44,12 @@ import io.quarkus.runtime.StartupEvent;
 public class WarmIn {
 
     static final long RETRY_SECONDS = 2;
+    private static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
     private static final long RESYNC_MILLIS = 60_000;
     private static final Logger LOG = Logger.getLogger(WarmIn.class);
 
     private final KubernetesClient client;
+    private final GateConfig gate;
     private final Counter admitted;
     private final String replica = System.getenv().getOrDefault("POD_NAME", Constants.OPERATOR_NAME);
     private final ScheduledExecutorService writer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -53,9 +58,15 @@ public class WarmIn {
         return t;
     });
     private volatile SharedIndexInformer<Pod> pods;
+    /** The gate Service's EndpointSlices: is this replica a ready endpoint, one the kubelet's hook can reach? */
+    private volatile SharedIndexInformer<EndpointSlice> gateSlices;
+    private volatile boolean waitingLogged;
+    /** Set as the JVM starts to stop: the replica is leaving the gate Service, so it admits no more pods. */
+    private volatile boolean stopping;
 
-    public WarmIn(KubernetesClient client, MeterRegistry registry) {
+    public WarmIn(KubernetesClient client, GateConfig gate, MeterRegistry registry) {
         this.client = client;
+        this.gate = gate;
         this.admitted = Counter.builder("zdt.pods.admitted")
                 .description("New pods let into rotation through the zdt.dev/in-rotation readiness gate")
                 .register(registry);
@@ -90,19 +101,80 @@ public class WarmIn {
             public void onDelete(Pod pod, boolean unknownFinalState) {
             }
         });
+        if (gate.host().isEmpty()) {
+            String namespace = gate.namespace().orElseGet(client::getNamespace);
+            gateSlices = client.discovery().v1().endpointSlices().inNamespace(namespace)
+                    .withLabel(SERVICE_NAME_LABEL, gate.serviceName()).runnableInformer(0);
+            gateSlices.exceptionHandler((started, error) -> true);
+            gateSlices.addEventHandler(new ResourceEventHandler<>() {
+                @Override
+                public void onAdd(EndpointSlice slice) {
+                    reconsiderAll();
+                }
+
+                @Override
+                public void onUpdate(EndpointSlice before, EndpointSlice slice) {
+                    reconsiderAll();
+                }
+
+                @Override
+                public void onDelete(EndpointSlice slice, boolean unknownFinalState) {
+                }
+            });
+            gateSlices.start();
+        }
         pods.start();
+        // JVM shutdown hooks run as soon as SIGTERM arrives, before Quarkus's graceful wait for the
+        // gate calls this replica still holds: a pod admitted now would later be drained by a gate
+        // that is gone.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopping = true;
+            LOG.info("warm-in: this replica is stopping and admits no more pods");
+        }, "zdt-warm-in-stop"));
     }
 
     private void consider(Pod pod) {
-        if (ours(pod) && Admission.decide(pod, replica, Instant.now()).isPresent()) {
+        if (!stopping && ours(pod) && Admission.decide(pod, replica, Instant.now()).isPresent()) {
+            if (!gateServing()) {
+                if (!waitingLogged) {
+                    waitingLogged = true;
+                    LOG.infof("warm-in waits: replica %s is not yet a ready endpoint of the gate Service %s, so it"
+                            + " admits no pod (a drain must find a gate to call)", replica, gate.serviceName());
+                }
+                return;
+            }
             writer.execute(() -> admit(pod.getMetadata().getNamespace(), pod.getMetadata().getName()));
         }
+    }
+
+    private void reconsiderAll() {
+        if (gateServing()) {
+            waitingLogged = false;
+            pods.getIndexer().list().forEach(this::consider);
+        }
+    }
+
+    /**
+     * This replica is a ready endpoint of the gate Service: the Service routes preStop calls to it.
+     * Admitting a pod before that (a replica still starting) or after it (a replica stopping, out
+     * of the Service) would let the pod become Ready while its later drain could find no gate.
+     * With a fixed {@code zdt.gate.host} there is no Service to ask.
+     */
+    boolean gateServing() {
+        SharedIndexInformer<EndpointSlice> slices = gateSlices;
+        if (slices == null) {
+            return gate.host().isPresent();
+        }
+        return slices.getIndexer().list().stream()
+                .flatMap(s -> s.getEndpoints() == null ? Stream.empty() : s.getEndpoints().stream())
+                .anyMatch(e -> e.getTargetRef() != null && replica.equals(e.getTargetRef().getName())
+                        && e.getConditions() != null && Boolean.TRUE.equals(e.getConditions().getReady()));
     }
 
     /** Decides again from the newest copy the informer holds, so a queued write never acts on stale state. */
     private void admit(String namespace, String name) {
         Pod pod = pods.getIndexer().getByKey(namespace + "/" + name);
-        if (pod == null || !ours(pod)) {
+        if (stopping || pod == null || !ours(pod) || !gateServing()) {
             return;
         }
         Optional<PodCondition> condition = Admission.decide(pod, replica, Instant.now());
@@ -147,6 +219,9 @@ public class WarmIn {
         writer.shutdownNow();
         if (pods != null) {
             pods.stop();
+        }
+        if (gateSlices != null) {
+            gateSlices.stop();
         }
     }
 }

@@ -24,6 +24,7 @@ import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.PodConditionBuilder;
 import io.fabric8.kubernetes.api.model.PodReadinessGate;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -48,6 +49,20 @@ class WarmInTest {
         ns = "w-" + Long.toString(System.nanoTime(), 36);
         client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
         Apps.ensureGateService(client);
+        gateEndpoint(true);
+    }
+
+    /** This replica (named zdt-operator outside a pod) as an endpoint of the gate Service, ready or not. */
+    private void gateEndpoint(boolean ready) {
+        client.resource(new EndpointSliceBuilder().withNewMetadata().withName("zdt-operator-gate-test")
+                .withNamespace("default").withLabels(Map.of("kubernetes.io/service-name", "zdt-operator-gate")).endMetadata()
+                .withAddressType("IPv4")
+                .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
+                .addNewEndpoint().withAddresses("10.78.0.1").withNewConditions().withReady(ready).withServing(ready)
+                .withTerminating(false).endConditions()
+                .withNewTargetRef().withKind("Pod").withName(Constants.OPERATOR_NAME).withNamespace("default").endTargetRef()
+                .endEndpoint()
+                .build()).serverSideApply();
     }
 
     @AfterEach
@@ -99,6 +114,17 @@ class WarmInTest {
         setContainersReady(read(starting), "True");
         awaitAdmitted(starting);
         assertThat(inRotation(read(stranger))).isNull();
+    }
+
+    @Test
+    void admitsNothingWhileThisReplicaIsNotAReadyGateEndpoint() {
+        gateEndpoint(false); // starting up, or stopping: the gate Service does not route to this replica
+        Pod pod = pod("web-5d4c-early", "web-5d4c", true);
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3))
+                .until(() -> inRotation(read(pod)) == null);
+
+        gateEndpoint(true);
+        assertThat(awaitAdmitted(pod).getReason()).isEqualTo(Admission.REASON);
     }
 
     private Pod pod(String name, String replicaSet, boolean containersReady) {
