@@ -1,5 +1,6 @@
 package dev.zdt.operator.reconcile;
 
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import jakarta.inject.Singleton;
@@ -20,7 +21,14 @@ import io.quarkus.runtime.Quarkus;
  * once; JOSDK's own exit-on-stop is off because it calls {@code System.exit} also when the lease is
  * given up during a normal shutdown, from inside the JVM's shutdown, where that call blocks until
  * the kubelet kills the pod (seen: a stopped leader hung for its whole grace period, cutting the
- * gate calls it still held). Here a lost lease exits through Quarkus, and a shutdown just goes on.
+ * gate calls it still held). Here a lost lease exits through Quarkus (a graceful stop: the gate calls
+ * this replica holds are still answered), and a shutdown just goes on.
+ *
+ * <p>The lease is long (60 s, renewed within 50 s) rather than JOSDK's 15/10 s: a leader that cannot
+ * reach the API server gives its lease up after the renew deadline and exits, and while it
+ * restarts its share of the gate Service's preStop calls is refused (measured in the API-server
+ * restart drill: 42 s without an API server cost a restart and 693 failed requests). The price is
+ * a slower takeover after a leader crash, which delays reconciling, never a drain.
  */
 @Singleton
 public class LeaderElection extends LeaderElectionConfiguration {
@@ -32,8 +40,11 @@ public class LeaderElection extends LeaderElectionConfiguration {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> STOPPING.set(true), "zdt-leader-election-stop"));
     }
 
-    public LeaderElection(@ConfigProperty(name = "zdt.leader-election.lease-name") String leaseName) {
-        super(leaseName, null, LEASE_DURATION_DEFAULT_VALUE, RENEW_DEADLINE_DEFAULT_VALUE, RETRY_PERIOD_DEFAULT_VALUE,
+    public LeaderElection(@ConfigProperty(name = "zdt.leader-election.lease-name") String leaseName,
+            @ConfigProperty(name = "zdt.leader-election.lease-duration", defaultValue = "60s") Duration leaseDuration,
+            @ConfigProperty(name = "zdt.leader-election.renew-deadline", defaultValue = "50s") Duration renewDeadline,
+            @ConfigProperty(name = "zdt.leader-election.retry-period", defaultValue = "5s") Duration retryPeriod) {
+        super(leaseName, null, leaseDuration, renewDeadline, retryPeriod,
                 null, new LeaderCallbacks(() -> { }, LeaderElection::stoppedLeading, leader -> { }), false);
     }
 
