@@ -10,7 +10,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.annotation.PreDestroy;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 
 import org.jboss.logging.Logger;
 
@@ -25,6 +27,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.quarkus.runtime.ShutdownEvent;
 
 /**
  * Makes drains visible after the call is answered: Events, and {@code status.lastDrains} (newest
@@ -138,6 +141,15 @@ public class DrainReporter {
             ops.addObject().put("op", "add").put("path", "/status/lastDrains").set("value", list);
         }
         return ops.toString();
+    }
+
+    /**
+     * Writes what is pending before anything else stops: a replica's last releases happen during
+     * its graceful shutdown, and the operator SDK closes the shared client on ShutdownEvent (seen
+     * in the restart drill: a drain released at the end of the wait lost its record and Event).
+     */
+    void onShutdown(@Observes @Priority(1) ShutdownEvent event) {
+        stop();
     }
 
     @PreDestroy
