@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -17,7 +16,6 @@ import dev.zdt.operator.api.v1alpha1.DrainRecord.ReleasedBy;
 import dev.zdt.operator.gate.GateFixture.Answer;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -30,12 +28,6 @@ import io.quarkus.test.junit.QuarkusTest;
 @QuarkusTestResource(value = KubeApiServerResource.class, restrictToAnnotatedClass = false)
 class DrainGateTest extends GateTestBase {
 
-    /** verify: endpoints, propagation 1 s (provider generic). */
-    static final String ENDPOINTS = """
-            provider: generic
-            propagationSeconds: 1
-            verify: endpoints
-            """;
     static final long P_NANOS = TimeUnit.SECONDS.toNanos(1);
 
 
@@ -57,10 +49,7 @@ class DrainGateTest extends GateTestBase {
 
     /** App "shop" (verify: endpoints) whose EndpointSlice offers every named pod as ready. */
     private List<Pod> readyShop(String... names) {
-        f.app("shop", ENDPOINTS, "");
-        List<Pod> pods = Arrays.stream(names).map(name -> f.pod("shop", name, 8)).toList();
-        f.slice("shop", pods.stream().map(GateFixture::ready).toArray(Endpoint[]::new));
-        return pods;
+        return readyShop(8, names);
     }
 
     @Test

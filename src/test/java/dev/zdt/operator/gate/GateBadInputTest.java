@@ -49,14 +49,11 @@ class GateBadInputTest extends GateTestBase {
 
     /** App "shop" with two ready pods created with the given hold; shop-a terminating. */
     private List<Pod> shopWithTerminatingA(int holdSeconds) {
-        f.app("shop", DrainGateTest.ENDPOINTS, "");
-        Pod a = f.pod("shop", "shop-a", holdSeconds);
-        Pod b = f.pod("shop", "shop-b", holdSeconds);
-        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b));
-        f.terminate(a);
+        List<Pod> shop = readyShop(holdSeconds, "shop-a", "shop-b");
+        f.terminate(shop.get(0));
         // The gate's cache shows shop-a as a pod of shop before the test relies on it.
         await().atMost(Duration.ofSeconds(10)).until(() -> f.callPod("shop", "nobody").get().status() == 404);
-        return List.of(a, b);
+        return shop;
     }
 
     private static Answer atOnce(CompletableFuture<Answer> call) throws Exception {

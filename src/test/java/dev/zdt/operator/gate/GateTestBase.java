@@ -4,37 +4,56 @@ import static org.awaitility.Awaitility.await;
 
 import java.net.URL;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 
 import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.http.TestHTTPResource;
 
 /** What the gate's tests against a real API server share: a fresh namespace, a synced gate, no hold left behind. */
-abstract class GateTestBase {
+public abstract class GateTestBase {
+
+    /** verify: endpoints, propagation 1 s (provider generic). */
+    protected static final String ENDPOINTS = """
+            provider: generic
+            propagationSeconds: 1
+            verify: endpoints
+            """;
 
     @Inject
-    KubernetesClient client;
+    protected KubernetesClient client;
 
     @Inject
-    DrainGate gate;
+    protected DrainGate gate;
 
     @TestHTTPResource("/")
-    URL base;
+    protected URL base;
 
-    GateFixture f;
+    protected GateFixture f;
+
+    /** App "shop" (verify: endpoints) whose EndpointSlice offers every named pod, created with the given hold, as ready. */
+    protected List<Pod> readyShop(int holdSeconds, String... names) {
+        f.app("shop", ENDPOINTS, "");
+        List<Pod> pods = Arrays.stream(names).map(name -> f.pod("shop", name, holdSeconds)).toList();
+        f.slice("shop", pods.stream().map(GateFixture::ready).toArray(Endpoint[]::new));
+        return pods;
+    }
 
     @BeforeEach
-    void fixture() throws Exception {
+    protected void fixture() throws Exception {
         f = new GateFixture(client, base.toURI());
         await().atMost(Duration.ofSeconds(30)).until(gate::synced);
     }
 
     @AfterEach
-    void cleanUp() {
+    protected void cleanUp() {
         await().atMost(Duration.ofSeconds(60)).until(() -> gate.held() == 0);
         f.close();
     }

@@ -3,7 +3,6 @@ package dev.zdt.operator.ingress;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.URL;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -13,22 +12,19 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
-import dev.zdt.operator.gate.DrainGate;
 import dev.zdt.operator.gate.GateFixture;
+import dev.zdt.operator.gate.GateTestBase;
 import dev.zdt.operator.gate.GateFixture.Answer;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressClassBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /**
@@ -37,36 +33,24 @@ import io.quarkus.test.junit.QuarkusTest;
  */
 @QuarkusTest
 @QuarkusTestResource(value = KubeApiServerResource.class, restrictToAnnotatedClass = false)
-class TraefikGateTest {
+class TraefikGateTest extends GateTestBase {
 
-    @Inject
-    KubernetesClient client;
-
-    @Inject
-    DrainGate gate;
-
-    @TestHTTPResource("/")
-    URL base;
-
-    GateFixture f;
     TraefikProcess traefik;
 
     @BeforeEach
-    void fixture() throws Exception {
-        f = new GateFixture(client, base.toURI());
+    void ingressClass() {
         client.resource(new IngressClassBuilder().withNewMetadata().withName("traefik").endMetadata()
                 .withNewSpec().withController("traefik.io/ingress-controller").endSpec().build())
                 .createOr(existing -> client.network().v1().ingressClasses().withName("traefik").get());
-        await().atMost(Duration.ofSeconds(30)).until(gate::synced);
     }
 
+    /** Runs before the base's clean-up: no hold left while Traefik still runs, then Traefik stops. */
     @AfterEach
-    void cleanUp() throws Exception {
+    void stopTraefik() throws Exception {
         await().atMost(Duration.ofSeconds(30)).until(() -> gate.held() == 0);
         if (traefik != null) {
             traefik.close();
         }
-        f.close();
     }
 
     private static String traffic(String apiUrl) {
