@@ -43,9 +43,19 @@ public final class StatusAggregator {
     public ZeroDowntimeAppStatus invalid(String reason, String message) {
         keepBudgetOfPrevious();
         set(READY, "False", reason, message);
-        set(PROGRESSING, "False", reason, "no rollout while the spec is invalid; the existing pods keep running");
+        set(PROGRESSING, "False", reason, "no rollout " + blockedBy(reason) + "; the existing pods keep running");
         set(DEGRADED, "True", reason, message);
         return finish();
+    }
+
+    /** What stops the rollout, for the Progressing message; the reason's own message says the details. */
+    static String blockedBy(String reason) {
+        return switch (reason) {
+            case "InvalidSpec" -> "while the spec is invalid";
+            case "ChildConflict" -> "while an object the app does not own holds a child's name";
+            case "GateUnavailable" -> "while the drain gate is unavailable";
+            default -> "until the reconcile succeeds";
+        };
     }
 
     public ZeroDowntimeAppStatus from(DrainBudget budget, Optional<Deployment> deployment, List<Pod> pods) {

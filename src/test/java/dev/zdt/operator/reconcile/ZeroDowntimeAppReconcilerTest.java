@@ -267,6 +267,8 @@ class ZeroDowntimeAppReconcilerTest {
         ZeroDowntimeApp app = awaitApp("careful", a -> "InvalidSpec".equals(condition(a, "Ready").getReason()));
         assertThat(condition(app, "Ready").getMessage()).contains("holdSeconds 3 is below the propagation time 12s");
         assertThat(condition(app, "Degraded").getStatus()).isEqualTo("True");
+        assertThat(condition(app, "Progressing").getMessage()).isEqualTo("no rollout while the spec is invalid; "
+                + "the existing pods keep running");
         assertThat(app.getStatus().getDrainBudget().getTerminationGracePeriodSeconds()).isEqualTo(52);
         assertThat(client.apps().deployments().inNamespace(ns).withName("careful").get().getSpec().getTemplate().getSpec()
                 .getTerminationGracePeriodSeconds()).isEqualTo(good.getSpec().getTemplate().getSpec()
@@ -307,6 +309,8 @@ class ZeroDowntimeAppReconcilerTest {
                 && "ChildConflict".equals(condition(a, "Degraded").getReason()));
         assertThat(condition(app, "Ready").getStatus()).isEqualTo("False");
         assertThat(condition(app, "Ready").getReason()).isEqualTo("ChildConflict");
+        assertThat(condition(app, "Progressing").getMessage()).isEqualTo("no rollout while an object the app does "
+                + "not own holds a child's name; the existing pods keep running");
         assertThat(condition(app, "Degraded").getMessage()).isEqualTo("Service taken already exists and has no "
                 + "controller; the operator does not take it over and leaves it unchanged: rename the ZeroDowntimeApp "
                 + "taken, or delete the Service so that the operator creates its own");
