@@ -157,12 +157,14 @@ class GateBadInputTest extends GateTestBase {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource({ "POST", "PUT", "DELETE" })
+    @CsvSource({ "POST", "PUT", "DELETE", "PATCH", "OPTIONS" })
     void methodsOtherThanGetAreAnswered405(String method) throws Exception {
         shopWithTerminatingA(8);
         Raw answer = raw(method + " /gate/v1/" + f.ns + "/shop/shop-a HTTP/1.1\r\nHost: gate\r\nContent-Length: 0\r\n"
                 + "Connection: close\r\n\r\n");
         assertThat(answer.status).isEqualTo(405);
+        assertThat(answer.head).containsIgnoringCase("\r\nAllow: GET, HEAD");
+        assertThat(answer.body).contains("method " + method + " is not served by the drain gate");
         assertThat(gate.held()).isZero();
     }
 
