@@ -1,12 +1,13 @@
 package dev.zdt.operator.reconcile;
 
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
+
+import dev.zdt.operator.Stopping;
 
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
@@ -34,11 +35,6 @@ import io.quarkus.runtime.Quarkus;
 public class LeaderElection extends LeaderElectionConfiguration {
 
     private static final Logger LOG = Logger.getLogger(LeaderElection.class);
-    private static final AtomicBoolean STOPPING = new AtomicBoolean();
-
-    static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> STOPPING.set(true), "zdt-leader-election-stop"));
-    }
 
     public LeaderElection(@ConfigProperty(name = "zdt.leader-election.lease-name") String leaseName,
             @ConfigProperty(name = "zdt.leader-election.lease-duration", defaultValue = "60s") Duration leaseDuration,
@@ -49,7 +45,7 @@ public class LeaderElection extends LeaderElectionConfiguration {
     }
 
     private static void stoppedLeading() {
-        if (STOPPING.get()) {
+        if (Stopping.now()) {
             return; // the lease was given up because this replica stops: nothing more to do
         }
         LOG.error("lost the leader lease while running; exiting so that only the new leader reconciles");

@@ -16,6 +16,7 @@ import jakarta.enterprise.event.Observes;
 import org.jboss.logging.Logger;
 
 import dev.zdt.operator.Constants;
+import dev.zdt.operator.Stopping;
 import dev.zdt.operator.gate.GateConfig;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
@@ -62,7 +63,7 @@ public class WarmIn {
     private volatile SharedIndexInformer<EndpointSlice> gateSlices;
     private volatile boolean waitingLogged;
     /** Set as the JVM starts to stop: the replica is leaving the gate Service, so it admits no more pods. */
-    private volatile boolean stopping;
+    private volatile boolean stopLogged;
 
     public WarmIn(KubernetesClient client, GateConfig gate, MeterRegistry registry) {
         this.client = client;
@@ -124,17 +125,22 @@ public class WarmIn {
             gateSlices.start();
         }
         pods.start();
-        // JVM shutdown hooks run as soon as SIGTERM arrives, before Quarkus's graceful wait for the
-        // gate calls this replica still holds: a pod admitted now would later be drained by a gate
-        // that is gone.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            stopping = true;
+    }
+
+    /**
+     * True from SIGTERM on, for the whole graceful wait for the calls this replica still holds: a
+     * pod admitted then would later be drained by a gate that is gone.
+     */
+    private boolean stopping() {
+        if (Stopping.now() && !stopLogged) {
+            stopLogged = true;
             LOG.info("warm-in: this replica is stopping and admits no more pods");
-        }, "zdt-warm-in-stop"));
+        }
+        return Stopping.now();
     }
 
     private void consider(Pod pod) {
-        if (!stopping && ours(pod) && Admission.decide(pod, replica, Instant.now()).isPresent()) {
+        if (!stopping() && ours(pod) && Admission.decide(pod, replica, Instant.now()).isPresent()) {
             if (!gateServing()) {
                 if (!waitingLogged) {
                     waitingLogged = true;
@@ -174,7 +180,7 @@ public class WarmIn {
     /** Decides again from the newest copy the informer holds, so a queued write never acts on stale state. */
     private void admit(String namespace, String name) {
         Pod pod = pods.getIndexer().getByKey(namespace + "/" + name);
-        if (stopping || pod == null || !ours(pod) || !gateServing()) {
+        if (stopping() || pod == null || !ours(pod) || !gateServing()) {
             return;
         }
         Optional<PodCondition> condition = Admission.decide(pod, replica, Instant.now());
