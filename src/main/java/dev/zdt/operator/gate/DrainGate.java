@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -451,6 +452,9 @@ public class DrainGate {
     private void report(ZeroDowntimeApp app, String key, List<Report> reports, Verify verify) {
         List<DrainRecord> records = new ArrayList<>(reports.size());
         List<String> lines = new ArrayList<>(reports.size());
+        Map<String, Long> byOutcome = new HashMap<>();
+        double shortest = Double.MAX_VALUE;
+        double longest = 0;
         for (Report rep : reports) {
             Call c = rep.call();
             GateDecision.Release r = rep.release();
@@ -462,6 +466,9 @@ public class DrainGate {
             record.setReleasedBy(r.by());
             record.setMessage(r.message());
             records.add(record);
+            byOutcome.merge(GateMetrics.outcome(r.by()), 1L, Long::sum);
+            shortest = Math.min(shortest, rep.seconds());
+            longest = Math.max(longest, rep.seconds());
             lines.add("drain " + key + " pod " + c.pod + " released by " + GateMetrics.outcome(r.by()) + " after "
                     + rep.seconds() + "s: " + r.message());
             if (r.by() == ReleasedBy.TIMEOUT && verify != Verify.NONE) {
@@ -474,7 +481,18 @@ public class DrainGate {
             }
         }
         // Logged by the reporter's thread: a burst of releases must not wait for the console.
-        reporter.drained(app, records, lines);
+        reporter.drained(app, records, lines, summary(key, byOutcome, shortest, longest));
+    }
+
+    /** One line for drains released together: how many, by which outcome, and the range of their holds. */
+    static String summary(String key, Map<String, Long> byOutcome, double shortest, double longest) {
+        long total = byOutcome.values().stream().mapToLong(Long::longValue).sum();
+        StringBuilder text = new StringBuilder("drain ").append(key).append(": ").append(total)
+                .append(" pods released together (");
+        new TreeMap<>(byOutcome).forEach((outcome, count) -> text.append(count).append(' ').append(outcome).append(", "));
+        text.setLength(text.length() - 2);
+        return text.append(") after ").append(shortest).append("s to ").append(longest)
+                .append("s; one line per pod at DEBUG").toString();
     }
 
     private void refuse(AppState s, Call c, Instant now) {

@@ -39,6 +39,8 @@ import io.quarkus.runtime.ShutdownEvent;
 public class DrainReporter {
 
     public static final int KEEP = 10;
+    /** Drains released together up to this many are logged one line each; more, in one summary line. */
+    static final int LOG_EACH = 10;
     static final String FIELD_MANAGER = "zdt-drain-gate";
     private static final Logger LOG = Logger.getLogger(DrainReporter.class);
     private static final int ATTEMPTS = 5;
@@ -59,14 +61,26 @@ public class DrainReporter {
         this.events = events;
     }
 
-    /** Drains of one app, oldest first: a log line each, the records in status.lastDrains; off the caller's thread. */
-    public void drained(ZeroDowntimeApp app, List<DrainRecord> records, List<String> logLines) {
+    /**
+     * Drains of one app released together, oldest first: the records go to status.lastDrains, off the
+     * caller's thread. Up to {@link #LOG_EACH} get a log line each; a larger batch (a burst) gets one
+     * summary line, and its per-pod lines at DEBUG: a thousand lines cost CPU while the answers are
+     * still being written, and tell an operator less than the summary and the metrics do.
+     */
+    public void drained(ZeroDowntimeApp app, List<DrainRecord> records, List<String> logLines, String summary) {
         String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
         synchronized (pending) {
             pending.computeIfAbsent(key, k -> new ArrayList<>()).addAll(records);
         }
         worker.execute(() -> {
-            logLines.forEach(LOG::info);
+            if (logLines.size() <= LOG_EACH) {
+                logLines.forEach(LOG::info);
+            } else {
+                LOG.info(summary);
+                if (LOG.isDebugEnabled()) {
+                    logLines.forEach(LOG::debug);
+                }
+            }
             flush();
         });
     }
