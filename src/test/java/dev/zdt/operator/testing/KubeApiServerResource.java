@@ -4,8 +4,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
@@ -41,9 +46,29 @@ public class KubeApiServerResource implements QuarkusTestResourceLifecycleManage
             kubeconfig.toFile().deleteOnExit();
             // fabric8 reads this before Quarkus's own kubernetes-client properties.
             System.setProperty("kubeconfig", kubeconfig.toString());
+            establishCrd(server.getKubeConfigYaml());
             return Map.of("zdt.test.kubeconfig", kubeconfig.toString());
         } catch (IOException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The CRD, established before the operator starts, as helm installs it before the operator in a
+     * cluster. Left to the operator's own apply at startup, its informer sometimes asked for the new
+     * resource before the API server served it (404), and the operator stopped: seen once in a dozen
+     * starts of the gate benchmark.
+     */
+    private static void establishCrd(String kubeconfigYaml) throws IOException {
+        Path crd = Path.of(System.getProperty("zdt.project.dir", "."), "deploy", "crds", "zerodowntimeapps.zdt.dev-v1.yml");
+        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(kubeconfigYaml))
+                .build()) {
+            CustomResourceDefinition applied = client.apiextensions().v1().customResourceDefinitions()
+                    .load(Files.newInputStream(crd)).serverSideApply();
+            client.apiextensions().v1().customResourceDefinitions().withName(applied.getMetadata().getName())
+                    .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
+                            .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())),
+                            30, TimeUnit.SECONDS);
         }
     }
 
