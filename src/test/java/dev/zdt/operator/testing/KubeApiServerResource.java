@@ -66,7 +66,8 @@ public class KubeApiServerResource implements QuarkusTestResourceLifecycleManage
             CustomResourceDefinition applied = client.apiextensions().v1().customResourceDefinitions()
                     .load(Files.newInputStream(crd)).serverSideApply();
             client.apiextensions().v1().customResourceDefinitions().withName(applied.getMetadata().getName())
-                    .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
+                    .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null
+                            && c.getStatus().getConditions().stream()
                             .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())),
                             30, TimeUnit.SECONDS);
         }
