@@ -107,13 +107,18 @@ class GateBench {
                 + "selector thread, one connection per call, raw HTTP/1.1 as a kubelet sends it; its threads, heap "
                 + "and CPU are not the gate's, though it shares the same 2 CPUs");
         result.put("latencyFrom", "wall clock just before the EndpointSlice update (an HTTP PUT, as the EndpointSlice "
-                + "controller writes) is sent, to: decided = the gate's X-Zdt-Decided-At; arrival = the last byte "
-                + "of the answer read by the client (wall clock of the same machine)");
+                + "controller writes) is sent, to: decided = the gate's X-Zdt-Decided-At; written (bursts) = the gate's "
+                + "HTTP server has written the answer's last byte to the socket; arrival = the last byte of the answer "
+                + "read by the client (wall clock of the same machine)");
 
-        Map<String, Object> burst = burst(n);
+        // The first burst meets code this JVM has not run yet (interpreted, then compiled while it
+        // runs); the same burst again, after the staggered scenario, shows the gate once warm.
+        Map<String, Object> burst = burst(n, "the first burst of this JVM");
         result.put("burst", burst);
         Map<String, Object> staggered = staggered(n);
         result.put("staggered", staggered);
+        Map<String, Object> burstAgain = burst(n, "the same burst again, after the staggered scenario");
+        result.put("burstAgain", burstAgain);
         result.put("loadAverageAtEnd", loadAverage());
 
         String json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(result);
@@ -123,23 +128,34 @@ class GateBench {
         System.out.println("gate bench: " + json);
         assertThat(burst.get("releasedVerified")).isEqualTo(n);
         assertThat(staggered.get("releasedVerified")).isEqualTo(n);
+        assertThat(burstAgain.get("releasedVerified")).isEqualTo(n);
     }
 
     /** N app-scoped calls, every one waiting for all N terminating pods; one slice update releases them all. */
-    private Map<String, Object> burst(int n) throws Exception {
+    private Map<String, Object> burst(int n, String when) throws Exception {
         GateFixture f = new GateFixture(client, base.toURI());
         try {
             Scenario s = new Scenario(f, "burst", n, n);
             Map<String, Object> r = new LinkedHashMap<>();
+            r.put("when", when);
             r.put("path", "GET /gate/v1/{namespace}/{app}: gate mode, every call waits for all " + n
                     + " terminating pods");
             r.put("release", "one EndpointSlice of " + n + " endpoints updated once: all " + n + " not ready");
             try (HeldCalls calls = s.hold(i -> "/gate/v1/" + f.ns + "/burst", r)) {
+                GateWriteTimes.WRITTEN.clear();
                 Instant sentAt = Instant.now();
+                r.put("sentAt", sentAt.toString());
                 long writeNanos = s.release(0, n);
                 List<Arrived> answers = calls.all(Duration.ofSeconds(120));
                 r.put("sliceWriteMs", round(writeNanos / 1e6));
                 summarize(r, answers, i -> sentAt, i -> writeNanos / 1e6);
+                // When the gate's HTTP server had written each answer: what is left to arrival is the client's.
+                double[] written = GateWriteTimes.WRITTEN.stream().mapToDouble(w -> (w - micros(sentAt)) / 1e3).sorted()
+                        .toArray();
+                r.put("answersWritten", written.length);
+                r.put("writtenP50Ms", round(percentile(written, 50)));
+                r.put("writtenP99Ms", round(percentile(written, 99)));
+                r.put("writtenMaxMs", round(written[written.length - 1]));
             }
             return r;
         } finally {
@@ -299,13 +315,19 @@ class GateBench {
 
     /** An answer as the client saw it. */
     record Arrived(int status, long arrivedMicros, Instant decidedAt, String body) {
+
+        /** Parsed once the scenario is over, not as answers arrive: this JVM is the gate's, and its CPU is measured. */
+        static Arrived parse(String[] p) {
+            return new Arrived(Integer.parseInt(p[2]), Long.parseLong(p[3]), "-".equals(p[4]) ? null : Instant.parse(p[4]),
+                    p.length > 5 ? p[5] : "");
+        }
     }
 
     /** The client process and its answers, as they arrive. */
     private static final class HeldCalls implements AutoCloseable {
         final Process process;
         final CompletableFuture<Void> sent = new CompletableFuture<>();
-        final List<CompletableFuture<Arrived>> answers = new ArrayList<>();
+        final List<CompletableFuture<String[]>> answers = new ArrayList<>();
         final AtomicInteger answered = new AtomicInteger();
         final Thread reader;
 
@@ -319,10 +341,21 @@ class GateBench {
             Files.write(paths, lines);
             paths.toFile().deleteOnExit();
             String classes = Path.of(System.getProperty("zdt.project.dir", "."), "target", "test-classes").toString();
-            process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx128m", "-cp", classes,
-                    HeldCallsClient.class.getName(), host, Integer.toString(port), paths.toString())
-                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            List<String> command = new ArrayList<>();
+            String prefix = System.getProperty("zdt.bench.client-prefix", "").trim();
+            if (!prefix.isEmpty()) {
+                command.addAll(List.of(prefix.split("\\s+")));
+            }
+            command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx128m"));
+            // e.g. -Dzdt.bench.client-jvm-args=-XX:StartFlightRecording=filename=/tmp/client.jfr to profile the client
+            String extra = System.getProperty("zdt.bench.client-jvm-args", "").trim();
+            if (!extra.isEmpty()) {
+                command.addAll(List.of(extra.split("\\s+")));
+            }
+            command.addAll(List.of("-cp", classes, HeldCallsClient.class.getName(), host, Integer.toString(port),
+                    paths.toString()));
+            process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             reader = new Thread(this::read, "gate-bench-client-reader");
             reader.setDaemon(true);
             reader.start();
@@ -338,9 +371,7 @@ class GateBench {
                         case "S" -> sent.complete(null);
                         case "A" -> {
                             answered.incrementAndGet();
-                            answers.get(Integer.parseInt(p[1])).complete(new Arrived(Integer.parseInt(p[2]),
-                                    Long.parseLong(p[3]), "-".equals(p[4]) ? null : Instant.parse(p[4]),
-                                    p.length > 5 ? p[5] : ""));
+                            answers.get(Integer.parseInt(p[1])).complete(p);
                         }
                         case "E" -> answers.get(Integer.parseInt(p[1])).completeExceptionally(
                                 new IOException("call " + p[1] + ": " + line));
@@ -355,13 +386,13 @@ class GateBench {
             answers.forEach(a -> a.completeExceptionally(gone));
         }
 
-        CompletableFuture<Arrived> answer(int i) {
+        CompletableFuture<String[]> answer(int i) {
             return answers.get(i);
         }
 
         List<Arrived> all(Duration within) throws Exception {
             CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).get(within.toMillis(), TimeUnit.MILLISECONDS);
-            return answers.stream().map(CompletableFuture::join).toList();
+            return answers.stream().map(CompletableFuture::join).map(Arrived::parse).toList();
         }
 
         @Override
