@@ -35,12 +35,16 @@ public final class PreStopHooks {
 
     /**
      * Calls the gate for this very pod ($HOSTNAME is the pod name); if the gate cannot be asked
-     * (no client in the image, operator down), sleeps what is left of the hold instead.
+     * (no client in the image, operator down), sleeps what is left of the hold instead. One try
+     * only: GNU wget otherwise retries after each timeout, and every retry is a new call that the
+     * gate may hold for a whole hold again (seen in ExecHookTest: a gate that accepted and never
+     * answered kept a 2 s hook running past 15 s). Debian's busybox wget crashes on -T; the script
+     * then sleeps the hold.
      */
     static String execScript(int holdSeconds, GateEndpoint gate, String namespace, String app) {
         String url = gate.url(GateEndpoint.appPath(namespace, app)) + "/$HOSTNAME";
         return "start=$(date +%s); "
-                + "if command -v wget >/dev/null 2>&1; then wget -q -T " + holdSeconds + " -O /dev/null \"" + url
+                + "if command -v wget >/dev/null 2>&1; then wget -q -t 1 -T " + holdSeconds + " -O /dev/null \"" + url
                 + "\" && exit 0; "
                 + "elif command -v curl >/dev/null 2>&1; then curl -fsS -m " + holdSeconds + " -o /dev/null \"" + url
                 + "\" && exit 0; fi; "

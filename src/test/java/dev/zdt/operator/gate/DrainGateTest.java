@@ -39,14 +39,6 @@ class DrainGateTest extends GateTestBase {
         await().during(during).atMost(during.plusSeconds(2)).until(() -> List.of(calls).stream().noneMatch(CompletableFuture::isDone));
     }
 
-    private DrainRecord awaitDrainRecord(String app, String pod) {
-        return await().atMost(Duration.ofSeconds(10)).until(() -> {
-            var status = f.read(app).getStatus();
-            return status == null || status.getLastDrains() == null ? null
-                    : status.getLastDrains().stream().filter(d -> pod.equals(d.getPod())).findFirst().orElse(null);
-        }, d -> d != null);
-    }
-
     /** App "shop" (verify: endpoints) whose EndpointSlice offers every named pod as ready. */
     private List<Pod> readyShop(String... names) {
         return readyShop(8, names);

@@ -12,6 +12,7 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 
+import dev.zdt.operator.api.v1alpha1.DrainRecord;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -44,6 +45,15 @@ public abstract class GateTestBase {
         List<Pod> pods = Arrays.stream(names).map(name -> f.pod("shop", name, holdSeconds)).toList();
         f.slice("shop", pods.stream().map(GateFixture::ready).toArray(Endpoint[]::new));
         return pods;
+    }
+
+    /** The pod's record in the app's status.lastDrains, once the reporter has written it. */
+    protected DrainRecord awaitDrainRecord(String app, String pod) {
+        return await().atMost(Duration.ofSeconds(10)).until(() -> {
+            var status = f.read(app).getStatus();
+            return status == null || status.getLastDrains() == null ? null
+                    : status.getLastDrains().stream().filter(d -> pod.equals(d.getPod())).findFirst().orElse(null);
+        }, d -> d != null);
     }
 
     @BeforeEach
