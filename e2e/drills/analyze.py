@@ -232,6 +232,14 @@ def check(r, meta, drains, run):
                  "the operator; measured, not a pass criterion)" % (f2, n2), informational=True)
         else:
             need(f2 == 0, "a pod deleted while no operator runs drops no request (%d of %d failed)" % (f2, n2))
+    elif name == "exec-rollout":
+        need(r["failed"] == 0, "0 failed requests (%d of %d)" % (r["failed"], r["requests"]))
+        stopped = len(r["pods"])
+        verified = r["releasedBy"].get("Verified", 0)
+        need(stopped > 0 and verified >= stopped and set(r["releasedBy"]) == {"Verified"},
+             "every old pod's exec hook reached the gate and was released Verified, not by the script's sleep "
+             "(%d pods stopped, releasedBy %s)" % (stopped, r["releasedBy"]))
+        need(not early, "no pod got SIGTERM before Traefik dropped it (%s)" % early_text)
     elif name == "traefik-api-down":
         need(r["failed"] == 0, "0 failed requests (%d of %d)" % (r["failed"], r["requests"]))
         stopped = len(r["pods"])
@@ -289,6 +297,8 @@ def finding(r):
             r["mode"], pf.get("rolloutWithoutOperator", {}).get("failed", -1), ev.get("stateWithoutOperator"),
             pf.get("deletePodWithoutOperator", {}).get("failed", -1), pf.get("afterOperatorBack", {}).get("failed", -1),
             r["failedPreStopHookEvents"], "yes" if r["rolloutCompleted"] else "no")
+    elif n == "exec-rollout":
+        text = "exec hooks (wget) with the operator up: released by %s; %s; %s" % (rb, failed, sig_text)
     elif n == "traefik-api-down":
         text = "Traefik API dropped for the operator: released by %s, %d DrainHoldTimeout events, holds %s s (bound %s); %s" % (
             rb, r["drainHoldTimeoutEvents"], "/".join(str(p.get("sigtermAfterDeletionS")) for p in r["pods"]),
@@ -338,7 +348,7 @@ def main():
         for c in r["criteria"]:
             print("      %s %s" % ("ok  " if c["passed"] else ("info" if c["informational"] else "FAIL"), c["criterion"]))
     known = ["leader-delete", "leader-crash", "operator-down-gate", "operator-down-exec", "operator-down-sleep",
-             "traefik-api-down", "apiserver-restart", "eviction", "operator-restart-draining"]
+             "exec-rollout", "traefik-api-down", "apiserver-restart", "eviction", "operator-restart-draining"]
     all_results = [previous[n] for n in known if n in previous] + [v for k, v in previous.items() if k not in known]
     with open(results_path, "w") as f:
         json.dump(all_results, f, indent=2)

@@ -13,7 +13,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../rollout/lib.sh"
 
-ALL="leader-delete,leader-crash,operator-down-gate,operator-down-exec,operator-down-sleep,traefik-api-down,apiserver-restart,eviction,operator-restart-draining"
+ALL="leader-delete,leader-crash,operator-down-gate,operator-down-exec,operator-down-sleep,exec-rollout,traefik-api-down,apiserver-restart,eviction,operator-restart-draining"
 DRILLS=$ALL
 OUT=""
 KEEP=""
@@ -270,6 +270,17 @@ drill_operator_down() { # drill_operator_down <gate|exec|sleep>
   drill_end
 }
 
+# Exec mode with the operator running: each old pod's preStop script calls the gate for its own
+# pod (wget in the image); the gate holds and releases it, rather than the script sleeping the hold.
+drill_exec_rollout() {
+  drill_begin exec-rollout exec
+  CHANGE_AT=$(now); phase "rolling update v1 -> v2"
+  patch_version v2
+  wait_done "$NS" "$GEN_BEFORE" "$OLD_PODS" 300 || phase "no completion within 300 s"
+  phase "rollout done"
+  drill_end
+}
+
 # Traefik's API does not answer the operator (an iptables DROP of pod traffic to 10.244.0.1:8082;
 # routing on :8081, and the host's own view of the API for the record, keep working) during a
 # rollout: every hold must end by its bound, releasedBy Timeout, with an Event.
@@ -380,6 +391,7 @@ run_drill() {
     operator-down-gate) drill_operator_down gate ;;
     operator-down-exec) drill_operator_down exec ;;
     operator-down-sleep) drill_operator_down sleep ;;
+    exec-rollout) drill_exec_rollout ;;
     traefik-api-down) drill_traefik_api_down ;;
     apiserver-restart) drill_apiserver_restart ;;
     eviction) drill_eviction ;;

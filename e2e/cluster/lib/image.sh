@@ -3,14 +3,15 @@
 # loads them into containerd's k8s.io namespace, pods use them with imagePullPolicy: Never.
 #
 #   localhost/pause:zdt       the sandbox image (containerd's sandbox_image)
-#   localhost/jre:17          Debian bookworm minbase + openjdk-17-jre-headless
+#   localhost/jre:17          Debian bookworm minbase + openjdk-17-jre-headless + wget (GNU: exec-mode
+#                             preStop hooks call the gate with it; Debian's busybox wget crashes on -T)
 #   localhost/demo-app:dev    jre + /app/demo-app.jar
 #   localhost/busybox:zdt     a static busybox, for probes from inside a pod
 #
 # Layouts and tars live in $ZDT_CACHE/images. The JRE base layout is built once (debootstrap,
 # about a minute) and reused: an app image only adds one layer on top of it.
 
-JRE_BASE_KEY=bookworm-openjdk17-2     # bump to force a rebuild of the base everywhere
+JRE_BASE_KEY=bookworm-openjdk17-wget-3    # bump to force a rebuild of the base everywhere
 JRE_BASE=$IMAGES/jre-base-$JRE_BASE_KEY
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
@@ -89,8 +90,8 @@ build_jre_base() {
   local work=$IMAGES/build-jre-base t0
   t0=$(now_ms)
   rm -rf "$work"; mkdir -p "$work"
-  say "building the JRE base image with debootstrap (bookworm minbase + openjdk-17-jre-headless)"
-  debootstrap --variant=minbase --include=openjdk-17-jre-headless \
+  say "building the JRE base image with debootstrap (bookworm minbase + openjdk-17-jre-headless + wget)"
+  debootstrap --variant=minbase --include=openjdk-17-jre-headless,wget \
     bookworm "$work/rootfs" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1 ||
     { tail -n 20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
   # The runtime mounts /dev, /proc, /sys; package caches, docs and locales are dead weight.
@@ -189,6 +190,12 @@ ensure_image() {
     busybox) ref=localhost/busybox:zdt ;;
   esac
   import_pending
+  # Images on the JRE base are rebuilt when the base changed (a new JRE_BASE_KEY has no layout yet),
+  # or an old image would keep an old base's contents.
+  if [[ $1 == jre || $1 == demo-app ]] && [[ ! -f $JRE_BASE/layout/index.json ]]; then
+    cmd_image "$1"
+    return
+  fi
   image_present "$ref" || cmd_image "$1"
 }
 
