@@ -71,6 +71,7 @@ public class DrainGate {
     private static final Logger LOG = Logger.getLogger(DrainGate.class);
 
     private final KubernetesClient client;
+    private final ManagedPods managedPods;
     private final GateConfig config;
     private final IngressVerifiers verifiers;
     private final GateMetrics metrics;
@@ -92,9 +93,10 @@ public class DrainGate {
     private final Map<String, AppState> states = new HashMap<>();
     private int open;
 
-    public DrainGate(KubernetesClient client, GateConfig config, IngressVerifiers verifiers, GateMetrics metrics,
-            DrainReporter reporter) {
+    public DrainGate(KubernetesClient client, ManagedPods managedPods, GateConfig config, IngressVerifiers verifiers,
+            GateMetrics metrics, DrainReporter reporter) {
         this.client = client;
+        this.managedPods = managedPods;
         this.config = config;
         this.verifiers = verifiers;
         this.metrics = metrics;
@@ -110,30 +112,26 @@ public class DrainGate {
             return;
         }
         apps = client.resources(ZeroDowntimeApp.class).inAnyNamespace().runnableInformer(0);
-        pods = client.pods().inAnyNamespace().withLabel(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME)
-                .runnableInformer(0);
         slices = client.discovery().v1().endpointSlices().inAnyNamespace()
                 .withLabel(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME).runnableInformer(0);
         // Keep retrying: the CRD may not exist yet at startup, and the API server may come and go.
-        for (SharedIndexInformer<?> i : List.of(apps, pods, slices)) {
+        for (SharedIndexInformer<?> i : List.of(apps, slices)) {
             i.exceptionHandler((started, error) -> {
                 LOG.debugf("drain gate informer: %s; retrying", error.getMessage());
                 return true;
             });
         }
-        pods.addIndexers(Map.of(APP_INDEX, p -> keys(p, Constants.APP_LABEL)));
         slices.addIndexers(Map.of(APP_INDEX, s -> keys(s, SERVICE_NAME_LABEL)));
         apps.addEventHandler(poker(a -> key(a.getMetadata().getNamespace(), a.getMetadata().getName())));
-        pods.addEventHandler(poker(p -> key(p.getMetadata().getNamespace(), label(p, Constants.APP_LABEL))));
         slices.addEventHandler(poker(s -> key(s.getMetadata().getNamespace(), label(s, SERVICE_NAME_LABEL))));
         apps.start();
-        pods.start();
+        pods = managedPods.watch(poker(p -> key(p.getMetadata().getNamespace(), label(p, Constants.APP_LABEL))));
         slices.start();
     }
 
     /** The informers have listed everything once; before that the gate cannot tell a stranger from a pod of ours. */
     public boolean synced() {
-        return apps != null && apps.hasSynced() && pods.hasSynced() && slices.hasSynced();
+        return apps != null && pods != null && apps.hasSynced() && pods.hasSynced() && slices.hasSynced();
     }
 
     /**
@@ -229,7 +227,7 @@ public class DrainGate {
         Optional<IngressVerifier> verifier = verifiers.forProvider(s.app.getSpec().getTraffic().getProvider());
 
         long passNo = ++s.passes;
-        for (Pod p : pods.getIndexer().byIndex(APP_INDEX, s.key)) {
+        for (Pod p : pods.getIndexer().byIndex(ManagedPods.BY_APP, s.key)) {
             Tracked t = s.tracked.get(p.getMetadata().getName());
             if (t == null && p.getMetadata().getDeletionTimestamp() != null) {
                 t = new Tracked(p.getMetadata().getName(), now);
@@ -655,7 +653,8 @@ public class DrainGate {
             LOG.debugf("gate shutdown: %s", e.getMessage());
         }
         loop.shutdownNow();
-        for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] { apps, pods, slices }) {
+        // The managed pods' informer is stopped by its own bean: warm-in shares it.
+        for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] { apps, slices }) {
             if (i != null) {
                 i.stop();
             }

@@ -18,6 +18,7 @@ import org.jboss.logging.Logger;
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.Stopping;
 import dev.zdt.operator.gate.GateConfig;
+import dev.zdt.operator.gate.ManagedPods;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -39,7 +40,8 @@ import io.quarkus.runtime.StartupEvent;
  * <p>Every replica runs it from its own pod informer, not tied to leadership, like the drain gate:
  * admission keeps working while leadership moves. Two replicas admitting the same pod write the
  * same condition (a strategic merge on the status's conditions, keyed by type), which is harmless.
- * A failed write is retried after {@link #RETRY_SECONDS}; the informer's resync retries too.
+ * A failed write is retried after {@link #RETRY_SECONDS}; every pod is looked at again each minute
+ * too. The pods come from the cache the drain gate uses ({@link ManagedPods}).
  */
 @ApplicationScoped
 public class WarmIn {
@@ -50,6 +52,7 @@ public class WarmIn {
     private static final Logger LOG = Logger.getLogger(WarmIn.class);
 
     private final KubernetesClient client;
+    private final ManagedPods managedPods;
     private final GateConfig gate;
     private final Counter admitted;
     private final String replica = System.getenv().getOrDefault("POD_NAME", Constants.OPERATOR_NAME);
@@ -65,8 +68,9 @@ public class WarmIn {
     /** Set as the JVM starts to stop: the replica is leaving the gate Service, so it admits no more pods. */
     private volatile boolean stopLogged;
 
-    public WarmIn(KubernetesClient client, GateConfig gate, MeterRegistry registry) {
+    public WarmIn(KubernetesClient client, ManagedPods managedPods, GateConfig gate, MeterRegistry registry) {
         this.client = client;
+        this.managedPods = managedPods;
         this.gate = gate;
         this.admitted = Counter.builder("zdt.pods.admitted")
                 .description("New pods let into rotation through the zdt.dev/in-rotation readiness gate")
@@ -81,13 +85,7 @@ public class WarmIn {
         if (pods != null) {
             return;
         }
-        pods = client.pods().inAnyNamespace().withLabel(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME)
-                .runnableInformer(RESYNC_MILLIS);
-        pods.exceptionHandler((started, error) -> {
-            LOG.debugf("warm-in informer: %s; retrying", error.getMessage());
-            return true;
-        });
-        pods.addEventHandler(new ResourceEventHandler<>() {
+        ResourceEventHandler<Pod> onPod = new ResourceEventHandler<>() {
             @Override
             public void onAdd(Pod pod) {
                 consider(pod);
@@ -101,7 +99,7 @@ public class WarmIn {
             @Override
             public void onDelete(Pod pod, boolean unknownFinalState) {
             }
-        });
+        };
         if (gate.host().isEmpty()) {
             String namespace = gate.namespace().orElseGet(client::getNamespace);
             gateSlices = client.discovery().v1().endpointSlices().inNamespace(namespace)
@@ -124,7 +122,10 @@ public class WarmIn {
             });
             gateSlices.start();
         }
-        pods.start();
+        pods = managedPods.watch(onPod);
+        // Looks at every pod again now and then: a write that failed for good, or a pod whose
+        // update this replica saw while it was not yet serving the gate.
+        writer.scheduleWithFixedDelay(this::reconsiderAll, RESYNC_MILLIS, RESYNC_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -154,7 +155,8 @@ public class WarmIn {
     }
 
     private void reconsiderAll() {
-        if (gateServing()) {
+        SharedIndexInformer<Pod> pods = this.pods;
+        if (pods != null && gateServing()) {
             waitingLogged = false;
             pods.getIndexer().list().forEach(this::consider);
         }
@@ -179,6 +181,12 @@ public class WarmIn {
 
     /** Decides again from the newest copy the informer holds, so a queued write never acts on stale state. */
     private void admit(String namespace, String name) {
+        SharedIndexInformer<Pod> pods = this.pods;
+        if (pods == null) {
+            // A pod the shared cache replayed before start() has kept the informer: look again shortly.
+            writer.schedule(() -> admit(namespace, name), RETRY_SECONDS, TimeUnit.SECONDS);
+            return;
+        }
         Pod pod = pods.getIndexer().getByKey(namespace + "/" + name);
         if (stopping() || pod == null || !ours(pod) || !gateServing()) {
             return;
@@ -223,9 +231,6 @@ public class WarmIn {
     @PreDestroy
     void stop() {
         writer.shutdownNow();
-        if (pods != null) {
-            pods.stop();
-        }
         if (gateSlices != null) {
             gateSlices.stop();
         }
