@@ -6,14 +6,14 @@
 # e2e/results/drills-runs/<drill>/; the run writes e2e/results/drills.json and drills.md and
 # exits non-zero when a drill fails.
 #
-#   e2e/drills/run.sh                          # every drill (about 27 minutes)
+#   e2e/drills/run.sh                          # every drill (about 20 minutes)
 #   e2e/drills/run.sh --drills leader-delete,eviction
 #   --out DIR writes the results elsewhere; --keep leaves the namespaces
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../rollout/lib.sh"
 
-ALL="leader-delete,leader-crash,operator-down-gate,operator-down-exec,operator-down-sleep,exec-rollout,traefik-api-down,apiserver-restart,eviction,operator-restart-draining"
+ALL="leader-delete,leader-crash,leader-crash-exec,operator-down-gate,operator-down-exec,operator-down-sleep,exec-rollout,traefik-api-down,apiserver-restart,eviction,operator-restart-draining"
 DRILLS=$ALL
 OUT=""
 KEEP=""
@@ -172,11 +172,18 @@ JSON
 # The leader is stopped while the first old pod is held: gracefully (kubectl delete pod: its
 # preStop, then SIGTERM) or as a crash (kill -9 of its JVM from the host; the kubelet restarts
 # the container). The other replica takes the Lease; the gate must not lose a request.
-drill_leader() { # drill_leader <delete|crash>
-  local how=$1 held victim before after cid pid
-  drill_begin "leader-$how" gate
+drill_leader() { # drill_leader <delete|crash> [gate|exec]
+  local how=$1 mode=${2:-gate} held victim before after cid pid
+  drill_begin "leader-$how$([[ $mode == gate ]] || echo "-$mode")" "$mode"
+  # After an operator upgrade the Lease may still name a replica that is gone, until a running one
+  # takes it (the lease lasts 60 s).
+  local wait_until=$(($(date +%s) + 120))
   before=$(leader)
-  [[ -n $before ]] || die "no leader holds the Lease zdt-operator-leader"
+  while [[ -z $before ]] || ! kubectl -n "$OPERATOR_NS" get pod "$before" >/dev/null 2>&1; do
+    (($(date +%s) < wait_until)) || die "no running replica holds the Lease zdt-operator-leader (holder: ${before:-none})"
+    sleep 2
+    before=$(leader)
+  done
   # The worst moment: the leader itself holds a pod's preStop call. kube-proxy spreads the calls
   # over the replicas, so a rollout may pass without one on the leader: then another rollout,
   # three at most, and the leader goes anyway.
@@ -224,8 +231,8 @@ drill_leader() { # drill_leader <delete|crash>
     sleep 0.5
   done
   phase "leader after: ${after:-none}"
-  EXTRA=$(printf '{"how": "%s", "leaderBefore": "%s", "leaderAfter": "%s", "killedAtMs": %s, "holdsAtKill": %s, "leaderHeldACall": %s, "rollouts": %s, "leaderSeenAtMs": %s, "leaseTransitions": %s}' \
-    "$how" "$before" "$after" "$t_kill" "$(json_str "$holds")" "${hit:-0}" "$attempt" "${t_leader:-null}" \
+  EXTRA=$(printf '{"how": "%s", "leaderBefore": "%s", "leaderAfter": "%s", "killedAtMs": %s, "holdsAtKill": %s, "leaderHeldACall": %s, "firstTerminatingPod": "%s", "rollouts": %s, "leaderSeenAtMs": %s, "leaseTransitions": %s}' \
+    "$how" "$before" "$after" "$t_kill" "$(json_str "$holds")" "${hit:-0}" "$held" "$attempt" "${t_leader:-null}" \
     "$(kubectl -n "$OPERATOR_NS" get lease zdt-operator-leader -o jsonpath='{.spec.leaseTransitions}')")
   drill_end
 }
@@ -388,6 +395,7 @@ run_drill() {
   case $1 in
     leader-delete) drill_leader delete ;;
     leader-crash) drill_leader crash ;;
+    leader-crash-exec) drill_leader crash exec ;;
     operator-down-gate) drill_operator_down gate ;;
     operator-down-exec) drill_operator_down exec ;;
     operator-down-sleep) drill_operator_down sleep ;;
