@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -112,6 +111,7 @@ public class DrainGate {
             return;
         }
         apps = client.resources(ZeroDowntimeApp.class).inAnyNamespace().runnableInformer(0);
+        pods = managedPods.informer();
         slices = client.discovery().v1().endpointSlices().inAnyNamespace()
                 .withLabel(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME).runnableInformer(0);
         // Keep retrying: the CRD may not exist yet at startup, and the API server may come and go.
@@ -125,13 +125,13 @@ public class DrainGate {
         apps.addEventHandler(poker(a -> key(a.getMetadata().getNamespace(), a.getMetadata().getName())));
         slices.addEventHandler(poker(s -> key(s.getMetadata().getNamespace(), label(s, SERVICE_NAME_LABEL))));
         apps.start();
-        pods = managedPods.watch(poker(p -> key(p.getMetadata().getNamespace(), label(p, Constants.APP_LABEL))));
+        managedPods.watch(poker(p -> key(p.getMetadata().getNamespace(), label(p, Constants.APP_LABEL))));
         slices.start();
     }
 
     /** The informers have listed everything once; before that the gate cannot tell a stranger from a pod of ours. */
     public boolean synced() {
-        return apps != null && pods != null && apps.hasSynced() && pods.hasSynced() && slices.hasSynced();
+        return apps != null && apps.hasSynced() && pods.hasSynced() && slices.hasSynced();
     }
 
     /**
@@ -227,7 +227,7 @@ public class DrainGate {
         Optional<IngressVerifier> verifier = verifiers.forProvider(s.app.getSpec().getTraffic().getProvider());
 
         long passNo = ++s.passes;
-        for (Pod p : pods.getIndexer().byIndex(ManagedPods.BY_APP, s.key)) {
+        for (Pod p : pods.getIndexer().byIndex(APP_INDEX, s.key)) {
             Tracked t = s.tracked.get(p.getMetadata().getName());
             if (t == null && p.getMetadata().getDeletionTimestamp() != null) {
                 t = new Tracked(p.getMetadata().getName(), now);
@@ -449,10 +449,6 @@ public class DrainGate {
     /** The pass's releases, handed to the reporter's thread in one batch (one task, one status patch). */
     private void report(ZeroDowntimeApp app, String key, List<Report> reports, Verify verify) {
         List<DrainRecord> records = new ArrayList<>(reports.size());
-        List<String> lines = new ArrayList<>(reports.size());
-        Map<String, Long> byOutcome = new HashMap<>();
-        double shortest = Double.MAX_VALUE;
-        double longest = 0;
         for (Report rep : reports) {
             Call c = rep.call();
             GateDecision.Release r = rep.release();
@@ -464,11 +460,6 @@ public class DrainGate {
             record.setReleasedBy(r.by());
             record.setMessage(r.message());
             records.add(record);
-            byOutcome.merge(GateMetrics.outcome(r.by()), 1L, Long::sum);
-            shortest = Math.min(shortest, rep.seconds());
-            longest = Math.max(longest, rep.seconds());
-            lines.add("drain " + key + " pod " + c.pod + " released by " + GateMetrics.outcome(r.by()) + " after "
-                    + rep.seconds() + "s: " + r.message());
             if (r.by() == ReleasedBy.TIMEOUT && verify != Verify.NONE) {
                 reporter.warning(app, "DrainHoldTimeout", "pod " + c.pod + " got SIGTERM unverified after "
                         + rep.seconds() + "s: " + r.message());
@@ -479,18 +470,7 @@ public class DrainGate {
             }
         }
         // Logged by the reporter's thread: a burst of releases must not wait for the console.
-        reporter.drained(app, records, lines, summary(key, byOutcome, shortest, longest));
-    }
-
-    /** One line for drains released together: how many, by which outcome, and the range of their holds. */
-    static String summary(String key, Map<String, Long> byOutcome, double shortest, double longest) {
-        long total = byOutcome.values().stream().mapToLong(Long::longValue).sum();
-        StringBuilder text = new StringBuilder("drain ").append(key).append(": ").append(total)
-                .append(" pods released together (");
-        new TreeMap<>(byOutcome).forEach((outcome, count) -> text.append(count).append(' ').append(outcome).append(", "));
-        text.setLength(text.length() - 2);
-        return text.append(") after ").append(shortest).append("s to ").append(longest)
-                .append("s; one line per pod at DEBUG").toString();
+        reporter.drained(app, records);
     }
 
     private void refuse(AppState s, Call c, Instant now) {
@@ -612,7 +592,8 @@ public class DrainGate {
         }
     }
 
-    private static List<String> keys(HasMetadata o, String label) {
+    /** The {@link #APP_INDEX} keys of an object: {@code namespace/<its label value>}, or none without the label. */
+    static List<String> keys(HasMetadata o, String label) {
         String value = label(o, label);
         return value == null ? List.of() : List.of(key(o.getMetadata().getNamespace(), value));
     }

@@ -5,6 +5,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +23,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.zdt.operator.api.v1alpha1.DrainRecord;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.metrics.GateMetrics;
 import dev.zdt.operator.reconcile.EventRecorder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -65,24 +67,48 @@ public class DrainReporter {
      * Drains of one app released together, oldest first: the records go to status.lastDrains, off the
      * caller's thread. Up to {@link #LOG_EACH} get a log line each; a larger batch (a burst) gets one
      * summary line, and its per-pod lines at DEBUG: a thousand lines cost CPU while the answers are
-     * still being written, and tell an operator less than the summary and the metrics do.
+     * still being written, and tell an operator less than the summary and the metrics do. The lines
+     * are written from the records on this bean's thread, not on the gate's.
      */
-    public void drained(ZeroDowntimeApp app, List<DrainRecord> records, List<String> logLines, String summary) {
+    public void drained(ZeroDowntimeApp app, List<DrainRecord> records) {
         String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
         synchronized (pending) {
             pending.computeIfAbsent(key, k -> new ArrayList<>()).addAll(records);
         }
         worker.execute(() -> {
-            if (logLines.size() <= LOG_EACH) {
-                logLines.forEach(LOG::info);
+            if (records.size() <= LOG_EACH) {
+                records.forEach(r -> LOG.info(line(key, r)));
             } else {
-                LOG.info(summary);
+                LOG.info(summary(key, records));
                 if (LOG.isDebugEnabled()) {
-                    logLines.forEach(LOG::debug);
+                    records.forEach(r -> LOG.debug(line(key, r)));
                 }
             }
             flush();
         });
+    }
+
+    static String line(String key, DrainRecord r) {
+        return "drain " + key + " pod " + r.getPod() + " released by " + GateMetrics.outcome(r.getReleasedBy())
+                + " after " + r.getHeldSeconds() + "s: " + r.getMessage();
+    }
+
+    /** One line for drains released together: how many, by which outcome, and the range of their holds. */
+    static String summary(String key, List<DrainRecord> records) {
+        Map<String, Long> byOutcome = new TreeMap<>();
+        double shortest = Double.MAX_VALUE;
+        double longest = 0;
+        for (DrainRecord r : records) {
+            byOutcome.merge(GateMetrics.outcome(r.getReleasedBy()), 1L, Long::sum);
+            shortest = Math.min(shortest, r.getHeldSeconds());
+            longest = Math.max(longest, r.getHeldSeconds());
+        }
+        StringBuilder text = new StringBuilder("drain ").append(key).append(": ").append(records.size())
+                .append(" pods released together (");
+        byOutcome.forEach((outcome, count) -> text.append(count).append(' ').append(outcome).append(", "));
+        text.setLength(text.length() - 2);
+        return text.append(") after ").append(shortest).append("s to ").append(longest)
+                .append("s; one line per pod at DEBUG").toString();
     }
 
     public void warning(ZeroDowntimeApp app, String reason, String note) {

@@ -1,6 +1,5 @@
 package dev.zdt.operator.gate;
 
-import java.util.List;
 import java.util.Map;
 
 import jakarta.annotation.PreDestroy;
@@ -16,14 +15,12 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
  * The pods the operator manages (its managed-by label), in every namespace: one watch and one cache
- * per replica, shared by the drain gate and warm-in rather than one each. Indexed by
- * {@code namespace/app}. Not tied to leadership: every replica serves the gate and admits pods.
+ * per replica, shared by the drain gate and warm-in rather than one each. Not tied to leadership:
+ * every replica serves the gate and admits pods.
  */
 @ApplicationScoped
 public class ManagedPods {
 
-    /** Index of {@code namespace/app} (the app label). */
-    public static final String BY_APP = "zdt-app";
     private static final Logger LOG = Logger.getLogger(ManagedPods.class);
 
     private final KubernetesClient client;
@@ -34,8 +31,12 @@ public class ManagedPods {
         this.client = client;
     }
 
-    /** Adds a handler; it is also told of every pod already in the cache. Starts the watch on first use. */
-    public synchronized SharedIndexInformer<Pod> watch(ResourceEventHandler<Pod> handler) {
+    /**
+     * The shared informer, indexed by {@link DrainGate#APP_INDEX} ({@code namespace/app}); not
+     * started until the first {@link #watch}. Take it before watching, so that a handler never
+     * runs before its owner holds the cache it reads.
+     */
+    public synchronized SharedIndexInformer<Pod> informer() {
         if (informer == null) {
             informer = client.pods().inAnyNamespace().withLabel(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME)
                     .runnableInformer(0);
@@ -44,18 +45,18 @@ public class ManagedPods {
                 LOG.debugf("managed pods informer: %s; retrying", error.getMessage());
                 return true;
             });
-            informer.addIndexers(Map.of(BY_APP, p -> {
-                Map<String, String> labels = p.getMetadata().getLabels();
-                String app = labels == null ? null : labels.get(Constants.APP_LABEL);
-                return app == null ? List.of() : List.of(p.getMetadata().getNamespace() + "/" + app);
-            }));
+            informer.addIndexers(Map.of(DrainGate.APP_INDEX, p -> DrainGate.keys(p, Constants.APP_LABEL)));
         }
-        informer.addEventHandler(handler);
+        return informer;
+    }
+
+    /** Adds a handler; it is also told of every pod already in the cache. Starts the watch on first use. */
+    public synchronized void watch(ResourceEventHandler<Pod> handler) {
+        informer().addEventHandler(handler);
         if (!started) {
             started = true;
             informer.start();
         }
-        return informer;
     }
 
     @PreDestroy

@@ -65,7 +65,7 @@ public class WarmIn {
     /** The gate Service's EndpointSlices: is this replica a ready endpoint, one the kubelet's hook can reach? */
     private volatile SharedIndexInformer<EndpointSlice> gateSlices;
     private volatile boolean waitingLogged;
-    /** Set as the JVM starts to stop: the replica is leaving the gate Service, so it admits no more pods. */
+    /** The "stopping, admits no more pods" line was logged. */
     private volatile boolean stopLogged;
 
     public WarmIn(KubernetesClient client, ManagedPods managedPods, GateConfig gate, MeterRegistry registry) {
@@ -85,6 +85,7 @@ public class WarmIn {
         if (pods != null) {
             return;
         }
+        pods = managedPods.informer();
         ResourceEventHandler<Pod> onPod = new ResourceEventHandler<>() {
             @Override
             public void onAdd(Pod pod) {
@@ -122,7 +123,7 @@ public class WarmIn {
             });
             gateSlices.start();
         }
-        pods = managedPods.watch(onPod);
+        managedPods.watch(onPod);
         // Looks at every pod again now and then: a write that failed for good, or a pod whose
         // update this replica saw while it was not yet serving the gate.
         writer.scheduleWithFixedDelay(this::reconsiderAll, RESYNC_MILLIS, RESYNC_MILLIS, TimeUnit.MILLISECONDS);
@@ -155,8 +156,7 @@ public class WarmIn {
     }
 
     private void reconsiderAll() {
-        SharedIndexInformer<Pod> pods = this.pods;
-        if (pods != null && gateServing()) {
+        if (gateServing()) {
             waitingLogged = false;
             pods.getIndexer().list().forEach(this::consider);
         }
@@ -181,12 +181,6 @@ public class WarmIn {
 
     /** Decides again from the newest copy the informer holds, so a queued write never acts on stale state. */
     private void admit(String namespace, String name) {
-        SharedIndexInformer<Pod> pods = this.pods;
-        if (pods == null) {
-            // A pod the shared cache replayed before start() has kept the informer: look again shortly.
-            writer.schedule(() -> admit(namespace, name), RETRY_SECONDS, TimeUnit.SECONDS);
-            return;
-        }
         Pod pod = pods.getIndexer().getByKey(namespace + "/" + name);
         if (stopping() || pod == null || !ours(pod) || !gateServing()) {
             return;
