@@ -286,6 +286,7 @@ public class DrainGate {
             GateDecision.Check check;
             Duration hold;
             int others;
+            Instant settle = c.arrived;
             if (c.exactPod != null) {
                 check = GateDecision.Check.NONE.with(rules, target(s, own, verifier));
                 hold = own.holdSeconds != null ? Duration.ofSeconds(own.holdSeconds) : s.defaultHold;
@@ -294,6 +295,8 @@ public class DrainGate {
                 // Every pod seen terminating up to claimWait after arrival: one of them is the caller.
                 Instant cutoff = latest(c.arrived.plus(config.claimWait()), own.firstSeen);
                 latestCutoff = latestCutoff == null ? cutoff : latest(latestCutoff, cutoff);
+                // Until the cutoff the caller's own deletion may still be on its way to this cache.
+                settle = cutoff;
                 if (prefixes == null) {
                     prefixes = new Prefixes(s, rules, rotation, verifier);
                 }
@@ -303,7 +306,7 @@ public class DrainGate {
                 hold = prefixes.minHold[k] != null ? prefixes.minHold[k] : s.defaultHold;
                 others = rotation.readyCount() - prefixes.offered[k];
             }
-            GateDecision.Outcome outcome = GateDecision.decide(c.arrived, now, hold, verify, check, others);
+            GateDecision.Outcome outcome = GateDecision.decide(c.arrived, now, hold, verify, check, others, settle);
             if (outcome instanceof GateDecision.Release r) {
                 reports.add(release(s, c, r, now));
             } else if (outcome instanceof GateDecision.Hold h) {

@@ -88,12 +88,21 @@ public final class GateDecision {
         for (Target t : in.targets()) {
             check = check.with(rules, t);
         }
-        return decide(in.arrived(), in.now(), in.hold(), in.verify(), check, in.otherReadyEndpoints());
+        return decide(in.arrived(), in.now(), in.hold(), in.verify(), check, in.otherReadyEndpoints(), in.arrived());
     }
 
+    /**
+     * @param targetsSettleAt until when more targets may still join the check: a call that does not
+     *        name its pod (httpGet mode) waits for every pod seen terminating up to then, so no
+     *        verified release comes earlier; the call's arrival for a call that names its pod
+     */
     public static Outcome decide(Instant arrived, Instant now, Duration hold, Verify verify, Check check,
-            int otherReadyEndpoints) {
+            int otherReadyEndpoints, Instant targetsSettleAt) {
         Instant bound = arrived.plus(hold);
+        if (check.complete() && now.isBefore(targetsSettleAt) && now.isBefore(bound)) {
+            return new Hold(targetsSettleAt.isBefore(bound) ? targetsSettleAt : bound, "the call does not name its pod: pods that start terminating until "
+                    + seconds(arrived, targetsSettleAt) + " after it arrived are waited for too");
+        }
         if (check.complete()) {
             String what = check.verifiedText();
             if (otherReadyEndpoints <= 0) {

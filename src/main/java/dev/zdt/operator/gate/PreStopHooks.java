@@ -7,7 +7,7 @@ import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.LifecycleHandler;
 import io.fabric8.kubernetes.api.model.LifecycleHandlerBuilder;
 
-/** The serving container's preStop hook for each drain mode. */
+/** The serving container's preStop hook in the modes that replace it outright (gate mode: {@link DrainHelper}). */
 public final class PreStopHooks {
 
     private PreStopHooks() {
@@ -19,8 +19,9 @@ public final class PreStopHooks {
     public static LifecycleHandler forMode(DrainSpec.Mode mode, int holdSeconds, GateEndpoint gate, String namespace,
             String app) {
         return switch (mode) {
+            case GATE -> throw new IllegalArgumentException("gate mode's hook is rendered by DrainHelper");
             // The kubelet's hook client has no timeout of its own; the gate answers by the hold at the latest.
-            case GATE -> new LifecycleHandlerBuilder().withNewHttpGet()
+            case HTTP_GET -> new LifecycleHandlerBuilder().withNewHttpGet()
                     .withHost(gate.host())
                     .withPort(new IntOrString(gate.port()))
                     .withPath(GateEndpoint.appPath(namespace, app))

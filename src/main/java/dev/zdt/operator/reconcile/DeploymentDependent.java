@@ -13,6 +13,9 @@ import dev.zdt.operator.api.v1alpha1.StrategySpec;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppSpec;
 import dev.zdt.operator.budget.DrainBudget;
+import dev.zdt.operator.api.InvalidSpecException;
+import dev.zdt.operator.gate.DrainHelper;
+import dev.zdt.operator.gate.DrainHelperConfig;
 import dev.zdt.operator.gate.GateAddress;
 import dev.zdt.operator.gate.GateEndpoint;
 import dev.zdt.operator.gate.PreStopHooks;
@@ -21,6 +24,7 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.PodReadinessGate;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
@@ -34,6 +38,9 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
     @Inject
     GateAddress gateAddress;
 
+    @Inject
+    DrainHelperConfig drainHelper;
+
     public DeploymentDependent() {
         super(Deployment.class);
     }
@@ -44,12 +51,13 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
         DrainBudget budget = DrainBudget.derive(spec.getTraffic(), spec.getDrain(), spec.getStrategy());
         DrainSpec.Mode mode = spec.getDrain().getMode();
         // Only gate and exec hooks need the gate's address; sleep mode works without the operator.
-        GateEndpoint gate = mode == DrainSpec.Mode.SLEEP ? null : gateAddress.endpoint();
-        return render(app, budget, gate);
+        GateEndpoint gate = mode.asksTheGate() ? gateAddress.endpoint() : null;
+        return render(app, budget, gate, drainHelper);
     }
 
     /** Pure rendering, tested without a cluster. */
-    public static Deployment render(ZeroDowntimeApp app, DrainBudget budget, GateEndpoint gate) {
+    public static Deployment render(ZeroDowntimeApp app, DrainBudget budget, GateEndpoint gate,
+            DrainHelperConfig helper) {
         ZeroDowntimeAppSpec spec = app.getSpec();
         String name = app.getMetadata().getName();
         String namespace = app.getMetadata().getNamespace();
@@ -71,13 +79,43 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
 
         List<Container> containers = new ArrayList<>();
         for (Container c : template.getSpec().getContainers()) {
-            if (c.getName().equals(serving.name())) {
+            if (!c.getName().equals(serving.name())) {
+                containers.add(c);
+            } else if (mode == DrainSpec.Mode.GATE) {
+                // The container's own preStop runs after the hold, leaving the app its shutdown time.
+                int deadline = budget.terminationGracePeriodSeconds() - spec.getDrain().getShutdownSeconds();
+                containers.add(DrainHelper.serving(c, gate, namespace, name, budget.holdSeconds(), deadline));
+            } else {
+                if (c.getLifecycle() != null && c.getLifecycle().getPreStop() != null) {
+                    throw new InvalidSpecException("container '" + c.getName() + "' has its own preStop hook, which "
+                            + "drain.mode " + mode.value()
+                            + " would replace; use drain.mode gate (the default), which runs it after the hold, "
+                            + "or remove it");
+                }
                 containers.add(new ContainerBuilder(c).editOrNewLifecycle()
                         .withPreStop(PreStopHooks.forMode(mode, budget.holdSeconds(), gate, namespace, name))
                         .endLifecycle().build());
-            } else {
-                containers.add(c);
             }
+        }
+        List<Container> initContainers = new ArrayList<>();
+        List<Volume> volumes = new ArrayList<>();
+        if (mode == DrainSpec.Mode.GATE) {
+            initContainers.add(DrainHelper.initContainer(helper.image(), helper.pullPolicy()));
+        }
+        if (template.getSpec().getInitContainers() != null) {
+            initContainers.addAll(template.getSpec().getInitContainers());
+        }
+        if (template.getSpec().getVolumes() != null) {
+            volumes.addAll(template.getSpec().getVolumes());
+        }
+        if (mode == DrainSpec.Mode.GATE) {
+            if (volumes.stream().anyMatch(v -> DrainHelper.VOLUME.equals(v.getName()))
+                    || initContainers.stream().filter(i -> DrainHelper.INIT_CONTAINER.equals(i.getName())).count() > 1) {
+                throw new InvalidSpecException("the template already has a volume '" + DrainHelper.VOLUME
+                        + "' or an init container '" + DrainHelper.INIT_CONTAINER
+                        + "', names that drain.mode gate needs for its helper");
+            }
+            volumes.add(DrainHelper.volume());
         }
 
         StrategySpec strategy = spec.getStrategy();
@@ -108,6 +146,8 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                         .endMetadata()
                         .editSpec()
                             .withContainers(containers)
+                            .withInitContainers(initContainers)
+                            .withVolumes(volumes)
                             .withReadinessGates(readinessGates(template, mode))
                             .withTerminationGracePeriodSeconds((long) budget.terminationGracePeriodSeconds())
                         .endSpec()
@@ -127,7 +167,7 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                     .filter(g -> !Constants.IN_ROTATION_CONDITION.equals(g.getConditionType()))
                     .forEach(gates::add);
         }
-        if (mode != DrainSpec.Mode.SLEEP) {
+        if (mode.asksTheGate()) {
             gates.add(new PodReadinessGate(Constants.IN_ROTATION_CONDITION));
         }
         return gates;

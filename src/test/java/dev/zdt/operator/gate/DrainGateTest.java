@@ -188,6 +188,40 @@ class DrainGateTest extends GateTestBase {
         assertThat(second.get(10, TimeUnit.SECONDS).body()).startsWith("Verified");
     }
 
+    /**
+     * The httpGet mode's race, as seen on a cluster: the caller's deletion has not reached this
+     * replica's cache, while the app's other terminating pods (drained through another replica)
+     * are already out of rotation. An app-scoped call must not be attributed to one of those and
+     * answered at once: it waits out the cache allowance, sees its own pod, and holds for it.
+     */
+    @Test
+    void anAppScopedCallHoldsForAPodWhoseDeletionTheCacheShowsLate() throws Exception {
+        List<Pod> shop = readyShop("shop-a", "shop-b", "shop-x", "shop-y");
+        Pod a = shop.get(0);
+        Pod b = shop.get(1);
+        Pod x = shop.get(2);
+        Pod y = shop.get(3);
+        f.terminate(a);
+        f.terminate(b);
+        f.slice("shop", GateFixture.terminating(a), GateFixture.terminating(b), GateFixture.ready(x),
+                GateFixture.ready(y));
+        // Another replica released shop-a and shop-b; here they become verified 1 s (P) after the
+        // slice change, well inside the window below.
+        CompletableFuture<Answer> call = f.callApp("shop");
+        awaitHeld(1);
+        f.terminate(x); // the caller, seen late by this replica
+        assertStillHeld(Duration.ofMillis(2500), call);
+
+        long removed = System.nanoTime();
+        f.slice("shop", GateFixture.terminating(a), GateFixture.terminating(b), GateFixture.terminating(x),
+                GateFixture.ready(y));
+        Answer answer = call.get(10, TimeUnit.SECONDS);
+        assertThat(answer.status()).isEqualTo(200);
+        assertThat(answer.body()).startsWith("Verified");
+        assertThat(answer.receivedNanos() - removed).as("P after the caller left the slice")
+                .isGreaterThanOrEqualTo(P_NANOS);
+    }
+
     @Test
     void theLastServerIsReleasedAsBypassedWithAnEvent() throws Exception {
         f.app("solo", ENDPOINTS, "");

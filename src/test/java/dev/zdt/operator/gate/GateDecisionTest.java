@@ -144,4 +144,22 @@ class GateDecisionTest {
         Hold h = (Hold) decide(1, Verify.ENDPOINTS, 2, many);
         assertThat(h.waitingFor()).contains("web-0").contains("web-2").doesNotContain("web-3").contains("and 7 more pods");
     }
+
+    @Test
+    void aCallThatDoesNotNameItsPodIsNotReleasedBeforeItsTargetsSettle() {
+        Target verified = outSince("web-a", 1, Ingress.UNKNOWN);
+        GateDecision.Check check = GateDecision.Check.NONE.with(new GateDecision.Rules(at(6), P, Verify.ENDPOINTS,
+                "Traefik"), verified);
+        Outcome early = GateDecision.decide(T0, at(6), H, Verify.ENDPOINTS, check, 2, at(8));
+        assertThat(early).isInstanceOf(Hold.class);
+        assertThat(((Hold) early).wakeAt()).isEqualTo(at(8));
+        assertThat(((Hold) early).waitingFor()).contains("does not name its pod");
+
+        Outcome settled = GateDecision.decide(T0, at(8), H, Verify.ENDPOINTS, check, 2, at(8));
+        assertThat(settled).isInstanceOf(Release.class);
+        assertThat(((Release) settled).by()).isEqualTo(ReleasedBy.VERIFIED);
+
+        Outcome pastTheBound = GateDecision.decide(T0, at(12), H, Verify.ENDPOINTS, check, 2, at(20));
+        assertThat(pastTheBound).as("the bound still ends the hold").isInstanceOf(Release.class);
+    }
 }

@@ -99,8 +99,12 @@ class ZeroDowntimeAppReconcilerTest {
         assertThat(java.util.Objects.requireNonNullElse(d.getSpec().getMinReadySeconds(), 0)).isZero();
         assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isZero();
         assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxSurge().getIntVal()).isEqualTo(1);
-        assertThat(serving(d).getLifecycle().getPreStop().getHttpGet().getHost()).isEqualTo(gateIp);
-        assertThat(serving(d).getLifecycle().getPreStop().getHttpGet().getPath()).isEqualTo("/gate/v1/" + ns + "/shop");
+        // Gate mode: the helper, copied in by an init container, asks the gate Service for its exact pod.
+        assertThat(serving(d).getLifecycle().getPreStop().getExec().getCommand())
+                .startsWith("/.zdt/zdt-drain", "prestop", "--gate", "http://" + gateIp + ":80", "--namespace", ns,
+                        "--app", "shop");
+        assertThat(d.getSpec().getTemplate().getSpec().getInitContainers()).extracting(Container::getName)
+                .containsExactly("zdt-drain-install");
         assertThat(d.getSpec().getTemplate().getMetadata().getAnnotations()).containsKey(Constants.BUDGET_HASH_ANNOTATION);
         assertThat(d.getSpec().getSelector().getMatchLabels()).containsEntry(Constants.APP_LABEL, "shop");
         assertThat(d.getMetadata().getOwnerReferences()).singleElement()

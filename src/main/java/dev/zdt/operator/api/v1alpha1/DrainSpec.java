@@ -18,8 +18,24 @@ public class DrainSpec {
     /** What the serving container's preStop hook does. */
     public enum Mode {
         @JsonProperty("gate") GATE,
+        @JsonProperty("httpGet") HTTP_GET,
         @JsonProperty("sleep") SLEEP,
-        @JsonProperty("exec") EXEC
+        @JsonProperty("exec") EXEC;
+
+        /** The name users write in {@code drain.mode}. */
+        public String value() {
+            return switch (this) {
+                case GATE -> "gate";
+                case HTTP_GET -> "httpGet";
+                case SLEEP -> "sleep";
+                case EXEC -> "exec";
+            };
+        }
+
+        /** Whether the pods' drain asks the operator's drain gate (and so carry the in-rotation readiness gate). */
+        public boolean asksTheGate() {
+            return this != SLEEP;
+        }
     }
 
     @JsonPropertyDescription("Longest request the app serves, in seconds: in-flight requests get this long after SIGTERM.")
@@ -40,7 +56,12 @@ public class DrainSpec {
     @Max(300)
     private Integer safetyMarginSeconds = 5;
 
-    @JsonPropertyDescription("gate (default): preStop calls the operator's drain gate, which answers once the pod is verifiably out of rotation or the hold expired. sleep: native preStop sleep for the derived hold, no verification. exec: a shell command that calls the gate and falls back to sleeping the hold (images with /bin/sh).")
+    @JsonPropertyDescription("What the serving container's preStop hook does. "
+            + "gate (default): an init container copies a small static helper (zdt-drain) into an emptyDir; the preStop runs it, it asks the operator's drain gate for this exact pod and waits until the pod is verifiably out of rotation or the hold expired, sleeps what is left of the hold if the gate cannot answer, then runs the container's own preStop hook (kept, never dropped) within the grace period. Works in images without a shell and under Pod Security baseline and restricted. "
+            + "httpGet: a preStop httpGet to the gate Service's ClusterIP; refused by Pod Security baseline and restricted since Kubernetes 1.34 (a hook may not name a host), cannot name its pod (the gate waits for every terminating pod of the app), and gives no hold if the operator replica holding the call crashes. "
+            + "sleep: native preStop sleep for the derived hold, no verification, no operator needed. "
+            + "exec: a shell command that calls the gate and falls back to sleeping the hold (images with /bin/sh and wget or curl). "
+            + "Modes other than gate refuse a container that has its own preStop hook rather than drop it.")
     @Default("gate")
     private Mode mode = Mode.GATE;
 

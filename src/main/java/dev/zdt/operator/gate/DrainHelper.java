@@ -1,0 +1,131 @@
+package dev.zdt.operator.gate;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import dev.zdt.operator.api.InvalidSpecException;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LifecycleHandler;
+import io.fabric8.kubernetes.api.model.LifecycleHandlerBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
+
+/**
+ * Gate mode's pod parts: an init container copies the static helper into an emptyDir, the serving
+ * container mounts it read-only and runs it as its preStop hook. The helper asks the gate for its
+ * exact pod (ZDT_POD_NAME, from the downward API: a pod's hostname is cut at 63 characters), sleeps
+ * what is left of the hold when the gate cannot answer, then runs the container's own preStop
+ * hook. Pure: no client.
+ */
+public final class DrainHelper {
+
+    public static final String INIT_CONTAINER = "zdt-drain-install";
+    public static final String VOLUME = "zdt-drain";
+    /** Where the serving container sees the helper: a path no image is likely to use. */
+    public static final String MOUNT_PATH = "/.zdt";
+    public static final String BINARY = MOUNT_PATH + "/zdt-drain";
+    public static final String POD_NAME_ENV = "ZDT_POD_NAME";
+
+    private DrainHelper() {
+    }
+
+    /**
+     * Runs as the image's own non-root user; meets the restricted Pod Security profile, so an app
+     * whose template meets it still does. Tiny requests: a pod's request is the larger of its
+     * init containers' and the sum of its containers', so these add nothing to a real app.
+     */
+    public static Container initContainer(String image, String pullPolicy) {
+        return new ContainerBuilder()
+                .withName(INIT_CONTAINER)
+                .withImage(image)
+                .withImagePullPolicy(pullPolicy)
+                .withCommand("/zdt-drain", "install", MOUNT_PATH)
+                .withNewSecurityContext()
+                    .withRunAsNonRoot(true)
+                    .withAllowPrivilegeEscalation(false)
+                    .withPrivileged(false)
+                    .withReadOnlyRootFilesystem(true)
+                    .withNewCapabilities().withDrop("ALL").endCapabilities()
+                    .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+                .endSecurityContext()
+                .withNewResources()
+                    .withRequests(Map.of("cpu", new Quantity("10m"), "memory", new Quantity("16Mi")))
+                    .withLimits(Map.of("memory", new Quantity("32Mi")))
+                .endResources()
+                .withVolumeMounts(new VolumeMountBuilder().withName(VOLUME).withMountPath(MOUNT_PATH).build())
+                .build();
+    }
+
+    public static Volume volume() {
+        return new VolumeBuilder().withName(VOLUME).withNewEmptyDir().withSizeLimit(new Quantity("32Mi"))
+                .endEmptyDir().build();
+    }
+
+    /**
+     * The serving container with the helper mounted, its pod name in the environment and the
+     * helper as its preStop hook; the container's own preStop is handed to the helper.
+     *
+     * @param deadlineSeconds how long after the hook starts the container's own preStop may still run
+     */
+    public static Container serving(Container container, GateEndpoint gate, String namespace, String app,
+            int holdSeconds, int deadlineSeconds) {
+        if (container.getVolumeMounts() != null && container.getVolumeMounts().stream()
+                .anyMatch(m -> MOUNT_PATH.equals(m.getMountPath()) || VOLUME.equals(m.getName()))) {
+            throw new InvalidSpecException("container '" + container.getName() + "' already mounts " + MOUNT_PATH
+                    + " or a volume named " + VOLUME + ", which drain.mode gate needs for its helper");
+        }
+        List<String> command = new ArrayList<>(List.of(BINARY, "prestop",
+                "--gate", gate.url(""),
+                "--namespace", namespace,
+                "--app", app,
+                "--hold", Integer.toString(holdSeconds),
+                "--deadline", Integer.toString(deadlineSeconds)));
+        LifecycleHandler own = container.getLifecycle() == null ? null : container.getLifecycle().getPreStop();
+        if (own != null) {
+            command.add("--then");
+            command.add(Serialization.asJson(withNumericPort(own, container)));
+        }
+        List<EnvVar> env = new ArrayList<>();
+        if (container.getEnv() != null) {
+            container.getEnv().stream().filter(e -> !POD_NAME_ENV.equals(e.getName())).forEach(env::add);
+        }
+        env.add(new EnvVarBuilder().withName(POD_NAME_ENV).withNewValueFrom().withNewFieldRef()
+                .withFieldPath("metadata.name").endFieldRef().endValueFrom().build());
+        List<VolumeMount> mounts = new ArrayList<>();
+        if (container.getVolumeMounts() != null) {
+            mounts.addAll(container.getVolumeMounts());
+        }
+        mounts.add(new VolumeMountBuilder().withName(VOLUME).withMountPath(MOUNT_PATH).withReadOnly(true).build());
+        return new ContainerBuilder(container)
+                .withEnv(env)
+                .withVolumeMounts(mounts)
+                .editOrNewLifecycle()
+                    .withPreStop(new LifecycleHandlerBuilder().withNewExec().withCommand(command).endExec().build())
+                .endLifecycle()
+                .build();
+    }
+
+    /** The helper cannot look up a container's port names: the kubelet would, so the operator does. */
+    static LifecycleHandler withNumericPort(LifecycleHandler hook, Container container) {
+        if (hook.getHttpGet() == null || hook.getHttpGet().getPort() == null
+                || hook.getHttpGet().getPort().getStrVal() == null) {
+            return hook;
+        }
+        String name = hook.getHttpGet().getPort().getStrVal();
+        int number = (container.getPorts() == null ? List.<ContainerPort>of() : container.getPorts()).stream()
+                .filter(p -> name.equals(p.getName())).map(ContainerPort::getContainerPort).findFirst()
+                .orElseThrow(() -> new InvalidSpecException("the preStop httpGet of container '" + container.getName()
+                        + "' names port '" + name + "', which the container does not declare"));
+        return new LifecycleHandlerBuilder(hook).editHttpGet().withPort(new IntOrString(number)).endHttpGet().build();
+    }
+}

@@ -1,0 +1,223 @@
+package dev.zdt.operator.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import dev.zdt.operator.Constants;
+import dev.zdt.operator.api.InvalidSpecException;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.budget.DrainBudget;
+import dev.zdt.operator.gate.DrainHelper;
+import dev.zdt.operator.gate.DrainHelperConfig;
+import dev.zdt.operator.gate.GateEndpoint;
+import dev.zdt.operator.testing.Apps;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodReadinessGate;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+
+/** The Deployment as production renders it ({@link DeploymentDependent#render}), without a cluster. */
+class DeploymentRenderTest {
+
+    private static final GateEndpoint GATE = new GateEndpoint("10.96.0.20", 80);
+    private static final DrainHelperConfig HELPER = new DrainHelperConfig() {
+        @Override
+        public String image() {
+            return "localhost/zdt-drain:abc123";
+        }
+
+        @Override
+        public String pullPolicy() {
+            return "Never";
+        }
+    };
+
+    /** Traefik (throttle 10 s) in front: hold 17 s, grace 52 s (maxRequest 30, shutdown 5). */
+    private static ZeroDowntimeApp app(String containers, String drain) {
+        String yaml = Apps.yaml("shop", "provider: traefik\nthrottleSeconds: 10", drain)
+                .replace("""
+                              containers:
+                              - name: web
+                                image: localhost/demo-app:latest
+                                ports:
+                                - name: http
+                                  containerPort: 8080
+                        """, containers);
+        ZeroDowntimeApp app = Apps.parse(yaml);
+        app.getMetadata().setNamespace("shop-ns");
+        return app;
+    }
+
+    private static final String WEB = """
+                  containers:
+                  - name: web
+                    image: localhost/demo-app:latest
+                    ports:
+                    - name: http
+                      containerPort: 8080
+            """;
+
+    private static Deployment render(ZeroDowntimeApp app) {
+        var spec = app.getSpec();
+        return DeploymentDependent.render(app, DrainBudget.derive(spec.getTraffic(), spec.getDrain(), spec.getStrategy()),
+                GATE, HELPER);
+    }
+
+    private static PodSpec pod(Deployment d) {
+        return d.getSpec().getTemplate().getSpec();
+    }
+
+    private static Container web(Deployment d) {
+        return pod(d).getContainers().stream().filter(c -> c.getName().equals("web")).findFirst().orElseThrow();
+    }
+
+    @Test
+    void gateModeRunsTheHelperForItsExactPodFromAnInitContainersCopy() {
+        Deployment d = render(app(WEB, ""));
+
+        assertThat(pod(d).getTerminationGracePeriodSeconds()).isEqualTo(52L);
+        assertThat(web(d).getLifecycle().getPreStop().getExec().getCommand()).containsExactly(
+                "/.zdt/zdt-drain", "prestop", "--gate", "http://10.96.0.20:80", "--namespace", "shop-ns",
+                "--app", "shop", "--hold", "17", "--deadline", "47");
+        assertThat(web(d).getEnv()).singleElement().satisfies(e -> {
+            assertThat(e.getName()).isEqualTo("ZDT_POD_NAME");
+            assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
+        });
+        assertThat(web(d).getVolumeMounts()).singleElement().satisfies(m -> {
+            assertThat(m.getMountPath()).isEqualTo("/.zdt");
+            assertThat(m.getReadOnly()).isTrue();
+        });
+        assertThat(pod(d).getVolumes()).singleElement().satisfies(v -> {
+            assertThat(v.getName()).isEqualTo(DrainHelper.VOLUME);
+            assertThat(v.getEmptyDir().getSizeLimit().toString()).isEqualTo("32Mi");
+        });
+        Container init = pod(d).getInitContainers().get(0);
+        assertThat(init.getImage()).isEqualTo("localhost/zdt-drain:abc123");
+        assertThat(init.getImagePullPolicy()).isEqualTo("Never");
+        assertThat(init.getCommand()).containsExactly("/zdt-drain", "install", "/.zdt");
+        assertThat(pod(d).getReadinessGates()).extracting(PodReadinessGate::getConditionType)
+                .containsExactly(Constants.IN_ROTATION_CONDITION);
+    }
+
+    @Test
+    void theHelpersInitContainerMeetsTheRestrictedProfile() {
+        var sc = render(app(WEB, "")).getSpec().getTemplate().getSpec().getInitContainers().get(0).getSecurityContext();
+        assertThat(sc.getRunAsNonRoot()).isTrue();
+        assertThat(sc.getAllowPrivilegeEscalation()).isFalse();
+        assertThat(sc.getPrivileged()).isFalse();
+        assertThat(sc.getReadOnlyRootFilesystem()).isTrue();
+        assertThat(sc.getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(sc.getCapabilities().getAdd()).isNullOrEmpty();
+        assertThat(sc.getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+    }
+
+    @Test
+    void theContainersOwnPreStopIsHandedToTheHelperWithItsNamedPortResolved() {
+        Deployment d = render(app("""
+                      containers:
+                      - name: web
+                        image: localhost/demo-app:latest
+                        ports:
+                        - name: http
+                          containerPort: 8080
+                        - name: admin
+                          containerPort: 9090
+                        env:
+                        - name: ZDT_POD_NAME
+                          value: forged
+                        - name: KEEP
+                          value: "1"
+                        lifecycle:
+                          preStop:
+                            httpGet:
+                              path: /quitquitquit
+                              port: admin
+                      - name: sidecar
+                        image: localhost/busybox:zdt
+                        lifecycle:
+                          preStop:
+                            exec:
+                              command: ["/bin/busybox", "sleep", "1"]
+                """, ""));
+
+        List<String> command = web(d).getLifecycle().getPreStop().getExec().getCommand();
+        assertThat(command).containsSubsequence("--then");
+        String then = command.get(command.indexOf("--then") + 1);
+        assertThat(then).contains("\"path\":\"/quitquitquit\"").contains("\"port\":9090").doesNotContain("admin");
+        assertThat(web(d).getEnv()).extracting(e -> e.getName() + "=" + (e.getValue() == null ? "<downward>" : e.getValue()))
+                .containsExactly("KEEP=1", "ZDT_POD_NAME=<downward>");
+        Container sidecar = pod(d).getContainers().get(1);
+        assertThat(sidecar.getLifecycle().getPreStop().getExec().getCommand())
+                .as("only the serving container's hook changes").containsExactly("/bin/busybox", "sleep", "1");
+    }
+
+    @Test
+    void anExecPreStopIsKeptAsItWas() {
+        Deployment d = render(app(WEB + """
+                        lifecycle:
+                          preStop:
+                            exec:
+                              command: ["/app/flush", "--all"]
+                """, ""));
+        List<String> command = web(d).getLifecycle().getPreStop().getExec().getCommand();
+        assertThat(command.get(command.indexOf("--then") + 1))
+                .isEqualTo("{\"exec\":{\"command\":[\"/app/flush\",\"--all\"]}}");
+    }
+
+    @Test
+    void anUndeclaredPortInTheOwnPreStopIsRefused() {
+        assertThatThrownBy(() -> render(app(WEB + """
+                        lifecycle:
+                          preStop:
+                            httpGet:
+                              path: /quit
+                              port: nope
+                """, ""))).isInstanceOf(InvalidSpecException.class).hasMessageContaining("names port 'nope'");
+    }
+
+    @Test
+    void modesThatReplaceTheHookRefuseAContainerWithItsOwnInsteadOfDroppingIt() {
+        for (String mode : List.of("sleep", "exec", "httpGet")) {
+            assertThatThrownBy(() -> render(app(WEB + """
+                            lifecycle:
+                              preStop:
+                                sleep:
+                                  seconds: 3
+                    """, "drain:\n  mode: " + mode)))
+                    .as(mode).isInstanceOf(InvalidSpecException.class)
+                    .hasMessageContaining("drain.mode " + mode + " would replace");
+        }
+    }
+
+    @Test
+    void httpGetModeIsTheOptInHookWithAHost() {
+        Deployment d = render(app(WEB, "drain:\n  mode: httpGet"));
+        assertThat(web(d).getLifecycle().getPreStop().getHttpGet().getHost()).isEqualTo("10.96.0.20");
+        assertThat(web(d).getLifecycle().getPreStop().getHttpGet().getPath()).isEqualTo("/gate/v1/shop-ns/shop");
+        assertThat(pod(d).getInitContainers()).isEmpty();
+        assertThat(pod(d).getReadinessGates()).extracting(PodReadinessGate::getConditionType)
+                .containsExactly(Constants.IN_ROTATION_CONDITION);
+    }
+
+    @Test
+    void sleepModeNeedsNeitherHelperNorReadinessGate() {
+        Deployment d = render(app(WEB, "drain:\n  mode: sleep"));
+        assertThat(web(d).getLifecycle().getPreStop().getSleep().getSeconds()).isEqualTo(17L);
+        assertThat(pod(d).getInitContainers()).isEmpty();
+        assertThat(pod(d).getVolumes()).isEmpty();
+        assertThat(pod(d).getReadinessGates()).isEmpty();
+    }
+
+    @Test
+    void aTemplateUsingTheHelpersNamesIsRefused() {
+        assertThatThrownBy(() -> render(app(WEB + """
+                      volumes:
+                      - name: zdt-drain
+                        emptyDir: {}
+                """, ""))).isInstanceOf(InvalidSpecException.class).hasMessageContaining("volume 'zdt-drain'");
+    }
+}
