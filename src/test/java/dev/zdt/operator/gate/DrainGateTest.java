@@ -191,12 +191,20 @@ class DrainGateTest extends GateTestBase {
     /**
      * The httpGet mode's race, as seen on a cluster: the caller's deletion has not reached this
      * replica's cache, while the app's other terminating pods (drained through another replica)
-     * are already out of rotation. An app-scoped call must not be attributed to one of those and
-     * answered at once: it waits out the cache allowance, sees its own pod, and holds for it.
+     * are already verified out of rotation. An app-scoped call must not be attributed to one of
+     * those and answered at once: it waits out the cache allowance, sees its own pod, and holds
+     * for it. Propagation 0 makes the siblings verified the moment the slice drops them, as a
+     * front end that was asked and no longer lists them does.
      */
     @Test
     void anAppScopedCallHoldsForAPodWhoseDeletionTheCacheShowsLate() throws Exception {
-        List<Pod> shop = readyShop("shop-a", "shop-b", "shop-x", "shop-y");
+        f.app("shop", """
+                provider: generic
+                propagationSeconds: 0
+                verify: endpoints
+                """, "");
+        List<Pod> shop = java.util.stream.Stream.of("shop-a", "shop-b", "shop-x", "shop-y")
+                .map(name -> f.pod("shop", name, 8)).toList();
         Pod a = shop.get(0);
         Pod b = shop.get(1);
         Pod x = shop.get(2);
@@ -205,21 +213,18 @@ class DrainGateTest extends GateTestBase {
         f.terminate(b);
         f.slice("shop", GateFixture.terminating(a), GateFixture.terminating(b), GateFixture.ready(x),
                 GateFixture.ready(y));
-        // Another replica released shop-a and shop-b; here they become verified 1 s (P) after the
-        // slice change, well inside the window below.
+
         CompletableFuture<Answer> call = f.callApp("shop");
-        awaitHeld(1);
-        f.terminate(x); // the caller, seen late by this replica
+        await().atMost(Duration.ofSeconds(5)).until(() -> gate.held() == 1 || call.isDone());
+        assertThat(call).as("answered before its own pod's deletion could reach the cache").isNotDone();
+        f.terminate(x); // the caller, seen by this replica only after its call arrived
         assertStillHeld(Duration.ofMillis(2500), call);
 
-        long removed = System.nanoTime();
         f.slice("shop", GateFixture.terminating(a), GateFixture.terminating(b), GateFixture.terminating(x),
                 GateFixture.ready(y));
         Answer answer = call.get(10, TimeUnit.SECONDS);
         assertThat(answer.status()).isEqualTo(200);
-        assertThat(answer.body()).startsWith("Verified");
-        assertThat(answer.receivedNanos() - removed).as("P after the caller left the slice")
-                .isGreaterThanOrEqualTo(P_NANOS);
+        assertThat(answer.body()).startsWith("Verified").contains("shop-x");
     }
 
     @Test
