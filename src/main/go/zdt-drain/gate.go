@@ -22,13 +22,18 @@ type deps struct {
 	hook  func(ctx context.Context, h *handler, cfg config, until time.Time) string
 }
 
+// realDeps uses the real clock and network; the exec hook's output goes to hookOut (nil: none).
 func realDeps(hookOut *os.File) deps {
+	var out io.Writer
+	if hookOut != nil {
+		out = hookOut // a nil *os.File in an io.Writer would not be a nil io.Writer
+	}
 	return deps{
 		now:   time.Now,
 		sleep: realSleep,
 		ask:   newGateClient().ask,
 		hook: func(ctx context.Context, h *handler, cfg config, until time.Time) string {
-			return runHook(ctx, h, cfg, until, hookOut)
+			return runHook(ctx, h, cfg, until, out)
 		},
 	}
 }
