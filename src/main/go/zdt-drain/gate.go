@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -23,17 +22,13 @@ type deps struct {
 }
 
 // realDeps uses the real clock and network; the exec hook's output goes to hookOut (nil: none).
-func realDeps(hookOut *os.File) deps {
-	var out io.Writer
-	if hookOut != nil {
-		out = hookOut // a nil *os.File in an io.Writer would not be a nil io.Writer
-	}
+func realDeps(hookOut io.Writer) deps {
 	return deps{
 		now:   time.Now,
 		sleep: realSleep,
 		ask:   newGateClient().ask,
 		hook: func(ctx context.Context, h *handler, cfg config, until time.Time) string {
-			return runHook(ctx, h, cfg, until, out)
+			return runHook(ctx, h, cfg, until, hookOut)
 		},
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -236,39 +234,4 @@ func runSleep(ctx context.Context, d time.Duration) string {
 		return fmt.Sprintf("slept %s of %s: cut at the deadline", fmtSeconds(took), fmtSeconds(d))
 	}
 	return "slept " + fmtSeconds(d)
-}
-
-// openLog picks where the one log line and the exec hook's output go. The kubelet does not
-// show an exec hook's output in `kubectl logs`, so it is the container's stdout, reached
-// through PID 1 (the container's main process), when that can be opened and is not /dev/null
-// (with a shared process namespace, PID 1 is the sandbox's pause). ZDT_DRAIN_LOG overrides:
-// "-" is the helper's own stdout, anything else a file to append to.
-func openLog(getenv func(string) string, stdout io.Writer) (*os.File, func()) {
-	own := os.Stdout
-	if f, ok := stdout.(*os.File); ok {
-		own = f
-	}
-	path := getenv("ZDT_DRAIN_LOG")
-	switch path {
-	case "-":
-		return own, func() {}
-	case "":
-		if target, err := os.Readlink("/proc/1/fd/1"); err == nil && target == os.DevNull {
-			return own, func() {}
-		}
-		path = "/proc/1/fd/1"
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return own, func() {}
-	}
-	return f, func() { f.Close() }
-}
-
-// writeLine writes the line in one write (atomic on a pipe up to PIPE_BUF, 4096 bytes).
-func writeLine(w io.Writer, line string) {
-	var b bytes.Buffer
-	b.WriteString(line)
-	b.WriteByte('\n')
-	_, _ = w.Write(b.Bytes())
 }

@@ -49,9 +49,11 @@ func realMain(start time.Time, args []string, getenv func(string) string, stdout
 		fmt.Fprintln(stdout, line)
 		return 0
 	case "prestop":
-		logOut, closeLog := openLog(getenv, stdout)
+		hookOut, closeHookOut := openLog(getenv, stdout)
+		defer closeHookOut()
+		line := prestopMain(context.Background(), start, args[1:], getenv, realDeps(hookOut))
+		logOut, closeLog := openLog(getenv, stdout) // opened last: an exec hook's fd may have gone blocking
 		defer closeLog()
-		line := prestopMain(context.Background(), start, args[1:], getenv, realDeps(logOut))
 		writeLine(logOut, line)
 		return 0
 	case "version", "--version", "-version":

@@ -305,3 +305,43 @@ func TestBuiltBinary(t *testing.T) {
 		t.Errorf("prestop --hold 1 --nope: %q, %v", b, err)
 	}
 }
+
+// The container's stdout is a FIFO: one without a reader must not block the open, and one whose
+// reader stopped reading (full) must not keep the pod in its hook after the hold.
+func TestLogTargetFIFOsDoNotBlock(t *testing.T) {
+	t.Parallel()
+	fifo := filepath.Join(t.TempDir(), "stdout")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := prestopArgs(releasingGate(t), "5", "10")
+	r := runZdtDrain(t, self(t), []string{"ZDT_POD_NAME=web-1", "ZDT_DRAIN_LOG=" + fifo}, args...)
+	within(t, r.took, 0, slack)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "zdt-drain: pod=ns/web-1 app=web outcome=Released") {
+		t.Errorf("with no reader on the FIFO the line goes to stdout: %+v", r)
+	}
+
+	// A reader that never reads, and a pipe filled to the brim.
+	rd, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	wr, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wr.Close()
+	chunk := make([]byte, 4096)
+	for {
+		wr.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, err := wr.Write(chunk); err != nil {
+			break
+		}
+	}
+	r = runZdtDrain(t, self(t), []string{"ZDT_POD_NAME=web-1", "ZDT_DRAIN_LOG=" + fifo}, args...)
+	within(t, r.took, lineWriteTimeout, lineWriteTimeout+slack)
+	if r.code != 0 {
+		t.Errorf("%+v", r)
+	}
+}
