@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 CLUSTER := e2e/cluster/zdt-cluster
 
-.PHONY: help demo test unit crds build image install uninstall up down drills
+.PHONY: help demo test unit helper-test crds build image install uninstall up down drills
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 demo: ## the main job: local cluster, operator via helm, demo app, a rollout under load, the result
 	e2e/demo.sh
@@ -16,6 +16,9 @@ test: ## every test: unit, API-server integration, chart, cluster smoke, helm in
 unit: ## unit and API-server tests only (needs `$(CLUSTER) build api` once)
 	$(CLUSTER) build api
 	./mvnw -B verify
+
+helper-test: ## vet and test the preStop helper (src/main/go/zdt-drain), about 15 s
+	cd src/main/go/zdt-drain && go vet ./... && go test -count=1 ./...
 
 crds: ## copy the CRD generated from the Java model to deploy/crds and the chart
 	./mvnw -B -q package -DskipTests

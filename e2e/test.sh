@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command (`make test`, and so CI): unit and API-server tests, the chart, then
-# the real single-node cluster: smoke test, operator install through helm, and the rollout proof.
+# The project's test command (`make test`, and so CI): the drain helper's Go tests, unit and
+# API-server tests, the chart, then the real single-node cluster: smoke test, operator install
+# through helm, and the rollout proof.
 # Prints one line per end-to-end step and closes with "N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +34,7 @@ finish() {
 
 start=$(date +%s)
 step "packages and binaries (cached under ~/.cache/zdt)" bash -c "'$CLUSTER' deps && '$CLUSTER' build all" || finish
+step "drain helper tests (go test)" bash -c 'cd src/main/go/zdt-drain && go vet ./... && go test -count=1 ./...'
 step "unit, API-server and chart tests (./mvnw verify)" ./mvnw -B verify || finish
 step "cluster up" "$CLUSTER" up || { "$CLUSTER" down; finish; }
 trap '"$CLUSTER" down >/dev/null 2>&1' EXIT

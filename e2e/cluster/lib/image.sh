@@ -7,6 +7,9 @@
 #                             preStop hooks call the gate with it; Debian's busybox wget crashes on -T)
 #   localhost/demo-app:dev    jre + /app/demo-app.jar
 #   localhost/busybox:zdt     a static busybox, for probes from inside a pod
+#   localhost/zdt-drain:<tag> the static preStop helper (src/main/go/zdt-drain), alone; <tag> is
+#                             a hash of its sources (drain_helper_tag), so a changed helper gets
+#                             a new reference and an old image can never stand in for it
 #
 # Layouts and tars live in $ZDT_CACHE/images. The JRE base layout is built once (debootstrap,
 # about a minute) and reused: an app image only adds one layer on top of it.
@@ -67,6 +70,59 @@ build_pause() {
   finish_layout "$work/layout" build "$ref" "$IMAGES/pause.tar"
   rm -rf "$work"
   import_tar "$IMAGES/pause.tar" "$ref"
+}
+
+# The drain helper's sources, relative to this script's e2e/cluster directory.
+DRAIN_SRC=$(cd "$ZDT_CLUSTER_DIR/../.." && pwd)/src/main/go/zdt-drain
+
+# drain_helper_tag: the first 12 hex digits of a sha256 over the helper's non-test sources:
+# go.mod and every *.go except *_test.go, sorted by path (C locale), listed as sha256sum prints
+# them ("<sha256>  <path>"), and that list hashed. Tests, the README and the build flags are
+# not in it: changing them does not change the binary's behaviour.
+drain_helper_tag() {
+  [[ -f $DRAIN_SRC/go.mod ]] || die "no drain helper sources at $DRAIN_SRC"
+  local sum
+  sum=$(cd "$DRAIN_SRC" &&
+        { echo go.mod; find . -name '*.go' ! -name '*_test.go' -printf '%P\n'; } |
+        LC_ALL=C sort | xargs -d '\n' sha256sum | sha256sum) || die "cannot hash $DRAIN_SRC"
+  echo "${sum:0:12}"
+}
+
+drain_helper_ref() { echo "localhost/zdt-drain:$(drain_helper_tag)"; }
+
+# The helper image holds only /zdt-drain (static, stripped, its version = the tag), runs as
+# 65532:65532, and is cached as $IMAGES/zdt-drain-<tag>.tar: the same sources are built once.
+build_zdt_drain() {
+  local tag ref tar work
+  tag=$(drain_helper_tag)
+  ref=localhost/zdt-drain:$tag
+  tar=$IMAGES/zdt-drain-$tag.tar
+  if [[ -f $tar ]]; then
+    say "$ref: already built ($tar)"
+  else
+    work=$IMAGES/zdt-drain-build
+    rm -rf "$work"; mkdir -p "$work"
+    (cd "$DRAIN_SRC" &&
+     CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$tag" -o "$work/zdt-drain" .) ||
+      die "go build of the drain helper failed"
+    umoci init --layout "$work/layout"
+    umoci new --image "$work/layout:build"
+    umoci insert --image "$work/layout:build" "$work/zdt-drain" /zdt-drain
+    umoci config --image "$work/layout:build" --config.entrypoint /zdt-drain --config.user 65532:65532 \
+      --author zdt-e2e
+    finish_layout "$work/layout" build "$ref" "$tar"
+    rm -rf "$work"
+    # Only the current sources' image is used: drop older tars and their pending imports.
+    find "$IMAGES" -maxdepth 1 -name 'zdt-drain-*.tar' ! -name "zdt-drain-$tag.tar" -delete
+    find "$IMAGES/pending" -maxdepth 1 -name 'localhost_zdt-drain:*' ! -name "localhost_zdt-drain:$tag" \
+      -delete 2>/dev/null || true
+    say "built $ref ($(stat -c %s "$tar") bytes)"
+  fi
+  if image_present "$ref"; then
+    say "$ref: already in containerd"
+  else
+    import_tar "$tar" "$ref"
+  fi
 }
 
 # A static busybox (Debian's busybox-static) as a pod-side probe: wget, nc, nslookup.
@@ -188,6 +244,7 @@ ensure_image() {
     jre) ref=localhost/jre:17 ;;
     demo-app) ref=localhost/demo-app:dev ;;
     busybox) ref=localhost/busybox:zdt ;;
+    zdt-drain) ref=$(drain_helper_ref) ;;
   esac
   import_pending
   # Images on the JRE base are rebuilt when the base changed (a new JRE_BASE_KEY has no layout yet),
@@ -208,9 +265,15 @@ cmd_image() {
     jre) build_jre ;;
     demo-app) build_demo_app ;;
     busybox) build_busybox ;;
-    *) die "usage: zdt-cluster image pause|jre|demo-app|busybox" ;;
+    # The reference is the last line on stdout, for scripts: ref=$(zdt-cluster image zdt-drain | tail -n1)
+    zdt-drain) build_zdt_drain >&2; drain_helper_ref ;;
+    *) die "usage: zdt-cluster image pause|jre|demo-app|busybox|zdt-drain" ;;
   esac
 }
+
+# zdt-cluster drain-helper-ref: the helper image's reference for the current sources, without
+# building anything (the operator's install script passes it to helm).
+cmd_drain_helper_ref() { drain_helper_ref; }
 
 cmd_image_from_dir() {
   need_root

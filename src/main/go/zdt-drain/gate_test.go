@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Against real HTTP servers on the real clock. Lower bounds on the time held are strict (the
+// helper must never let a pod go early); upper bounds allow slack for a loaded machine.
+const slack = 1500 * time.Millisecond
+
+func cfgFor(gate string, hold time.Duration) config {
+	return config{gate: gate, namespace: "ns", app: "web", pod: "web-1", hold: hold, deadline: hold}
+}
+
+// holdReal runs prestop with the real deps and returns the report and the time it took.
+func holdReal(t *testing.T, cfg config) (report, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	r := prestop(context.Background(), cfg, start, realDeps(nil))
+	took := time.Since(start)
+	t.Logf("%s (took %s)", r.line(), fmtSeconds(took))
+	return r, took
+}
+
+func within(t *testing.T, took, min, max time.Duration) {
+	t.Helper()
+	if took < min {
+		t.Errorf("took %v: less than %v, the pod would have been let go early", took, min)
+	}
+	if took > max {
+		t.Errorf("took %v: more than %v", took, max)
+	}
+}
+
+func TestGateAnswers200AfterOneSecond(t *testing.T) {
+	t.Parallel()
+	var path atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path.Store(r.URL.Path)
+		time.Sleep(time.Second)
+		fmt.Fprint(w, "Verified after 1.0s: Traefik dropped the pod\n")
+	}))
+	defer srv.Close()
+	r, took := holdReal(t, cfgFor(srv.URL, 5*time.Second))
+	within(t, took, time.Second, time.Second+slack)
+	if r.outcome != outcomeReleased || r.attempts != 1 || r.gateText != "Verified after 1.0s: Traefik dropped the pod\n" {
+		t.Errorf("report %+v", r)
+	}
+	if p := path.Load(); p != "/gate/v1/ns/web/web-1" {
+		t.Errorf("the gate saw path %v", p)
+	}
+	if line := r.line(); !strings.Contains(line, `outcome=Released`) || !strings.Contains(line, `gate="Verified after 1.0s: Traefik dropped the pod"`) {
+		t.Errorf("line %s", line)
+	}
+}
+
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+func TestGateRefusedHoldsTheFullHold(t *testing.T) {
+	t.Parallel()
+	hold := 1500 * time.Millisecond
+	r, took := holdReal(t, cfgFor(closedPort(t), hold))
+	within(t, took, hold, hold+slack)
+	if r.outcome != outcomeHoldExpired || r.attempts < 2 || !strings.Contains(r.reason, "refused") {
+		t.Errorf("want HoldExpired after at least 2 refused attempts (at 0 s and 1 s): %+v", r)
+	}
+}
+
+// A gate that accepts the connection and never answers: the attempt's timeout is the hold.
+func TestGateNeverAnswersReturnsAtTheHold(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // kept open, never read, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	hold := 1500 * time.Millisecond
+	r, took := holdReal(t, cfgFor("http://"+l.Addr().String(), hold))
+	within(t, took, hold, hold+slack)
+	if r.outcome != outcomeHoldExpired || r.attempts != 1 || !strings.Contains(r.reason, "no answer before the hold ran out") {
+		t.Errorf("report %+v", r)
+	}
+}
+
+// The first call is held and then dropped (a replica dies); the retry reaches one that answers.
+func TestGateDroppedMidHoldRetriesAndReleases(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			time.Sleep(300 * time.Millisecond)
+			c, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				c.Close()
+			}
+			return
+		}
+		fmt.Fprint(w, "Verified after 0.0s: second replica")
+	}))
+	defer srv.Close()
+	r, took := holdReal(t, cfgFor(srv.URL, 5*time.Second))
+	// 0.3 s held, dropped, 1 s pause, released.
+	within(t, took, 1300*time.Millisecond, 1300*time.Millisecond+slack)
+	if r.outcome != outcomeReleased || r.attempts != 2 || r.gateText != "Verified after 0.0s: second replica" {
+		t.Errorf("report %+v", r)
+	}
+}
+
+func TestGateRefusalsThenRelease(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{429, 503, 409, 500} {
+		status := status
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) == 1 {
+					if status == 429 || status == 503 {
+						w.Header().Set("Retry-After", "1")
+					}
+					w.WriteHeader(status)
+					fmt.Fprintln(w, "not now")
+					return
+				}
+				fmt.Fprint(w, "Verified after 0.0s: ok")
+			}))
+			defer srv.Close()
+			r, took := holdReal(t, cfgFor(srv.URL, 5*time.Second))
+			within(t, took, time.Second, time.Second+slack) // the 1 s pause, then released
+			if r.outcome != outcomeReleased || r.attempts != 2 || calls.Load() != 2 {
+				t.Errorf("report %+v, %d calls", r, calls.Load())
+			}
+		})
+	}
+}
+
+// 400, 401, 403, 404 will not change: one call, then the full hold without asking again.
+func TestGateFinalAnswersHoldWithoutRetry(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{400, 401, 403, 404} {
+		status := status
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.WriteHeader(status)
+				fmt.Fprintln(w, "no such app: ns/web")
+			}))
+			defer srv.Close()
+			hold := 1500 * time.Millisecond
+			r, took := holdReal(t, cfgFor(srv.URL, hold))
+			within(t, took, hold, hold+slack)
+			want := fmt.Sprintf("not asked again after HTTP %d: no such app: ns/web", status)
+			if r.outcome != outcomeHoldExpired || calls.Load() != 1 || !strings.Contains(r.reason, want) {
+				t.Errorf("report %+v, %d calls; want reason %q", r, calls.Load(), want)
+			}
+		})
+	}
+}

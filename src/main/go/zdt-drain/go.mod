@@ -1,0 +1,3 @@
+module zdt.dev/zdt-drain
+
+go 1.22
