@@ -2,16 +2,20 @@
 SHELL := /bin/bash
 CLUSTER := e2e/cluster/zdt-cluster
 
-.PHONY: help demo test unit helper-test crds build image install uninstall up down drills
+.PHONY: help demo test unit helper-test analysis-test crds build image install uninstall up down drills
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s
+", $$1, $$2}'
 
 demo: ## the main job: local cluster, operator via helm, demo app, a rollout under load, the result
 	e2e/demo.sh
 
-test: ## every test: unit, API-server integration, chart, cluster smoke, helm install, rollout proof
+test: ## every test: analysis checks, unit, API-server integration, chart, cluster smoke, helm install, rollout proof
 	e2e/test.sh
+
+analysis-test: ## the rollout proof's and the drills' pass criteria, each failing on recorded test data (no cluster)
+	python3 -m unittest discover -s e2e -p 'test_*.py'
 
 unit: ## unit and API-server tests only (needs `$(CLUSTER) build api` once)
 	$(CLUSTER) build api

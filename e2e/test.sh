@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command (`make test`, and so CI): the drain helper's Go tests, unit and
-# API-server tests, the chart, then the real single-node cluster: smoke test, operator install
-# through helm, and the rollout proof.
+# The project's test command (`make test`, and so CI): the drain helper's Go tests, the analysis
+# checks' own tests, unit and API-server tests, the chart, then the real single-node cluster:
+# smoke test, operator install through helm, and the rollout proof.
 # Prints one line per end-to-end step and closes with "N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,13 +35,15 @@ finish() {
 start=$(date +%s)
 step "packages and binaries (cached under ~/.cache/zdt)" bash -c "'$CLUSTER' deps && '$CLUSTER' build all" || finish
 step "drain helper tests (go test)" bash -c 'cd src/main/go/zdt-drain && go vet ./... && go test -count=1 ./...'
+# Every pass criterion of the rollout proof and the drills fails on a recorded run made to fail it
+# (e2e/*/testdata/): no cluster needed.
+step "analysis checks (python unittest)" python3 -m unittest discover -s e2e -p 'test_*.py'
 step "unit, API-server and chart tests (./mvnw verify)" ./mvnw -B verify || finish
 step "cluster up" "$CLUSTER" up || { "$CLUSTER" down; finish; }
 trap '"$CLUSTER" down >/dev/null 2>&1' EXIT
 step "cluster smoke test" "$CLUSTER" smoke
 step "operator installed with helm" e2e/operator/test-install.sh
-if [[ -x e2e/rollout/bench.sh ]]; then
-  step "rollout proof (reduced: plain Deployment vs zdt gate)" e2e/rollout/bench.sh --ci
-fi
+# Run with bash: a lost execute bit must not skip the proof (a missing script fails the step).
+step "rollout proof (reduced: plain Deployment vs zdt gate)" bash e2e/rollout/bench.sh --ci
 echo "total $(($(date +%s) - start)) s"
 finish

@@ -74,6 +74,11 @@ follow_operator_log() { # follow_operator_log <pod>: its log until it is gone (a
   (kubectl -n "$OPERATOR_NS" logs -f "$1" --since=10m >"$DIR/operator/$1.stopped.log" 2>/dev/null) &
 }
 leader() { kubectl -n "$OPERATOR_NS" get lease zdt-operator-leader -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
+operator_pod_state() { # operator_pod_state <pod>: its phase, Terminating when it is being deleted, empty when gone
+  [[ -n $1 ]] || return 0
+  kubectl -n "$OPERATOR_NS" get pod "$1" -o jsonpath='{.status.phase} {.metadata.deletionTimestamp}' 2>/dev/null |
+    awk '{print (NF > 1 ? "Terminating" : $1)}' || true
+}
 holds_in_flight() { # holds_in_flight <pod ip>: the gauge on that replica, or "?" when it cannot be read
   { curl -fsS -m 3 "http://$1:8080/q/metrics" 2>/dev/null || true; } | awk '/^zdt_gate_holds_in_flight/ {print int($2); f=1} END {if (!f) print "?"}'
 }
@@ -221,18 +226,23 @@ drill_leader() { # drill_leader <delete|crash> [gate|exec]
   local t_kill; t_kill=$(now)
   wait_done "$NS" "$GEN_BEFORE" "" 300 || phase "no completion within 300 s"
   phase "rollout done"
-  local t_leader=""
-  deadline=$(($(date +%s) + 60))
+  # Pass criterion (analyze.py): another replica than the one stopped holds the Lease, running
+  # and not being deleted. A crashed replica's container restarts in the same pod, under the same
+  # name: that is no takeover. The Lease lasts 60 s, so wait up to 90 s for one.
+  local t_leader="" after_phase=""
+  deadline=$(($(date +%s) + 90))
   while (($(date +%s) < deadline)); do
     after=$(leader)
-    if [[ -n $after && ($after != "$before" || $how == crash) ]] && kubectl -n "$OPERATOR_NS" get pod "$after" >/dev/null 2>&1; then
-      t_leader=$(now); break
+    if [[ -n $after && $after != "$before" ]]; then
+      after_phase=$(operator_pod_state "$after")
+      [[ $after_phase == Running ]] && { t_leader=$(now); break; }
     fi
     sleep 0.5
   done
-  phase "leader after: ${after:-none}"
-  EXTRA=$(printf '{"how": "%s", "leaderBefore": "%s", "leaderAfter": "%s", "killedAtMs": %s, "holdsAtKill": %s, "leaderHeldACall": %s, "firstTerminatingPod": "%s", "rollouts": %s, "leaderSeenAtMs": %s, "leaseTransitions": %s}' \
-    "$how" "$before" "$after" "$t_kill" "$(json_str "$holds")" "${hit:-0}" "$held" "$attempt" "${t_leader:-null}" \
+  [[ -n $t_leader ]] || after_phase=$(operator_pod_state "$after")
+  phase "leader after: ${after:-none} (${after_phase:-no pod}$([[ -n $t_leader ]] || echo ", no other running replica took the Lease within 90 s"))"
+  EXTRA=$(printf '{"how": "%s", "leaderBefore": "%s", "leaderAfter": "%s", "leaderAfterPhase": "%s", "killedAtMs": %s, "holdsAtKill": %s, "leaderHeldACall": %s, "firstTerminatingPod": "%s", "rollouts": %s, "leaderSeenAtMs": %s, "leaseTransitions": %s}' \
+    "$how" "$before" "$after" "${after_phase:-}" "$t_kill" "$(json_str "$holds")" "${hit:-0}" "$held" "$attempt" "${t_leader:-null}" \
     "$(kubectl -n "$OPERATOR_NS" get lease zdt-operator-leader -o jsonpath='{.spec.leaseTransitions}')")
   drill_end
 }

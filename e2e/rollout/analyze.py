@@ -4,6 +4,9 @@
 Every number comes from what the run recorded: the load generator's per-request CSV, the pod
 watch stream, the old pods' own log lines (SIGTERM, exit), Traefik's API sampled every 200 ms
 and, for ZeroDowntimeApps, status.lastDrains. Exits 1 when a pass criterion fails.
+
+The criteria (check) are a function of what analyze() read, so that e2e/rollout/test_analyze.py
+can show each of them failing on a small recorded run (e2e/rollout/testdata/).
 """
 import argparse
 import csv
@@ -24,6 +27,11 @@ TITLES = {
     "gate-delete-pod": "(c) gate: kubectl delete pod",
     "gate-long-requests": "(c) gate: rollout with 10 s requests in flight",
 }
+
+
+# The load must have run as asked: at least this share of the requests the rate asked for over
+# the load's window, and of the request count bench.sh asked for (meta.json minRequests).
+LOAD_SHARE = 0.9
 
 
 def ts(value):
@@ -102,6 +110,48 @@ def traefik_removals(run, pods):
     return removed
 
 
+def load_facts(meta, summary, change_ms, done_ms):
+    """What the load generator did (its summary.json) next to what it was asked for (meta.json:
+    rate, and for the benchmark minRequests), and whether its window covered the change: from
+    before the change until the last pod that had to go was gone (done_ms; None when unknown)."""
+    start, window, requests = summary.get("startEpochMs"), summary.get("durationSeconds"), summary.get("requests")
+    end = start + window * 1000 if start is not None and window is not None else None
+    return {
+        "rate": meta.get("rate"),
+        "minRequests": meta.get("minRequests"),
+        "requests": requests,
+        "windowSeconds": window,
+        "achievedRate": round(requests / window, 1) if requests is not None and window else None,
+        "startedBeforeChangeSeconds": None if start is None or change_ms is None else round((change_ms - start) / 1000.0, 1),
+        "endedAfterDoneSeconds": None if end is None or done_ms is None else round((end - done_ms) / 1000.0, 1),
+    }
+
+
+def load_problems(load, need_min_requests):
+    """Why the load does not count as having run as asked; empty when it does."""
+    out = []
+    rate, requests, window = load.get("rate"), load.get("requests"), load.get("windowSeconds")
+    if not rate or rate <= 0:
+        out.append("no request rate recorded")
+    if requests is None or not window:
+        out.append("the load generator recorded no requests or window")
+    elif rate and requests < LOAD_SHARE * rate * window:
+        out.append("%d requests in %.1f s: %.1f req/s, under %d%% of the %s req/s asked"
+                   % (requests, window, requests / window, LOAD_SHARE * 100, rate))
+    if need_min_requests:
+        want = load.get("minRequests")
+        if not want or want <= 0:
+            out.append("no request count asked for (meta.json minRequests %s)" % want)
+        elif requests is not None and requests < LOAD_SHARE * want:
+            out.append("%d requests, under %d%% of the %d asked for" % (requests, LOAD_SHARE * 100, want))
+    before, after = load.get("startedBeforeChangeSeconds"), load.get("endedAfterDoneSeconds")
+    if before is None or before < 0:
+        out.append("the load did not start before the change (%s s before it)" % before)
+    if after is not None and after < 0:
+        out.append("the load stopped %.1f s before the last pod that had to go was gone" % -after)
+    return out
+
+
 def analyze(run):
     meta = json.load(open(os.path.join(run, "meta.json")))
     summary = json.load(open(os.path.join(run, "summary.json")))
@@ -113,7 +163,7 @@ def analyze(run):
         if "stopAt" not in p:
             continue
         ev = log_events(run, name)
-        entry = {"pod": name, "preStopAt": p["stopAt"]}
+        entry = {"pod": name, "preStopAt": p["stopAt"], "wasReady": "readyAt" in p}
         if "sigterm" in ev:
             entry["sigtermAt"] = ev["sigterm"]
             holds.append(ev["sigterm"] - p["stopAt"])
@@ -146,6 +196,8 @@ def analyze(run):
         "releasedBy": released,
         "throttleSeconds": meta["throttleSeconds"],
         "rate": meta["rate"],
+        "load": load_facts(meta, summary, meta["changeAtMs"],
+                           max(meta["deploymentCompleteAtMs"], meta["oldPodsExitedAtMs"])),
     }
     slow = os.path.join(run, "slow-summary.json")
     if os.path.exists(slow):
@@ -201,33 +253,54 @@ def timeline_png(runs, out_png):
 
 
 def check(results, mode, per_pod=None):
+    """Prints each criterion and returns the failed ones: {"id": "<scenario>:<criterion>", "text"}."""
     by = {r["name"]: r for r in results}
     failures, passes = [], []
 
-    def need(cond, text):
-        (passes if cond else failures).append(text)
+    def need(cond, cid, text):
+        (passes if cond else failures).append({"id": cid, "text": text})
         print(("PASS  " if cond else "FAIL  ") + text)
 
     for name, r in by.items():
+        problems = load_problems(r.get("load") or {}, need_min_requests=True)
+        load = r.get("load") or {}
+        need(not problems, name + ":load-ran",
+             "%s: the load ran as asked (%s requests, %s req/s of %s asked, at least %s requests asked): %s"
+             % (name, load.get("requests"), load.get("achievedRate"), load.get("rate"), load.get("minRequests"),
+                "; ".join(problems) or "yes"))
+    for name, r in by.items():
         if name.startswith("gate"):
-            need(r["failed"] == 0, "%s drops no request (%d of %d failed)" % (name, r["failed"], r["requests"]))
-    for name, pods in (per_pod or {}).items():
+            need(r["failed"] == 0, name + ":no-failed",
+                 "%s drops no request (%d of %d failed)" % (name, r["failed"], r["requests"]))
+    for name in by:
         if not name.startswith("gate"):
             continue
+        # Every pod that was stopped and had served must show its SIGTERM and Traefik's removal: a
+        # pod without them would otherwise pass the hold check below unseen.
+        pods = (per_pod or {}).get(name)
+        stopped = pods["stopped"] if pods else []
+        missing = ["%s (%s)" % (p["pod"], ", ".join(
+            w for k, w in (("sigtermAt", "no SIGTERM line"), ("traefikRemovedAt", "no Traefik removal seen")) if k not in p))
+            for p in stopped if p.get("wasReady", True) and ("sigtermAt" not in p or "traefikRemovedAt" not in p)]
+        need(pods is not None and stopped and not missing, name + ":per-pod-evidence",
+             "%s: every stopped pod's SIGTERM line and Traefik's removal of it were recorded (%d stopped%s)"
+             % (name, len(stopped), "; missing: " + ", ".join(missing) if missing else ""))
         timeouts = by[name]["releasedBy"].get("Timeout", 0)
         late = []
-        for p in pods["stopped"]:
+        for p in stopped:
             if "sigtermAt" in p and "traefikRemovedAt" in p and p["sigtermAt"] - p["traefikRemovedAt"] > 2.0:
                 late.append("%s %.1f s" % (p["pod"], p["sigtermAt"] - p["traefikRemovedAt"]))
-        need(not late or timeouts >= len(late),
+        need(not late or timeouts >= len(late), name + ":hold-ends",
              "%s: every hold ends within 2 s of Traefik's observed removal or by its bound (%s)"
              % (name, ", ".join(late) or "none later"))
     if "plain" in by:
-        need(by["plain"]["failed"] > 0, "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])
+        need(by["plain"]["failed"] > 0, "plain:shows-problem",
+             "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])
     if "sleep5" in by:
-        need(by["sleep5"]["failed"] > 0, "a fixed 5 s sleep is too short for this ingress (%d failed)" % by["sleep5"]["failed"])
+        need(by["sleep5"]["failed"] > 0, "sleep5:too-short",
+             "a fixed 5 s sleep is too short for this ingress (%d failed)" % by["sleep5"]["failed"])
     if "gate" in by and "sleep30" in by:
-        need(by["gate"]["rolloutSeconds"] < by["sleep30"]["rolloutSeconds"],
+        need(by["gate"]["rolloutSeconds"] < by["sleep30"]["rolloutSeconds"], "gate:faster-than-sleep30",
              "the gate's rollout (%.1f s) is faster than sleep 30's (%.1f s)"
              % (by["gate"]["rolloutSeconds"], by["sleep30"]["rolloutSeconds"]))
     print("%d passed, %d failed" % (len(passes), len(failures)))

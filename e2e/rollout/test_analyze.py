@@ -1,0 +1,132 @@
+"""Every rollout criterion can fail, and a fixture proves it (python3 -m unittest discover -s e2e).
+
+testdata/pass/ is a small recorded benchmark run (plain, sleep30, gate, sleep5; see
+testdata/README.md); every other directory under testdata/ changes it so that the criteria it
+names, and only those, fail.
+"""
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "testdata")
+ANALYZE = os.path.join(HERE, "analyze.py")
+PASS = os.path.join(DATA, "pass")
+
+
+def module(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+
+fixtures = module("zdt_fixtures", os.path.join(HERE, "fixtures.py"))
+rollout = module("zdt_rollout_analyze", ANALYZE)
+
+
+def setUpModule():
+    # The analysis scripts run once and leave closing their files to the interpreter.
+    warnings.simplefilter("ignore", ResourceWarning)
+
+
+def cases():
+    out = [("pass", [PASS])]
+    for c in sorted(os.listdir(DATA)):
+        if c != "pass" and os.path.isdir(os.path.join(DATA, c)):
+            out.append((c, [PASS, os.path.join(DATA, c)]))
+    return out
+
+
+def analyse(layers):
+    """The fixture's spec, and the failed criteria's ids and texts, as main() checks them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = os.path.join(tmp, "runs")
+        spec = fixtures.compose(layers, runs)
+        results, per_pod = [], {}
+        for name in sorted(os.listdir(runs)):
+            result, stopped, pods, drains = rollout.analyze(os.path.join(runs, name))
+            results.append(result)
+            per_pod[name] = {"stopped": stopped, "lastDrains": drains}
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            failures = rollout.check(results, "full", per_pod)
+    return spec, failures, printed.getvalue()
+
+
+class RolloutCriteria(unittest.TestCase):
+    """One test per fixture: exactly the criteria it names fail."""
+
+    def check_case(self, name, layers):
+        spec, failures, printed = analyse(layers)
+        self.assertEqual(sorted(f["id"] for f in failures), sorted(spec["fails"]),
+                         "%s (%s)\n%s" % (name, spec.get("why"), printed))
+        self.assertTrue(spec.get("why"), "every fixture says what it stands for")
+
+
+for _name, _layers in cases():
+    def _test(self, name=_name, layers=_layers):
+        self.check_case(name, layers)
+    setattr(RolloutCriteria, "test_" + re.sub(r"\W", "_", _name), _test)
+
+
+class EveryCriterionCanFail(unittest.TestCase):
+    def test_every_criterion_has_a_failing_fixture(self):
+        _, failures, printed = analyse([PASS])
+        self.assertEqual(failures, [])
+        # the criteria check() applies to the passing run: one line each
+        kinds = {line for line in printed.splitlines() if line.startswith("PASS  ")}
+        self.assertEqual(len(kinds), 10, printed)
+        failing = {f.split(":")[1] for _, layers in cases() for f in fixtures.spec(layers[-1]).get("fails", [])}
+        self.assertEqual(failing, {"load-ran", "no-failed", "per-pod-evidence", "hold-ends", "shows-problem",
+                                   "too-short", "faster-than-sleep30"})
+
+
+class CommandLine(unittest.TestCase):
+    """analyze.py as bench.sh runs it: rollout.json and rollout.md in --out, exit 1 when a criterion fails."""
+
+    def bench(self, tmp, layers, mode="full"):
+        runs, out = os.path.join(tmp, "runs"), os.path.join(tmp, "out")
+        os.makedirs(out, exist_ok=True)
+        fixtures.compose(layers, runs)
+        p = subprocess.run([sys.executable, ANALYZE, "--runs", runs, "--out", out, "--mode", mode,
+                            "--scenarios", "plain,sleep30,gate,sleep5"], capture_output=True, text=True)
+        return p, out
+
+    def test_pass(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            p, out = self.bench(tmp, [PASS])
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn("10 passed, 0 failed", p.stdout)
+            results = json.load(open(os.path.join(out, "rollout.json")))
+            self.assertEqual([r["name"] for r in results], ["plain", "sleep30", "gate", "sleep5"])
+            for r in results:  # the fields rollout.md and the README's table are made from, and the load
+                self.assertLessEqual({"name", "title", "change", "requests", "failed", "failedByKind", "rolloutSeconds",
+                                      "deploymentCompleteSeconds", "holdSecondsMean", "holdSecondsMax",
+                                      "propagationSecondsObserved", "propagationSecondsObservedMax", "releasedBy",
+                                      "throttleSeconds", "rate", "load"}, set(r))
+            md = open(os.path.join(out, "rollout.md")).read().splitlines()
+            self.assertEqual(md[2], "| scenario | change | requests | failed | failed by kind | rollout s (last old pod exited) "
+                             "| Deployment complete s | hold s mean / max | Traefik propagation s mean / max | released by |")
+            self.assertEqual(md[6], "| (c) ZeroDowntimeApp, gate mode | rolling update v1 -> v2 | 44 | **0** | - | 12.6 | 8.5 "
+                             "| 4.2 / 4.2 | 4.0 / 4.0 | Verified 3 |")
+
+    def test_fail_ci(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            p, out = self.bench(tmp, [PASS, os.path.join(DATA, "gate-load-ran-no-minimum")], mode="ci")
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn("FAIL  gate: the load ran as asked", p.stdout)
+            self.assertIn("no request count asked for (meta.json minRequests 0)", p.stdout)
+            self.assertTrue(os.path.exists(os.path.join(out, "rollout-ci.json")))
+
+
+if __name__ == "__main__":
+    unittest.main()
