@@ -14,10 +14,10 @@ OUT=${ZDT_DEMO_OUT:-$ROOT/target/demo}
 "$ROOT/e2e/rollout/bench.sh" --ci --keep --out "$OUT" || status=$?
 
 eval "$("$CLUSTER" env)"
-printf '\n\033[1m$ kubectl -n bench-gate get zdt\033[0m\n'
-kubectl -n bench-gate get zdt
-printf '\n\033[1m$ kubectl -n bench-gate describe zdt app\033[0m\n'
-kubectl -n bench-gate describe zdt app
+printf '\n\033[1m$ kubectl -n bench-gate-restricted get zdt\033[0m\n'
+kubectl -n bench-gate-restricted get zdt
+printf '\n\033[1m$ kubectl -n bench-gate-restricted describe zdt app\033[0m\n'
+kubectl -n bench-gate-restricted describe zdt app
 cat <<TXT
 
 Results: $OUT (rollout-ci.md, rollout-ci.json, rollout-ci.png, every request in rollout-ci-runs/*/requests.csv).

@@ -60,6 +60,8 @@ base=http://127.0.0.1:$PORT
 out=$(curl -s -D "$work/h" "$base/")
 check "GET / answers pod and version" [ "$out" = "pod=test-pod version=v9" ]
 check "GET / sends X-Pod header" grep -qi '^x-pod: test-pod' "$work/h"
+check "GET /prestop is 200 ok" [ "$(curl -s -w '%{http_code}' "$base/prestop")" = $'ok\n200' ]
+check "GET /prestop logs event=prestop" grep -q ' event=prestop pod=test-pod' "$work/a.log"
 check "GET /healthz is 200 ok" [ "$(curl -s -w '%{http_code}' "$base/healthz")" = $'ok\n200' ]
 check "unknown path is 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/nope")" = 404 ]
 check "bad delayMs is 400" [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/?delayMs=x")" = 400 ]

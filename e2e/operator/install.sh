@@ -10,11 +10,15 @@ if [[ ${1:-} == --uninstall ]]; then
 fi
 
 tag=$("$ROOT/e2e/operator/image.sh" | tail -1)
-say "helm upgrade --install $RELEASE (image tag $tag)"
+# The drain helper that gate-mode pods copy in: built and imported once per source change.
+helper=$("$CLUSTER" image zdt-drain | tail -1)
+say "helm upgrade --install $RELEASE (image tag $tag, drain helper $helper)"
 start=$(date +%s.%N)
 helm upgrade --install "$RELEASE" "$ROOT/deploy/helm/zdt-operator" \
   --namespace "$OPERATOR_NS" --create-namespace \
   --set image.tag="$tag" --set image.pullPolicy=Never \
+  --set drainHelper.image.repository="${helper%:*}" --set drainHelper.image.tag="${helper##*:}" \
+  --set drainHelper.image.pullPolicy=Never \
   --wait --timeout 5m "${@}"
 kubectl -n "$OPERATOR_NS" rollout status "deploy/$RELEASE" --timeout=5m
 ready=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.status.readyReplicas}')

@@ -14,10 +14,10 @@ source "$HERE/lib.sh" # the workloads, load, recording and completion check shar
 MODE=full
 KEEP=""
 OUT=""
-SCENARIOS="plain,sleep30,gate,zdt-sleep,sleep5,gate-scale-down,gate-delete-pod,gate-long-requests"
+SCENARIOS="plain,sleep30,gate,gate-restricted,zdt-sleep,sleep5,gate-scale-down,gate-delete-pod,gate-long-requests"
 while (($#)); do
   case $1 in
-    --ci) MODE=ci; SCENARIOS="plain,gate"; shift ;;
+    --ci) MODE=ci; SCENARIOS="plain,gate,gate-restricted"; shift ;;
     --scenarios) SCENARIOS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -27,6 +27,9 @@ done
 THROTTLE=${BENCH_THROTTLE:-8}          # Traefik's providers throttle, seconds: a busy ingress
 RATE=${BENCH_RATE:-250}                # requests per second through the ingress
 REPLICAS=${BENCH_REPLICAS:-3}
+# Every scenario's namespace enforces this Pod Security level, as hardened clusters label them;
+# gate-restricted's enforces restricted.
+POD_SECURITY=${BENCH_POD_SECURITY:-baseline}
 WARMUP=${BENCH_WARMUP:-5}              # load before the change, seconds
 COOLDOWN=${BENCH_COOLDOWN:-5}          # load after the last old pod exited, seconds
 MIN_REQUESTS=${BENCH_MIN_REQUESTS:-10500} # the load runs at least this long, at RATE (JVM start eats ~1 s)
@@ -44,11 +47,16 @@ bench_prepare
 # --- one scenario ----------------------------------------------------------------------------
 run_scenario() { # run_scenario <name>
   local name=$1 ns="bench-$1" dir="$RUNS/$1" kind mode="" grace=30 sleep=0 replicas=$REPLICAS
+  local level=$POD_SECURITY APP_IMAGE=localhost/demo-app:dev APP_RESTRICTED="" APP_OWN_PRESTOP=""
   case $name in
     plain) kind=deploy ;;
     sleep30) kind=deploy sleep=30 grace=60 ;;
     sleep5) kind=deploy sleep=5 grace=35 ;;
     gate | gate-delete-pod | gate-long-requests) kind=zdt mode=gate ;;
+    # The default mode where it is hardest: restricted, no shell in the image, a preStop of its own.
+    gate-restricted)
+      kind=zdt mode=gate level=restricted APP_IMAGE=localhost/demo-app-noshell:dev APP_RESTRICTED=1 APP_OWN_PRESTOP=1
+      "$CLUSTER" image demo-app-noshell >/dev/null ;;
     gate-scale-down) kind=zdt mode=gate replicas=4 ;;
     zdt-sleep) kind=zdt mode=sleep ;;
     *) die "unknown scenario $name" ;;
@@ -57,12 +65,20 @@ run_scenario() { # run_scenario <name>
   rm -rf "$dir" && mkdir -p "$dir/logs"
   kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
   kubectl create namespace "$ns" >/dev/null
+  kubectl label namespace "$ns" "pod-security.kubernetes.io/enforce=$level" \
+    pod-security.kubernetes.io/enforce-version=latest >/dev/null
   if [[ $kind == deploy ]]; then
     plain_deployment "$ns" v1 "$sleep" "$grace" | kubectl apply -f - >/dev/null
   else
     zdt_app "$ns" v1 "$mode" "$replicas" | kubectl apply -f - >/dev/null
   fi
   app_wait_ready "$name" "$ns" "$replicas"
+  # Evidence that the image has no shell: the same exec a shell-based hook would need.
+  local shell_absent=false
+  if [[ $APP_IMAGE == *noshell* ]]; then
+    kubectl -n "$ns" exec "$(kubectl -n "$ns" get pods -o jsonpath='{.items[0].metadata.name}')" -c app -- \
+      /bin/sh -c true >"$dir/shell-check.txt" 2>&1 || shell_absent=true
+  fi
 
   # Record: every pod change, the old pods' own log lines, Traefik's server list every 200 ms.
   record_start "$ns" "$dir"
@@ -114,6 +130,8 @@ run_scenario() { # run_scenario <name>
   kubectl -n "$ns" get events -o json >"$dir/events.json"
   cat >"$dir/meta.json" <<JSON
 {"name": "$name", "kind": "$kind", "mode": "$mode", "change": "$change", "replicas": $replicas,
+ "podSecurity": "$level", "image": "$APP_IMAGE", "ownPreStop": $([[ -n $APP_OWN_PRESTOP ]] && echo true || echo false),
+ "shellAbsent": $shell_absent,
  "throttleSeconds": $THROTTLE, "rate": $RATE, "minRequests": $MIN_REQUESTS, "graceSeconds": $grace, "preStopSleepSeconds": $sleep,
  "changeAtMs": $t0, "deploymentCompleteAtMs": $complete, "oldPodsExitedAtMs": $exited}
 JSON

@@ -23,11 +23,15 @@ bench_prepare() {
 }
 
 # --- workloads -------------------------------------------------------------------------------
+# APP_IMAGE (default localhost/demo-app:dev), APP_RESTRICTED=1 (meets Pod Security restricted) and
+# APP_OWN_PRESTOP=1 (the template's own preStop: httpGet /prestop, which the app logs) vary it.
 container() { # container <version> <indent>: the demo app's container, same in every scenario
   sed "s/^/$2/" <<YAML
 - name: app
-  image: localhost/demo-app:dev
-  imagePullPolicy: Never
+  image: ${APP_IMAGE:-localhost/demo-app:dev}
+  imagePullPolicy: Never$( [[ ${APP_RESTRICTED:-} == 1 ]] && printf '\n%s' \
+  "  securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}")$( [[ ${APP_OWN_PRESTOP:-} == 1 ]] && printf '\n%s' \
+  "  lifecycle: {preStop: {httpGet: {path: /prestop, port: http}}}")
   env:
   - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
   - {name: APP_VERSION, value: "$1"}
@@ -90,7 +94,8 @@ metadata: {name: app, namespace: $1}
 spec:
   replicas: $4
   template:
-    spec:
+    spec:$( [[ ${APP_RESTRICTED:-} == 1 ]] && printf '\n%s' \
+      "      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}")
       containers:
 $(container "$2" "      ")
   ingress: {className: traefik, host: $1.bench.local}

@@ -6,6 +6,7 @@
 #   localhost/jre:17          Debian bookworm minbase + openjdk-17-jre-headless + wget (GNU: exec-mode
 #                             preStop hooks call the gate with it; Debian's busybox wget crashes on -T)
 #   localhost/demo-app:dev    jre + /app/demo-app.jar
+#   localhost/demo-app-noshell:dev  the same without sh, dash, bash, wget, perl
 #   localhost/busybox:zdt     a static busybox, for probes from inside a pod
 #   localhost/zdt-drain:<tag> the static preStop helper (src/main/go/zdt-drain), alone; <tag> is
 #                             a hash of its sources (drain_helper_tag), so a changed helper gets
@@ -194,7 +195,8 @@ copy_base_layout() {
 #   user) on top of the JRE base, sets the entrypoint (exec form, one argument per word),
 #   the working directory to <destination> and the user to 10001, writes
 #   $ZDT_CACHE/images/<name>.tar and imports it as <ref> (e.g. localhost/zdt-operator:dev).
-#   Extra environment: IMAGE_ENV="K=V K2=V2" adds env entries.
+#   Extra environment: IMAGE_ENV="K=V K2=V2" adds env entries; IMAGE_WHITEOUT="/p1 /p2" removes
+#   those paths of the base (a whiteout layer each).
 image_from_dir() {
   (($# >= 4)) || die "usage: image-from-dir <ref> <source dir> <destination> <entrypoint...>"
   local ref=$1 src=$2 dest=$3; shift 3
@@ -211,6 +213,7 @@ image_from_dir() {
   chown -R 10001:10001 "$stage"
   umoci insert --image "$work:base" "$stage" "$dest"
   rm -rf "$stage"
+  for e in ${IMAGE_WHITEOUT:-}; do umoci insert --image "$work:base" --whiteout "$e"; done
   for e in "$@"; do args+=(--config.entrypoint "$e"); done
   for e in ${IMAGE_ENV:-}; do args+=(--config.env "$e"); done
   umoci config --image "$work:base" --author zdt-e2e --config.workingdir "$dest" \
@@ -221,8 +224,9 @@ image_from_dir() {
   say "image $ref ready in $(elapsed "$t0")"
 }
 
+# build_demo_app [ref]: the demo app on the JRE base, as localhost/demo-app:dev unless named.
 build_demo_app() {
-  local dir=$ZDT_CLUSTER_DIR/../demo-app jar
+  local ref=${1:-localhost/demo-app:dev} dir=$ZDT_CLUSTER_DIR/../demo-app jar
   jar=$dir/target/demo-app.jar
   # build.sh is incremental: it returns at once when the jar is newer than the sources.
   if [[ -x $dir/build.sh ]]; then
@@ -232,8 +236,15 @@ build_demo_app() {
   local stage
   stage=$(mktemp -d)
   cp "$jar" "$stage/demo-app.jar"
-  image_from_dir localhost/demo-app:dev "$stage" /app java -jar /app/demo-app.jar
+  image_from_dir "$ref" "$stage" /app java -jar /app/demo-app.jar
   rm -rf "$stage"
+}
+
+# The demo app in an image with no shell and no HTTP client (no sh, dash, bash, wget, perl): only a
+# preStop that needs none of them, the static drain helper, can drain it.
+NOSHELL_PATHS="/usr/bin/sh /usr/bin/dash /usr/bin/bash /usr/bin/rbash /usr/bin/wget /usr/bin/perl"
+build_demo_app_noshell() {
+  IMAGE_WHITEOUT=$NOSHELL_PATHS build_demo_app localhost/demo-app-noshell:dev
 }
 
 # ensure_image <name>: build it unless containerd already has it.
@@ -243,13 +254,14 @@ ensure_image() {
     pause) ref=localhost/pause:zdt ;;
     jre) ref=localhost/jre:17 ;;
     demo-app) ref=localhost/demo-app:dev ;;
+    demo-app-noshell) ref=localhost/demo-app-noshell:dev ;;
     busybox) ref=localhost/busybox:zdt ;;
     zdt-drain) ref=$(drain_helper_ref) ;;
   esac
   import_pending
   # Images on the JRE base are rebuilt when the base changed (a new JRE_BASE_KEY has no layout yet),
   # or an old image would keep an old base's contents.
-  if [[ $1 == jre || $1 == demo-app ]] && [[ ! -f $JRE_BASE/layout/index.json ]]; then
+  if [[ $1 == jre || $1 == demo-app* ]] && [[ ! -f $JRE_BASE/layout/index.json ]]; then
     cmd_image "$1"
     return
   fi
@@ -264,10 +276,11 @@ cmd_image() {
     pause) build_pause ;;
     jre) build_jre ;;
     demo-app) build_demo_app ;;
+    demo-app-noshell) build_demo_app_noshell ;;
     busybox) build_busybox ;;
     # The reference is the last line on stdout, for scripts: ref=$(zdt-cluster image zdt-drain | tail -n1)
     zdt-drain) build_zdt_drain >&2; drain_helper_ref ;;
-    *) die "usage: zdt-cluster image pause|jre|demo-app|busybox|zdt-drain" ;;
+    *) die "usage: zdt-cluster image pause|jre|demo-app|demo-app-noshell|busybox|zdt-drain" ;;
   esac
 }
 

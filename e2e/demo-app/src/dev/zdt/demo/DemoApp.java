@@ -116,6 +116,12 @@ public final class DemoApp {
                     // 503 once SIGTERM arrived, so a readiness probe takes the pod out of rotation.
                     respond(ex, draining ? 503 : 200, draining ? "draining\n" : "ok\n", "text/plain");
                     break;
+                case "/prestop":
+                    // A template's own preStop hook (httpGet) lands here: the log line shows it ran,
+                    // and when, against the drain helper's line and SIGTERM.
+                    log("prestop", "");
+                    respond(ex, 200, "ok\n", "text/plain");
+                    break;
                 case "/stats":
                     respond(ex, 200, "{\"served\":" + served.get() + ",\"inFlight\":" + appInFlight.get()
                             + ",\"servedAfterSigterm\":" + servedAfterSigterm.get()

@@ -35,6 +35,8 @@ public final class DrainHelper {
     public static final String MOUNT_PATH = "/.zdt";
     public static final String BINARY = MOUNT_PATH + "/zdt-drain";
     public static final String POD_NAME_ENV = "ZDT_POD_NAME";
+    /** The pod's IP: the container's own httpGet preStop goes there, as the kubelet would send it. */
+    public static final String POD_IP_ENV = "ZDT_POD_IP";
 
     private DrainHelper() {
     }
@@ -97,10 +99,11 @@ public final class DrainHelper {
         }
         List<EnvVar> env = new ArrayList<>();
         if (container.getEnv() != null) {
-            container.getEnv().stream().filter(e -> !POD_NAME_ENV.equals(e.getName())).forEach(env::add);
+            container.getEnv().stream().filter(e -> !POD_NAME_ENV.equals(e.getName()) && !POD_IP_ENV.equals(e.getName()))
+                    .forEach(env::add);
         }
-        env.add(new EnvVarBuilder().withName(POD_NAME_ENV).withNewValueFrom().withNewFieldRef()
-                .withFieldPath("metadata.name").endFieldRef().endValueFrom().build());
+        env.add(downward(POD_NAME_ENV, "metadata.name"));
+        env.add(downward(POD_IP_ENV, "status.podIP"));
         List<VolumeMount> mounts = new ArrayList<>();
         if (container.getVolumeMounts() != null) {
             mounts.addAll(container.getVolumeMounts());
@@ -113,6 +116,11 @@ public final class DrainHelper {
                     .withPreStop(new LifecycleHandlerBuilder().withNewExec().withCommand(command).endExec().build())
                 .endLifecycle()
                 .build();
+    }
+
+    private static EnvVar downward(String name, String field) {
+        return new EnvVarBuilder().withName(name).withNewValueFrom().withNewFieldRef().withFieldPath(field)
+                .endFieldRef().endValueFrom().build();
     }
 
     /** The helper cannot look up a container's port names: the kubelet would, so the operator does. */

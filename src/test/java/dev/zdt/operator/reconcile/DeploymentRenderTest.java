@@ -83,10 +83,8 @@ class DeploymentRenderTest {
         assertThat(web(d).getLifecycle().getPreStop().getExec().getCommand()).containsExactly(
                 "/.zdt/zdt-drain", "prestop", "--gate", "http://10.96.0.20:80", "--namespace", "shop-ns",
                 "--app", "shop", "--hold", "17", "--deadline", "47");
-        assertThat(web(d).getEnv()).singleElement().satisfies(e -> {
-            assertThat(e.getName()).isEqualTo("ZDT_POD_NAME");
-            assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
-        });
+        assertThat(web(d).getEnv()).extracting(e -> e.getName() + "=" + e.getValueFrom().getFieldRef().getFieldPath())
+                .containsExactly("ZDT_POD_NAME=metadata.name", "ZDT_POD_IP=status.podIP");
         assertThat(web(d).getVolumeMounts()).singleElement().satisfies(m -> {
             assertThat(m.getMountPath()).isEqualTo("/.zdt");
             assertThat(m.getReadOnly()).isTrue();
@@ -149,7 +147,7 @@ class DeploymentRenderTest {
         String then = command.get(command.indexOf("--then") + 1);
         assertThat(then).contains("\"path\":\"/quitquitquit\"").contains("\"port\":9090").doesNotContain("admin");
         assertThat(web(d).getEnv()).extracting(e -> e.getName() + "=" + (e.getValue() == null ? "<downward>" : e.getValue()))
-                .containsExactly("KEEP=1", "ZDT_POD_NAME=<downward>");
+                .containsExactly("KEEP=1", "ZDT_POD_NAME=<downward>", "ZDT_POD_IP=<downward>");
         Container sidecar = pod(d).getContainers().get(1);
         assertThat(sidecar.getLifecycle().getPreStop().getExec().getCommand())
                 .as("only the serving container's hook changes").containsExactly("/bin/busybox", "sleep", "1");
