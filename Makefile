@@ -5,8 +5,7 @@ CLUSTER := e2e/cluster/zdt-cluster
 .PHONY: help demo test unit helper-test analysis-test crds build image install uninstall up down drills
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s
-", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 demo: ## the main job: local cluster, operator via helm, demo app, a rollout under load, the result
 	e2e/demo.sh
