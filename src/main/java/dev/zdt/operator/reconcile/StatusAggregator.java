@@ -19,7 +19,8 @@ import io.fabric8.kubernetes.api.model.apps.DeploymentCondition;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatus;
 
 /**
- * Builds the whole status from one place: the budget, the Deployment's state and the pods.
+ * Builds the whole status from one place: the budget, the Deployment's state (with the pods its
+ * ReplicaSet cannot create) and the pods.
  * A condition keeps its lastTransitionTime while its status does not change.
  */
 public final class StatusAggregator {
@@ -89,24 +90,30 @@ public final class StatusAggregator {
         String budgetLine = "grace " + budget.terminationGracePeriodSeconds() + "s, hold " + budget.holdSeconds() + "s";
 
         List<PodTrouble> troubles = PodTrouble.of(pods);
-        String notStarting = troubles.isEmpty() ? "" : "; not starting: " + PodTrouble.describe(troubles, true);
+        Optional<ReplicaFailure> notCreated = ReplicaFailure.of(d);
+        String stuck = (troubles.isEmpty() ? "" : "; not starting: " + PodTrouble.describe(troubles, true))
+                + notCreated.map(f -> "; " + f.brief()).orElse("");
         if (available >= desired) {
             set(READY, "True", desired == 0 ? "ScaledToZero" : "Available",
                     available + " of " + desired + " pods available; drain budget " + budgetLine);
         } else {
-            set(READY, "False", "InsufficientReplicas", available + " of " + desired + " pods available" + notStarting);
+            set(READY, "False", "InsufficientReplicas", available + " of " + desired + " pods available" + stuck);
         }
         if (complete) {
             set(PROGRESSING, "False", "RolloutComplete", "all " + desired + " pods run the current template");
         } else {
             set(PROGRESSING, "True", "RolloutInProgress", updated + " of " + desired + " pods updated, " + ready
                     + " ready, " + draining + " draining" + (observed ? "" : "; the Deployment has not seen the change yet")
-                    + notStarting);
+                    + stuck);
         }
         Optional<DeploymentCondition> stalled = Optional.ofNullable(ds.getConditions()).orElse(List.of()).stream()
-                .filter(c -> "Progressing".equals(c.getType()) && "False".equals(c.getStatus()))
+                .filter(c -> c != null && "Progressing".equals(c.getType()) && "False".equals(c.getStatus()))
                 .findFirst();
-        if (!troubles.isEmpty()) {
+        // Before the others: pods that do not exist cannot start, and the rollout that stalls after
+        // progressDeadlineSeconds stalls for this reason, which its own message no longer says.
+        if (notCreated.isPresent()) {
+            set(DEGRADED, "True", "PodsNotCreated", notCreated.get().describe());
+        } else if (!troubles.isEmpty()) {
             // Without the kubelet's changing back-off text, so that one Event is written per new trouble.
             set(DEGRADED, "True", "PodsNotStarting", PodTrouble.describe(troubles, false)
                     + "; fix the template (image, command, config) and the rollout continues");

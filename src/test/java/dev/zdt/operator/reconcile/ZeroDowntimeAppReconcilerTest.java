@@ -435,6 +435,103 @@ class ZeroDowntimeAppReconcilerTest {
         assertThat(condition(app, "Degraded").getMessage()).startsWith("pod upgrade-new container web: ErrImagePull;");
     }
 
+    /**
+     * Stand in for the Deployment controller: the counts, and its copy of the new ReplicaSet's
+     * ReplicaFailure condition when the ReplicaSet's pod creations are refused with {@code failedCreate}.
+     */
+    private void deploymentReports(String name, int replicas, int available, String failedCreate) {
+        String now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        client.apps().deployments().inNamespace(ns).withName(name).editStatus(d -> {
+            var status = new DeploymentStatusBuilder().withObservedGeneration(d.getMetadata().getGeneration())
+                    .withReplicas(replicas).withUpdatedReplicas(replicas).withReadyReplicas(available)
+                    .withAvailableReplicas(available);
+            if (failedCreate != null) {
+                status.addNewCondition().withType("ReplicaFailure").withStatus("True").withReason("FailedCreate")
+                        .withMessage(failedCreate).withLastUpdateTime(now).withLastTransitionTime(now).endCondition();
+            }
+            d.setStatus(status.build());
+            return d;
+        });
+    }
+
+    private static final String PSA_REFUSAL = "pods \"refused-7d9c5b6f4-abcde\" is forbidden: violates PodSecurity "
+            + "\"baseline:latest\": host namespaces (hostNetwork=true)";
+    private static final String QUOTA_REFUSAL = "pods \"refused-7d9c5b6f4-fghij\" is forbidden: exceeded quota: "
+            + "compute, requested: pods=1, used: pods=1, limited: pods=1";
+
+    @Test
+    void podsTheReplicaSetCannotCreateAreNamedWithOneEventUntilTheyCanBe() {
+        apply(Apps.yaml("refused", ""));
+        awaitDeployment("refused", x -> true);
+        awaitApp("refused", a -> condition(a, "Ready") != null);
+
+        deploymentReports("refused", 0, 0, PSA_REFUSAL);
+
+        ZeroDowntimeApp app = awaitApp("refused", a -> "PodsNotCreated".equals(condition(a, "Degraded").getReason()));
+        assertThat(condition(app, "Degraded").getStatus()).isEqualTo("True");
+        assertThat(condition(app, "Degraded").getMessage()).isEqualTo("the ReplicaSet cannot create pods: "
+                + PSA_REFUSAL + "; change the template, or what refuses it (Pod Security level, ResourceQuota, "
+                + "admission webhook), and the ReplicaSet creates the pods on its next try");
+        assertThat(condition(app, "Ready").getStatus()).isEqualTo("False");
+        assertThat(condition(app, "Ready").getReason()).isEqualTo("InsufficientReplicas");
+        assertThat(condition(app, "Ready").getMessage()).isEqualTo("0 of 2 pods available; not created: " + PSA_REFUSAL);
+        assertThat(condition(app, "Progressing").getMessage()).endsWith("; not created: " + PSA_REFUSAL);
+        String degradedSince = condition(app, "Degraded").getLastTransitionTime();
+        await().atMost(WAIT).until(() -> events("PodsNotCreated").size() == 1);
+        assertThat(events("PodsNotCreated")).singleElement().satisfies(e -> {
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getNote()).isEqualTo(condition(app, "Degraded").getMessage());
+            assertThat(e.getRegarding().getName()).isEqualTo("refused");
+        });
+
+        // The Deployment controller writes again (one pod created before the refusal): the app is
+        // reconciled again, with the same refusal, and no second Event is written.
+        deploymentReports("refused", 1, 0, PSA_REFUSAL);
+        ZeroDowntimeApp again = awaitApp("refused",
+                a -> condition(a, "Progressing").getMessage().startsWith("1 of 2 pods updated"));
+        assertThat(condition(again, "Degraded").getLastTransitionTime()).isEqualTo(degradedSince);
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> events("PodsNotCreated").size() == 1);
+
+        // The refusal clears (the namespace's level lowered): the ReplicaSet creates the pods.
+        deploymentReports("refused", 2, 2, null);
+
+        ZeroDowntimeApp cleared = awaitApp("refused", a -> "False".equals(condition(a, "Degraded").getStatus()));
+        assertThat(condition(cleared, "Degraded").getReason()).isEqualTo("AsExpected");
+        assertThat(condition(cleared, "Degraded").getMessage()).isEmpty();
+        assertThat(java.time.Instant.parse(condition(cleared, "Degraded").getLastTransitionTime()))
+                .isAfterOrEqualTo(java.time.Instant.parse(degradedSince));
+        assertThat(condition(cleared, "Ready").getStatus()).isEqualTo("True");
+        assertThat(condition(cleared, "Ready").getMessage()).doesNotContain("not created");
+        assertThat(events("PodsNotCreated")).hasSize(1);
+    }
+
+    @Test
+    void aDifferentRefusalIsANewEventAndKeepsTheTransitionTime() {
+        apply(Apps.yaml("refused", ""));
+        awaitDeployment("refused", x -> true);
+        awaitApp("refused", a -> condition(a, "Ready") != null);
+        deploymentReports("refused", 0, 0, PSA_REFUSAL);
+        ZeroDowntimeApp first = awaitApp("refused", a -> "PodsNotCreated".equals(condition(a, "Degraded").getReason()));
+        await().atMost(WAIT).until(() -> events("PodsNotCreated").size() == 1);
+        // Past the second of the first transition, so that a lastTransitionTime moved by mistake shows.
+        await().pollDelay(Duration.ofMillis(1100)).until(() -> true);
+
+        deploymentReports("refused", 0, 0, QUOTA_REFUSAL);
+
+        ZeroDowntimeApp second = awaitApp("refused", a -> condition(a, "Degraded").getMessage().contains(QUOTA_REFUSAL));
+        assertThat(condition(second, "Degraded").getReason()).isEqualTo("PodsNotCreated");
+        assertThat(condition(second, "Degraded").getMessage()).doesNotContain(PSA_REFUSAL);
+        assertThat(condition(second, "Degraded").getLastTransitionTime())
+                .isEqualTo(condition(first, "Degraded").getLastTransitionTime());
+        assertThat(condition(second, "Ready").getLastTransitionTime())
+                .isEqualTo(condition(first, "Ready").getLastTransitionTime());
+        await().atMost(WAIT).until(() -> events("PodsNotCreated").size() == 2);
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> events("PodsNotCreated").size() == 2);
+        assertThat(events("PodsNotCreated")).extracting(Event::getNote)
+                .anySatisfy(note -> assertThat(note).contains(PSA_REFUSAL))
+                .anySatisfy(note -> assertThat(note).contains(QUOTA_REFUSAL));
+    }
+
     @Test
     void anUnknownContainerNameIsReported() {
         apply(Apps.yaml("named", "containerName: api"));
