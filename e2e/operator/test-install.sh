@@ -64,6 +64,24 @@ app before-failover sleep
 wait_for 60 kubectl -n "$APP_NS" get deploy before-failover || die "no Deployment for app before-failover"
 check "a ZeroDowntimeApp gets its Deployment"
 
+# 3b. a namespace that enforces Pod Security restricted refuses a template that does not meet it:
+#     the app names the refused pods with the API server's own message (PodsNotCreated)
+PSA_NS=zdt-install-restricted
+kubectl create namespace "$PSA_NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl label namespace "$PSA_NS" pod-security.kubernetes.io/enforce=restricted --overwrite >/dev/null
+APP_NS=$PSA_NS app refused gate
+degraded() {
+  kubectl -n "$PSA_NS" get zdt refused -o jsonpath='{.status.conditions[?(@.type=="Degraded")].reason} {.status.conditions[?(@.type=="Degraded")].message}'
+}
+refused() { [[ $(degraded) == PodsNotCreated* ]]; }
+wait_for 120 refused ||
+  die "no PodsNotCreated for a template refused by Pod Security restricted: $(degraded)"
+grep -q 'violates PodSecurity "restricted:latest"' <<<"$(degraded)" || die "PodsNotCreated without the API server's message: $(degraded)"
+kubectl -n "$PSA_NS" get events --field-selector reason=PodsNotCreated -o name | grep -q . ||
+  die "no PodsNotCreated Event"
+check "restricted namespace: the refused pods are named ($(degraded | cut -c1-140)...)"
+kubectl delete namespace "$PSA_NS" --wait=false >/dev/null
+
 # 4. leader failover: delete the Lease holder, time until another replica holds it and reconciles
 lease=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ZDT_LEADER_ELECTION_LEASE_NAME")].value}')
 leader=$(kubectl -n "$OPERATOR_NS" get lease "$lease" -o jsonpath='{.spec.holderIdentity}')
