@@ -13,6 +13,7 @@ import csv
 import json
 import math
 import os
+import re
 import statistics
 import sys
 from datetime import datetime
@@ -77,16 +78,69 @@ def pod_timeline(run):
     return pods
 
 
-def log_events(run, pod):
+# The drain helper's one line in the container's stdout (src/main/go/zdt-drain/README.md, "The log
+# line"): no timestamp, the prefix, then key=value pairs; free texts are double-quoted and hold no
+# double quote. Its install line (the init container's) has no outcome and is no report.
+HELPER_PREFIX = "zdt-drain:"
+HELPER_FIELD = re.compile(r'(?:^|(?<=\s))([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)')
+
+
+def seconds(value):
+    """"3.21s" -> 3.21; None when it is not a number of seconds."""
+    try:
+        return float(value[:-1]) if value.endswith("s") else float(value)
+    except (AttributeError, ValueError):
+        return None
+
+
+def helper_line(line):
+    """The zdt-drain report on a log line as a dict (held and hook_took in seconds, attempts an
+    int), or None when the line is not one."""
+    if not line.startswith(HELPER_PREFIX):
+        return None
+    out = {}
+    for m in HELPER_FIELD.finditer(line[len(HELPER_PREFIX):].strip()):
+        key, value = m.group(1), m.group(2)
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        out.setdefault(key, value)
+    if "outcome" not in out:
+        return None
+    for key in ("held", "hook_took"):
+        if key in out:
+            out[key] = seconds(out[key])
+    if "attempts" in out:
+        out["attempts"] = int(out["attempts"]) if out["attempts"].isdigit() else None
+    return out
+
+
+def pod_log(run, pod):
+    """One pod's recorded log: whether it was recorded, the first timestamp and the line index
+    (0-based, in the order the lines were written) of each app event, and the drain helper's
+    report lines, each with its index as "line"."""
     path = os.path.join(run, "logs", pod + ".log")
-    events = {}
-    if os.path.exists(path):
-        for line in open(path):
-            parts = line.split()
-            kv = dict(x.split("=", 1) for x in parts[1:] if "=" in x)
-            if "event" in kv and kv["event"] not in events:
-                events[kv["event"]] = ts(parts[0])
-    return events
+    out = {"recorded": os.path.exists(path), "events": {}, "eventLine": {}, "helpers": []}
+    if not out["recorded"]:
+        return out
+    for i, line in enumerate(open(path)):
+        helper = helper_line(line.rstrip("\n"))
+        if helper is not None:
+            out["helpers"].append(dict(helper, line=i))
+            continue
+        parts = line.split()
+        kv = dict(x.split("=", 1) for x in parts[1:] if "=" in x)
+        if "event" in kv and kv["event"] not in out["events"]:
+            try:
+                out["events"][kv["event"]] = ts(parts[0])
+            except ValueError:  # not one of the app's lines (they start with their timestamp)
+                continue
+            out["eventLine"][kv["event"]] = i
+    return out
+
+
+def log_events(run, pod):
+    """The first timestamp of each app event (event=sigterm, exit, prestop, ...) in a pod's log."""
+    return pod_log(run, pod)["events"]
 
 
 def traefik_removals(run, pods):
@@ -162,8 +216,18 @@ def analyze(run):
     for name, p in pods.items():
         if "stopAt" not in p:
             continue
-        ev = log_events(run, name)
-        entry = {"pod": name, "preStopAt": p["stopAt"], "wasReady": "readyAt" in p}
+        log = pod_log(run, name)
+        ev = log["events"]
+        entry = {"pod": name, "preStopAt": p["stopAt"], "wasReady": "readyAt" in p,
+                 "logRecorded": log["recorded"], "helperLines": len(log["helpers"]),
+                 # where the lines the order checks compare are in the log (first of each)
+                 "logLine": {k: v for k, v in (("helper", log["helpers"][0]["line"] if log["helpers"] else None),
+                                                ("prestop", log["eventLine"].get("prestop")),
+                                                ("sigterm", log["eventLine"].get("sigterm"))) if v is not None}}
+        if log["helpers"]:
+            entry["helper"] = {k: v for k, v in log["helpers"][0].items() if k != "line"}
+        if "prestop" in ev:
+            entry["preStopHookAt"] = ev["prestop"]
         if "sigterm" in ev:
             entry["sigtermAt"] = ev["sigterm"]
             holds.append(ev["sigterm"] - p["stopAt"])
