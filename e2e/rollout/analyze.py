@@ -34,6 +34,10 @@ TITLES = {
 # the load's window, and of the request count bench.sh asked for (meta.json minRequests).
 LOAD_SHARE = 0.9
 
+# The drain helper's outcomes that end a drain as designed: the gate answered 200, or the hold
+# passed on the helper's own clock. BadArguments (the hold slept without asking) is a failure.
+HELPER_OK = ("Released", "HoldExpired")
+
 
 def ts(value):
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
@@ -247,6 +251,8 @@ def analyze(run):
     result = {
         "name": meta["name"],
         "title": TITLES.get(meta["name"], meta["name"]),
+        "kind": meta.get("kind"),
+        "mode": meta.get("mode"),
         "change": meta["change"],
         "requests": summary["requests"],
         "failed": summary["failed"],
@@ -357,6 +363,33 @@ def check(results, mode, per_pod=None):
         need(not late or timeouts >= len(late), name + ":hold-ends",
              "%s: every hold ends within 2 s of Traefik's observed removal or by its bound (%s)"
              % (name, ", ".join(late) or "none later"))
+    for name, r in by.items():
+        if r.get("mode") != "gate":
+            continue
+        # Gate mode's preStop is the drain helper: each stopped pod that served must show its one
+        # report line, with the gate's answer or the hold's end (not bad arguments, which sleep the
+        # hold blind), written before SIGTERM (the hook ended before the container was signalled).
+        pods = (per_pod or {}).get(name)
+        stopped = pods["stopped"] if pods else []
+        bad = []
+        for p in stopped:
+            if not p.get("wasReady", True):
+                continue
+            h, n, at = p.get("helper") or {}, p.get("helperLines", 0), p.get("logLine") or {}
+            if not p.get("logRecorded", True):
+                bad.append("%s (no log)" % p["pod"])
+            elif n != 1:
+                bad.append("%s (%s)" % (p["pod"], "no zdt-drain line" if n == 0 else "%d zdt-drain lines" % n))
+            elif h.get("outcome") not in HELPER_OK:
+                bad.append("%s (outcome %s%s)" % (p["pod"], h.get("outcome"),
+                                                  ": " + h["error"] if h.get("error") else ""))
+            elif h.get("pod") and h["pod"].split("/")[-1] != p["pod"]:
+                bad.append("%s (the line is for pod %s)" % (p["pod"], h["pod"]))
+            elif "sigterm" in at and at["helper"] > at["sigterm"]:
+                bad.append("%s (zdt-drain line after the SIGTERM line)" % p["pod"])
+        need(pods is not None and stopped and not bad, name + ":helper-drained",
+             "%s: every stopped pod's preStop ran zdt-drain once, for that pod, released or held to its end, "
+             "before SIGTERM (%d stopped%s)" % (name, len(stopped), "; offending: " + ", ".join(bad) if bad else ""))
     if "plain" in by:
         need(by["plain"]["failed"] > 0, "plain:shows-problem",
              "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])

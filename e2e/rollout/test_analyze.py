@@ -84,10 +84,10 @@ class EveryCriterionCanFail(unittest.TestCase):
         self.assertEqual(failures, [])
         # the criteria check() applies to the passing run: one line each
         kinds = {line for line in printed.splitlines() if line.startswith("PASS  ")}
-        self.assertEqual(len(kinds), 10, printed)
+        self.assertEqual(len(kinds), 11, printed)
         failing = {f.split(":")[1] for _, layers in cases() for f in fixtures.spec(layers[-1]).get("fails", [])}
         self.assertEqual(failing, {"load-ran", "no-failed", "per-pod-evidence", "hold-ends", "shows-problem",
-                                   "too-short", "faster-than-sleep30"})
+                                   "too-short", "faster-than-sleep30", "helper-drained"})
 
 
 class CommandLine(unittest.TestCase):
@@ -105,7 +105,7 @@ class CommandLine(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             p, out = self.bench(tmp, [PASS])
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-            self.assertIn("10 passed, 0 failed", p.stdout)
+            self.assertIn("11 passed, 0 failed", p.stdout)
             results = json.load(open(os.path.join(out, "rollout.json")))
             self.assertEqual([r["name"] for r in results], ["plain", "sleep30", "gate", "sleep5"])
             for r in results:  # the fields rollout.md and the README's table are made from, and the load
