@@ -37,6 +37,8 @@ LOAD_SHARE = 0.9
 # The drain helper's outcomes that end a drain as designed: the gate answered 200, or the hold
 # passed on the helper's own clock. BadArguments (the hold slept without asking) is a failure.
 HELPER_OK = ("Released", "HoldExpired")
+# status.lastDrains keeps the newest this many drains (DrainReporter.KEEP).
+LAST_DRAINS_KEEP = 10
 
 
 def ts(value):
@@ -253,6 +255,7 @@ def analyze(run):
         "title": TITLES.get(meta["name"], meta["name"]),
         "kind": meta.get("kind"),
         "mode": meta.get("mode"),
+        "lastDrainsRecorded": os.path.exists(zdt_path),
         "change": meta["change"],
         "requests": summary["requests"],
         "failed": summary["failed"],
@@ -390,6 +393,24 @@ def check(results, mode, per_pod=None):
         need(pods is not None and stopped and not bad, name + ":helper-drained",
              "%s: every stopped pod's preStop ran zdt-drain once, for that pod, released or held to its end, "
              "before SIGTERM (%d stopped%s)" % (name, len(stopped), "; offending: " + ", ".join(bad) if bad else ""))
+    for name, r in by.items():
+        # The gate records every drain it answers in status.lastDrains (sleep mode asks no gate).
+        if not (r.get("lastDrainsRecorded") or r.get("kind") == "zdt") or r.get("mode") == "sleep":
+            continue
+        pods = (per_pod or {}).get(name)
+        stopped = pods["stopped"] if pods else []
+        ready = [p["pod"] for p in stopped if p.get("wasReady", True)]
+        named = [d.get("pod") for d in (pods or {}).get("lastDrains") or []]
+        twice = sorted({n for n in named if named.count(n) > 1})
+        missing = [n for n in ready if n not in named]
+        # with more stopped pods than lastDrains keeps, the oldest may have been dropped from it
+        allowed = max(0, len(ready) - LAST_DRAINS_KEEP)
+        problems = ([] if r.get("lastDrainsRecorded") else ["no zdt.json recorded"]) + \
+            ["named %d times: %s" % (named.count(n), n) for n in twice] + \
+            (["not named: " + ", ".join(missing)] if len(missing) > allowed else [])
+        need(pods is not None and stopped and not problems, name + ":drains-named-once",
+             "%s: status.lastDrains names each stopped pod, none twice (%d stopped, %d drains%s)"
+             % (name, len(stopped), len(named), "; " + "; ".join(problems) if problems else ""))
     if "plain" in by:
         need(by["plain"]["failed"] > 0, "plain:shows-problem",
              "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])

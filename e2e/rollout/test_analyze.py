@@ -84,10 +84,33 @@ class EveryCriterionCanFail(unittest.TestCase):
         self.assertEqual(failures, [])
         # the criteria check() applies to the passing run: one line each
         kinds = {line for line in printed.splitlines() if line.startswith("PASS  ")}
-        self.assertEqual(len(kinds), 11, printed)
+        self.assertEqual(len(kinds), 12, printed)
         failing = {f.split(":")[1] for _, layers in cases() for f in fixtures.spec(layers[-1]).get("fails", [])}
         self.assertEqual(failing, {"load-ran", "no-failed", "per-pod-evidence", "hold-ends", "shows-problem",
-                                   "too-short", "faster-than-sleep30", "helper-drained"})
+                                   "too-short", "faster-than-sleep30", "helper-drained",
+                                   "drains-named-once"})
+
+
+class DrainsNamedOnce(unittest.TestCase):
+    """What the fixtures (3 stopped pods) cannot show: the bound of lastDrains, and sleep mode."""
+
+    def failed(self, kind, mode, stopped, drains, recorded=True):
+        r = {"name": "x", "kind": kind, "mode": mode, "lastDrainsRecorded": recorded, "releasedBy": {}}
+        per_pod = {"x": {"stopped": [{"pod": p, "wasReady": True} for p in stopped],
+                         "lastDrains": [{"pod": p} for p in drains]}}
+        with contextlib.redirect_stdout(io.StringIO()):
+            return [f["id"] for f in rollout.check([r], "full", per_pod) if f["id"].endswith(":drains-named-once")]
+
+    def test_only_the_newest_ten_are_required(self):
+        pods = ["p%02d" % i for i in range(12)]
+        self.assertEqual(self.failed("zdt", "gate", pods, pods[2:]), [])
+        self.assertEqual(self.failed("zdt", "gate", pods, pods[3:]), ["x:drains-named-once"])
+        self.assertEqual(self.failed("zdt", "gate", pods, pods[2:11] + ["p11", "p11"]), ["x:drains-named-once"])
+
+    def test_sleep_mode_asks_no_gate(self):
+        self.assertEqual(self.failed("zdt", "sleep", ["a", "b"], []), [])
+        self.assertEqual(self.failed("deploy", "", ["a", "b"], [], recorded=False), [])
+        self.assertEqual(self.failed("zdt", "gate", ["a", "b"], [], recorded=False), ["x:drains-named-once"])
 
 
 class CommandLine(unittest.TestCase):
@@ -105,7 +128,7 @@ class CommandLine(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             p, out = self.bench(tmp, [PASS])
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-            self.assertIn("11 passed, 0 failed", p.stdout)
+            self.assertIn("12 passed, 0 failed", p.stdout)
             results = json.load(open(os.path.join(out, "rollout.json")))
             self.assertEqual([r["name"] for r in results], ["plain", "sleep30", "gate", "sleep5"])
             for r in results:  # the fields rollout.md and the README's table are made from, and the load
