@@ -27,6 +27,7 @@ TITLES = {
     "gate-scale-down": "(c) gate: scale-down 4 -> 2",
     "gate-delete-pod": "(c) gate: kubectl delete pod",
     "gate-long-requests": "(c) gate: rollout with 10 s requests in flight",
+    "gate-restricted": "zdt gate, restricted namespace, image without a shell, own preStop kept",
 }
 
 
@@ -39,6 +40,9 @@ LOAD_SHARE = 0.9
 HELPER_OK = ("Released", "HoldExpired")
 # status.lastDrains keeps the newest this many drains (DrainReporter.KEEP).
 LAST_DRAINS_KEEP = 10
+# The own preStop hook runs after the hold: its event=prestop may not be earlier than the pod's
+# termination start (from the pod watch, whole seconds, so never late) plus the helper's held.
+HOOK_SLACK = 0.5
 
 
 def ts(value):
@@ -256,6 +260,10 @@ def analyze(run):
         "kind": meta.get("kind"),
         "mode": meta.get("mode"),
         "lastDrainsRecorded": os.path.exists(zdt_path),
+        # what bench.sh records about the namespace and the template (null for runs before it did)
+        "podSecurity": meta.get("podSecurity"),
+        "image": meta.get("image"),
+        "ownPreStop": meta.get("ownPreStop"),
         "change": meta["change"],
         "requests": summary["requests"],
         "failed": summary["failed"],
@@ -411,6 +419,42 @@ def check(results, mode, per_pod=None):
         need(pods is not None and stopped and not problems, name + ":drains-named-once",
              "%s: status.lastDrains names each stopped pod, none twice (%d stopped, %d drains%s)"
              % (name, len(stopped), len(named), "; " + "; ".join(problems) if problems else ""))
+    for name, r in by.items():
+        if r.get("ownPreStop") is not True:
+            continue
+        # The template's own preStop (httpGet /prestop, which logs event=prestop) is chained after
+        # the hold: zdt-drain runs it once the gate released the pod (or the hold passed) and only
+        # then writes its line, which reports the hook; SIGTERM comes after the whole preStop.
+        pods = (per_pod or {}).get(name)
+        stopped = pods["stopped"] if pods else []
+        bad = []
+        for p in stopped:
+            if not p.get("wasReady", True):
+                continue
+            h, at = p.get("helper") or {}, p.get("logLine") or {}
+            if not p.get("logRecorded", True):
+                why = "no log"
+            elif "preStopHookAt" not in p:
+                why = "no event=prestop line"
+            elif "sigterm" not in at:
+                why = "no SIGTERM line"
+            elif at["prestop"] > at["sigterm"]:
+                why = "event=prestop after the SIGTERM line"
+            elif "helper" not in at:
+                why = "no zdt-drain line"
+            elif h.get("hook") in (None, "", "none"):
+                why = "the zdt-drain line names no own hook"
+            elif at["prestop"] > at["helper"]:
+                why = "event=prestop after the zdt-drain line that reports the hook as done"
+            elif h.get("held") is None or p["preStopHookAt"] < p["preStopAt"] + h["held"] - HOOK_SLACK:
+                why = "event=prestop %.1f s after the termination started, before the hold (%s s) ended" % (
+                    p["preStopHookAt"] - p["preStopAt"], h.get("held"))
+            else:
+                continue
+            bad.append("%s (%s)" % (p["pod"], why))
+        need(pods is not None and stopped and not bad, name + ":own-prestop-kept",
+             "%s: every stopped pod's own preStop hook ran after its hold, before SIGTERM (%d stopped%s)"
+             % (name, len(stopped), "; offending: " + ", ".join(bad) if bad else ""))
     if "plain" in by:
         need(by["plain"]["failed"] > 0, "plain:shows-problem",
              "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])
@@ -454,8 +498,10 @@ def main():
         prop = "-" if r["propagationSecondsObserved"] is None else "%.1f / %.1f" % (
             r["propagationSecondsObserved"], r["propagationSecondsObservedMax"])
         rel = ", ".join("%s %d" % kv for kv in sorted(r["releasedBy"].items())) or "-"
+        # the namespace's enforced Pod Security level, as recorded, in the scenario's cell
+        title = r["title"] + (" [Pod Security: %s]" % r["podSecurity"] if r.get("podSecurity") else "")
         lines.append("| %s | %s | %d | **%d** | %s | %.1f | %.1f | %s | %s | %s |" % (
-            r["title"], r["change"], r["requests"], r["failed"], kinds, r["rolloutSeconds"],
+            title, r["change"], r["requests"], r["failed"], kinds, r["rolloutSeconds"],
             r["deploymentCompleteSeconds"], hold, prop, rel))
     table = "\n".join(lines)
     with open(os.path.join(a.out, prefix + ".md"), "w") as f:
