@@ -2,8 +2,9 @@
 """Reads the rollout benchmark's runs and writes the result table, rollout.json and the timeline.
 
 Every number comes from what the run recorded: the load generator's per-request CSV, the pod
-watch stream, the old pods' own log lines (SIGTERM, exit), Traefik's API sampled every 200 ms
-and, for ZeroDowntimeApps, status.lastDrains. Exits 1 when a pass criterion fails.
+watch stream, the old pods' own log lines (SIGTERM, exit, the own preStop hook's event=prestop,
+the drain helper's zdt-drain line), Traefik's API sampled every 200 ms and, for
+ZeroDowntimeApps, status.lastDrains. Exits 1 when a pass criterion fails.
 
 The criteria (check) are a function of what analyze() read, so that e2e/rollout/test_analyze.py
 can show each of them failing on a small recorded run (e2e/rollout/testdata/).
