@@ -2,8 +2,9 @@
 """Reads the rollout benchmark's runs and writes the result table, rollout.json and the timeline.
 
 Every number comes from what the run recorded: the load generator's per-request CSV, the pod
-watch stream, the old pods' own log lines (SIGTERM, exit), Traefik's API sampled every 200 ms
-and, for ZeroDowntimeApps, status.lastDrains. Exits 1 when a pass criterion fails.
+watch stream, the old pods' own log lines (SIGTERM, exit, the own preStop hook's event=prestop,
+the drain helper's zdt-drain line), Traefik's API sampled every 200 ms and, for
+ZeroDowntimeApps, status.lastDrains. Exits 1 when a pass criterion fails.
 
 The criteria (check) are a function of what analyze() read, so that e2e/rollout/test_analyze.py
 can show each of them failing on a small recorded run (e2e/rollout/testdata/).
@@ -13,6 +14,7 @@ import csv
 import json
 import math
 import os
+import re
 import statistics
 import sys
 from datetime import datetime
@@ -26,12 +28,22 @@ TITLES = {
     "gate-scale-down": "(c) gate: scale-down 4 -> 2",
     "gate-delete-pod": "(c) gate: kubectl delete pod",
     "gate-long-requests": "(c) gate: rollout with 10 s requests in flight",
+    "gate-restricted": "zdt gate, restricted namespace, image without a shell, own preStop kept",
 }
 
 
 # The load must have run as asked: at least this share of the requests the rate asked for over
 # the load's window, and of the request count bench.sh asked for (meta.json minRequests).
 LOAD_SHARE = 0.9
+
+# The drain helper's outcomes that end a drain as designed: the gate answered 200, or the hold
+# passed on the helper's own clock. BadArguments (the hold slept without asking) is a failure.
+HELPER_OK = ("Released", "HoldExpired")
+# status.lastDrains keeps the newest this many drains (DrainReporter.KEEP).
+LAST_DRAINS_KEEP = 10
+# The own preStop hook runs after the hold: its event=prestop may not be earlier than the pod's
+# termination start (from the pod watch, whole seconds, so never late) plus the helper's held.
+HOOK_SLACK = 0.5
 
 
 def ts(value):
@@ -77,16 +89,69 @@ def pod_timeline(run):
     return pods
 
 
-def log_events(run, pod):
+# The drain helper's one line in the container's stdout (src/main/go/zdt-drain/README.md, "The log
+# line"): no timestamp, the prefix, then key=value pairs; free texts are double-quoted and hold no
+# double quote. Its install line (the init container's) has no outcome and is no report.
+HELPER_PREFIX = "zdt-drain:"
+HELPER_FIELD = re.compile(r'(?:^|(?<=\s))([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)')
+
+
+def seconds(value):
+    """"3.21s" -> 3.21; None when it is not a number of seconds."""
+    try:
+        return float(value[:-1]) if value.endswith("s") else float(value)
+    except (AttributeError, ValueError):
+        return None
+
+
+def helper_line(line):
+    """The zdt-drain report on a log line as a dict (held and hook_took in seconds, attempts an
+    int), or None when the line is not one."""
+    if not line.startswith(HELPER_PREFIX):
+        return None
+    out = {}
+    for m in HELPER_FIELD.finditer(line[len(HELPER_PREFIX):].strip()):
+        key, value = m.group(1), m.group(2)
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        out.setdefault(key, value)
+    if "outcome" not in out:
+        return None
+    for key in ("held", "hook_took"):
+        if key in out:
+            out[key] = seconds(out[key])
+    if "attempts" in out:
+        out["attempts"] = int(out["attempts"]) if out["attempts"].isdigit() else None
+    return out
+
+
+def pod_log(run, pod):
+    """One pod's recorded log: whether it was recorded, the first timestamp and the line index
+    (0-based, in the order the lines were written) of each app event, and the drain helper's
+    report lines, each with its index as "line"."""
     path = os.path.join(run, "logs", pod + ".log")
-    events = {}
-    if os.path.exists(path):
-        for line in open(path):
-            parts = line.split()
-            kv = dict(x.split("=", 1) for x in parts[1:] if "=" in x)
-            if "event" in kv and kv["event"] not in events:
-                events[kv["event"]] = ts(parts[0])
-    return events
+    out = {"recorded": os.path.exists(path), "events": {}, "eventLine": {}, "helpers": []}
+    if not out["recorded"]:
+        return out
+    for i, line in enumerate(open(path)):
+        helper = helper_line(line.rstrip("\n"))
+        if helper is not None:
+            out["helpers"].append(dict(helper, line=i))
+            continue
+        parts = line.split()
+        kv = dict(x.split("=", 1) for x in parts[1:] if "=" in x)
+        if "event" in kv and kv["event"] not in out["events"]:
+            try:
+                out["events"][kv["event"]] = ts(parts[0])
+            except ValueError:  # not one of the app's lines (they start with their timestamp)
+                continue
+            out["eventLine"][kv["event"]] = i
+    return out
+
+
+def log_events(run, pod):
+    """The first timestamp of each app event (event=sigterm, exit, prestop, ...) in a pod's log."""
+    return pod_log(run, pod)["events"]
 
 
 def traefik_removals(run, pods):
@@ -162,8 +227,18 @@ def analyze(run):
     for name, p in pods.items():
         if "stopAt" not in p:
             continue
-        ev = log_events(run, name)
-        entry = {"pod": name, "preStopAt": p["stopAt"], "wasReady": "readyAt" in p}
+        log = pod_log(run, name)
+        ev = log["events"]
+        entry = {"pod": name, "preStopAt": p["stopAt"], "wasReady": "readyAt" in p,
+                 "logRecorded": log["recorded"], "helperLines": len(log["helpers"]),
+                 # where the lines the order checks compare are in the log (first of each)
+                 "logLine": {k: v for k, v in (("helper", log["helpers"][0]["line"] if log["helpers"] else None),
+                                                ("prestop", log["eventLine"].get("prestop")),
+                                                ("sigterm", log["eventLine"].get("sigterm"))) if v is not None}}
+        if log["helpers"]:
+            entry["helper"] = {k: v for k, v in log["helpers"][0].items() if k != "line"}
+        if "prestop" in ev:
+            entry["preStopHookAt"] = ev["prestop"]
         if "sigterm" in ev:
             entry["sigtermAt"] = ev["sigterm"]
             holds.append(ev["sigterm"] - p["stopAt"])
@@ -183,6 +258,13 @@ def analyze(run):
     result = {
         "name": meta["name"],
         "title": TITLES.get(meta["name"], meta["name"]),
+        "kind": meta.get("kind"),
+        "mode": meta.get("mode"),
+        "lastDrainsRecorded": os.path.exists(zdt_path),
+        # what bench.sh records about the namespace and the template (null for runs before it did)
+        "podSecurity": meta.get("podSecurity"),
+        "image": meta.get("image"),
+        "ownPreStop": meta.get("ownPreStop"),
         "change": meta["change"],
         "requests": summary["requests"],
         "failed": summary["failed"],
@@ -293,6 +375,87 @@ def check(results, mode, per_pod=None):
         need(not late or timeouts >= len(late), name + ":hold-ends",
              "%s: every hold ends within 2 s of Traefik's observed removal or by its bound (%s)"
              % (name, ", ".join(late) or "none later"))
+    for name, r in by.items():
+        if r.get("mode") != "gate":
+            continue
+        # Gate mode's preStop is the drain helper: each stopped pod that served must show its one
+        # report line, with the gate's answer or the hold's end (not bad arguments, which sleep the
+        # hold blind), written before SIGTERM (the hook ended before the container was signalled).
+        pods = (per_pod or {}).get(name)
+        stopped = pods["stopped"] if pods else []
+        bad = []
+        for p in stopped:
+            if not p.get("wasReady", True):
+                continue
+            h, n, at = p.get("helper") or {}, p.get("helperLines", 0), p.get("logLine") or {}
+            if not p.get("logRecorded", True):
+                bad.append("%s (no log)" % p["pod"])
+            elif n != 1:
+                bad.append("%s (%s)" % (p["pod"], "no zdt-drain line" if n == 0 else "%d zdt-drain lines" % n))
+            elif h.get("outcome") not in HELPER_OK:
+                bad.append("%s (outcome %s%s)" % (p["pod"], h.get("outcome"),
+                                                  ": " + h["error"] if h.get("error") else ""))
+            elif h.get("pod") and h["pod"].split("/")[-1] != p["pod"]:
+                bad.append("%s (the line is for pod %s)" % (p["pod"], h["pod"]))
+            elif "sigterm" in at and at["helper"] > at["sigterm"]:
+                bad.append("%s (zdt-drain line after the SIGTERM line)" % p["pod"])
+        need(pods is not None and stopped and not bad, name + ":helper-drained",
+             "%s: every stopped pod's preStop ran zdt-drain once, for that pod, released or held to its end, "
+             "before SIGTERM (%d stopped%s)" % (name, len(stopped), "; offending: " + ", ".join(bad) if bad else ""))
+    for name, r in by.items():
+        # The gate records every drain it answers in status.lastDrains (sleep mode asks no gate).
+        if not (r.get("lastDrainsRecorded") or r.get("kind") == "zdt") or r.get("mode") == "sleep":
+            continue
+        pods = (per_pod or {}).get(name)
+        stopped = pods["stopped"] if pods else []
+        ready = [p["pod"] for p in stopped if p.get("wasReady", True)]
+        named = [d.get("pod") for d in (pods or {}).get("lastDrains") or []]
+        twice = sorted({n for n in named if named.count(n) > 1})
+        missing = [n for n in ready if n not in named]
+        # with more stopped pods than lastDrains keeps, the oldest may have been dropped from it
+        allowed = max(0, len(ready) - LAST_DRAINS_KEEP)
+        problems = ([] if r.get("lastDrainsRecorded") else ["no zdt.json recorded"]) + \
+            ["named %d times: %s" % (named.count(n), n) for n in twice] + \
+            (["not named: " + ", ".join(missing)] if len(missing) > allowed else [])
+        need(pods is not None and stopped and not problems, name + ":drains-named-once",
+             "%s: status.lastDrains names each stopped pod, none twice (%d stopped, %d drains%s)"
+             % (name, len(stopped), len(named), "; " + "; ".join(problems) if problems else ""))
+    for name, r in by.items():
+        if r.get("ownPreStop") is not True:
+            continue
+        # The template's own preStop (httpGet /prestop, which logs event=prestop) is chained after
+        # the hold: zdt-drain runs it once the gate released the pod (or the hold passed) and only
+        # then writes its line, which reports the hook; SIGTERM comes after the whole preStop.
+        pods = (per_pod or {}).get(name)
+        stopped = pods["stopped"] if pods else []
+        bad = []
+        for p in stopped:
+            if not p.get("wasReady", True):
+                continue
+            h, at = p.get("helper") or {}, p.get("logLine") or {}
+            if not p.get("logRecorded", True):
+                why = "no log"
+            elif "preStopHookAt" not in p:
+                why = "no event=prestop line"
+            elif "sigterm" not in at:
+                why = "no SIGTERM line"
+            elif at["prestop"] > at["sigterm"]:
+                why = "event=prestop after the SIGTERM line"
+            elif "helper" not in at:
+                why = "no zdt-drain line"
+            elif h.get("hook") in (None, "", "none"):
+                why = "the zdt-drain line names no own hook"
+            elif at["prestop"] > at["helper"]:
+                why = "event=prestop after the zdt-drain line that reports the hook as done"
+            elif h.get("held") is None or p["preStopHookAt"] < p["preStopAt"] + h["held"] - HOOK_SLACK:
+                why = "event=prestop %.1f s after the termination started, before the hold (%s s) ended" % (
+                    p["preStopHookAt"] - p["preStopAt"], h.get("held"))
+            else:
+                continue
+            bad.append("%s (%s)" % (p["pod"], why))
+        need(pods is not None and stopped and not bad, name + ":own-prestop-kept",
+             "%s: every stopped pod's own preStop hook ran after its hold, before SIGTERM (%d stopped%s)"
+             % (name, len(stopped), "; offending: " + ", ".join(bad) if bad else ""))
     if "plain" in by:
         need(by["plain"]["failed"] > 0, "plain:shows-problem",
              "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])
@@ -336,8 +499,10 @@ def main():
         prop = "-" if r["propagationSecondsObserved"] is None else "%.1f / %.1f" % (
             r["propagationSecondsObserved"], r["propagationSecondsObservedMax"])
         rel = ", ".join("%s %d" % kv for kv in sorted(r["releasedBy"].items())) or "-"
+        # the namespace's enforced Pod Security level, as recorded, in the scenario's cell
+        title = r["title"] + (" [Pod Security: %s]" % r["podSecurity"] if r.get("podSecurity") else "")
         lines.append("| %s | %s | %d | **%d** | %s | %.1f | %.1f | %s | %s | %s |" % (
-            r["title"], r["change"], r["requests"], r["failed"], kinds, r["rolloutSeconds"],
+            title, r["change"], r["requests"], r["failed"], kinds, r["rolloutSeconds"],
             r["deploymentCompleteSeconds"], hold, prop, rel))
     table = "\n".join(lines)
     with open(os.path.join(a.out, prefix + ".md"), "w") as f:

@@ -1,6 +1,6 @@
 """Every rollout criterion can fail, and a fixture proves it (python3 -m unittest discover -s e2e).
 
-testdata/pass/ is a small recorded benchmark run (plain, sleep30, gate, sleep5; see
+testdata/pass/ is a small recorded benchmark run (plain, sleep30, gate, sleep5, gate-restricted; see
 testdata/README.md); every other directory under testdata/ changes it so that the criteria it
 names, and only those, fail.
 """
@@ -84,10 +84,33 @@ class EveryCriterionCanFail(unittest.TestCase):
         self.assertEqual(failures, [])
         # the criteria check() applies to the passing run: one line each
         kinds = {line for line in printed.splitlines() if line.startswith("PASS  ")}
-        self.assertEqual(len(kinds), 10, printed)
+        self.assertEqual(len(kinds), 19, printed)
         failing = {f.split(":")[1] for _, layers in cases() for f in fixtures.spec(layers[-1]).get("fails", [])}
         self.assertEqual(failing, {"load-ran", "no-failed", "per-pod-evidence", "hold-ends", "shows-problem",
-                                   "too-short", "faster-than-sleep30"})
+                                   "too-short", "faster-than-sleep30", "helper-drained",
+                                   "drains-named-once", "own-prestop-kept"})
+
+
+class DrainsNamedOnce(unittest.TestCase):
+    """What the fixtures (3 stopped pods) cannot show: the bound of lastDrains, and sleep mode."""
+
+    def failed(self, kind, mode, stopped, drains, recorded=True):
+        r = {"name": "x", "kind": kind, "mode": mode, "lastDrainsRecorded": recorded, "releasedBy": {}}
+        per_pod = {"x": {"stopped": [{"pod": p, "wasReady": True} for p in stopped],
+                         "lastDrains": [{"pod": p} for p in drains]}}
+        with contextlib.redirect_stdout(io.StringIO()):
+            return [f["id"] for f in rollout.check([r], "full", per_pod) if f["id"].endswith(":drains-named-once")]
+
+    def test_only_the_newest_ten_are_required(self):
+        pods = ["p%02d" % i for i in range(12)]
+        self.assertEqual(self.failed("zdt", "gate", pods, pods[2:]), [])
+        self.assertEqual(self.failed("zdt", "gate", pods, pods[3:]), ["x:drains-named-once"])
+        self.assertEqual(self.failed("zdt", "gate", pods, pods[2:11] + ["p11", "p11"]), ["x:drains-named-once"])
+
+    def test_sleep_mode_asks_no_gate(self):
+        self.assertEqual(self.failed("zdt", "sleep", ["a", "b"], []), [])
+        self.assertEqual(self.failed("deploy", "", ["a", "b"], [], recorded=False), [])
+        self.assertEqual(self.failed("zdt", "gate", ["a", "b"], [], recorded=False), ["x:drains-named-once"])
 
 
 class CommandLine(unittest.TestCase):
@@ -98,16 +121,16 @@ class CommandLine(unittest.TestCase):
         os.makedirs(out, exist_ok=True)
         fixtures.compose(layers, runs)
         p = subprocess.run([sys.executable, ANALYZE, "--runs", runs, "--out", out, "--mode", mode,
-                            "--scenarios", "plain,sleep30,gate,sleep5"], capture_output=True, text=True)
+                            "--scenarios", "plain,sleep30,gate,sleep5,gate-restricted"], capture_output=True, text=True)
         return p, out
 
     def test_pass(self):
         with tempfile.TemporaryDirectory() as tmp:
             p, out = self.bench(tmp, [PASS])
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-            self.assertIn("10 passed, 0 failed", p.stdout)
+            self.assertIn("19 passed, 0 failed", p.stdout)
             results = json.load(open(os.path.join(out, "rollout.json")))
-            self.assertEqual([r["name"] for r in results], ["plain", "sleep30", "gate", "sleep5"])
+            self.assertEqual([r["name"] for r in results], ["plain", "sleep30", "gate", "sleep5", "gate-restricted"])
             for r in results:  # the fields rollout.md and the README's table are made from, and the load
                 self.assertLessEqual({"name", "title", "change", "requests", "failed", "failedByKind", "rolloutSeconds",
                                       "deploymentCompleteSeconds", "holdSecondsMean", "holdSecondsMax",
@@ -118,6 +141,21 @@ class CommandLine(unittest.TestCase):
                              "| Deployment complete s | hold s mean / max | Traefik propagation s mean / max | released by |")
             self.assertEqual(md[6], "| (c) ZeroDowntimeApp, gate mode | rolling update v1 -> v2 | 44 | **0** | - | 12.6 | 8.5 "
                              "| 4.2 / 4.2 | 4.0 / 4.0 | Verified 3 |")
+            # what bench.sh records about the namespace and the template: copied, null when absent
+            by = {r["name"]: r for r in results}
+            self.assertEqual([by["gate"][k] for k in ("podSecurity", "image", "ownPreStop")], [None, None, None])
+            self.assertEqual([by["gate-restricted"][k] for k in ("podSecurity", "image", "ownPreStop")],
+                             ["restricted", "localhost/demo-app:dev-noshell", True])
+            self.assertEqual(md[8], "| zdt gate, restricted namespace, image without a shell, own preStop kept "
+                             "[Pod Security: restricted] | rolling update v1 -> v2 | 44 | **0** | - | 12.6 | 8.5 "
+                             "| 4.2 / 4.2 | 4.0 / 4.0 | Verified 3 |")
+            # per stopped pod, in the runs' pods.json: the helper's line, the own hook, the lines' order
+            a = next(p for p in json.load(open(os.path.join(tmp, "runs", "pods.json")))["gate-restricted"]["stopped"]
+                     if p["pod"] == "app-v1-a")
+            self.assertEqual({k: a["helper"][k] for k in ("outcome", "held", "hook", "hook_result")},
+                             {"outcome": "Released", "held": 4.05, "hook": "httpGet", "hook_result": "200"})
+            self.assertEqual(a["logLine"], {"prestop": 2, "helper": 3, "sigterm": 4})
+            self.assertAlmostEqual(a["preStopHookAt"] - a["preStopAt"], 4.1, places=3)
 
     def test_fail_ci(self):
         with tempfile.TemporaryDirectory() as tmp:
