@@ -265,6 +265,7 @@ def analyze(run):
         "podSecurity": meta.get("podSecurity"),
         "image": meta.get("image"),
         "ownPreStop": meta.get("ownPreStop"),
+        "shellAbsent": meta.get("shellAbsent"),
         "change": meta["change"],
         "requests": summary["requests"],
         "failed": summary["failed"],
@@ -420,6 +421,12 @@ def check(results, mode, per_pod=None):
         need(pods is not None and stopped and not problems, name + ":drains-named-once",
              "%s: status.lastDrains names each stopped pod, none twice (%d stopped, %d drains%s)"
              % (name, len(stopped), len(named), "; " + "; ".join(problems) if problems else ""))
+    for name, r in by.items():
+        if "noshell" not in (r.get("image") or ""):
+            continue
+        # bench.sh tried `kubectl exec <pod> -- /bin/sh -c true` in the app's container: it must fail.
+        need(r.get("shellAbsent") is True, name + ":no-shell",
+             "%s: the app's image has no shell (an exec of /bin/sh failed: %s)" % (name, r.get("shellAbsent")))
     for name, r in by.items():
         if r.get("ownPreStop") is not True:
             continue

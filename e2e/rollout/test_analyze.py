@@ -84,11 +84,11 @@ class EveryCriterionCanFail(unittest.TestCase):
         self.assertEqual(failures, [])
         # the criteria check() applies to the passing run: one line each
         kinds = {line for line in printed.splitlines() if line.startswith("PASS  ")}
-        self.assertEqual(len(kinds), 19, printed)
+        self.assertEqual(len(kinds), 20, printed)
         failing = {f.split(":")[1] for _, layers in cases() for f in fixtures.spec(layers[-1]).get("fails", [])}
         self.assertEqual(failing, {"load-ran", "no-failed", "per-pod-evidence", "hold-ends", "shows-problem",
                                    "too-short", "faster-than-sleep30", "helper-drained",
-                                   "drains-named-once", "own-prestop-kept"})
+                                   "drains-named-once", "own-prestop-kept", "no-shell"})
 
 
 class DrainsNamedOnce(unittest.TestCase):
@@ -128,7 +128,7 @@ class CommandLine(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             p, out = self.bench(tmp, [PASS])
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-            self.assertIn("19 passed, 0 failed", p.stdout)
+            self.assertIn("20 passed, 0 failed", p.stdout)
             results = json.load(open(os.path.join(out, "rollout.json")))
             self.assertEqual([r["name"] for r in results], ["plain", "sleep30", "gate", "sleep5", "gate-restricted"])
             for r in results:  # the fields rollout.md and the README's table are made from, and the load
@@ -145,7 +145,7 @@ class CommandLine(unittest.TestCase):
             by = {r["name"]: r for r in results}
             self.assertEqual([by["gate"][k] for k in ("podSecurity", "image", "ownPreStop")], [None, None, None])
             self.assertEqual([by["gate-restricted"][k] for k in ("podSecurity", "image", "ownPreStop")],
-                             ["restricted", "localhost/demo-app:dev-noshell", True])
+                             ["restricted", "localhost/demo-app-noshell:dev", True])
             self.assertEqual(md[8], "| zdt gate, restricted namespace, image without a shell, own preStop kept "
                              "[Pod Security: restricted] | rolling update v1 -> v2 | 44 | **0** | - | 12.6 | 8.5 "
                              "| 4.2 / 4.2 | 4.0 / 4.0 | Verified 3 |")
