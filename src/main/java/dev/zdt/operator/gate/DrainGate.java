@@ -18,7 +18,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -37,12 +36,8 @@ import dev.zdt.operator.ingress.IngressObservation;
 import dev.zdt.operator.ingress.IngressVerifier;
 import dev.zdt.operator.ingress.IngressVerifiers;
 import dev.zdt.operator.metrics.GateMetrics;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.quarkus.runtime.StartupEvent;
 
 /**
@@ -65,12 +60,9 @@ import io.quarkus.runtime.StartupEvent;
 @ApplicationScoped
 public class DrainGate {
 
-    static final String APP_INDEX = "zdt-app";
-    private static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
     private static final Logger LOG = Logger.getLogger(DrainGate.class);
 
-    private final KubernetesClient client;
-    private final ManagedPods managedPods;
+    private final GateCache cache;
     private final GateConfig config;
     private final IngressVerifiers verifiers;
     private final GateMetrics metrics;
@@ -84,18 +76,13 @@ public class DrainGate {
     /** Apps with an evaluation queued; informer bursts collapse into one pass per app. */
     private final Set<String> queued = ConcurrentHashMap.newKeySet();
 
-    private volatile SharedIndexInformer<ZeroDowntimeApp> apps;
-    private volatile SharedIndexInformer<Pod> pods;
-    private volatile SharedIndexInformer<EndpointSlice> slices;
-
     // Owned by the loop thread.
     private final Map<String, AppState> states = new HashMap<>();
     private int open;
 
     public DrainGate(KubernetesClient client, ManagedPods managedPods, GateConfig config, IngressVerifiers verifiers,
             GateMetrics metrics, DrainReporter reporter) {
-        this.client = client;
-        this.managedPods = managedPods;
+        this.cache = new GateCache(client, managedPods);
         this.config = config;
         this.verifiers = verifiers;
         this.metrics = metrics;
@@ -106,32 +93,13 @@ public class DrainGate {
         start();
     }
 
-    synchronized void start() {
-        if (apps != null) {
-            return;
-        }
-        apps = client.resources(ZeroDowntimeApp.class).inAnyNamespace().runnableInformer(0);
-        pods = managedPods.informer();
-        slices = client.discovery().v1().endpointSlices().inAnyNamespace()
-                .withLabel(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME).runnableInformer(0);
-        // Keep retrying: the CRD may not exist yet at startup, and the API server may come and go.
-        for (SharedIndexInformer<?> i : List.of(apps, slices)) {
-            i.exceptionHandler((started, error) -> {
-                LOG.debugf("drain gate informer: %s; retrying", error.getMessage());
-                return true;
-            });
-        }
-        slices.addIndexers(Map.of(APP_INDEX, s -> keys(s, SERVICE_NAME_LABEL)));
-        apps.addEventHandler(poker(a -> key(a.getMetadata().getNamespace(), a.getMetadata().getName())));
-        slices.addEventHandler(poker(s -> key(s.getMetadata().getNamespace(), label(s, SERVICE_NAME_LABEL))));
-        apps.start();
-        managedPods.watch(poker(p -> key(p.getMetadata().getNamespace(), label(p, Constants.APP_LABEL))));
-        slices.start();
+    void start() {
+        cache.start(this::poke);
     }
 
     /** The informers have listed everything once; before that the gate cannot tell a stranger from a pod of ours. */
     public boolean synced() {
-        return apps != null && apps.hasSynced() && pods.hasSynced() && slices.hasSynced();
+        return cache.synced();
     }
 
     /**
@@ -163,15 +131,15 @@ public class DrainGate {
                     + key + "\n"));
             return;
         }
-        ZeroDowntimeApp app = apps.getIndexer().getByKey(key);
+        ZeroDowntimeApp app = cache.app(key);
         if (app == null) {
             call.answer.complete(new GateAnswer(404, "no ZeroDowntimeApp " + key
                     + ": the drain gate holds only pods of ZeroDowntimeApps\n"));
             return;
         }
         if (call.exactPod != null) {
-            Pod pod = pods.getIndexer().getByKey(key(call.namespace, call.exactPod));
-            if (pod == null || !call.app.equals(label(pod, Constants.APP_LABEL))) {
+            Pod pod = cache.pod(call.namespace, call.exactPod);
+            if (pod == null || !call.app.equals(GateCache.label(pod, Constants.APP_LABEL))) {
                 call.answer.complete(new GateAnswer(404, "pod " + call.namespace + "/" + call.exactPod
                         + " is not a pod of ZeroDowntimeApp " + key + "\n"));
                 return;
@@ -217,7 +185,7 @@ public class DrainGate {
 
     private void pass(AppState s) {
         Instant now = Instant.now();
-        ZeroDowntimeApp current = apps.getIndexer().getByKey(s.key);
+        ZeroDowntimeApp current = cache.app(s.key);
         if (current != null) {
             s.app = current;
             budget(s);
@@ -227,7 +195,7 @@ public class DrainGate {
         Optional<IngressVerifier> verifier = verifiers.forProvider(s.app.getSpec().getTraffic().getProvider());
 
         long passNo = ++s.passes;
-        for (Pod p : pods.getIndexer().byIndex(APP_INDEX, s.key)) {
+        for (Pod p : cache.pods(s.key)) {
             Tracked t = s.tracked.get(p.getMetadata().getName());
             if (t == null && p.getMetadata().getDeletionTimestamp() != null) {
                 t = new Tracked(p.getMetadata().getName(), now);
@@ -240,7 +208,7 @@ public class DrainGate {
                 }
             }
         }
-        Rotation rotation = Rotation.of(slices.getIndexer().byIndex(APP_INDEX, s.key));
+        Rotation rotation = cache.rotation(s.key);
         for (Tracked t : s.tracked.values()) {
             t.inCache = t.seenInPass == passNo;
             if (rotation.offers(t.pod, t.address)) {
@@ -560,27 +528,9 @@ public class DrainGate {
         }
     }
 
-    // ---------------------------------------------------------------- informer plumbing
+    // ---------------------------------------------------------------- informer events
 
-    private <T extends HasMetadata> ResourceEventHandler<T> poker(Function<T, String> keyOf) {
-        return new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(T obj) {
-                poke(keyOf.apply(obj));
-            }
-
-            @Override
-            public void onUpdate(T oldObj, T newObj) {
-                poke(keyOf.apply(newObj));
-            }
-
-            @Override
-            public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-                poke(keyOf.apply(obj));
-            }
-        };
-    }
-
+    /** Queues a pass for the app: informer bursts collapse into one pass per app. */
     private void poke(String key) {
         if (key == null || !queued.add(key)) {
             return;
@@ -595,19 +545,8 @@ public class DrainGate {
         }
     }
 
-    /** The {@link #APP_INDEX} keys of an object: {@code namespace/<its label value>}, or none without the label. */
-    static List<String> keys(HasMetadata o, String label) {
-        String value = label(o, label);
-        return value == null ? List.of() : List.of(key(o.getMetadata().getNamespace(), value));
-    }
-
-    private static String label(HasMetadata o, String label) {
-        Map<String, String> labels = o.getMetadata().getLabels();
-        return labels == null ? null : labels.get(label);
-    }
-
     private static String key(String namespace, String name) {
-        return name == null ? null : namespace + "/" + name;
+        return GateCache.key(namespace, name);
     }
 
     private static Instant latest(Instant a, Instant b) {
@@ -637,12 +576,7 @@ public class DrainGate {
             LOG.debugf("gate shutdown: %s", e.getMessage());
         }
         loop.shutdownNow();
-        // The managed pods' informer is stopped by its own bean: warm-in shares it.
-        for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] { apps, slices }) {
-            if (i != null) {
-                i.stop();
-            }
-        }
+        cache.stop();
     }
 
     // ---------------------------------------------------------------- state
