@@ -2,6 +2,7 @@ package dev.zdt.operator.gate;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -78,11 +79,16 @@ public class DrainGate {
 
     // Owned by the loop thread.
     private final Map<String, AppState> states = new HashMap<>();
+    private final IngressPoller poller;
     private int open;
 
     public DrainGate(KubernetesClient client, ManagedPods managedPods, GateConfig config, IngressVerifiers verifiers,
             GateMetrics metrics, DrainReporter reporter) {
         this.cache = new GateCache(client, managedPods);
+        this.poller = new IngressPoller(loop, config.ingressPollInterval(), InstantSource.system(), key -> {
+            AppState s = states.get(key);
+            return s == null || s.calls.isEmpty() ? null : s.app;
+        }, this::evaluate);
         this.config = config;
         this.verifiers = verifiers;
         this.metrics = metrics;
@@ -193,6 +199,7 @@ public class DrainGate {
         // A deleted app keeps its last known spec: the holds of its pods end by their own rules.
         Verify verify = s.app.getSpec().getTraffic().getVerify();
         Optional<IngressVerifier> verifier = verifiers.forProvider(s.app.getSpec().getTraffic().getProvider());
+        IngressObservation ingress = poller.latest(s.key);
 
         long passNo = ++s.passes;
         for (Pod p : cache.pods(s.key)) {
@@ -216,8 +223,8 @@ public class DrainGate {
             } else if (t.outOfRotationSince == null) {
                 t.outOfRotationSince = now;
             }
-            if (s.ingress != null && s.ingress.known()) {
-                boolean listed = t.address != null && s.ingress.addresses().contains(t.address);
+            if (ingress != null && ingress.known()) {
+                boolean listed = t.address != null && ingress.addresses().contains(t.address);
                 if (listed) {
                     t.ingressGoneSince = null;
                 } else if (t.ingressGoneSince == null && t.outOfRotationSince != null) {
@@ -256,7 +263,7 @@ public class DrainGate {
             int others;
             Instant settle = c.arrived;
             if (c.exactPod != null) {
-                check = GateDecision.Check.NONE.with(rules, target(s, own, verifier));
+                check = GateDecision.Check.NONE.with(rules, target(s, own, verifier, ingress));
                 hold = own.holdSeconds != null ? Duration.ofSeconds(own.holdSeconds) : s.defaultHold;
                 others = rotation.readyCount() - (rotation.offers(own.pod, own.address) ? 1 : 0);
             } else {
@@ -266,7 +273,7 @@ public class DrainGate {
                 // Until the cutoff the caller's own deletion may still be on its way to this cache.
                 settle = cutoff;
                 if (prefixes == null) {
-                    prefixes = new Prefixes(s, rules, rotation, verifier);
+                    prefixes = new Prefixes(s, rules, rotation, verifier, ingress);
                 }
                 int k = prefixes.upTo(cutoff);
                 check = prefixes.checks[k];
@@ -298,12 +305,13 @@ public class DrainGate {
             cancel(s);
             if (s.answeredClaims.isEmpty()) {
                 states.remove(s.key);
+                poller.forget(s.key);
             }
             return;
         }
         schedule(s, wake, now);
         if (askIngress && verifier.isPresent()) {
-            askIngress(s, verifier.get());
+            poller.ask(s.key, verifier.get());
         }
     }
 
@@ -334,9 +342,10 @@ public class DrainGate {
                 .map(t -> t.pod).orElse(null);
     }
 
-    private static GateDecision.Target target(AppState s, Tracked t, Optional<IngressVerifier> verifier) {
-        return new GateDecision.Target(t.pod, t.address, t.outOfRotationSince, ingress(s, t, verifier),
-                ingressDetail(s, verifier));
+    private static GateDecision.Target target(AppState s, Tracked t, Optional<IngressVerifier> verifier,
+            IngressObservation ingress) {
+        return new GateDecision.Target(t.pod, t.address, t.outOfRotationSince, ingress(t, verifier, ingress),
+                ingressDetail(s, verifier, ingress));
     }
 
     /**
@@ -349,7 +358,8 @@ public class DrainGate {
         final int[] offered;
         final Duration[] minHold;
 
-        Prefixes(AppState s, GateDecision.Rules rules, Rotation rotation, Optional<IngressVerifier> verifier) {
+        Prefixes(AppState s, GateDecision.Rules rules, Rotation rotation, Optional<IngressVerifier> verifier,
+                IngressObservation ingress) {
             List<Tracked> order = s.tracked.values().stream()
                     .sorted(Comparator.comparing((Tracked t) -> t.firstSeen).thenComparing(t -> t.pod)).toList();
             int n = order.size();
@@ -361,7 +371,7 @@ public class DrainGate {
             for (int i = 0; i < n; i++) {
                 Tracked t = order.get(i);
                 seen[i] = t.firstSeen;
-                checks[i + 1] = checks[i].with(rules, target(s, t, verifier));
+                checks[i + 1] = checks[i].with(rules, target(s, t, verifier, ingress));
                 offered[i + 1] = offered[i] + (rotation.offers(t.pod, t.address) ? 1 : 0);
                 Duration h = t.holdSeconds == null ? null : Duration.ofSeconds(t.holdSeconds);
                 minHold[i + 1] = minHold[i] == null || (h != null && h.compareTo(minHold[i]) < 0) ? h : minHold[i];
@@ -384,22 +394,23 @@ public class DrainGate {
         }
     }
 
-    private static GateDecision.Ingress ingress(AppState s, Tracked t, Optional<IngressVerifier> verifier) {
-        if (verifier.isEmpty() || s.ingress == null || !s.ingress.known()) {
+    private static GateDecision.Ingress ingress(Tracked t, Optional<IngressVerifier> verifier,
+            IngressObservation ingress) {
+        if (verifier.isEmpty() || ingress == null || !ingress.known()) {
             return GateDecision.Ingress.UNKNOWN;
         }
-        return t.address != null && s.ingress.addresses().contains(t.address) ? GateDecision.Ingress.ROUTED
+        return t.address != null && ingress.addresses().contains(t.address) ? GateDecision.Ingress.ROUTED
                 : GateDecision.Ingress.GONE;
     }
 
-    private static String ingressDetail(AppState s, Optional<IngressVerifier> verifier) {
+    private static String ingressDetail(AppState s, Optional<IngressVerifier> verifier, IngressObservation ingress) {
         if (verifier.isEmpty()) {
             return "no ingress check exists for provider " + s.app.getSpec().getTraffic().getProvider();
         }
-        if (s.ingress == null) {
+        if (ingress == null) {
             return "no answer yet";
         }
-        return s.ingress.known() ? null : s.ingress.detail();
+        return ingress.known() ? null : ingress.detail();
     }
 
     /** Answers the call at once; what only people read is done by {@link #report} after the pass. */
@@ -486,46 +497,12 @@ public class DrainGate {
         s.wakeTimer = loop.schedule(() -> evaluate(key), delay, TimeUnit.NANOSECONDS);
     }
 
-    private void askIngress(AppState s, IngressVerifier verifier) {
-        if (s.asking || s.askTimer != null) {
-            return;
-        }
-        long delay = s.lastAsked == null ? 0
-                : Math.max(0, config.ingressPollInterval().toNanos() - Duration.between(s.lastAsked, Instant.now()).toNanos());
-        String key = s.key;
-        s.askTimer = loop.schedule(() -> {
-            AppState st = states.get(key);
-            if (st == null) {
-                return;
-            }
-            st.askTimer = null;
-            if (st.calls.isEmpty()) {
-                return;
-            }
-            st.asking = true;
-            st.lastAsked = Instant.now();
-            verifier.observe(st.app).whenComplete((seen, error) -> loop.execute(() -> {
-                AppState again = states.get(key);
-                if (again == null) {
-                    return;
-                }
-                again.asking = false;
-                again.ingress = seen != null ? seen
-                        : IngressObservation.unknown(verifier.name() + " check failed: " + error, Instant.now());
-                evaluate(again);
-            }));
-        }, delay, TimeUnit.NANOSECONDS);
-    }
-
-    private static void cancel(AppState s) {
+    private void cancel(AppState s) {
         if (s.wakeTimer != null) {
             s.wakeTimer.cancel(false);
             s.wakeTimer = null;
         }
-        if (s.askTimer != null) {
-            s.askTimer.cancel(false);
-            s.askTimer = null;
-        }
+        poller.cancel(s.key);
     }
 
     // ---------------------------------------------------------------- informer events
@@ -569,6 +546,7 @@ public class DrainGate {
                     c.answer.complete(new GateAnswer(503, "this operator replica is shutting down; hold ended early\n"));
                 }));
                 states.clear();
+                poller.clear();
                 drained.complete(null);
             });
             drained.get(5, TimeUnit.SECONDS);
@@ -595,10 +573,6 @@ public class DrainGate {
         final Set<String> answeredClaims = new HashSet<>();
         /** Passes run so far; a tracked pod seen in the cache by the current pass carries its number. */
         long passes;
-        IngressObservation ingress;
-        boolean asking;
-        Instant lastAsked;
-        ScheduledFuture<?> askTimer;
         ScheduledFuture<?> wakeTimer;
         Instant wakeAt;
 
