@@ -182,7 +182,12 @@ public class DrainGate {
         }
         // One millisecond late rather than early: an early wake only reschedules, but costs a pass.
         long delay = Math.max(0, Duration.between(now, wake).toNanos()) + 1_000_000;
-        wakes.put(key, new Wake(wake, loop.schedule(() -> evaluate(key), delay, TimeUnit.NANOSECONDS)));
+        wakes.put(key, new Wake(wake, loop.schedule(() -> {
+            // A timer running its pass is not pending any more (isDone() is false until it returns):
+            // were it kept, that pass could not set the next timer, and a hold would outlive its bound.
+            wakes.remove(key);
+            evaluate(key);
+        }, delay, TimeUnit.NANOSECONDS)));
     }
 
     /** An app's next timed pass. */
