@@ -164,6 +164,9 @@ final class AppHolds {
         }
         if (s == null) {
             s = new AppState(key, call.namespace);
+            // The app as the call found it: should it be deleted before the first pass, its spec still holds.
+            s.app = app;
+            budget(s);
             states.put(key, s);
         }
         call.claimDeadline = call.arrived.plus(claimWait);

@@ -414,6 +414,20 @@ class AppHoldsTest {
         assertThat(metrics.inFlight()).isZero();
     }
 
+    @Test
+    void anAppDeletedBeforeTheFirstPassOfItsCallStillHoldsByItsLastKnownSpec() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+        cache.apps.remove("shop"); // deleted between the call's arrival and the pass it queued
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout after 12.0s");
+    }
+
     // ---------------------------------------------------------------- limits
 
     @Test
