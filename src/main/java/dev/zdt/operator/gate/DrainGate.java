@@ -35,9 +35,10 @@ import io.quarkus.runtime.StartupEvent;
  * 404/429 at once) and, on every pass of its app, decides it with {@link GateDecision} from what
  * {@link GateCache} shows (the app, its pods, its EndpointSlices as a {@link Rotation}) and the
  * latest answer of the ingress controller, which {@link IngressPoller} asks. A pass answers the
- * calls it releases; this class then hands the records and Events to {@link DrainReporter}, sets the
- * app's wake-up timer and has the poller ask again. A pass runs when the cache changes for the
- * app, when a call arrives, when its timer fires and when the ingress controller answers.
+ * calls it decides (200 released, 409 never seen terminating); this class then hands the records
+ * and Events to {@link DrainReporter}, sets the app's wake-up timer and has the poller ask again. A
+ * pass runs when a call arrives, when the cache changes for the app, when its timer fires and when
+ * the ingress controller answers.
  *
  * <p>Every replica runs this from its own informers, started at startup and not tied to
  * leadership, so the gate answers while leadership moves. All hold state lives on one scheduler
@@ -50,6 +51,7 @@ public class DrainGate {
     private static final Logger LOG = Logger.getLogger(DrainGate.class);
 
     private final GateCache cache;
+    private final GateMetrics metrics;
     private final DrainReporter reporter;
     private final InstantSource clock = InstantSource.system();
 
@@ -60,7 +62,6 @@ public class DrainGate {
     });
     /** Apps with an evaluation queued; informer bursts collapse into one pass per app. */
     private final Set<String> queued = ConcurrentHashMap.newKeySet();
-    private final GateMetrics metrics;
 
     // Owned by the loop thread.
     private final AppHolds holds;
@@ -70,8 +71,8 @@ public class DrainGate {
     public DrainGate(KubernetesClient client, ManagedPods managedPods, GateConfig config, IngressVerifiers verifiers,
             GateMetrics metrics, DrainReporter reporter) {
         this.cache = new GateCache(client, managedPods);
-        this.reporter = reporter;
         this.metrics = metrics;
+        this.reporter = reporter;
         this.holds = new AppHolds(config.claimWait(), config.maxHolds(), config.maxHoldsPerApp(),
                 verifiers::forProvider, metrics, clock);
         this.poller = new IngressPoller(loop, config.ingressPollInterval(), clock, holds::waitingApp, this::evaluate);
