@@ -234,7 +234,7 @@ final class AppHolds {
             } else if (t.outOfRotationSince == null) {
                 t.outOfRotationSince = now;
             }
-            if (ingress != null && ingress.known()) {
+            if (fresh(ingress, t)) {
                 boolean listed = t.address != null && ingress.addresses().contains(t.address);
                 if (listed) {
                     t.ingressGoneSince = null;
@@ -369,8 +369,20 @@ final class AppHolds {
 
     private static GateDecision.Target target(AppState s, Tracked t, Optional<IngressVerifier> verifier,
             IngressObservation ingress) {
+        String detail = ingressDetail(s, verifier, ingress);
+        if (detail == null && !fresh(ingress, t)) {
+            detail = "its last answer was asked before " + t.pod + " started terminating; asking again";
+        }
         return new GateDecision.Target(t.pod, t.address, t.outOfRotationSince, ingress(t, verifier, ingress),
-                ingressDetail(s, verifier, ingress));
+                detail);
+    }
+
+    /**
+     * An answer counts for a pod only if it was asked once the pod was terminating: one kept from
+     * an earlier drain may predate the front end routing to the pod at all.
+     */
+    private static boolean fresh(IngressObservation ingress, Tracked t) {
+        return ingress != null && ingress.known() && !ingress.askedAt().isBefore(t.firstSeen);
     }
 
     /**
@@ -421,7 +433,7 @@ final class AppHolds {
 
     private static GateDecision.Ingress ingress(Tracked t, Optional<IngressVerifier> verifier,
             IngressObservation ingress) {
-        if (verifier.isEmpty() || ingress == null || !ingress.known()) {
+        if (verifier.isEmpty() || !fresh(ingress, t)) {
             return GateDecision.Ingress.UNKNOWN;
         }
         return t.address != null && ingress.addresses().contains(t.address) ? GateDecision.Ingress.ROUTED
