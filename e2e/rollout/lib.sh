@@ -148,7 +148,9 @@ record_start() {
     (while :; do kubectl -n "$ns" get pods -w --output-watch-events -o json 2>/dev/null; sleep 0.5; done) >>"$dir/pods.json" &
     REC_PIDS+=($!)
     (declare -A seen; while :; do
-      for p in $(kubectl -n "$ns" get pods -o jsonpath='{.items[*].metadata.name}' 2>/dev/null); do
+      # Followed once its app container runs: a follow started while an init container runs
+      # (gate mode's helper) was seen to stay silent for the pod's whole life.
+      for p in $(kubectl -n "$ns" get pods -o jsonpath='{range .items[?(@.status.containerStatuses[0].state.running)]}{.metadata.name}{" "}{end}' 2>/dev/null); do
         [[ -n ${seen[$p]:-} ]] && continue
         seen[$p]=1
         (while kubectl -n "$ns" get pod "$p" >/dev/null 2>&1; do
