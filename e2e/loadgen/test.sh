@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests the load generator against the demo app on loopback: exact counts, no failures when all is
-# well, and failures classified as refused/reset when the server dies under load.
+# well, failures classified as refused/reset when the server dies under load, 2xx answers with the
+# wrong body counted as bad_body (against fake_server.py).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 demo=$here/../demo-app
@@ -9,7 +10,7 @@ lg=$here/target/loadgen.jar
 work=$(mktemp -d)
 passed=0 failed=0
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
 
 check() { # check <name> <command...>
@@ -17,6 +18,7 @@ check() { # check <name> <command...>
   if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
 }
 json_num() { sed -n "s/^  \"$2\": \([0-9.]*\),*$/\1/p" "$1"; } # top-level number of a summary file
+json_kind() { sed -n "s/^  \"failedByKind\": {.*\"$2\": \([0-9]*\).*/\1/p" "$1"; } # failedByKind.<kind>, empty if 0
 kinds_of_failures() { tail -n +2 "$1" | cut -d, -f5 | grep -v '^none$' | sort -u | tr '\n' ' '; }
 
 start_demo() { # sets PID and PORT; PORT=0 lets the kernel choose, the app logs it
@@ -41,9 +43,11 @@ check "exit code 0" [ $? = 0 ]
 req=$(json_num "$work/a.json" requests)
 check "3 s at 100/s records ~300 requests (got $req)" [ "${req:-0}" -ge 295 -a "${req:-0}" -le 305 ]
 check "CSV has one row per request" [ "$(($(wc -l <"$work/a.csv") - 1))" = "$req" ]
-check "CSV header" [ "$(head -1 "$work/a.csv")" = "seq,sendEpochMs,latencyMs,status,errorKind,pod" ]
+check "CSV header" [ "$(head -1 "$work/a.csv")" = "seq,sendEpochMs,latencyMs,status,errorKind,pod,version" ]
 check "0 failed" [ "$(json_num "$work/a.json" failed)" = 0 ]
 check "every row is 200/none from test-pod" [ "$(tail -n +2 "$work/a.csv" | cut -d, -f4,5,6 | sort -u)" = "200,none,test-pod" ]
+check "every row names version v1" [ "$(tail -n +2 "$work/a.csv" | cut -d, -f7 | sort -u)" = "v1" ]
+check "summary records the body check" grep -qF '"expectBodyRegex": "pod=(?<pod>\\S+) version=(?<version>\\S+)\\n",' "$work/a.json"
 check "achieved rate ~100/s" awk -v r="$(json_num "$work/a.json" achievedRate)" 'BEGIN { exit !(r >= 97 && r <= 103) }'
 # buckets go by actual send time, so a stall on a busy machine can shift a few requests across a boundary
 check "summary has 3 per-second buckets of ~100 ($(grep -o '"ok": [0-9]*, "failed"' "$work/a.json" | tr -dc '0-9 \n' | tr '\n' ' '))" \
@@ -78,7 +82,35 @@ check "--max-in-flight 10: 50 recorded, 10 ok, 40 'overload'" \
   [ "$(json_num "$work/e.json" requests)" = 50 -a "$(json_num "$work/e.json" ok)" = 10 \
     -a "$(grep -c ',overload,' "$work/e.csv")" = 40 ]
 
-# --- 5. the server dies hard mid-run: failures appear, classified as refused/reset ----------------
+# --- 5. the body check: a 2xx that is not the demo app's answer is a failure, bad_body -------------
+python3 "$here/fake_server.py" >"$work/fake.log" 2>&1 &
+pids+=("$!"); fake=
+for _ in $(seq 1 100); do
+  fake=$(sed -n 's/^port=//p' "$work/fake.log"); [[ -n $fake ]] && break; sleep 0.05
+done
+fake=http://127.0.0.1:$fake
+loadgen --url "$fake/wrong" --rate 50 --duration 400ms --out "$work/w.csv" --summary "$work/w.json"
+check "200 'hello': all 20 are bad_body, none ok" \
+  [ "$(json_kind "$work/w.json" bad_body)" = 20 -a "$(json_num "$work/w.json" ok)" = 0 -a "$(json_num "$work/w.json" failed)" = 20 ]
+check "bad_body rows keep status 200" [ "$(tail -n +2 "$work/w.csv" | cut -d, -f4,5 | sort -u)" = "200,bad_body" ]
+check "bad_body counts in perSecond" grep -q '"failedByKind": {"bad_body": 20}}' "$work/w.json"
+loadgen --url "$fake/wrong" --rate 50 --duration 400ms --expect-body-regex none --summary "$work/w2.json"
+check "--expect-body-regex none: the same answers are ok" [ "$(json_num "$work/w2.json" ok)" = 20 ]
+check "--expect-body-regex none: recorded as null" grep -q '"expectBodyRegex": null,' "$work/w2.json"
+loadgen --url "$fake/wrong" --rate 50 --duration 400ms --expect-body-regex 'hel+o\n' --summary "$work/w3.json"
+check "--expect-body-regex 'hel+o\n': the same answers are ok" [ "$(json_num "$work/w3.json" ok)" = 20 ]
+loadgen --url "$fake/wrong" --rate 50 --duration 400ms --expect-body-regex 'hel+o' --summary "$work/w4.json"
+check "--expect-body-regex 'hel+o': must match the whole body (newline missing: bad_body)" \
+  [ "$(json_kind "$work/w4.json" bad_body)" = 20 ]
+loadgen --url "$fake/mismatch" --rate 50 --duration 400ms --summary "$work/m.json"
+check "body names another pod than X-Pod: bad_body" [ "$(json_kind "$work/m.json" bad_body)" = 20 ]
+loadgen --url "$fake/chunked" --rate 50 --duration 400ms --out "$work/ch.csv" --summary "$work/ch.json"
+check "chunked demo body: ok, pod and version from the body" \
+  [ "$(json_num "$work/ch.json" ok)" = 20 -a "$(tail -n +2 "$work/ch.csv" | cut -d, -f5,6,7 | sort -u)" = "none,fake-c,v3" ]
+loadgen --url "$fake/missing" --rate 50 --duration 400ms --summary "$work/nf.json"
+check "a 404 stays http_other, not bad_body" [ "$(json_kind "$work/nf.json" http_other)" = 20 -a -z "$(json_kind "$work/nf.json" bad_body)" ]
+
+# --- 6. the server dies hard mid-run: failures appear, classified as refused/reset ----------------
 loadgen --url "$url" --rate 100 --duration 4s --out "$work/f.csv" --summary "$work/f.json" &
 lgpid=$!
 sleep 1.5
@@ -93,7 +125,7 @@ check "kill -9: failures are only refused/reset ($(kinds_of_failures "$work/f.cs
 check "kill -9: the summary agrees with the CSV" \
   [ "$(grep -cvE ',none,|^seq' "$work/f.csv")" = "$bad" ]
 
-# --- 6. nothing listening at all ---------------------------------------------------------------------
+# --- 7. nothing listening at all ---------------------------------------------------------------------
 loadgen --url "$url" --rate 50 --duration 1s --out "$work/g.csv" --summary "$work/g.json"
 check "closed port: every request 'refused'" \
   [ "$(kinds_of_failures "$work/g.csv")" = "refused " -a "$(json_num "$work/g.json" failed)" = 50 ]

@@ -22,6 +22,7 @@ import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Matcher;
 
 /**
  * Open-model HTTP/1.1 load generator: request i is started at start + i/rate whatever happened
@@ -38,9 +39,12 @@ public final class LoadGen {
 
     // Error kinds, in the order they are reported.
     static final String[] KINDS = {"none", "http_502", "http_503", "http_504", "http_other",
-            "reset", "refused", "timeout", "overload", "other"};
+            "reset", "refused", "timeout", "overload", "other", "bad_body"};
     static final byte NONE = 0, HTTP_502 = 1, HTTP_503 = 2, HTTP_504 = 3, HTTP_OTHER = 4,
-            RESET = 5, REFUSED = 6, TIMEOUT = 7, OVERLOAD = 8, OTHER = 9;
+            RESET = 5, REFUSED = 6, TIMEOUT = 7, OVERLOAD = 8, OTHER = 9, BAD_BODY = 10;
+
+    // New columns go at the end: the analysis scripts read the CSV by name, older tools by position.
+    static final String CSV_HEADER = "seq,sendEpochMs,latencyMs,status,errorKind,pod,version";
 
     // Responses above this size are an error: we only expect small answers from the demo app.
     static final int MAX_RESPONSE_BYTES = 1 << 20;
@@ -49,7 +53,7 @@ public final class LoadGen {
 
     final Config cfg;
     final Records rec = new Records();
-    final Map<String, String> podNames = new HashMap<>();
+    final Map<String, String> podNames = new HashMap<>(); // pod and version names, shared per value
     final ArrayDeque<Req> pending = new ArrayDeque<>();   // launch order == deadline order
     final ArrayDeque<Conn> idle = new ArrayDeque<>();     // keep-alive connections ready for reuse
     final ArrayDeque<Conn> lingering = new ArrayDeque<>(); // answered, waiting for the server to close
@@ -124,8 +128,9 @@ public final class LoadGen {
         long seq = 0;
         long nextProgress = start + 5_000_000_000L;
         long nextFileCheck = start;
-        System.err.printf(Locale.ROOT, "[loadgen] %s Host=%s rate=%.1f/s keepalive=%s timeout=%dms max-in-flight=%d%n",
-                cfg.url, cfg.hostHeader, cfg.rate, cfg.keepalive, cfg.timeoutMs, cfg.maxInFlight);
+        System.err.printf(Locale.ROOT, "[loadgen] %s Host=%s rate=%.1f/s keepalive=%s timeout=%dms max-in-flight=%d expect-body=%s%n",
+                cfg.url, cfg.hostHeader, cfg.rate, cfg.keepalive, cfg.timeoutMs, cfg.maxInFlight,
+                cfg.expectBodyRegex == null ? "none" : cfg.expectBodyRegex);
 
         while (true) {
             long now = System.nanoTime();
@@ -214,7 +219,7 @@ public final class LoadGen {
         if (inFlight >= cfg.maxInFlight) {
             // Never dropped silently: a request we could not send is a failure of its own kind.
             overload++;
-            finish(idx, 0, 0, OVERLOAD, null);
+            finish(idx, 0, 0, OVERLOAD, null, null);
             return;
         }
         sent++;
@@ -358,13 +363,42 @@ public final class LoadGen {
     }
 
     void complete(Conn c, Req r, boolean atEof) {
-        long lat = System.nanoTime() - r.start;
-        int status = c.resp.status;
+        long end = System.nanoTime();
+        Resp resp = c.resp;
+        int status = resp.status;
         byte kind = status >= 200 && status < 300 ? NONE
                 : status == 502 ? HTTP_502 : status == 503 ? HTTP_503 : status == 504 ? HTTP_504 : HTTP_OTHER;
+        String pod = resp.pod();
+        String version = resp.version();
+        if (kind == NONE && cfg.expectBody != null) {
+            // A 2xx is a success only when it is the answer the target gives: an error page or an
+            // empty body with status 200 (a misrouted request, a default backend) is a failure.
+            String body = resp.body();
+            Matcher m = cfg.expectBody.matcher(body);
+            String why = null;
+            if (!m.matches()) {
+                why = "body does not match --expect-body-regex: " + snippet(body);
+            } else {
+                String bodyPod = cfg.expectBodyHasPod ? group(m, "pod") : null;
+                String bodyVersion = cfg.expectBodyHasVersion ? group(m, "version") : null;
+                String podHeader = resp.podHeader();
+                String versionHeader = resp.versionHeader();
+                if (bodyPod != null && podHeader != null && !bodyPod.equals(podHeader)) {
+                    why = "body names pod " + bodyPod + ", X-Pod header " + podHeader;
+                } else if (bodyVersion != null && versionHeader != null && !bodyVersion.equals(versionHeader)) {
+                    why = "body names version " + bodyVersion + ", X-Version header " + versionHeader;
+                }
+                pod = podHeader != null ? podHeader : bodyPod != null ? bodyPod : pod;
+                version = versionHeader != null ? versionHeader : bodyVersion != null ? bodyVersion : version;
+            }
+            if (why != null) {
+                kind = BAD_BODY;
+                debug(r, BAD_BODY, why);
+            }
+        }
         r.done = true;
         inFlight--;
-        finish(r.idx, lat, status, kind, intern(c.resp.pod()));
+        finish(r.idx, end - r.start, status, kind, intern(pod), intern(version));
         c.req = null;
         if (atEof) {
             c.close();
@@ -401,7 +435,7 @@ public final class LoadGen {
         }
         r.done = true;
         inFlight--;
-        finish(r.idx, System.nanoTime() - r.start, 0, kind, null);
+        finish(r.idx, System.nanoTime() - r.start, 0, kind, null, null);
         if (r.conn != null) {
             r.conn.req = null;
             r.conn.close();
@@ -424,8 +458,8 @@ public final class LoadGen {
         }
     }
 
-    void finish(int idx, long latencyNanos, int status, byte kind, String pod) {
-        rec.set(idx, latencyNanos, status, kind, pod);
+    void finish(int idx, long latencyNanos, int status, byte kind, String pod, String version) {
+        rec.set(idx, latencyNanos, status, kind, pod, version);
         if (kind == NONE) {
             ok++;
         } else {
@@ -450,11 +484,27 @@ public final class LoadGen {
         return OTHER; // e.g. "Cannot assign requested address" when ephemeral ports run out
     }
 
-    String intern(String pod) {
-        if (pod == null) {
+    String intern(String name) {
+        if (name == null) {
             return null;
         }
-        return podNames.computeIfAbsent(pod, p -> p);
+        return podNames.computeIfAbsent(name, p -> p);
+    }
+
+    /** A named group of a match, made fit for a CSV cell; null when it took no part or does not exist. */
+    static String group(Matcher m, String name) {
+        try {
+            String g = m.group(name);
+            return g == null || g.isEmpty() ? null : Resp.clean(g);
+        } catch (IllegalArgumentException e) {
+            return null; // "(?<pod>" appeared in the regex without being a group, e.g. escaped
+        }
+    }
+
+    /** The start of a body for a diagnostic line, escaped onto one line. */
+    static String snippet(String body) {
+        String s = body.length() > 80 ? body.substring(0, 80) + "..." : body;
+        return '"' + s.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r") + '"';
     }
 
     void progress(long elapsedNanos) {
@@ -479,8 +529,8 @@ public final class LoadGen {
         }
         mkParent(cfg.out);
         try (BufferedWriter w = Files.newBufferedWriter(cfg.out, StandardCharsets.UTF_8)) {
-            w.write("seq,sendEpochMs,latencyMs,status,errorKind,pod\n");
-            StringBuilder sb = new StringBuilder(96);
+            w.write(CSV_HEADER + "\n");
+            StringBuilder sb = new StringBuilder(128);
             for (int i = 0; i < rec.size; i++) {
                 sb.setLength(0);
                 long us = rec.latencyUs[i];
@@ -491,6 +541,11 @@ public final class LoadGen {
                 String pod = rec.pod[i];
                 if (pod != null) {
                     sb.append(pod);
+                }
+                sb.append(',');
+                String version = rec.version[i];
+                if (version != null) {
+                    sb.append(version);
                 }
                 sb.append('\n');
                 w.write(sb.toString());
@@ -522,6 +577,7 @@ public final class LoadGen {
         num(s, "targetRate", cfg.rate);
         s.append("  \"timeoutMs\": ").append(cfg.timeoutMs).append(",\n");
         s.append("  \"maxInFlight\": ").append(cfg.maxInFlight).append(",\n");
+        field(s, "expectBodyRegex", cfg.expectBodyRegex);
         field(s, "stopReason", stopReason);
         s.append("  \"startEpochMs\": ").append(startEpochMs).append(",\n");
         s.append("  \"requests\": ").append(n).append(",\n");
@@ -654,6 +710,7 @@ public final class LoadGen {
         short[] status = new short[1024];
         byte[] kind = new byte[1024];
         String[] pod = new String[1024];
+        String[] version = new String[1024];
 
         int add(long sendMs) {
             if (size == sendEpochMs.length) {
@@ -663,17 +720,19 @@ public final class LoadGen {
                 status = Arrays.copyOf(status, cap);
                 kind = Arrays.copyOf(kind, cap);
                 pod = Arrays.copyOf(pod, cap);
+                version = Arrays.copyOf(version, cap);
             }
             sendEpochMs[size] = sendMs;
             kind[size] = -1; // not finished yet
             return size++;
         }
 
-        void set(int i, long latencyNanos, int st, byte k, String p) {
+        void set(int i, long latencyNanos, int st, byte k, String p, String v) {
             latencyUs[i] = latencyNanos / 1000;
             status[i] = (short) st;
             kind[i] = k;
             pod[i] = p;
+            version[i] = v;
         }
 
         long[] countByKind() {
