@@ -44,7 +44,8 @@ public final class LoadGen {
             RESET = 5, REFUSED = 6, TIMEOUT = 7, OVERLOAD = 8, OTHER = 9, BAD_BODY = 10;
 
     // New columns go at the end: the analysis scripts read the CSV by name, older tools by position.
-    static final String CSV_HEADER = "seq,sendEpochMs,latencyMs,status,errorKind,pod,version";
+    static final String CSV_HEADER =
+            "seq,sendEpochMs,latencyMs,status,errorKind,pod,version,scheduledEpochMs,latencyFromScheduleMs";
 
     // Responses above this size are an error: we only expect small answers from the demo app.
     static final int MAX_RESPONSE_BYTES = 1 << 20;
@@ -61,6 +62,8 @@ public final class LoadGen {
     Selector selector;
     InetSocketAddress target;
     int inFlight;
+    long startEpochMs;  // the wall clock when the schedule started: request i is due intervalNanos * i later
+    long intervalNanos;
     long ok, failed, overload, sent;
     long maxLagNanos, lateOver10ms;
     // -Dloadgen.debug=N prints the first N failures with their detail to stderr (for diagnosis).
@@ -121,16 +124,21 @@ public final class LoadGen {
         long durationNanos = cfg.durationMs * 1_000_000L;
         long timeoutNanos = cfg.timeoutMs * 1_000_000L;
 
+        // The banner first: its first printf loads classes for ~20 ms, which would make the first
+        // requests late against a schedule already started.
+        System.err.printf(Locale.ROOT, "[loadgen] %s Host=%s rate=%.1f/s keepalive=%s timeout=%dms max-in-flight=%d expect-body=%s%n",
+                cfg.url, cfg.hostHeader, cfg.rate, cfg.keepalive, cfg.timeoutMs, cfg.maxInFlight,
+                cfg.expectBodyRegex == null ? "none" : cfg.expectBodyRegex);
+
         long startEpochMs = System.currentTimeMillis();
         long start = System.nanoTime();
+        this.startEpochMs = startEpochMs;
+        this.intervalNanos = interval;
         long stopAt = -1;            // nanoTime when scheduling stopped
         String stopReason = null;
         long seq = 0;
         long nextProgress = start + 5_000_000_000L;
         long nextFileCheck = start;
-        System.err.printf(Locale.ROOT, "[loadgen] %s Host=%s rate=%.1f/s keepalive=%s timeout=%dms max-in-flight=%d expect-body=%s%n",
-                cfg.url, cfg.hostHeader, cfg.rate, cfg.keepalive, cfg.timeoutMs, cfg.maxInFlight,
-                cfg.expectBodyRegex == null ? "none" : cfg.expectBodyRegex);
 
         while (true) {
             long now = System.nanoTime();
@@ -153,7 +161,7 @@ public final class LoadGen {
                 // Every request whose time has come is started now, even if the loop fell behind.
                 long due;
                 while ((due = start + seq * interval) <= now && due - start < durationNanos) {
-                    launch(seq++, now, now - due, timeoutNanos);
+                    launch(seq++, now, due, timeoutNanos);
                 }
             }
             expire(now);
@@ -209,8 +217,10 @@ public final class LoadGen {
         finished = true;
     }
 
-    void launch(long seq, long now, long lagNanos, long timeoutNanos) {
+    /** Starts request seq, due at nanoTime due, now (or records it as overload). */
+    void launch(long seq, long now, long due, long timeoutNanos) {
         long sendEpochMs = System.currentTimeMillis();
+        long lagNanos = now - due;
         maxLagNanos = Math.max(maxLagNanos, lagNanos);
         if (lagNanos > 10_000_000L) {
             lateOver10ms++;
@@ -219,11 +229,11 @@ public final class LoadGen {
         if (inFlight >= cfg.maxInFlight) {
             // Never dropped silently: a request we could not send is a failure of its own kind.
             overload++;
-            finish(idx, 0, 0, OVERLOAD, null, null);
+            finish(idx, 0, lagNanos, 0, OVERLOAD, null, null);
             return;
         }
         sent++;
-        Req r = new Req(idx, now, now + timeoutNanos);
+        Req r = new Req(idx, now, due, now + timeoutNanos);
         Conn c = null;
         while (cfg.keepalive && c == null && !idle.isEmpty()) {
             c = idle.pollLast(); // most recently used first: keeps the pool small, as HTTP clients do
@@ -398,7 +408,7 @@ public final class LoadGen {
         }
         r.done = true;
         inFlight--;
-        finish(r.idx, end - r.start, status, kind, intern(pod), intern(version));
+        finish(r.idx, end - r.start, end - r.due, status, kind, intern(pod), intern(version));
         c.req = null;
         if (atEof) {
             c.close();
@@ -435,7 +445,8 @@ public final class LoadGen {
         }
         r.done = true;
         inFlight--;
-        finish(r.idx, System.nanoTime() - r.start, 0, kind, null, null);
+        long end = System.nanoTime();
+        finish(r.idx, end - r.start, end - r.due, 0, kind, null, null);
         if (r.conn != null) {
             r.conn.req = null;
             r.conn.close();
@@ -458,8 +469,12 @@ public final class LoadGen {
         }
     }
 
-    void finish(int idx, long latencyNanos, int status, byte kind, String pod, String version) {
-        rec.set(idx, latencyNanos, status, kind, pod, version);
+    /**
+     * Records request idx's outcome. latencyNanos runs from its actual start (connect), the other
+     * from the time it was due by the schedule: they differ by how late this process started it.
+     */
+    void finish(int idx, long latencyNanos, long fromScheduleNanos, int status, byte kind, String pod, String version) {
+        rec.set(idx, latencyNanos, fromScheduleNanos, status, kind, pod, version);
         if (kind == NONE) {
             ok++;
         } else {
@@ -533,11 +548,9 @@ public final class LoadGen {
             StringBuilder sb = new StringBuilder(128);
             for (int i = 0; i < rec.size; i++) {
                 sb.setLength(0);
-                long us = rec.latencyUs[i];
-                sb.append(i).append(',').append(rec.sendEpochMs[i]).append(',')
-                        .append(us / 1000).append('.').append((char) ('0' + us % 1000 / 100))
-                        .append((char) ('0' + us % 100 / 10)).append((char) ('0' + us % 10)).append(',')
-                        .append(rec.status[i]).append(',').append(KINDS[rec.kind[i]]).append(',');
+                sb.append(i).append(',').append(rec.sendEpochMs[i]).append(',');
+                appendMs(sb, rec.latencyUs[i]);
+                sb.append(',').append(rec.status[i]).append(',').append(KINDS[rec.kind[i]]).append(',');
                 String pod = rec.pod[i];
                 if (pod != null) {
                     sb.append(pod);
@@ -547,10 +560,19 @@ public final class LoadGen {
                 if (version != null) {
                     sb.append(version);
                 }
+                // row i is request seq i, due at start + i * interval (the same origin as sendEpochMs)
+                sb.append(',').append(startEpochMs + i * intervalNanos / 1_000_000L).append(',');
+                appendMs(sb, rec.fromScheduleUs[i]);
                 sb.append('\n');
                 w.write(sb.toString());
             }
         }
+    }
+
+    /** Microseconds as milliseconds with three decimals, without String.format (a row per request). */
+    static void appendMs(StringBuilder sb, long us) {
+        sb.append(us / 1000).append('.').append((char) ('0' + us % 1000 / 100))
+                .append((char) ('0' + us % 100 / 10)).append((char) ('0' + us % 10));
     }
 
     void writeSummary(long startEpochMs, double windowSeconds, double totalSeconds, String stopReason)
@@ -562,13 +584,16 @@ public final class LoadGen {
         long[] byKind = rec.countByKind();
         // Latency over successful requests: failures have their own, meaningless, latencies.
         long[] okLat = new long[(int) ok];
+        long[] okFromSchedule = new long[(int) ok];
         int j = 0;
         for (int i = 0; i < n; i++) {
             if (rec.kind[i] == NONE) {
-                okLat[j++] = rec.latencyUs[i];
+                okLat[j] = rec.latencyUs[i];
+                okFromSchedule[j++] = rec.fromScheduleUs[i];
             }
         }
         Arrays.sort(okLat);
+        Arrays.sort(okFromSchedule);
         StringBuilder s = new StringBuilder();
         s.append("{\n");
         field(s, "url", cfg.url);
@@ -596,10 +621,8 @@ public final class LoadGen {
         num(s, "durationSeconds", windowSeconds);
         num(s, "totalSeconds", totalSeconds);
         num(s, "achievedRate", sent / Math.max(windowSeconds, 1e-9));
-        s.append("  \"latencyMs\": {\"p50\": ").append(ms(pct(okLat, 0.50)))
-                .append(", \"p90\": ").append(ms(pct(okLat, 0.90)))
-                .append(", \"p99\": ").append(ms(pct(okLat, 0.99)))
-                .append(", \"max\": ").append(ms(okLat.length == 0 ? 0 : okLat[okLat.length - 1])).append("},\n");
+        percentiles(s, "latencyMs", okLat);
+        percentiles(s, "latencyFromScheduleMs", okFromSchedule);
         s.append("  \"scheduleLagMs\": {\"max\": ").append(ms(maxLagNanos / 1000))
                 .append(", \"over10ms\": ").append(lateOver10ms).append("},\n");
         // Per second since start, by send time: the data of a timeline plot.
@@ -626,6 +649,13 @@ public final class LoadGen {
         s.append(seconds == 0 ? "]\n" : "\n  ]\n").append("}\n");
         mkParent(cfg.summary);
         Files.writeString(cfg.summary, s.toString());
+    }
+
+    static void percentiles(StringBuilder s, String name, long[] sortedUs) {
+        s.append("  \"").append(name).append("\": {\"p50\": ").append(ms(pct(sortedUs, 0.50)))
+                .append(", \"p90\": ").append(ms(pct(sortedUs, 0.90)))
+                .append(", \"p99\": ").append(ms(pct(sortedUs, 0.99)))
+                .append(", \"max\": ").append(ms(sortedUs.length == 0 ? 0 : sortedUs[sortedUs.length - 1])).append("},\n");
     }
 
     static long pct(long[] sorted, double p) {
@@ -661,17 +691,19 @@ public final class LoadGen {
         }
     }
 
-    /** One request: index into the records, start time and deadline (both nanoTime). */
+    /** One request: index into the records, start time, scheduled time and deadline (all nanoTime). */
     static final class Req {
         final int idx;
         final long start;
+        final long due;
         final long deadline;
         Conn conn;
         boolean done;
 
-        Req(int idx, long start, long deadline) {
+        Req(int idx, long start, long due, long deadline) {
             this.idx = idx;
             this.start = start;
+            this.due = due;
             this.deadline = deadline;
         }
     }
@@ -707,6 +739,7 @@ public final class LoadGen {
         int size;
         long[] sendEpochMs = new long[1024];
         long[] latencyUs = new long[1024];
+        long[] fromScheduleUs = new long[1024];
         short[] status = new short[1024];
         byte[] kind = new byte[1024];
         String[] pod = new String[1024];
@@ -717,6 +750,7 @@ public final class LoadGen {
                 int cap = size * 2;
                 sendEpochMs = Arrays.copyOf(sendEpochMs, cap);
                 latencyUs = Arrays.copyOf(latencyUs, cap);
+                fromScheduleUs = Arrays.copyOf(fromScheduleUs, cap);
                 status = Arrays.copyOf(status, cap);
                 kind = Arrays.copyOf(kind, cap);
                 pod = Arrays.copyOf(pod, cap);
@@ -727,8 +761,9 @@ public final class LoadGen {
             return size++;
         }
 
-        void set(int i, long latencyNanos, int st, byte k, String p, String v) {
+        void set(int i, long latencyNanos, long fromScheduleNanos, int st, byte k, String p, String v) {
             latencyUs[i] = latencyNanos / 1000;
+            fromScheduleUs[i] = fromScheduleNanos / 1000;
             status[i] = (short) st;
             kind[i] = k;
             pod[i] = p;
