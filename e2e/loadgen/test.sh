@@ -142,7 +142,11 @@ check "loadgen stalled 1 s: p90 from schedule ($s90 ms) exceeds p90 from send ($
 check "loadgen stalled 1 s: max from schedule ($smax ms) > 700 ms" gt "$smax" 700
 check "loadgen stalled 1 s: the CSV shows rows sent > 700 ms after their scheduledEpochMs" \
   awk -F, 'NR > 1 && $2 - $8 > 700 { n++ } END { exit !(n > 0) }' "$work/s1.csv"
-# (b) the server stops: the open model keeps sending on schedule, so the latency from the actual
+# (b) it stops across the end of --duration: the requests due before the end are sent late, not lost.
+stall loadgen "$work/s3.csv" "$work/s3.json" 1s 0.6
+check "loadgen stalled over the end of a 1 s run: all 100 requests recorded (got $(json_num "$work/s3.json" requests))" \
+  [ "$(json_num "$work/s3.json" requests)" = 100 -a "$(json_num "$work/s3.json" failed)" = 0 ]
+# (c) the server stops: the open model keeps sending on schedule, so the latency from the actual
 # send already holds the stall, and the schedule adds only the load generator's own small lateness.
 stall "$PID" "$work/s2.csv" "$work/s2.json"
 f99=$(json_pct "$work/s2.json" latencyMs p99); s99=$(json_pct "$work/s2.json" latencyFromScheduleMs p99)

@@ -143,6 +143,13 @@ public final class LoadGen {
         while (true) {
             long now = System.nanoTime();
             if (stopAt < 0) {
+                // Every request whose time has come is started now, even if the loop fell behind,
+                // and before the stop checks: a loop that wakes up late after the end of --duration
+                // still sends (late) the requests due inside it instead of leaving them unrecorded.
+                long due;
+                while ((due = start + seq * interval) <= now && due - start < durationNanos) {
+                    launch(seq++, now, due, timeoutNanos);
+                }
                 if (stopRequested) {
                     stopReason = "signal";
                 } else if (now - start >= durationNanos) {
@@ -155,13 +162,6 @@ public final class LoadGen {
                 }
                 if (stopReason != null) {
                     stopAt = now;
-                }
-            }
-            if (stopAt < 0) {
-                // Every request whose time has come is started now, even if the loop fell behind.
-                long due;
-                while ((due = start + seq * interval) <= now && due - start < durationNanos) {
-                    launch(seq++, now, due, timeoutNanos);
                 }
             }
             expire(now);
