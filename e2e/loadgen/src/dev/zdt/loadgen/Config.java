@@ -3,9 +3,17 @@ package dev.zdt.loadgen;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /** Command-line flags. Each flag takes "--name value" or "--name=value". */
 final class Config {
+    /**
+     * What the demo app answers on "/" (DemoApp.body()): "pod=NAME version=VERSION\n", exactly.
+     * The X-Pod and X-Version headers come with it, and must agree with the body.
+     */
+    static final String DEMO_BODY_REGEX = "pod=(?<pod>\\S+) version=(?<version>\\S+)\\n";
+
     static final String USAGE = String.join("\n",
             "usage: java -jar loadgen.jar --url http://127.0.0.1:8081/ [flags]",
             "  --url URL              http:// target (path and query are sent as given)",
@@ -16,7 +24,10 @@ final class Config {
             "  --timeout D            per request, from the start of connect to the last byte (default 5s)",
             "  --max-in-flight N      beyond this many open requests, new ones are recorded as 'overload' (default 2000)",
             "  --keepalive BOOL       reuse connections (default false: a new connection per request)",
-            "  --out PATH             per-request CSV: seq,sendEpochMs,latencyMs,status,errorKind,pod",
+            "  --expect-body-regex R  a 2xx whose whole body does not match R is a failure, 'bad_body'; named groups",
+            "                         pod and version are recorded. Default: the demo app's answer,",
+            "                         " + DEMO_BODY_REGEX + " ; 'none' or '' checks nothing",
+            "  --out PATH             per-request CSV: " + LoadGen.CSV_HEADER,
             "  --summary PATH         JSON summary with per-second buckets");
 
     String url;
@@ -30,6 +41,10 @@ final class Config {
     long timeoutMs = 5_000;
     int maxInFlight = 2000;
     boolean keepalive;
+    String expectBodyRegex = DEMO_BODY_REGEX; // null: bodies are not checked
+    Pattern expectBody = Pattern.compile(DEMO_BODY_REGEX);
+    boolean expectBodyHasPod = true;
+    boolean expectBodyHasVersion = true;
     Path out;
     Path summary;
 
@@ -66,6 +81,7 @@ final class Config {
                 case "timeout": c.timeoutMs = durationMs(name, value); break;
                 case "max-in-flight": c.maxInFlight = (int) positiveDouble(name, value); break;
                 case "keepalive": c.keepalive = bool(name, value); break;
+                case "expect-body-regex": c.expectBody(value); break;
                 case "out": c.out = Path.of(value); break;
                 case "summary": c.summary = Path.of(value); break;
                 default: throw new IllegalArgumentException("unknown flag --" + name);
@@ -94,6 +110,24 @@ final class Config {
             c.durationMs = c.untilFile != null ? 600_000 : 60_000;
         }
         return c;
+    }
+
+    void expectBody(String regex) {
+        if (regex.isEmpty() || regex.equals("none")) {
+            expectBodyRegex = null;
+            expectBody = null;
+            expectBodyHasPod = expectBodyHasVersion = false;
+            return;
+        }
+        try {
+            expectBody = Pattern.compile(regex);
+        } catch (PatternSyntaxException e) {
+            throw new IllegalArgumentException("--expect-body-regex is not a regular expression: " + e.getDescription());
+        }
+        expectBodyRegex = regex;
+        // Java 17 has no Pattern.namedGroups(): the group names are looked for in the source.
+        expectBodyHasPod = regex.contains("(?<pod>");
+        expectBodyHasVersion = regex.contains("(?<version>");
     }
 
     static long durationMs(String name, String v) {

@@ -22,6 +22,7 @@ import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Matcher;
 
 /**
  * Open-model HTTP/1.1 load generator: request i is started at start + i/rate whatever happened
@@ -38,9 +39,13 @@ public final class LoadGen {
 
     // Error kinds, in the order they are reported.
     static final String[] KINDS = {"none", "http_502", "http_503", "http_504", "http_other",
-            "reset", "refused", "timeout", "overload", "other"};
+            "reset", "refused", "timeout", "overload", "other", "bad_body"};
     static final byte NONE = 0, HTTP_502 = 1, HTTP_503 = 2, HTTP_504 = 3, HTTP_OTHER = 4,
-            RESET = 5, REFUSED = 6, TIMEOUT = 7, OVERLOAD = 8, OTHER = 9;
+            RESET = 5, REFUSED = 6, TIMEOUT = 7, OVERLOAD = 8, OTHER = 9, BAD_BODY = 10;
+
+    // New columns go at the end: the analysis scripts read the CSV by name, older tools by position.
+    static final String CSV_HEADER =
+            "seq,sendEpochMs,latencyMs,status,errorKind,pod,version,scheduledEpochMs,latencyFromScheduleMs";
 
     // Responses above this size are an error: we only expect small answers from the demo app.
     static final int MAX_RESPONSE_BYTES = 1 << 20;
@@ -49,7 +54,7 @@ public final class LoadGen {
 
     final Config cfg;
     final Records rec = new Records();
-    final Map<String, String> podNames = new HashMap<>();
+    final Map<String, String> podNames = new HashMap<>(); // pod and version names, shared per value
     final ArrayDeque<Req> pending = new ArrayDeque<>();   // launch order == deadline order
     final ArrayDeque<Conn> idle = new ArrayDeque<>();     // keep-alive connections ready for reuse
     final ArrayDeque<Conn> lingering = new ArrayDeque<>(); // answered, waiting for the server to close
@@ -57,6 +62,8 @@ public final class LoadGen {
     Selector selector;
     InetSocketAddress target;
     int inFlight;
+    long startEpochMs;  // the wall clock when the schedule started: request i is due intervalNanos * i later
+    long intervalNanos;
     long ok, failed, overload, sent;
     long maxLagNanos, lateOver10ms;
     // -Dloadgen.debug=N prints the first N failures with their detail to stderr (for diagnosis).
@@ -117,19 +124,32 @@ public final class LoadGen {
         long durationNanos = cfg.durationMs * 1_000_000L;
         long timeoutNanos = cfg.timeoutMs * 1_000_000L;
 
+        // The banner first: its first printf loads classes for ~20 ms, which would make the first
+        // requests late against a schedule already started.
+        System.err.printf(Locale.ROOT, "[loadgen] %s Host=%s rate=%.1f/s keepalive=%s timeout=%dms max-in-flight=%d expect-body=%s%n",
+                cfg.url, cfg.hostHeader, cfg.rate, cfg.keepalive, cfg.timeoutMs, cfg.maxInFlight,
+                cfg.expectBodyRegex == null ? "none" : cfg.expectBodyRegex);
+
         long startEpochMs = System.currentTimeMillis();
         long start = System.nanoTime();
+        this.startEpochMs = startEpochMs;
+        this.intervalNanos = interval;
         long stopAt = -1;            // nanoTime when scheduling stopped
         String stopReason = null;
         long seq = 0;
         long nextProgress = start + 5_000_000_000L;
         long nextFileCheck = start;
-        System.err.printf(Locale.ROOT, "[loadgen] %s Host=%s rate=%.1f/s keepalive=%s timeout=%dms max-in-flight=%d%n",
-                cfg.url, cfg.hostHeader, cfg.rate, cfg.keepalive, cfg.timeoutMs, cfg.maxInFlight);
 
         while (true) {
             long now = System.nanoTime();
             if (stopAt < 0) {
+                // Every request whose time has come is started now, even if the loop fell behind,
+                // and before the stop checks: a loop that wakes up late after the end of --duration
+                // still sends (late) the requests due inside it instead of leaving them unrecorded.
+                long due;
+                while ((due = start + seq * interval) <= now && due - start < durationNanos) {
+                    launch(seq++, now, due, timeoutNanos);
+                }
                 if (stopRequested) {
                     stopReason = "signal";
                 } else if (now - start >= durationNanos) {
@@ -142,13 +162,6 @@ public final class LoadGen {
                 }
                 if (stopReason != null) {
                     stopAt = now;
-                }
-            }
-            if (stopAt < 0) {
-                // Every request whose time has come is started now, even if the loop fell behind.
-                long due;
-                while ((due = start + seq * interval) <= now && due - start < durationNanos) {
-                    launch(seq++, now, now - due, timeoutNanos);
                 }
             }
             expire(now);
@@ -204,8 +217,10 @@ public final class LoadGen {
         finished = true;
     }
 
-    void launch(long seq, long now, long lagNanos, long timeoutNanos) {
+    /** Starts request seq, due at nanoTime due, now (or records it as overload). */
+    void launch(long seq, long now, long due, long timeoutNanos) {
         long sendEpochMs = System.currentTimeMillis();
+        long lagNanos = now - due;
         maxLagNanos = Math.max(maxLagNanos, lagNanos);
         if (lagNanos > 10_000_000L) {
             lateOver10ms++;
@@ -214,11 +229,11 @@ public final class LoadGen {
         if (inFlight >= cfg.maxInFlight) {
             // Never dropped silently: a request we could not send is a failure of its own kind.
             overload++;
-            finish(idx, 0, 0, OVERLOAD, null);
+            finish(idx, 0, lagNanos, 0, OVERLOAD, null, null);
             return;
         }
         sent++;
-        Req r = new Req(idx, now, now + timeoutNanos);
+        Req r = new Req(idx, now, due, now + timeoutNanos);
         Conn c = null;
         while (cfg.keepalive && c == null && !idle.isEmpty()) {
             c = idle.pollLast(); // most recently used first: keeps the pool small, as HTTP clients do
@@ -358,13 +373,42 @@ public final class LoadGen {
     }
 
     void complete(Conn c, Req r, boolean atEof) {
-        long lat = System.nanoTime() - r.start;
-        int status = c.resp.status;
+        long end = System.nanoTime();
+        Resp resp = c.resp;
+        int status = resp.status;
         byte kind = status >= 200 && status < 300 ? NONE
                 : status == 502 ? HTTP_502 : status == 503 ? HTTP_503 : status == 504 ? HTTP_504 : HTTP_OTHER;
+        String pod = resp.pod();
+        String version = resp.version();
+        if (kind == NONE && cfg.expectBody != null) {
+            // A 2xx is a success only when it is the answer the target gives: an error page or an
+            // empty body with status 200 (a misrouted request, a default backend) is a failure.
+            String body = resp.body();
+            Matcher m = cfg.expectBody.matcher(body);
+            String why = null;
+            if (!m.matches()) {
+                why = "body does not match --expect-body-regex: " + snippet(body);
+            } else {
+                String bodyPod = cfg.expectBodyHasPod ? group(m, "pod") : null;
+                String bodyVersion = cfg.expectBodyHasVersion ? group(m, "version") : null;
+                String podHeader = resp.podHeader();
+                String versionHeader = resp.versionHeader();
+                if (bodyPod != null && podHeader != null && !bodyPod.equals(podHeader)) {
+                    why = "body names pod " + bodyPod + ", X-Pod header " + podHeader;
+                } else if (bodyVersion != null && versionHeader != null && !bodyVersion.equals(versionHeader)) {
+                    why = "body names version " + bodyVersion + ", X-Version header " + versionHeader;
+                }
+                pod = podHeader != null ? podHeader : bodyPod != null ? bodyPod : pod;
+                version = versionHeader != null ? versionHeader : bodyVersion != null ? bodyVersion : version;
+            }
+            if (why != null) {
+                kind = BAD_BODY;
+                debug(r, BAD_BODY, why);
+            }
+        }
         r.done = true;
         inFlight--;
-        finish(r.idx, lat, status, kind, intern(c.resp.pod()));
+        finish(r.idx, end - r.start, end - r.due, status, kind, intern(pod), intern(version));
         c.req = null;
         if (atEof) {
             c.close();
@@ -401,7 +445,8 @@ public final class LoadGen {
         }
         r.done = true;
         inFlight--;
-        finish(r.idx, System.nanoTime() - r.start, 0, kind, null);
+        long end = System.nanoTime();
+        finish(r.idx, end - r.start, end - r.due, 0, kind, null, null);
         if (r.conn != null) {
             r.conn.req = null;
             r.conn.close();
@@ -424,8 +469,12 @@ public final class LoadGen {
         }
     }
 
-    void finish(int idx, long latencyNanos, int status, byte kind, String pod) {
-        rec.set(idx, latencyNanos, status, kind, pod);
+    /**
+     * Records request idx's outcome. latencyNanos runs from its actual start (connect), the other
+     * from the time it was due by the schedule: they differ by how late this process started it.
+     */
+    void finish(int idx, long latencyNanos, long fromScheduleNanos, int status, byte kind, String pod, String version) {
+        rec.set(idx, latencyNanos, fromScheduleNanos, status, kind, pod, version);
         if (kind == NONE) {
             ok++;
         } else {
@@ -450,11 +499,27 @@ public final class LoadGen {
         return OTHER; // e.g. "Cannot assign requested address" when ephemeral ports run out
     }
 
-    String intern(String pod) {
-        if (pod == null) {
+    String intern(String name) {
+        if (name == null) {
             return null;
         }
-        return podNames.computeIfAbsent(pod, p -> p);
+        return podNames.computeIfAbsent(name, p -> p);
+    }
+
+    /** A named group of a match, made fit for a CSV cell; null when it took no part or does not exist. */
+    static String group(Matcher m, String name) {
+        try {
+            String g = m.group(name);
+            return g == null || g.isEmpty() ? null : Resp.clean(g);
+        } catch (IllegalArgumentException e) {
+            return null; // "(?<pod>" appeared in the regex without being a group, e.g. escaped
+        }
+    }
+
+    /** The start of a body for a diagnostic line, escaped onto one line. */
+    static String snippet(String body) {
+        String s = body.length() > 80 ? body.substring(0, 80) + "..." : body;
+        return '"' + s.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r") + '"';
     }
 
     void progress(long elapsedNanos) {
@@ -479,23 +544,35 @@ public final class LoadGen {
         }
         mkParent(cfg.out);
         try (BufferedWriter w = Files.newBufferedWriter(cfg.out, StandardCharsets.UTF_8)) {
-            w.write("seq,sendEpochMs,latencyMs,status,errorKind,pod\n");
-            StringBuilder sb = new StringBuilder(96);
+            w.write(CSV_HEADER + "\n");
+            StringBuilder sb = new StringBuilder(128);
             for (int i = 0; i < rec.size; i++) {
                 sb.setLength(0);
-                long us = rec.latencyUs[i];
-                sb.append(i).append(',').append(rec.sendEpochMs[i]).append(',')
-                        .append(us / 1000).append('.').append((char) ('0' + us % 1000 / 100))
-                        .append((char) ('0' + us % 100 / 10)).append((char) ('0' + us % 10)).append(',')
-                        .append(rec.status[i]).append(',').append(KINDS[rec.kind[i]]).append(',');
+                sb.append(i).append(',').append(rec.sendEpochMs[i]).append(',');
+                appendMs(sb, rec.latencyUs[i]);
+                sb.append(',').append(rec.status[i]).append(',').append(KINDS[rec.kind[i]]).append(',');
                 String pod = rec.pod[i];
                 if (pod != null) {
                     sb.append(pod);
                 }
+                sb.append(',');
+                String version = rec.version[i];
+                if (version != null) {
+                    sb.append(version);
+                }
+                // row i is request seq i, due at start + i * interval (the same origin as sendEpochMs)
+                sb.append(',').append(startEpochMs + i * intervalNanos / 1_000_000L).append(',');
+                appendMs(sb, rec.fromScheduleUs[i]);
                 sb.append('\n');
                 w.write(sb.toString());
             }
         }
+    }
+
+    /** Microseconds as milliseconds with three decimals, without String.format (a row per request). */
+    static void appendMs(StringBuilder sb, long us) {
+        sb.append(us / 1000).append('.').append((char) ('0' + us % 1000 / 100))
+                .append((char) ('0' + us % 100 / 10)).append((char) ('0' + us % 10));
     }
 
     void writeSummary(long startEpochMs, double windowSeconds, double totalSeconds, String stopReason)
@@ -507,13 +584,16 @@ public final class LoadGen {
         long[] byKind = rec.countByKind();
         // Latency over successful requests: failures have their own, meaningless, latencies.
         long[] okLat = new long[(int) ok];
+        long[] okFromSchedule = new long[(int) ok];
         int j = 0;
         for (int i = 0; i < n; i++) {
             if (rec.kind[i] == NONE) {
-                okLat[j++] = rec.latencyUs[i];
+                okLat[j] = rec.latencyUs[i];
+                okFromSchedule[j++] = rec.fromScheduleUs[i];
             }
         }
         Arrays.sort(okLat);
+        Arrays.sort(okFromSchedule);
         StringBuilder s = new StringBuilder();
         s.append("{\n");
         field(s, "url", cfg.url);
@@ -522,6 +602,7 @@ public final class LoadGen {
         num(s, "targetRate", cfg.rate);
         s.append("  \"timeoutMs\": ").append(cfg.timeoutMs).append(",\n");
         s.append("  \"maxInFlight\": ").append(cfg.maxInFlight).append(",\n");
+        field(s, "expectBodyRegex", cfg.expectBodyRegex);
         field(s, "stopReason", stopReason);
         s.append("  \"startEpochMs\": ").append(startEpochMs).append(",\n");
         s.append("  \"requests\": ").append(n).append(",\n");
@@ -540,10 +621,8 @@ public final class LoadGen {
         num(s, "durationSeconds", windowSeconds);
         num(s, "totalSeconds", totalSeconds);
         num(s, "achievedRate", sent / Math.max(windowSeconds, 1e-9));
-        s.append("  \"latencyMs\": {\"p50\": ").append(ms(pct(okLat, 0.50)))
-                .append(", \"p90\": ").append(ms(pct(okLat, 0.90)))
-                .append(", \"p99\": ").append(ms(pct(okLat, 0.99)))
-                .append(", \"max\": ").append(ms(okLat.length == 0 ? 0 : okLat[okLat.length - 1])).append("},\n");
+        percentiles(s, "latencyMs", okLat);
+        percentiles(s, "latencyFromScheduleMs", okFromSchedule);
         s.append("  \"scheduleLagMs\": {\"max\": ").append(ms(maxLagNanos / 1000))
                 .append(", \"over10ms\": ").append(lateOver10ms).append("},\n");
         // Per second since start, by send time: the data of a timeline plot.
@@ -570,6 +649,13 @@ public final class LoadGen {
         s.append(seconds == 0 ? "]\n" : "\n  ]\n").append("}\n");
         mkParent(cfg.summary);
         Files.writeString(cfg.summary, s.toString());
+    }
+
+    static void percentiles(StringBuilder s, String name, long[] sortedUs) {
+        s.append("  \"").append(name).append("\": {\"p50\": ").append(ms(pct(sortedUs, 0.50)))
+                .append(", \"p90\": ").append(ms(pct(sortedUs, 0.90)))
+                .append(", \"p99\": ").append(ms(pct(sortedUs, 0.99)))
+                .append(", \"max\": ").append(ms(sortedUs.length == 0 ? 0 : sortedUs[sortedUs.length - 1])).append("},\n");
     }
 
     static long pct(long[] sorted, double p) {
@@ -605,17 +691,19 @@ public final class LoadGen {
         }
     }
 
-    /** One request: index into the records, start time and deadline (both nanoTime). */
+    /** One request: index into the records, start time, scheduled time and deadline (all nanoTime). */
     static final class Req {
         final int idx;
         final long start;
+        final long due;
         final long deadline;
         Conn conn;
         boolean done;
 
-        Req(int idx, long start, long deadline) {
+        Req(int idx, long start, long due, long deadline) {
             this.idx = idx;
             this.start = start;
+            this.due = due;
             this.deadline = deadline;
         }
     }
@@ -651,29 +739,35 @@ public final class LoadGen {
         int size;
         long[] sendEpochMs = new long[1024];
         long[] latencyUs = new long[1024];
+        long[] fromScheduleUs = new long[1024];
         short[] status = new short[1024];
         byte[] kind = new byte[1024];
         String[] pod = new String[1024];
+        String[] version = new String[1024];
 
         int add(long sendMs) {
             if (size == sendEpochMs.length) {
                 int cap = size * 2;
                 sendEpochMs = Arrays.copyOf(sendEpochMs, cap);
                 latencyUs = Arrays.copyOf(latencyUs, cap);
+                fromScheduleUs = Arrays.copyOf(fromScheduleUs, cap);
                 status = Arrays.copyOf(status, cap);
                 kind = Arrays.copyOf(kind, cap);
                 pod = Arrays.copyOf(pod, cap);
+                version = Arrays.copyOf(version, cap);
             }
             sendEpochMs[size] = sendMs;
             kind[size] = -1; // not finished yet
             return size++;
         }
 
-        void set(int i, long latencyNanos, int st, byte k, String p) {
+        void set(int i, long latencyNanos, long fromScheduleNanos, int st, byte k, String p, String v) {
             latencyUs[i] = latencyNanos / 1000;
+            fromScheduleUs[i] = fromScheduleNanos / 1000;
             status[i] = (short) st;
             kind[i] = k;
             pod[i] = p;
+            version[i] = v;
         }
 
         long[] countByKind() {

@@ -5,7 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Locale;
 
-/** Incremental parser of one HTTP/1.1 response: enough to know its status, its end, and the pod. */
+/** Incremental parser of one HTTP/1.1 response: enough to know its status, its end, its body and the pod. */
 final class Resp {
     private byte[] buf = new byte[1024];
     private int len;
@@ -16,6 +16,7 @@ final class Resp {
     private boolean chunked;
     private boolean noBody;
     private String podHeader;
+    private String versionHeader;
 
     /** Appends bytes; false when the response grows past what we accept. */
     boolean feed(ByteBuffer src) {
@@ -80,6 +81,9 @@ final class Resp {
                 case "x-pod":
                     podHeader = value;
                     break;
+                case "x-version":
+                    versionHeader = value;
+                    break;
                 default:
                     break;
             }
@@ -122,12 +126,8 @@ final class Resp {
             if (eol < 0) {
                 return -1;
             }
-            String sizeText = new String(buf, pos, eol - pos, StandardCharsets.ISO_8859_1);
-            int semi = sizeText.indexOf(';');
-            long size;
-            try {
-                size = Long.parseLong((semi >= 0 ? sizeText.substring(0, semi) : sizeText).trim(), 16);
-            } catch (NumberFormatException e) {
+            long size = chunkSize(pos, eol);
+            if (size < 0) {
                 return -1;
             }
             if (size == 0) {
@@ -142,28 +142,84 @@ final class Resp {
         }
     }
 
+    /** The X-Pod header (the demo app sends it), or null. */
+    String podHeader() {
+        return podHeader == null || podHeader.isEmpty() ? null : clean(podHeader);
+    }
+
+    /** The X-Version header (the demo app sends it), or null. */
+    String versionHeader() {
+        return versionHeader == null || versionHeader.isEmpty() ? null : clean(versionHeader);
+    }
+
     /** The pod that answered: the X-Pod header, else "pod=NAME" in the body (the demo app writes both). */
     String pod() {
-        if (podHeader != null && !podHeader.isEmpty()) {
-            return clean(podHeader);
-        }
+        String h = podHeader();
+        return h != null ? h : bodyField("pod=");
+    }
+
+    /** The version that answered: the X-Version header, else "version=V" in the body. */
+    String version() {
+        String h = versionHeader();
+        return h != null ? h : bodyField("version=");
+    }
+
+    /** The value after "name=" in the first 4 KiB of the raw body, up to whitespace; null when absent. */
+    private String bodyField(String key) {
         if (headerEnd < 0) {
             return null;
         }
         String body = new String(buf, headerEnd, Math.min(len - headerEnd, 4096), StandardCharsets.ISO_8859_1);
-        int i = body.indexOf("pod=");
+        int i = body.indexOf(key);
         if (i < 0) {
             return null;
         }
-        int e = i + 4;
+        int b = i + key.length();
+        int e = b;
         while (e < body.length() && !Character.isWhitespace(body.charAt(e))) {
             e++;
         }
-        return e > i + 4 ? clean(body.substring(i + 4, e)) : null;
+        return e > b ? clean(body.substring(b, e)) : null;
+    }
+
+    /**
+     * The body of a complete response, de-chunked, decoded as UTF-8 (what the body check matches):
+     * a Content-Length body is cut at its length, a body delimited by EOF runs to the last byte.
+     */
+    String body() {
+        if (headerEnd < 0 || noBody) {
+            return "";
+        }
+        if (!chunked) {
+            int end = contentLength >= 0 ? (int) Math.min(len, headerEnd + contentLength) : len;
+            return new String(buf, headerEnd, end - headerEnd, StandardCharsets.UTF_8);
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(len - headerEnd);
+        int pos = headerEnd;
+        while (true) {
+            int eol = indexOf(CRLF, pos);
+            long size = eol < 0 ? -1 : chunkSize(pos, eol);
+            if (size <= 0 || eol + 2 + size > len) {
+                return out.toString(StandardCharsets.UTF_8); // the last chunk (or, unexpectedly, a cut one)
+            }
+            out.write(buf, eol + 2, (int) size);
+            pos = eol + 2 + (int) size + 2;
+        }
+    }
+
+    /** The size on a chunk-size line [pos, eol), extensions ignored; -1 when unreadable. */
+    private long chunkSize(int pos, int eol) {
+        String sizeText = new String(buf, pos, eol - pos, StandardCharsets.ISO_8859_1);
+        int semi = sizeText.indexOf(';');
+        try {
+            return Long.parseLong((semi >= 0 ? sizeText.substring(0, semi) : sizeText).trim(), 16);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     // The pod goes into a CSV cell: no separators or line breaks.
-    private static String clean(String s) {
+    static String clean(String s) {
         return s.replace(',', '_').replace('\n', '_').replace('\r', '_');
     }
 
