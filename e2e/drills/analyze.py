@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rollout"))
-from analyze import (load_facts, load_problems, log_events, pod_timeline, traefik_removals, ts,  # noqa: E402
+from analyze import (exists, open_text, load_facts, load_problems, log_events, pod_timeline, traefik_removals, ts,  # noqa: E402
                      watch_events)
 
 # Traefik is sampled every 200 ms plus a curl, each sample stamped before its curl: a sample
@@ -30,14 +30,14 @@ BOUND_SLACK = 2.0
 
 
 def load(path, default=None):
-    return json.load(open(path)) if os.path.exists(path) else default
+    return json.load(open_text(path)) if exists(path) else default
 
 
 def phases(run):
     out = []
     path = os.path.join(run, "phases.txt")
-    if os.path.exists(path):
-        for line in open(path):
+    if exists(path):
+        for line in open_text(path):
             t, _, text = line.rstrip("\n").partition(" ")
             out.append((int(t) / 1000.0, text))
     return out
@@ -47,9 +47,9 @@ def failed_between(run, start, end):
     """Failed requests sent in [start, end) (epoch seconds), by kind."""
     kinds, n = {}, 0
     path = os.path.join(run, "requests.csv")
-    if not os.path.exists(path):
+    if not exists(path):
         return None, {}
-    with open(path) as f:
+    with open_text(path) as f:
         for row in csv.DictReader(f):
             t = int(row["sendEpochMs"]) / 1000.0
             if start <= t < end:
@@ -63,10 +63,10 @@ def last_listed(run, pods):
     """Per stopped pod: the stamp of the last Traefik sample that still lists its address."""
     out = {}
     path = os.path.join(run, "traefik.txt")
-    if not os.path.exists(path):
+    if not exists(path):
         return out
     samples = []
-    for line in open(path):
+    for line in open_text(path):
         parts = line.split()
         if parts:
             samples.append((int(parts[0]) / 1000.0, " ".join(parts[1:])))

@@ -433,4 +433,12 @@ for d in "${list[@]}"; do
   run_drill "$d"
 done
 say "drills done in $(($(date +%s) - START)) s; checking"
-python3 "$HERE/analyze.py" --runs "$RUNS" --out "$OUT" --drills "$DRILLS" --wall "$(($(date +%s) - START))"
+status=0
+python3 "$HERE/analyze.py" --runs "$RUNS" --out "$OUT" --drills "$DRILLS" --wall "$(($(date +%s) - START))" || status=$?
+# The raw record is committed compressed (analyze.py reads either form).
+for d in "${list[@]}"; do
+  for f in requests.csv pods.json traefik.txt events.json operator/*.log; do
+    for g in "$RUNS/$d"/$f; do [[ -f $g ]] && gzip -f "$g"; done
+  done
+done
+exit "$status"

@@ -11,6 +11,7 @@ can show each of them failing on a small recorded run (e2e/rollout/testdata/).
 """
 import argparse
 import csv
+import gzip
 import json
 import math
 import os
@@ -50,10 +51,20 @@ def ts(value):
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+def exists(path):
+    """A recorded file, plain or gzip-compressed (committed raw data is compressed)."""
+    return os.path.exists(path) or os.path.exists(path + ".gz")
+
+
+def open_text(path):
+    """Opens a recorded file for reading, plain or as <path>.gz."""
+    return open(path) if os.path.exists(path) else gzip.open(path + ".gz", "rt")
+
+
 def watch_events(path):
     """kubectl get -w -o json writes JSON objects back to back. A stream cut mid-object (the
     drills restart their watch after an API server restart) skips to the next object."""
-    text = open(path).read() if os.path.exists(path) else ""
+    text = open_text(path).read() if exists(path) else ""
     decoder, i, out = json.JSONDecoder(), 0, []
     while i < len(text):
         while i < len(text) and text[i].isspace():
@@ -130,10 +141,10 @@ def pod_log(run, pod):
     (0-based, in the order the lines were written) of each app event, and the drain helper's
     report lines, each with its index as "line"."""
     path = os.path.join(run, "logs", pod + ".log")
-    out = {"recorded": os.path.exists(path), "events": {}, "eventLine": {}, "helpers": []}
+    out = {"recorded": exists(path), "events": {}, "eventLine": {}, "helpers": []}
     if not out["recorded"]:
         return out
-    for i, line in enumerate(open(path)):
+    for i, line in enumerate(open_text(path)):
         helper = helper_line(line.rstrip("\n"))
         if helper is not None:
             out["helpers"].append(dict(helper, line=i))
@@ -158,8 +169,8 @@ def traefik_removals(run, pods):
     """First sample after a pod's stop in which Traefik no longer lists the pod's address."""
     samples = []
     path = os.path.join(run, "traefik.txt")
-    if os.path.exists(path):
-        for line in open(path):
+    if exists(path):
+        for line in open_text(path):
             parts = line.split()
             if parts:
                 samples.append((int(parts[0]) / 1000.0, " ".join(parts[1:])))
@@ -306,7 +317,7 @@ def timeline_png(runs, out_png):
         meta = json.load(open(os.path.join(run, "meta.json")))
         t0 = meta["changeAtMs"] / 1000.0
         ok, bad = {}, {}
-        with open(os.path.join(run, "requests.csv")) as f:
+        with open_text(os.path.join(run, "requests.csv")) as f:
             for row in csv.DictReader(f):
                 sec = math.floor(int(row["sendEpochMs"]) / 1000.0 - t0)
                 target = ok if row["errorKind"] == "none" else bad

@@ -150,4 +150,13 @@ PY=python3
 
 IFS=, read -r -a list <<<"$SCENARIOS"
 for s in "${list[@]}"; do run_scenario "$s"; done
-"$PY" "$HERE/analyze.py" --runs "$RUNS" --out "$OUT" --mode "$MODE" --scenarios "$SCENARIOS"
+# The raw record is committed compressed (analyze.py reads either form): every request, the pod
+# watch, Traefik's samples.
+status=0
+"$PY" "$HERE/analyze.py" --runs "$RUNS" --out "$OUT" --mode "$MODE" --scenarios "$SCENARIOS" || status=$?
+for s in "${list[@]}"; do
+  for f in requests.csv slow-requests.csv pods.json traefik.txt events.json; do
+    [[ -f $RUNS/$s/$f ]] && gzip -f "$RUNS/$s/$f"
+  done
+done
+exit "$status"

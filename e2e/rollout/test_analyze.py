@@ -168,3 +168,26 @@ class CommandLine(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CompressedRecord(unittest.TestCase):
+    """The committed raw record is gzip-compressed: the analysis reads it as it reads the plain files."""
+
+    def test_a_compressed_run_analyses_as_the_plain_one(self):
+        import gzip
+        import shutil
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = os.path.join(tmp, "runs")
+            fixtures.compose([PASS], runs)
+            plain = rollout.analyze(os.path.join(runs, "gate"))
+            compressed = 0
+            for root, _, files in os.walk(os.path.join(runs, "gate")):
+                for f in files:
+                    if f in ("requests.csv", "pods.json", "traefik.txt") or f.endswith(".log"):
+                        path = os.path.join(root, f)
+                        with open(path, "rb") as src, gzip.open(path + ".gz", "wb") as dst:
+                            shutil.copyfileobj(src, dst)
+                        os.unlink(path)
+                        compressed += 1
+            self.assertGreaterEqual(compressed, 4)
+            self.assertEqual(rollout.analyze(os.path.join(runs, "gate")), plain)
