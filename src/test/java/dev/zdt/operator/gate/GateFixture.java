@@ -148,8 +148,12 @@ public final class GateFixture {
     }
 
     public String get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(base.resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofString())
-                .body();
+        return get(base.resolve(path)).body();
+    }
+
+    /** A GET of any URL, e.g. on the management port; the status is the caller's to check. */
+    public HttpResponse<String> get(URI url) throws Exception {
+        return http.send(HttpRequest.newBuilder(url).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
     public List<io.fabric8.kubernetes.api.model.events.v1.Event> events(String reason) {
