@@ -4,6 +4,7 @@ import static dev.zdt.operator.testing.Chart.all;
 import static dev.zdt.operator.testing.Chart.one;
 import static dev.zdt.operator.testing.Chart.render;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
 
@@ -12,11 +13,15 @@ import org.junit.jupiter.api.Test;
 import dev.zdt.operator.testing.Chart;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Role;
 
 /** The chart lints and renders what an operator install needs, with the helm built by e2e/cluster. */
 class ChartIT {
@@ -43,11 +48,7 @@ class ChartIT {
         assertThat(container(objects).getReadinessProbe().getHttpGet().getPath()).isEqualTo("/q/health/ready");
         one(objects, Service.class, "zdt-zdt-operator-gate");
         ClusterRole role = one(objects, ClusterRole.class, "zdt-zdt-operator");
-        assertThat(role.getRules()).allSatisfy(rule -> {
-            assertThat(rule.getVerbs()).doesNotContain("*");
-            assertThat(rule.getResources()).doesNotContain("*");
-            assertThat(rule.getApiGroups()).doesNotContain("*");
-        });
+        noWildcards(objects);
         // The gate and the status aggregator only read pods: nothing in the chart lets the operator change them.
         assertThat(role.getRules()).filteredOn(r -> r.getResources().contains("pods"))
                 .allSatisfy(r -> assertThat(r.getVerbs()).containsOnly("get", "list", "watch"));
@@ -86,5 +87,134 @@ class ChartIT {
         assertThat(monitor.<String>get("spec", "endpoints", 0, "path")).isEqualTo("/q/metrics");
         assertThat(monitor.<String>get("spec", "selector", "matchLabels", "app.kubernetes.io/component"))
                 .isEqualTo(metrics.getMetadata().getLabels().get("app.kubernetes.io/component"));
+    }
+
+    @Test
+    void rbacFollowsTheConventionsOpenShiftAndTheBuiltInRolesExpect() throws Exception {
+        List<HasMetadata> objects = render();
+        noWildcards(objects);
+        ClusterRole operator = one(objects, ClusterRole.class, "zdt-zdt-operator");
+        // blockOwnerDeletion on the children's ownerReferences needs update on the owner's finalizers (OpenShift).
+        assertThat(operator.getRules()).anySatisfy(r -> {
+            assertThat(r.getApiGroups()).containsExactly("zdt.dev");
+            assertThat(r.getResources()).containsExactly("zerodowntimeapps/finalizers");
+            assertThat(r.getVerbs()).containsExactly("update");
+        });
+
+        ClusterRole view = one(objects, ClusterRole.class, "zdt-zdt-operator-view");
+        assertThat(view.getMetadata().getLabels()).containsEntry("rbac.authorization.k8s.io/aggregate-to-view", "true")
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-edit", "true")
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-admin", "true");
+        assertThat(view.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).containsOnly("get", "list", "watch"));
+        ClusterRole edit = one(objects, ClusterRole.class, "zdt-zdt-operator-edit");
+        assertThat(edit.getMetadata().getLabels()).containsEntry("rbac.authorization.k8s.io/aggregate-to-edit", "true")
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-admin", "true")
+                .doesNotContainKey("rbac.authorization.k8s.io/aggregate-to-view");
+        assertThat(edit.getRules()).singleElement().satisfies(r -> {
+            assertThat(r.getResources()).containsExactly("zerodowntimeapps"); // the status stays the operator's
+            assertThat(r.getVerbs()).contains("create", "update", "patch", "delete");
+        });
+
+        assertThat(all(render("--set", "rbac.aggregateToBuiltInRoles=false"), ClusterRole.class))
+                .extracting(r -> r.getMetadata().getName()).doesNotContain("zdt-zdt-operator-view", "zdt-zdt-operator-edit");
+    }
+
+    @Test
+    void operatorPodRunsAsANonRootGroupWithABoundedTmpAndAnOptionalPriorityClass() throws Exception {
+        var pod = operator(render()).getSpec().getTemplate().getSpec();
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(pod.getSecurityContext().getRunAsUser()).isEqualTo(10001L);
+        assertThat(pod.getSecurityContext().getRunAsGroup()).isEqualTo(10001L);
+        assertThat(pod.getVolumes()).singleElement().satisfies(v -> {
+            assertThat(v.getName()).isEqualTo("tmp");
+            assertThat(v.getEmptyDir().getSizeLimit()).hasToString("64Mi");
+        });
+        assertThat(pod.getPriorityClassName()).isNull();
+
+        var critical = operator(render("--set", "priorityClassName=system-cluster-critical")).getSpec().getTemplate()
+                .getSpec();
+        assertThat(critical.getPriorityClassName()).isEqualTo("system-cluster-critical");
+    }
+
+    @Test
+    void anImageDigestWinsOverTheTagForTheOperatorAndTheDrainHelper() throws Exception {
+        String a = "sha256:" + "a".repeat(64);
+        String b = "sha256:" + "b".repeat(64);
+        Container tagged = container(render("--set", "image.tag=1.2.3"));
+        assertThat(tagged.getImage()).isEqualTo("localhost/zdt-operator:1.2.3");
+        assertThat(env(tagged, "ZDT_DRAIN_HELPER_IMAGE")).isEqualTo("localhost/zdt-drain:0.1.0");
+
+        Container pinned = container(render("--set", "image.tag=1.2.3", "--set", "image.digest=" + a,
+                "--set", "drainHelper.image.tag=1.2.3", "--set", "drainHelper.image.digest=" + b));
+        assertThat(pinned.getImage()).isEqualTo("localhost/zdt-operator@" + a);
+        assertThat(env(pinned, "ZDT_DRAIN_HELPER_IMAGE")).isEqualTo("localhost/zdt-drain@" + b);
+
+        assertThatThrownBy(() -> render("--set", "image.digest=latest")).hasMessageContaining("is not sha256:");
+    }
+
+    @Test
+    void theNetworkPolicyIsOffByDefaultAndOpensTheGateToAllButManagementOnlyToTheNamedPeers() throws Exception {
+        assertThat(all(render(), NetworkPolicy.class)).isEmpty();
+
+        NetworkPolicy policy = one(render("--set", "networkPolicy.enabled=true",
+                "--set", "networkPolicy.apiServer.cidrs={10.0.0.5/32}",
+                "--set-json", "networkPolicy.managementFrom=[{\"namespaceSelector\":{\"matchLabels\":"
+                        + "{\"kubernetes.io/metadata.name\":\"monitoring\"}}}]",
+                "--set-json", "networkPolicy.extraEgress=[{\"to\":[{\"ipBlock\":{\"cidr\":\"10.244.0.1/32\"}}],"
+                        + "\"ports\":[{\"port\":8082}]}]"), NetworkPolicy.class, "zdt-zdt-operator");
+        assertThat(policy.getSpec().getPolicyTypes()).containsExactlyInAnyOrder("Ingress", "Egress");
+        assertThat(policy.getSpec().getPodSelector().getMatchLabels())
+                .containsEntry("app.kubernetes.io/name", "zdt-operator").containsEntry("app.kubernetes.io/instance", "zdt");
+        var ingress = policy.getSpec().getIngress();
+        assertThat(ingress).hasSize(2);
+        // The gate: no "from", so every pod and node.
+        assertThat(ingress.get(0).getFrom()).isNullOrEmpty();
+        assertThat(ingress.get(0).getPorts()).singleElement().satisfies(p -> assertThat(p.getPort().getStrVal()).isEqualTo("http"));
+        assertThat(ingress.get(1).getPorts()).singleElement()
+                .satisfies(p -> assertThat(p.getPort().getStrVal()).isEqualTo("management"));
+        assertThat(ingress.get(1).getFrom()).singleElement().satisfies(peer -> assertThat(
+                peer.getNamespaceSelector().getMatchLabels()).containsEntry("kubernetes.io/metadata.name", "monitoring"));
+
+        var egress = policy.getSpec().getEgress();
+        assertThat(egress).hasSize(3);
+        assertThat(egress.get(0).getTo()).singleElement().satisfies(t -> assertThat(t.getIpBlock().getCidr()).isEqualTo("10.0.0.5/32"));
+        assertThat(egress.get(0).getPorts()).extracting(p -> p.getPort().getIntVal()).containsExactly(443, 6443);
+        assertThat(egress.get(1).getPorts()).extracting(p -> p.getPort().getIntVal() + "/" + p.getProtocol())
+                .containsExactlyInAnyOrder("53/UDP", "53/TCP");
+        assertThat(egress.get(1).getTo()).singleElement().satisfies(t -> {
+            assertThat(t.getNamespaceSelector().getMatchLabels()).containsEntry("kubernetes.io/metadata.name", "kube-system");
+            assertThat(t.getPodSelector().getMatchLabels()).containsEntry("k8s-app", "kube-dns");
+        });
+        assertThat(egress.get(2).getPorts()).singleElement().satisfies(p -> assertThat(p.getPort().getIntVal()).isEqualTo(8082));
+
+        // Without a management peer nobody reaches health and metrics through the policy; the gate stays open.
+        NetworkPolicy closed = one(render("--set", "networkPolicy.enabled=true"), NetworkPolicy.class, "zdt-zdt-operator");
+        assertThat(closed.getSpec().getIngress()).singleElement()
+                .satisfies(r -> assertThat(r.getPorts().get(0).getPort().getStrVal()).isEqualTo("http"));
+        // Without CIDRs, the API server rule names only the ports.
+        assertThat(closed.getSpec().getEgress().get(0).getTo()).isNullOrEmpty();
+        lints("--set", "networkPolicy.enabled=true");
+    }
+
+    private static void lints(String... flags) throws Exception {
+        List<String> args = new java.util.ArrayList<>(List.of("lint", "--strict", Chart.DIR.toString()));
+        args.addAll(List.of(flags));
+        assertThat(Chart.helm(args.toArray(String[]::new))).contains("0 chart(s) failed");
+    }
+
+    private static String env(Container c, String name) {
+        return c.getEnv().stream().filter(e -> name.equals(e.getName())).map(EnvVar::getValue).findFirst().orElse(null);
+    }
+
+    /** Least privilege: no wildcard in any Role or ClusterRole the chart renders. */
+    private static void noWildcards(List<HasMetadata> objects) {
+        List<PolicyRule> rules = new java.util.ArrayList<>();
+        all(objects, ClusterRole.class).forEach(r -> rules.addAll(r.getRules()));
+        all(objects, Role.class).forEach(r -> rules.addAll(r.getRules()));
+        assertThat(rules).isNotEmpty().allSatisfy(rule -> {
+            assertThat(rule.getVerbs()).doesNotContain("*");
+            assertThat(rule.getResources()).doesNotContain("*");
+            assertThat(rule.getApiGroups()).doesNotContain("*");
+        });
     }
 }
