@@ -75,6 +75,7 @@ public class DrainGate {
     private final IngressVerifiers verifiers;
     private final GateMetrics metrics;
     private final DrainReporter reporter;
+    private final Watched watched;
 
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "zdt-drain-gate");
@@ -93,13 +94,14 @@ public class DrainGate {
     private int open;
 
     public DrainGate(KubernetesClient client, ManagedPods managedPods, GateConfig config, IngressVerifiers verifiers,
-            GateMetrics metrics, DrainReporter reporter) {
+            GateMetrics metrics, DrainReporter reporter, Watched watched) {
         this.client = client;
         this.managedPods = managedPods;
         this.config = config;
         this.verifiers = verifiers;
         this.metrics = metrics;
         this.reporter = reporter;
+        this.watched = watched;
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -110,10 +112,10 @@ public class DrainGate {
         if (apps != null) {
             return;
         }
-        apps = client.resources(ZeroDowntimeApp.class).inAnyNamespace().runnableInformer(0);
+        apps = watched.informer(client.resources(ZeroDowntimeApp.class), Map.of());
         pods = managedPods.informer();
-        slices = client.discovery().v1().endpointSlices().inAnyNamespace()
-                .withLabel(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME).runnableInformer(0);
+        slices = watched.informer(client.discovery().v1().endpointSlices(),
+                Map.of(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME));
         // Keep retrying: the CRD may not exist yet at startup, and the API server may come and go.
         for (SharedIndexInformer<?> i : List.of(apps, slices)) {
             i.exceptionHandler((started, error) -> {

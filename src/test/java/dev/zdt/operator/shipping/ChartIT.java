@@ -20,8 +20,10 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 
 /** The chart lints and renders what an operator install needs, with the helm built by e2e/cluster. */
 class ChartIT {
@@ -194,6 +196,85 @@ class ChartIT {
         // Without CIDRs, the API server rule names only the ports.
         assertThat(closed.getSpec().getEgress().get(0).getTo()).isNullOrEmpty();
         lints("--set", "networkPolicy.enabled=true");
+    }
+
+    @Test
+    void theDefaultInstallIsClusterWideAndReadsOnlyItsOwnCrd() throws Exception {
+        List<HasMetadata> objects = render();
+        assertThat(env(container(objects), "ZDT_WATCH_NAMESPACES")).isNull();
+        ClusterRole operator = one(objects, ClusterRole.class, "zdt-zdt-operator");
+        assertThat(operator.getRules()).filteredOn(r -> r.getResources().contains("customresourcedefinitions"))
+                .singleElement().satisfies(r -> {
+                    assertThat(r.getVerbs()).containsExactly("get");
+                    assertThat(r.getResourceNames()).containsExactly("zerodowntimeapps.zdt.dev");
+                });
+        assertThat(one(objects, ClusterRoleBinding.class, "zdt-zdt-operator").getSubjects()).singleElement()
+                .satisfies(ChartIT::isTheOperator);
+        assertThat(all(objects, Role.class)).extracting(r -> r.getMetadata().getNamespace()).containsOnly("zdt-system");
+    }
+
+    @Test
+    void aNamespacedInstallGrantsRolesInTheWatchedNamespacesAndNoClusterRoleButTheCrdGet() throws Exception {
+        List<HasMetadata> cluster = render();
+        List<HasMetadata> objects = render("--set", "watchNamespaces={team-a,team-b}");
+        noWildcards(objects);
+        assertThat(env(container(objects), "ZDT_WATCH_NAMESPACES")).isEqualTo("team-a,team-b");
+        assertThat(container(objects).getEnv()).extracting(EnvVar::getName)
+                .doesNotContain("QUARKUS_OPERATOR_SDK_CONTROLLERS_ZERODOWNTIMEAPP_NAMESPACES", "QUARKUS_OPERATOR_SDK_CRD_VALIDATE");
+
+        // Bound to the operator, cluster-wide: get on its own CRD, nothing else.
+        List<ClusterRoleBinding> clusterBindings = all(objects, ClusterRoleBinding.class);
+        assertThat(clusterBindings).singleElement().satisfies(b -> {
+            assertThat(b.getRoleRef().getName()).isEqualTo("zdt-zdt-operator-crd");
+            assertThat(b.getSubjects()).singleElement().satisfies(ChartIT::isTheOperator);
+        });
+        assertThat(one(objects, ClusterRole.class, "zdt-zdt-operator-crd").getRules()).singleElement().satisfies(r -> {
+            assertThat(r.getApiGroups()).containsExactly("apiextensions.k8s.io");
+            assertThat(r.getResources()).containsExactly("customresourcedefinitions");
+            assertThat(r.getResourceNames()).containsExactly("zerodowntimeapps.zdt.dev");
+            assertThat(r.getVerbs()).containsExactly("get");
+        });
+
+        // In each watched namespace, the cluster-wide install's rules for apps, through a Role.
+        List<PolicyRule> clusterRules = one(cluster, ClusterRole.class, "zdt-zdt-operator").getRules().stream()
+                .filter(r -> !r.getResources().contains("customresourcedefinitions")).toList();
+        for (String ns : List.of("team-a", "team-b")) {
+            Role role = all(objects, Role.class).stream().filter(r -> ns.equals(r.getMetadata().getNamespace()))
+                    .findFirst().orElseThrow(() -> new AssertionError("no Role in " + ns));
+            assertThat(role.getMetadata().getName()).isEqualTo("zdt-zdt-operator-apps");
+            assertThat(role.getRules()).containsExactlyElementsOf(clusterRules);
+            RoleBinding binding = all(objects, RoleBinding.class).stream()
+                    .filter(b -> ns.equals(b.getMetadata().getNamespace())).findFirst().orElseThrow();
+            assertThat(binding.getRoleRef().getKind()).isEqualTo("Role");
+            assertThat(binding.getRoleRef().getName()).isEqualTo("zdt-zdt-operator-apps");
+            assertThat(binding.getSubjects()).singleElement().satisfies(ChartIT::isTheOperator);
+        }
+
+        // The release namespace: the Lease, the gate Service's address, and its EndpointSlices (warm-in).
+        Role release = all(objects, Role.class).stream().filter(r -> "zdt-system".equals(r.getMetadata().getNamespace()))
+                .findFirst().orElseThrow();
+        assertThat(release.getRules()).anySatisfy(r -> assertThat(r.getResources()).containsExactly("leases"));
+        assertThat(release.getRules()).anySatisfy(r -> {
+            assertThat(r.getResources()).containsExactly("services");
+            assertThat(r.getResourceNames()).containsExactly("zdt-zdt-operator-gate");
+            assertThat(r.getVerbs()).containsExactly("get");
+        });
+        assertThat(release.getRules()).anySatisfy(r -> {
+            assertThat(r.getResources()).containsExactly("endpointslices");
+            assertThat(r.getVerbs()).containsExactlyInAnyOrder("list", "watch");
+        });
+        lints("--set", "watchNamespaces={team-a,team-b}");
+
+        // Without the CRD check, a namespaced operator has no cluster-wide permission at all.
+        List<HasMetadata> noCheck = render("--set", "watchNamespaces={team-a}", "--set", "checkCrdAtStartup=false");
+        assertThat(all(noCheck, ClusterRoleBinding.class)).isEmpty();
+        assertThat(env(container(noCheck), "QUARKUS_OPERATOR_SDK_CRD_VALIDATE")).isEqualTo("false");
+    }
+
+    private static void isTheOperator(io.fabric8.kubernetes.api.model.rbac.Subject s) {
+        assertThat(s.getKind()).isEqualTo("ServiceAccount");
+        assertThat(s.getName()).isEqualTo("zdt-zdt-operator");
+        assertThat(s.getNamespace()).isEqualTo("zdt-system");
     }
 
     private static void lints(String... flags) throws Exception {
