@@ -17,6 +17,8 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicy;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBinding;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -275,6 +277,47 @@ class ChartIT {
         assertThat(s.getKind()).isEqualTo("ServiceAccount");
         assertThat(s.getName()).isEqualTo("zdt-zdt-operator");
         assertThat(s.getNamespace()).isEqualTo("zdt-system");
+    }
+
+    @Test
+    void theAdmissionPolicyIsOnByDefaultMatchesTheAppsNotTheirStatusAndFollowsANamespacedInstall() throws Exception {
+        List<HasMetadata> objects = render();
+        String name = "zdt-zdt-operator-requester-may-create-children";
+        ValidatingAdmissionPolicy policy = one(objects, ValidatingAdmissionPolicy.class, name);
+        assertThat(policy.getSpec().getFailurePolicy()).isEqualTo("Fail");
+        assertThat(policy.getSpec().getMatchConstraints().getResourceRules()).singleElement().satisfies(r -> {
+            assertThat(r.getApiGroups()).containsExactly("zdt.dev");
+            assertThat(r.getResources()).containsExactly("zerodowntimeapps"); // not zerodowntimeapps/status
+            assertThat(r.getOperations()).containsExactlyInAnyOrder("CREATE", "UPDATE");
+        });
+        // One authorizer check per validation, for each kind the operator creates for an app.
+        assertThat(policy.getSpec().getVariables()).extracting(v -> v.getExpression())
+                .anySatisfy(e -> assertThat(e).contains("group('apps').resource('deployments')").contains("check('create')"))
+                .anySatisfy(e -> assertThat(e).contains("group('').resource('services')"))
+                .anySatisfy(e -> assertThat(e).contains("group('policy').resource('poddisruptionbudgets')"))
+                .anySatisfy(e -> assertThat(e).contains("has(object.spec.ingress)")
+                        .contains("group('networking.k8s.io').resource('ingresses')"));
+        assertThat(policy.getSpec().getValidations()).hasSize(4).allSatisfy(v -> {
+            assertThat(v.getReason()).isEqualTo("Forbidden");
+            assertThat(v.getMessageExpression()).contains("request.userInfo.username").doesNotContain("authorizer");
+        });
+        ValidatingAdmissionPolicyBinding binding = one(objects, ValidatingAdmissionPolicyBinding.class, name);
+        assertThat(binding.getSpec().getPolicyName()).isEqualTo(name);
+        assertThat(binding.getSpec().getValidationActions()).containsExactly("Deny");
+        assertThat(binding.getSpec().getMatchResources()).isNull();
+
+        ValidatingAdmissionPolicyBinding namespaced = one(render("--set", "watchNamespaces={team-a,team-b}"),
+                ValidatingAdmissionPolicyBinding.class, name);
+        assertThat(namespaced.getSpec().getMatchResources().getNamespaceSelector().getMatchExpressions()).singleElement()
+                .satisfies(e -> {
+                    assertThat(e.getKey()).isEqualTo("kubernetes.io/metadata.name");
+                    assertThat(e.getOperator()).isEqualTo("In");
+                    assertThat(e.getValues()).containsExactly("team-a", "team-b");
+                });
+
+        List<HasMetadata> off = render("--set", "admissionPolicy.enabled=false");
+        assertThat(all(off, ValidatingAdmissionPolicy.class)).isEmpty();
+        assertThat(all(off, ValidatingAdmissionPolicyBinding.class)).isEmpty();
     }
 
     private static void lints(String... flags) throws Exception {

@@ -190,4 +190,40 @@ class NamespacedInstallTest {
             other.close(false);
         }
     }
+
+    @Test
+    void theAdmissionPolicyChecksRequestersInTheWatchedNamespacesOnly() {
+        for (String ns : List.of(WATCHED.get(0), UNWATCHED)) {
+            admin.resource(new io.fabric8.kubernetes.api.model.rbac.RoleBuilder().withNewMetadata().withName("apps-only")
+                    .withNamespace(ns).endMetadata().addNewRule().withApiGroups("zdt.dev").withResources("zerodowntimeapps")
+                    .withVerbs("create", "get", "delete").endRule().build()).create();
+            admin.resource(new io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder().withNewMetadata()
+                    .withName("apps-only").withNamespace(ns).endMetadata().withNewRoleRef()
+                    .withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName("apps-only").endRoleRef()
+                    .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName("erin").endSubject()
+                    .build()).create();
+        }
+        try (KubernetesClient erin = new KubernetesClientBuilder().withConfig(new io.fabric8.kubernetes.client.ConfigBuilder(
+                admin.getConfiguration()).withImpersonateUsername("erin").build()).build()) {
+            ZeroDowntimeApp inWatched = Apps.parse(Apps.yaml("erins", ""));
+            inWatched.getMetadata().setNamespace(WATCHED.get(0));
+            // Active a moment after it is created: until erin is refused once.
+            String refusal = await().atMost(WAIT).until(() -> {
+                try {
+                    erin.resource(inWatched).create();
+                    admin.resource(inWatched).delete();
+                    await().atMost(WAIT).until(() -> admin.resource(inWatched).get() == null);
+                    return null;
+                } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                    return e.getMessage();
+                }
+            }, m -> m != null);
+            assertThat(refusal).contains("erin may not create deployments.apps in namespace " + WATCHED.get(0));
+
+            // Nothing acts on apps outside the watched namespaces: the binding leaves them alone.
+            ZeroDowntimeApp elsewhere = Apps.parse(Apps.yaml("erins", ""));
+            elsewhere.getMetadata().setNamespace(UNWATCHED);
+            assertThat(erin.resource(elsewhere).create().getMetadata().getUid()).isNotBlank();
+        }
+    }
 }

@@ -19,8 +19,8 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
 /**
  * A real API server on which the chart's namespaced install is in place (watchNamespaces team-a,
- * team-b; release namespace zdt-system): its ServiceAccount, Roles, ClusterRoles and bindings, and
- * its gate Service, as `helm template` renders them. The operator under test then talks to the API
+ * team-b; release namespace zdt-system): its ServiceAccount, Roles, ClusterRoles and bindings, its
+ * admission policy and its gate Service, as `helm template` renders them. The operator under test then talks to the API
  * server as that ServiceAccount, through a token of its own, so it can do only what the chart
  * grants it. {@code zdt.test.admin-kubeconfig} names a kubeconfig with every right, for the test.
  */
@@ -34,7 +34,7 @@ public class NamespacedInstallResource extends KubeApiServerResource {
     public static final String GATE_SERVICE = "zdt-zdt-operator-gate";
 
     private static final Set<String> INSTALLED_KINDS = Set.of("ServiceAccount", "Role", "RoleBinding", "ClusterRole",
-            "ClusterRoleBinding");
+            "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding");
 
     private String previousKubeconfig;
 
