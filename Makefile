@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CLUSTER := e2e/cluster/zdt-cluster
 
-.PHONY: help demo test unit helper-test analysis-test crds build image install uninstall up down drills
+.PHONY: help demo test unit helper-test analysis-test crds build image install uninstall up down drills pod-start readme
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -30,6 +30,12 @@ crds: ## copy the CRD generated from the Java model to deploy/crds and the chart
 
 drills: ## failure drills under load on the local cluster (operator, Traefik API, API server down; evictions)
 	e2e/drills/run.sh
+
+pod-start: ## what the drain helper's init container adds to a pod's start (exec vs gate mode, on the local cluster)
+	e2e/pod-start/run.sh
+
+readme: ## rewrite the README's result blocks from the committed files in e2e/results
+	e2e/readme_results.py
 
 image: ## build the operator and import its image into the local cluster's containerd
 	e2e/operator/image.sh

@@ -34,7 +34,7 @@ public class ManagedPods {
     }
 
     /**
-     * The shared informer, indexed by {@link DrainGate#APP_INDEX} ({@code namespace/app}); not
+     * The shared informer, indexed by {@link GateCache#APP_INDEX} ({@code namespace/app}); not
      * started until the first {@link #watch}. Take it before watching, so that a handler never
      * runs before its owner holds the cache it reads.
      */
@@ -46,7 +46,7 @@ public class ManagedPods {
                 LOG.debugf("managed pods informer: %s; retrying", error.getMessage());
                 return true;
             });
-            informer.addIndexers(Map.of(DrainGate.APP_INDEX, p -> DrainGate.keys(p, Constants.APP_LABEL)));
+            informer.addIndexers(Map.of(GateCache.APP_INDEX, p -> GateCache.keys(p, Constants.APP_LABEL)));
         }
         return informer;
     }

@@ -89,6 +89,31 @@ class DrainGateTest extends GateTestBase {
         assertThat(f.events("DrainHoldTimeout").get(0).getNote()).contains("cart-a");
     }
 
+    /**
+     * A pass run by the gate's own timer that still holds must set the next one: here the timer
+     * set for shop-a's propagation finds shop-b still offered, and nothing changes afterwards, so
+     * only the next timer can end the hold at its bound.
+     */
+    @Test
+    void aTimedPassThatStillHoldsSetsTheTimerForTheBound() throws Exception {
+        List<Pod> shop = readyShop(4, "shop-a", "shop-b", "shop-c");
+        Pod a = shop.get(0);
+        Pod b = shop.get(1);
+        Pod c = shop.get(2);
+        f.terminate(a);
+        f.terminate(b);
+
+        long sent = System.nanoTime();
+        CompletableFuture<Answer> call = f.callApp("shop");
+        awaitHeld(1);
+        f.slice("shop", GateFixture.terminating(a), GateFixture.ready(b), GateFixture.ready(c));
+
+        Answer answer = call.get(10, TimeUnit.SECONDS);
+        assertThat(answer.body()).startsWith("Timeout").contains("still offer shop-b as ready");
+        assertThat(answer.receivedNanos() - sent).as("the bound of 4 s, not the next unrelated event")
+                .isGreaterThanOrEqualTo(TimeUnit.SECONDS.toNanos(4)).isLessThan(TimeUnit.MILLISECONDS.toNanos(5500));
+    }
+
     @Test
     void unknownAppIsAnswered404AtOnce() throws Exception {
         long sent = System.nanoTime();

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Rewrites the README's result blocks from the committed result files, so no figure in them can
+drift from the data behind it. A block is the text between `<!-- NAME:begin -->` and
+`<!-- NAME:end -->`; each NAME has one renderer below.
+
+    e2e/readme_results.py            # rewrite README.md
+    e2e/readme_results.py --check    # exit 1 when a block differs from its result file
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "e2e", "results")
+
+
+def read(name):
+    with open(os.path.join(RESULTS, name)) as f:
+        return f.read().strip()
+
+
+def pod_start():
+    r = json.loads(read("pod-start.json"))
+    rows = ["| mode | pods | creation -> Ready median | min | max | init containers |", "|---|---|---|---|---|---|"]
+    for mode in ("exec", "gate"):
+        m = r["modes"][mode]
+        rows.append("| %s | %d | %.2f s | %.2f s | %.2f s | %s |" % (
+            mode, m["pods"], m["medianMs"] / 1000, m["minMs"] / 1000, m["maxMs"] / 1000,
+            "the helper's (`zdt-drain-install`)" if m["withInitContainer"] else "none"))
+    return "\n".join(rows + ["", "Gate mode minus exec mode, medians: %+.2f s (ratio %.2f); %d CPUs, load average %s "
+                             "while measured (`e2e/pod-start/run.sh`)."
+                             % (r["gateMinusExecMedianMs"] / 1000, r["gateOverExecMedianRatio"], r["cpus"], r["loadavg"])])
+
+
+RENDERERS = {
+    "rollout-results": lambda: read("rollout.md"),
+    "drills-results": lambda: read("drills.md"),
+    "pod-start-results": pod_start,
+}
+
+
+def render(text):
+    def block(m):
+        name = m.group(1)
+        if name not in RENDERERS:
+            raise SystemExit("README block %s has no renderer in %s" % (name, __file__))
+        return "<!-- %s:begin -->\n%s\n<!-- %s:end -->" % (name, RENDERERS[name](), name)
+    return re.sub(r"<!-- ([a-z-]+):begin -->\n(?:.*?\n)?<!-- \1:end -->", block, text, flags=re.S)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
+    a = ap.parse_args()
+    with open(a.readme) as f:
+        text = f.read()
+    new = render(text)
+    if a.check:
+        if new != text:
+            print("README result blocks differ from e2e/results: run e2e/readme_results.py")
+            return 1
+        return 0
+    if new != text:
+        with open(a.readme, "w") as f:
+            f.write(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

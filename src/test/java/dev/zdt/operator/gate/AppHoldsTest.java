@@ -1,0 +1,695 @@
+package dev.zdt.operator.gate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+import org.junit.jupiter.api.Test;
+
+import dev.zdt.operator.Constants;
+import dev.zdt.operator.api.v1alpha1.DrainRecord.ReleasedBy;
+import dev.zdt.operator.api.v1alpha1.Provider;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.gate.AppHolds.Call;
+import dev.zdt.operator.gate.AppHolds.Pass;
+import dev.zdt.operator.ingress.IngressObservation;
+import dev.zdt.operator.ingress.IngressVerifier;
+import dev.zdt.operator.metrics.GateMetrics;
+import dev.zdt.operator.testing.Apps;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/**
+ * The gate's hold logic without a cluster: the test is the informer cache (pods, EndpointSlices,
+ * the app) and the clock, and runs the passes the gate's thread would run, at the moments it
+ * chooses. Each test tries to get a call answered earlier (or later) than the safety claims allow.
+ */
+class AppHoldsTest {
+
+    private static final Instant T0 = Instant.parse("2026-11-23T10:00:00Z");
+    private static final Duration CLAIM_WAIT = Duration.ofSeconds(3);
+    private static final String NS = "web";
+    /** Propagation 2 s; without a hold annotation a pod holds the budget's P + margin 5 s = 7 s. */
+    private static final String ENDPOINTS = """
+            provider: generic
+            propagationSeconds: 2
+            verify: endpoints
+            """;
+    /** Propagation 0: a pod out of the slices is verified at once, as in the cache-lag race seen on a cluster. */
+    private static final String ENDPOINTS_P0 = """
+            provider: generic
+            propagationSeconds: 0
+            verify: endpoints
+            """;
+
+    private final FakeClock clock = new FakeClock();
+    private final GateMetrics metrics = new GateMetrics(new SimpleMeterRegistry());
+    private final Cache cache = new Cache();
+    private AppHolds holds = holds(100, 100);
+
+    private AppHolds holds(int maxHolds, int maxHoldsPerApp) {
+        IngressVerifier traefik = new StubVerifier();
+        return new AppHolds(CLAIM_WAIT, maxHolds, maxHoldsPerApp,
+                p -> p == Provider.TRAEFIK ? Optional.of(traefik) : Optional.empty(), metrics, clock);
+    }
+
+    // ---------------------------------------------------------------- the bound
+
+    @Test
+    void aPodStillInRotationIsReleasedByTimeoutAtExactlyArrivalPlusItsHold() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        at(0.5);
+        cache.terminate("shop-a");
+        at(1);
+        Call call = callPod("shop", "shop-a");
+
+        assertThat(pass("shop").wakeAt()).as("the gate's timer is set for the bound").isEqualTo(t(13));
+        heldThroughout(call, "shop", 1, 12.999);
+        at(13);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout after 12.0s")
+                .contains("hold bound 12.0s reached").contains("still offer shop-a as ready");
+        assertThat(answer(call).decidedAt()).isEqualTo(t(13));
+    }
+
+    @Test
+    void aPodWithoutAHoldAnnotationHoldsTheAppsBudget() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", null);
+        cache.readyPod("shop", "shop-b", null);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+
+        heldThroughout(call, "shop", 0, 6.999);
+        at(7);
+        Pass pass = pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout after 7.0s");
+        assertThat(pass.drains()).singleElement().satisfies(d -> {
+            assertThat(d.getPod()).isEqualTo("shop-a");
+            assertThat(d.getReleasedBy()).isEqualTo(ReleasedBy.TIMEOUT);
+        });
+        assertThat(pass.warnings()).extracting(AppHolds.Warning::reason).containsExactly(AppHolds.HOLD_TIMEOUT);
+    }
+
+    // ---------------------------------------------------------------- verification
+
+    @Test
+    void aCallIsReleasedOnlyOncePropagationHasPassedSinceItsPodLeftTheSlices() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+        heldThroughout(call, "shop", 0, 3);
+
+        at(3.5);
+        cache.leaveSlices("shop-a");
+        assertThat(pass("shop").wakeAt()).as("wakes when P has passed").isEqualTo(t(5.5));
+        heldThroughout(call, "shop", 3.5, 5.499);
+        at(5.5);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified after 5.5s").contains("shop-a out of the EndpointSlices for 2.0s");
+        assertThat(metrics.inFlight()).isZero();
+    }
+
+    @Test
+    void aPodThatComesBackIntoTheSlicesStartsItsPropagationTimeAgain() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+        cache.leaveSlices("shop-a");
+        pass("shop");
+        at(1.5);
+        cache.ready.put("shop-a", "shop"); // an older slice version, seen again
+        pass("shop");
+        at(2);
+        cache.leaveSlices("shop-a");
+        heldThroughout(call, "shop", 2, 3.999);
+        at(4);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified");
+    }
+
+    /**
+     * The gate runs a pass at a call's arrival, on cache changes and at the wake-up the last pass
+     * asked for; with a quiet cache only the wake-ups remain. They alone must answer each call on time.
+     */
+    @Test
+    void theWakeUpsAPassAsksForAloneAnswerEveryCallOnTime() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 20);
+        cache.readyPod("shop", "shop-c", 12);
+        cache.terminate("shop-a");
+        cache.terminate("shop-b");
+        Call a = callPod("shop", "shop-a");
+        Call b = callPod("shop", "shop-b");
+        Call c = callPod("shop", "shop-c"); // never terminates: 409 at the claim wait
+        cache.leaveSlices("shop-a");
+        Map<Call, Instant> answered = new LinkedHashMap<>();
+        Pass p = pass("shop");
+        while (p.holding()) {
+            assertThat(p.wakeAt()).as("a pass that holds asks for a wake-up").isNotNull().isAfter(clock.now);
+            clock.now = p.wakeAt();
+            p = pass("shop");
+            for (Call call : List.of(a, b, c)) {
+                if (call.answer.isDone()) {
+                    answered.putIfAbsent(call, clock.now);
+                }
+            }
+        }
+        assertThat(answered).containsEntry(a, t(2)).containsEntry(c, t(3)).containsEntry(b, t(20));
+        assertThat(answer(a).text()).startsWith("Verified");
+        assertThat(answer(b).text()).startsWith("Timeout after 20.0s");
+        assertThat(answer(c).status()).isEqualTo(409);
+    }
+
+    // ---------------------------------------------------------------- other calls
+
+    @Test
+    void aDuplicateCallNeitherShortensNorExtendsTheFirstHold() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        Call first = callPod("shop", "shop-a");
+        pass("shop");
+        at(5);
+        Call duplicate = callPod("shop", "shop-a");
+        Call unnamed = callApp("shop");
+        heldThroughout(first, "shop", 5, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(first).text()).startsWith("Timeout after 12.0s");
+        assertThat(duplicate.answer).as("a later call holds its own bound").isNotDone();
+        assertThat(unnamed.answer).isNotDone();
+        heldThroughout(duplicate, "shop", 12, 16.999);
+        assertThat(unnamed.answer).isNotDone();
+        at(17);
+        pass("shop");
+        assertThat(answer(duplicate).text()).startsWith("Timeout after 12.0s");
+        assertThat(answer(unnamed).text()).startsWith("Timeout after 12.0s");
+    }
+
+    @Test
+    void aCallNamingAnotherPodNeverShortensAHold() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.readyPod("shop", "shop-c", 12);
+        cache.terminate("shop-a");
+        cache.terminate("shop-b");
+        Call a = callPod("shop", "shop-a");
+        pass("shop");
+
+        // shop-b's own call is released as soon as shop-b is verified; shop-a's is not.
+        at(1);
+        Call b = callPod("shop", "shop-b");
+        cache.leaveSlices("shop-b");
+        pass("shop");
+        at(3);
+        pass("shop");
+        assertThat(answer(b).text()).startsWith("Verified");
+        assertThat(a.answer).isNotDone();
+
+        // A call naming a pod that is not terminating is refused and changes nothing either.
+        Call c = callPod("shop", "shop-c");
+        at(6);
+        pass("shop");
+        assertThat(answer(c).status()).isEqualTo(409);
+        heldThroughout(a, "shop", 6, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(a).text()).startsWith("Timeout");
+    }
+
+    // ---------------------------------------------------------------- app-scoped calls
+
+    /**
+     * The httpGet mode's race: the caller's deletion has not reached this cache, while the app's
+     * other terminating pods are already verified. Whatever moment the passes run at, the call is
+     * not released before its settle time, and once its own pod shows up it holds for it.
+     */
+    @Test
+    void anAppScopedCallIsNeverReleasedBeforeItsSettleTimeEvenWithItsSiblingsVerified() {
+        cache.app("shop", ENDPOINTS_P0);
+        for (String pod : List.of("shop-a", "shop-b", "shop-x", "shop-y")) {
+            cache.readyPod("shop", pod, 12);
+        }
+        cache.terminate("shop-a");
+        cache.terminate("shop-b");
+        cache.leaveSlices("shop-a");
+        cache.leaveSlices("shop-b");
+        Call call = callApp("shop");
+
+        Pass first = pass("shop");
+        assertThat(call.answer).as("the siblings are verified, but the caller may not be one of them").isNotDone();
+        assertThat(first.wakeAt()).as("wakes at the settle time").isEqualTo(t(3));
+        heldThroughout(call, "shop", 0, 0.999);
+        at(1);
+        cache.terminate("shop-x"); // the caller, seen only now
+        heldThroughout(call, "shop", 1, 8);
+        at(8.5);
+        cache.leaveSlices("shop-x");
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified").contains("shop-x out of the EndpointSlices");
+    }
+
+    @Test
+    void anAppScopedCallWithItsTargetsVerifiedIsReleasedAtItsSettleTimeNotBefore() {
+        cache.app("shop", ENDPOINTS_P0);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        cache.leaveSlices("shop-a");
+        at(0.2);
+        Call call = callApp("shop");
+
+        heldThroughout(call, "shop", 0.2, 3.199);
+        at(3.2);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified after 3.0s");
+    }
+
+    @Test
+    void anAppScopedCallWaitsForEveryPodThatStartsTerminatingWithinTheAllowance() {
+        cache.app("shop", ENDPOINTS);
+        for (String pod : List.of("shop-a", "shop-b", "shop-c", "shop-d")) {
+            cache.readyPod("shop", pod, 12);
+        }
+        cache.terminate("shop-a");
+        Call call = callApp("shop");
+        pass("shop");
+        at(2.5);
+        cache.terminate("shop-b"); // within the allowance: waited for
+        pass("shop");
+        at(3.5);
+        cache.terminate("shop-c"); // after it: not this call's pod
+        pass("shop");
+        cache.leaveSlices("shop-a");
+        cache.leaveSlices("shop-c");
+        heldThroughout(call, "shop", 3.5, 7);
+        cache.leaveSlices("shop-b");
+        heldThroughout(call, "shop", 7, 8.999);
+        at(9);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified").contains("shop-a").contains("shop-b")
+                .doesNotContain("shop-c");
+    }
+
+    // ---------------------------------------------------------------- the cache
+
+    @Test
+    void aPodThatLeavesTheCacheWhileItsCallWaitsIsNotTakenOutOfRotation() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+        pass("shop");
+
+        at(1);
+        cache.leaveCache("shop-a"); // force-deleted, say; the slices still offer it
+        heldThroughout(call, "shop", 1, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout").contains("still offer shop-a as ready");
+    }
+
+    @Test
+    void aPodThatLeavesTheCacheStaysATargetOfTheAppScopedCallsThatWaitForIt() {
+        cache.app("shop", ENDPOINTS);
+        for (String pod : List.of("shop-a", "shop-b", "shop-c")) {
+            cache.readyPod("shop", pod, 12);
+        }
+        cache.terminate("shop-a");
+        at(0.5);
+        cache.terminate("shop-b");
+        Call call = callApp("shop"); // attributed to shop-a, waits for shop-b too
+        pass("shop");
+
+        at(1);
+        cache.leaveCache("shop-b");
+        cache.leaveSlices("shop-a");
+        heldThroughout(call, "shop", 1, 11.499);
+        at(12.5);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout").contains("still offer shop-b as ready");
+    }
+
+    @Test
+    void aNamedPodThatNeverShowsTerminatingIsRefused409AfterTheClaimWait() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        Call call = callPod("shop", "shop-a");
+
+        assertThat(pass("shop").wakeAt()).isEqualTo(t(3));
+        heldThroughout(call, "shop", 0, 2.999);
+        at(3);
+        Pass pass = pass("shop");
+        assertThat(answer(call).status()).isEqualTo(409);
+        assertThat(answer(call).text()).contains("pod web/shop-a of web/shop is not terminating (waited 3.0s");
+        assertThat(pass.warnings()).extracting(AppHolds.Warning::reason).containsExactly(AppHolds.UNATTRIBUTED);
+        assertThat(metrics.inFlight()).isZero();
+    }
+
+    @Test
+    void aNamedPodSeenTerminatingJustBeforeTheClaimWaitEndsIsHeld() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        Call call = callPod("shop", "shop-a");
+        pass("shop");
+        at(2.999);
+        cache.terminate("shop-a");
+        heldThroughout(call, "shop", 2.999, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout after 12.0s");
+    }
+
+    @Test
+    void anAppScopedCallWithNoTerminatingPodIsRefused409AfterTheClaimWait() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        Call call = callApp("shop");
+        heldThroughout(call, "shop", 0, 2.999);
+        at(3);
+        pass("shop");
+        assertThat(answer(call).status()).isEqualTo(409);
+        assertThat(answer(call).text()).contains("no terminating pod of web/shop to attribute this call to");
+    }
+
+    @Test
+    void strangersAreAnswered404AtOnce() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.app("cart", ENDPOINTS);
+        cache.readyPod("cart", "cart-a", 12);
+
+        assertThat(answer(callApp("nobody")).text()).isEqualTo("no ZeroDowntimeApp web/nobody: the drain gate holds "
+                + "only pods of ZeroDowntimeApps\n");
+        assertThat(answer(callPod("shop", "shop-z")).text()).contains("pod web/shop-z is not a pod of ZeroDowntimeApp web/shop");
+        assertThat(answer(callPod("shop", "cart-a")).status()).as("a pod of another app").isEqualTo(404);
+        assertThat(holds.tracks("web/shop")).isFalse();
+        assertThat(metrics.inFlight()).isZero();
+    }
+
+    @Test
+    void anAppDeletedBeforeTheFirstPassOfItsCallStillHoldsByItsLastKnownSpec() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+        cache.apps.remove("shop"); // deleted between the call's arrival and the pass it queued
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout after 12.0s");
+    }
+
+    // ---------------------------------------------------------------- limits
+
+    @Test
+    void limitsAnswer429WithoutTouchingOtherAppsOrTheHeldCalls() {
+        holds = holds(3, 2);
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.app("cart", ENDPOINTS);
+        cache.readyPod("cart", "cart-a", 12);
+        cache.readyPod("cart", "cart-b", 12);
+        cache.terminate("shop-a");
+        cache.terminate("cart-a");
+
+        Call shop1 = callPod("shop", "shop-a");
+        Call shop2 = callPod("shop", "shop-a");
+        Call shop3 = callPod("shop", "shop-a");
+        assertThat(answer(shop3).status()).isEqualTo(429);
+        assertThat(answer(shop3).text()).contains("2 for web/shop").contains("zdt.gate.max-holds-per-app=2");
+        Call cart1 = callPod("cart", "cart-a");
+        assertThat(cart1.answer).as("another app is not limited by shop's calls").isNotDone();
+        Call cart2 = callPod("cart", "cart-a");
+        assertThat(answer(cart2).status()).as("the limit of all apps together").isEqualTo(429);
+        assertThat(answer(cart2).text()).contains("holds 3 calls").contains("zdt.gate.max-holds=3");
+        assertThat(metrics.inFlight()).isEqualTo(3);
+
+        heldThroughout(shop1, "shop", 0, 1);
+        heldThroughout(cart1, "cart", 1, 2);
+        assertThat(shop2.answer).isNotDone();
+
+        cache.leaveSlices("cart-a");
+        pass("cart");
+        at(4);
+        pass("cart");
+        assertThat(answer(cart1).text()).startsWith("Verified");
+        assertThat(callPod("cart", "cart-a").answer).as("room again once a call is answered").isNotDone();
+        assertThat(shop1.answer).isNotDone();
+        assertThat(shop2.answer).isNotDone();
+    }
+
+    // ---------------------------------------------------------------- ingress
+
+    @Test
+    void ingressVerifyReleasesOnlyOnceTheFrontEndNoLongerListsThePod() {
+        cache.app("shop", """
+                provider: traefik
+                verify: ingress
+                """);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+        Pass first = pass("shop");
+        assertThat(first.askIngress()).as("asks the front end while holding").isNotNull();
+
+        cache.leaveSlices("shop-a");
+        at(1);
+        cache.ingress = IngressObservation.unknown("connection refused", t(1));
+        heldThroughout(call, "shop", 1, 2);
+        cache.ingress = IngressObservation.listed(Set.of(cache.ip("shop-a"), cache.ip("shop-b")), t(2));
+        heldThroughout(call, "shop", 2, 3);
+        at(3.5);
+        cache.ingress = IngressObservation.listed(Set.of(cache.ip("shop-b")), t(3.5));
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified").contains("no longer routed to by Traefik");
+    }
+
+    @Test
+    void anIngressAnswerThatNoLongerListsAPodStillInTheSlicesDoesNotReleaseIt() {
+        cache.app("shop", """
+                provider: traefik
+                verify: ingress
+                """);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+        cache.ingress = IngressObservation.listed(Set.of(cache.ip("shop-b")), t(0));
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout");
+    }
+
+    // ---------------------------------------------------------------- shutdown and forgetting
+
+    @Test
+    void stoppingAnswersEveryHeldCall503() {
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.terminate("shop-a");
+        Call a = callPod("shop", "shop-a");
+        Call b = callApp("shop");
+        pass("shop");
+        assertThat(holds.abandonAll()).isEqualTo(2);
+        assertThat(answer(a).status()).isEqualTo(503);
+        assertThat(answer(b).text()).isEqualTo("this operator replica is shutting down; hold ended early\n");
+        assertThat(metrics.inFlight()).isZero();
+        assertThat(holds.tracks("web/shop")).isFalse();
+    }
+
+    @Test
+    void theAppIsForgottenOnceNoCallIsHeldAndItsAnsweredPodsAreGone() {
+        cache.app("shop", ENDPOINTS_P0);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+        cache.leaveSlices("shop-a");
+        Pass released = pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified");
+        assertThat(released.holding()).isFalse();
+        assertThat(released.forgotten()).as("shop-a is still terminating: it must not be claimed again").isFalse();
+
+        cache.leaveCache("shop-a");
+        assertThat(pass("shop").forgotten()).isTrue();
+        assertThat(holds.tracks("web/shop")).isFalse();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static Instant t(double seconds) {
+        return T0.plusMillis(Math.round(seconds * 1000));
+    }
+
+    private void at(double seconds) {
+        clock.now = t(seconds);
+    }
+
+    private Call callApp(String app) {
+        return arrive(new Call(NS, app, null, clock.now));
+    }
+
+    private Call callPod(String app, String pod) {
+        return arrive(new Call(NS, app, pod, clock.now));
+    }
+
+    private Call arrive(Call call) {
+        boolean held = holds.arrive(call, cache.apps.get(call.app),
+                call.exactPod == null ? null : cache.pods.get(call.exactPod));
+        assertThat(held).as("held, or answered at once").isNotEqualTo(call.answer.isDone());
+        return call;
+    }
+
+    private Pass pass(String app) {
+        String key = NS + "/" + app;
+        assertThat(holds.tracks(key)).as("the gate runs passes only for apps it tracks").isTrue();
+        return holds.pass(key, cache.apps.get(app), cache.podsOf(app), cache.rotation(app), cache.ingress);
+    }
+
+    /** Runs a pass every 1 ms from {@code from} to {@code to} (seconds after T0); the call stays held throughout. */
+    private void heldThroughout(Call call, String app, double from, double to) {
+        for (long ms = Math.round(from * 1000); ms <= Math.round(to * 1000); ms++) {
+            clock.now = T0.plusMillis(ms);
+            pass(app);
+            assertThat(call.answer).as("held at %s s", ms / 1000.0).isNotDone();
+        }
+    }
+
+    private static GateAnswer answer(Call call) {
+        assertThat(call.answer).as("answered").isDone();
+        return call.answer.getNow(null);
+    }
+
+    /** A mutable clock: the test says what time it is. */
+    private static final class FakeClock implements InstantSource {
+        Instant now = T0;
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    /** Names a front end; never asked here, the test sets its answers. */
+    private static final class StubVerifier implements IngressVerifier {
+        @Override
+        public boolean supports(Provider provider) {
+            return provider == Provider.TRAEFIK;
+        }
+
+        @Override
+        public String name() {
+            return "Traefik";
+        }
+
+        @Override
+        public CompletableFuture<IngressObservation> observe(ZeroDowntimeApp app) {
+            throw new AssertionError("the hold logic never asks the front end itself");
+        }
+    }
+
+    /** What the gate's informers would show: the apps, their pods, which pods the slices offer as ready. */
+    private final class Cache {
+        final Map<String, ZeroDowntimeApp> apps = new LinkedHashMap<>();
+        final Map<String, Pod> pods = new LinkedHashMap<>();
+        /** Pods the slices offer as ready, with their app: a pod that left the cache may still be offered. */
+        final Map<String, String> ready = new LinkedHashMap<>();
+        private final Map<String, String> ips = new LinkedHashMap<>();
+        IngressObservation ingress;
+        private long version;
+
+        void app(String name, String traffic) {
+            ZeroDowntimeApp app = Apps.parse(Apps.yaml(name, traffic, ""));
+            app.getMetadata().setNamespace(NS);
+            apps.put(name, app);
+        }
+
+        void readyPod(String app, String name, Integer holdSeconds) {
+            String ip = "10.1.0." + (ips.size() + 1);
+            PodBuilder b = new PodBuilder().withNewMetadata().withName(name).withNamespace(NS)
+                    .withResourceVersion(Long.toString(++version))
+                    .withLabels(Map.of(Constants.APP_LABEL, app, Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME))
+                    .withAnnotations(holdSeconds == null ? Map.of()
+                            : Map.of(Constants.HOLD_ANNOTATION, holdSeconds.toString()))
+                    .endMetadata()
+                    .withNewStatus().withPhase("Running").withPodIP(ip).endStatus();
+            pods.put(name, b.build());
+            ips.put(name, ip);
+            ready.put(name, app);
+        }
+
+        /** The pod is deleted with a 30 s grace period; the slices still offer it until told otherwise. */
+        void terminate(String name) {
+            Pod p = new PodBuilder(pods.get(name)).editMetadata()
+                    .withDeletionTimestamp(clock.now.plusSeconds(30).truncatedTo(ChronoUnit.SECONDS).toString())
+                    .withDeletionGracePeriodSeconds(30L)
+                    .withResourceVersion(Long.toString(++version))
+                    .endMetadata().build();
+            pods.put(name, p);
+        }
+
+        void leaveSlices(String name) {
+            ready.remove(name);
+        }
+
+        void leaveCache(String name) {
+            pods.remove(name);
+        }
+
+        String ip(String name) {
+            return ips.get(name);
+        }
+
+        List<Pod> podsOf(String app) {
+            List<Pod> of = new ArrayList<>();
+            pods.values().stream().filter(p -> app.equals(p.getMetadata().getLabels().get(Constants.APP_LABEL)))
+                    .forEach(of::add);
+            return of;
+        }
+
+        /** The app's slice: its ready pods. */
+        Rotation rotation(String app) {
+            List<Endpoint> endpoints = new ArrayList<>();
+            ready.forEach((name, of) -> {
+                if (of.equals(app)) {
+                    endpoints.add(new EndpointBuilder().withAddresses(ips.get(name)).withNewConditions().withReady(true)
+                            .endConditions().withNewTargetRef().withKind("Pod").withName(name).endTargetRef().build());
+                }
+            });
+            return Rotation.of(List.of(new EndpointSliceBuilder().withNewMetadata().withName("s").endMetadata()
+                    .withEndpoints(endpoints).build()));
+        }
+    }
+}
