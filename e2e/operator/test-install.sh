@@ -18,17 +18,25 @@ ready=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.status.re
 [[ $ready == 2 ]] || die "expected 2 ready operator replicas, found $ready"
 check "2 operator replicas Ready ${install_s}s after helm upgrade --install (image build included)"
 
-# 2. health and metrics, through the metrics Service's ClusterIP (kube-proxy makes it reachable here;
-#    retried because a replaced operator pod can linger in kube-proxy's rules for a moment)
+# 2. health and metrics, through the metrics Service's ClusterIP on the management port (kube-proxy
+#    makes it reachable here; retried because a replaced operator pod can linger in kube-proxy's rules
+#    for a moment); the gate Service, which every pod and node reaches, serves neither
 ip=$(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-metrics" -o jsonpath='{.spec.clusterIP}')
+port=$(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-metrics" -o jsonpath='{.spec.ports[0].port}')
 # (read the whole answer before matching: `curl | grep -q` would end curl with SIGPIPE, and retry it)
 get() { curl -fsS --connect-timeout 3 --retry 10 --retry-all-errors "$1"; }
-health=$(get "http://$ip:8080/q/health/ready") || die "/q/health/ready does not answer"
+health=$(get "http://$ip:$port/q/health/ready") || die "/q/health/ready does not answer"
 grep -q '"status": *"UP"' <<<"$health" || die "/q/health/ready is not UP: $health"
-check "/q/health/ready is UP"
-metrics=$(get "http://$ip:8080/q/metrics") || die "/q/metrics does not answer"
+check "/q/health/ready is UP (management port $port)"
+metrics=$(get "http://$ip:$port/q/metrics") || die "/q/metrics does not answer"
 grep -q '^jvm_memory_used_bytes' <<<"$metrics" || die "/q/metrics has no JVM metrics"
 check "/q/metrics is scrapeable (Prometheus text format)"
+gate=$(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-gate" -o jsonpath='{.spec.clusterIP}:{.spec.ports[0].port}')
+[[ $(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-gate" -o jsonpath='{.spec.ports[*].name}') == gate ]] ||
+  die "the gate Service exposes more than the gate port"
+code=$(curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 3 --retry 10 --retry-all-errors "http://$gate/q/metrics") || true
+[[ $code == 404 ]] || die "the gate Service answers /q/metrics with $code, expected 404"
+check "the gate Service exposes only the gate: /q/metrics there is 404"
 
 # 3. the operator reconciles: an app gets its Deployment
 kubectl create namespace "$APP_NS" --dry-run=client -o yaml | kubectl apply -f - >/dev/null

@@ -22,3 +22,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "zdt.gateServiceName" -}}
 {{- printf "%s-gate" (include "zdt.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+
+{{/* An image reference: repository@digest when a digest is set, else repository:tag (tag defaults to appVersion). */}}
+{{- define "zdt.image" -}}
+{{- if .image.digest -}}
+{{- if not (regexMatch "^sha256:[0-9a-f]{64}$" .image.digest) -}}
+{{- fail (printf "image digest %q is not sha256:<64 hex digits>" .image.digest) -}}
+{{- end -}}
+{{- printf "%s@%s" .image.repository .image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .image.repository (.image.tag | default .appVersion | toString) -}}
+{{- end -}}
+{{- end -}}

@@ -69,8 +69,8 @@ public class DrainGate {
     private final Map<String, Wake> wakes = new HashMap<>();
 
     public DrainGate(KubernetesClient client, ManagedPods managedPods, GateConfig config, IngressVerifiers verifiers,
-            GateMetrics metrics, DrainReporter reporter) {
-        this.cache = new GateCache(client, managedPods);
+            GateMetrics metrics, DrainReporter reporter, Watched watched) {
+        this.cache = new GateCache(client, managedPods, watched);
         this.metrics = metrics;
         this.reporter = reporter;
         this.holds = new AppHolds(config.claimWait(), config.maxHolds(), config.maxHoldsPerApp(),

@@ -31,14 +31,16 @@ final class GateCache {
 
     private final KubernetesClient client;
     private final ManagedPods managedPods;
+    private final Watched watched;
 
     private volatile SharedIndexInformer<ZeroDowntimeApp> apps;
     private volatile SharedIndexInformer<Pod> pods;
     private volatile SharedIndexInformer<EndpointSlice> slices;
 
-    GateCache(KubernetesClient client, ManagedPods managedPods) {
+    GateCache(KubernetesClient client, ManagedPods managedPods, Watched watched) {
         this.client = client;
         this.managedPods = managedPods;
+        this.watched = watched;
     }
 
     /** Starts the informers once; {@code changed} gets the {@code namespace/app} key of every add, update and delete. */
@@ -46,10 +48,10 @@ final class GateCache {
         if (apps != null) {
             return;
         }
-        apps = client.resources(ZeroDowntimeApp.class).inAnyNamespace().runnableInformer(0);
+        apps = watched.informer(client.resources(ZeroDowntimeApp.class), Map.of());
         pods = managedPods.informer();
-        slices = client.discovery().v1().endpointSlices().inAnyNamespace()
-                .withLabel(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME).runnableInformer(0);
+        slices = watched.informer(client.discovery().v1().endpointSlices(),
+                Map.of(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME));
         // Keep retrying: the CRD may not exist yet at startup, and the API server may come and go.
         for (SharedIndexInformer<?> i : List.of(apps, slices)) {
             i.exceptionHandler((started, error) -> {

@@ -14,8 +14,8 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
- * The pods the operator manages (its managed-by label), in every namespace: one watch and one cache
- * per replica, shared by the drain gate and warm-in rather than one each. Not tied to leadership:
+ * The pods the operator manages (its managed-by label), in the watched namespaces: one cache per
+ * replica, shared by the drain gate and warm-in rather than one each. Not tied to leadership:
  * every replica serves the gate and admits pods.
  */
 @ApplicationScoped
@@ -24,11 +24,13 @@ public class ManagedPods {
     private static final Logger LOG = Logger.getLogger(ManagedPods.class);
 
     private final KubernetesClient client;
+    private final Watched watched;
     private SharedIndexInformer<Pod> informer;
     private boolean started;
 
-    public ManagedPods(KubernetesClient client) {
+    public ManagedPods(KubernetesClient client, Watched watched) {
         this.client = client;
+        this.watched = watched;
     }
 
     /**
@@ -38,8 +40,7 @@ public class ManagedPods {
      */
     public synchronized SharedIndexInformer<Pod> informer() {
         if (informer == null) {
-            informer = client.pods().inAnyNamespace().withLabel(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME)
-                    .runnableInformer(0);
+            informer = watched.informer(client.pods(), Map.of(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME));
             // Keep retrying: the API server may come and go.
             informer.exceptionHandler((isStarted, error) -> {
                 LOG.debugf("managed pods informer: %s; retrying", error.getMessage());

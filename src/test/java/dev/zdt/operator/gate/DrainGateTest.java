@@ -304,15 +304,25 @@ class DrainGateTest extends GateTestBase {
         f.terminate(a);
         CompletableFuture<Answer> call = f.callApp("shop");
         awaitHeld(1);
-        assertThat(f.get("/q/metrics")).contains("zdt_gate_holds_in_flight 1.0");
+        assertThat(metrics()).contains("zdt_gate_holds_in_flight 1.0");
         f.slice("shop", GateFixture.terminating(a), GateFixture.ready(b));
         call.get(10, TimeUnit.SECONDS);
 
-        String metrics = f.get("/q/metrics");
+        String metrics = metrics();
         assertThat(metrics).contains("zdt_gate_holds_in_flight 0.0")
                 .containsPattern("zdt_drains_total\\{outcome=\"Verified\"\\} [1-9]")
                 .contains("zdt_gate_hold_seconds_bucket{outcome=\"Verified\"")
                 .contains("zdt_gate_hold_seconds_count{outcome=\"Timeout\"}")
                 .contains("zdt_propagation_observed_seconds_count");
+    }
+
+    @Test
+    void metricsAndHealthAreOnTheManagementPortOnlyNotOnTheGatePort() throws Exception {
+        // The gate Service exposes the HTTP port to every pod and node of the cluster: nothing there but the gate.
+        for (String path : List.of("/q/metrics", "/q/health", "/q/health/ready")) {
+            assertThat(f.get(base.toURI().resolve(path)).statusCode()).as("gate port %s", path).isEqualTo(404);
+        }
+        assertThat(f.get(management.toURI().resolve("/q/health/ready")).statusCode()).isEqualTo(200);
+        assertThat(metrics()).contains("zdt_gate_holds_in_flight");
     }
 }

@@ -52,11 +52,16 @@ public final class GateFixture {
             .connectTimeout(Duration.ofSeconds(20)).executor(httpThreads).build();
 
     public GateFixture(KubernetesClient client, URI base) {
-        this.client = client;
-        this.base = base;
-        this.ns = "g-" + Long.toString(System.nanoTime(), 36);
+        this(client, base, "g-" + Long.toString(System.nanoTime(), 36));
         client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
         Apps.ensureGateService(client);
+    }
+
+    /** In a namespace that exists, with the gate Service already in place (a namespaced install's test). */
+    public GateFixture(KubernetesClient client, URI base, String namespace) {
+        this.client = client;
+        this.base = base;
+        this.ns = namespace;
     }
 
     /** A ZeroDowntimeApp; {@code traffic} and {@code drain} are YAML blocks indented by two spaces. */
@@ -148,8 +153,12 @@ public final class GateFixture {
     }
 
     public String get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(base.resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofString())
-                .body();
+        return get(base.resolve(path)).body();
+    }
+
+    /** A GET of any URL, e.g. on the management port; the status is the caller's to check. */
+    public HttpResponse<String> get(URI url) throws Exception {
+        return http.send(HttpRequest.newBuilder(url).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
     public List<io.fabric8.kubernetes.api.model.events.v1.Event> events(String reason) {
@@ -165,6 +174,11 @@ public final class GateFixture {
 
     /** Lets the namespace go: finalizers off every test pod. */
     public void close() {
+        close(true);
+    }
+
+    /** Finalizers off every test pod; the namespace deleted too, or kept for other tests. */
+    public void close(boolean deleteNamespace) {
         for (Pod p : client.pods().inNamespace(ns).list().getItems()) {
             try {
                 client.pods().inNamespace(ns).withName(p.getMetadata().getName())
@@ -173,7 +187,9 @@ public final class GateFixture {
                 // already gone
             }
         }
-        client.namespaces().withName(ns).delete();
+        if (deleteNamespace) {
+            client.namespaces().withName(ns).delete();
+        }
         httpThreads.shutdown();
     }
 

@@ -1,5 +1,6 @@
 package dev.zdt.operator.gate;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.net.URL;
@@ -37,6 +38,10 @@ public abstract class GateTestBase {
     @TestHTTPResource("/")
     protected URL base;
 
+    /** The management interface: health and metrics, on a port the gate Service does not expose. */
+    @TestHTTPResource(value = "/", management = true)
+    protected URL management;
+
     protected GateFixture f;
 
     /** App "shop" (verify: endpoints) whose EndpointSlice offers every named pod, created with the given hold, as ready. */
@@ -45,6 +50,13 @@ public abstract class GateTestBase {
         List<Pod> pods = Arrays.stream(names).map(name -> f.pod("shop", name, holdSeconds)).toList();
         f.slice("shop", pods.stream().map(GateFixture::ready).toArray(Endpoint[]::new));
         return pods;
+    }
+
+    /** The Prometheus text at /q/metrics on the management port. */
+    protected String metrics() throws Exception {
+        var answer = f.get(management.toURI().resolve("/q/metrics"));
+        assertThat(answer.statusCode()).as("GET %s/q/metrics", management).isEqualTo(200);
+        return answer.body();
     }
 
     /** The pod's record in the app's status.lastDrains, once the reporter has written it. */

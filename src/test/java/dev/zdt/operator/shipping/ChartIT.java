@@ -1,80 +1,344 @@
 package dev.zdt.operator.shipping;
 
+import static dev.zdt.operator.testing.Chart.all;
+import static dev.zdt.operator.testing.Chart.one;
+import static dev.zdt.operator.testing.Chart.render;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 
+import dev.zdt.operator.testing.Chart;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicy;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBinding;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
-import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 
 /** The chart lints and renders what an operator install needs, with the helm built by e2e/cluster. */
 class ChartIT {
 
-    private final Path project = Path.of(System.getProperty("zdt.project.dir", "."));
-    private final Path chart = project.resolve("deploy/helm/zdt-operator");
-
-    private Path helm() throws IOException {
-        Path bin = Path.of(System.getProperty("zdt.cache.dir", System.getProperty("user.home") + "/.cache/zdt"), "bin");
-        try (Stream<Path> dirs = Files.list(bin)) {
-            return dirs.filter(d -> d.getFileName().toString().startsWith("helm-")).map(d -> d.resolve("helm"))
-                    .filter(Files::isExecutable).findFirst()
-                    .orElseThrow(() -> new AssertionError("no helm under " + bin + ": run `e2e/cluster/zdt-cluster build all`"));
-        }
+    private static Deployment operator(List<HasMetadata> objects) {
+        return one(objects, Deployment.class, "zdt-zdt-operator");
     }
 
-    private String run(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(helm().toString()));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("helm %s:%n%s", String.join(" ", args), out).isZero();
-        return out;
+    private static Container container(List<HasMetadata> objects) {
+        return operator(objects).getSpec().getTemplate().getSpec().getContainers().get(0);
     }
 
     @Test
     void chartLints() throws Exception {
-        assertThat(run("lint", "--strict", chart.toString())).contains("0 chart(s) failed");
+        assertThat(Chart.helm("lint", "--strict", Chart.DIR.toString())).contains("0 chart(s) failed");
     }
 
     @Test
     void chartRendersTwoReplicasLeastPrivilegeRbacAndTheGateService() throws Exception {
-        String yaml = run("template", "zdt", chart.toString(), "--namespace", "zdt-system");
-        List<HasMetadata> objects = new ArrayList<>();
-        for (String doc : yaml.split("(?m)^---\\s*$")) {
-            if (doc.lines().anyMatch(l -> l.startsWith("kind:"))) {
-                objects.add(Serialization.unmarshal(doc, HasMetadata.class));
-            }
+        List<HasMetadata> objects = render();
+
+        Deployment operator = operator(objects);
+        assertThat(operator.getSpec().getReplicas()).isEqualTo(2);
+        assertThat(container(objects).getReadinessProbe().getHttpGet().getPath()).isEqualTo("/q/health/ready");
+        one(objects, Service.class, "zdt-zdt-operator-gate");
+        ClusterRole role = one(objects, ClusterRole.class, "zdt-zdt-operator");
+        noWildcards(objects);
+        // The gate and the status aggregator only read pods: nothing in the chart lets the operator change them.
+        assertThat(role.getRules()).filteredOn(r -> r.getResources().contains("pods"))
+                .allSatisfy(r -> assertThat(r.getVerbs()).containsOnly("get", "list", "watch"));
+    }
+
+    @Test
+    void healthAndMetricsAreOnTheManagementPortWhichTheGateServiceDoesNotExpose() throws Exception {
+        List<HasMetadata> objects = render("--set", "metrics.serviceMonitor.enabled=true");
+        Container c = container(objects);
+        assertThat(c.getPorts()).extracting(ContainerPort::getName, ContainerPort::getContainerPort)
+                .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("http", 8080),
+                        org.assertj.core.groups.Tuple.tuple("management", 9000));
+        assertThat(c.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("QUARKUS_MANAGEMENT_PORT");
+            assertThat(e.getValue()).isEqualTo("9000");
+        });
+        for (var probe : List.of(c.getLivenessProbe(), c.getReadinessProbe(), c.getStartupProbe())) {
+            assertThat(probe.getHttpGet().getPath()).startsWith("/q/health/");
+            assertThat(probe.getHttpGet().getPort().getStrVal()).isEqualTo("management");
         }
 
-        Deployment operator = objects.stream().filter(Deployment.class::isInstance).map(Deployment.class::cast)
-                .findFirst().orElseThrow();
-        assertThat(operator.getSpec().getReplicas()).isEqualTo(2);
-        assertThat(operator.getSpec().getTemplate().getSpec().getContainers().get(0).getReadinessProbe().getHttpGet()
-                .getPath()).isEqualTo("/q/health/ready");
-        assertThat(objects).anySatisfy(o -> {
-            assertThat(o.getKind()).isEqualTo("Service");
-            assertThat(o.getMetadata().getName()).isEqualTo("zdt-zdt-operator-gate");
+        Service gate = one(objects, Service.class, "zdt-zdt-operator-gate");
+        assertThat(gate.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getName()).isEqualTo("gate");
+            assertThat(p.getTargetPort().getStrVal()).isEqualTo("http");
         });
-        ClusterRole role = objects.stream().filter(ClusterRole.class::isInstance).map(ClusterRole.class::cast)
+        Service metrics = one(objects, Service.class, "zdt-zdt-operator-metrics");
+        assertThat(metrics.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getName()).isEqualTo("http-metrics");
+            assertThat(p.getPort()).isEqualTo(9000);
+            assertThat(p.getTargetPort().getStrVal()).isEqualTo("management");
+        });
+        GenericKubernetesResource monitor = all(objects, GenericKubernetesResource.class).stream()
+                .filter(o -> "ServiceMonitor".equals(o.getKind())).findFirst().orElseThrow();
+        assertThat(monitor.<String>get("spec", "endpoints", 0, "port")).isEqualTo("http-metrics");
+        assertThat(monitor.<String>get("spec", "endpoints", 0, "path")).isEqualTo("/q/metrics");
+        assertThat(monitor.<String>get("spec", "selector", "matchLabels", "app.kubernetes.io/component"))
+                .isEqualTo(metrics.getMetadata().getLabels().get("app.kubernetes.io/component"));
+    }
+
+    @Test
+    void rbacFollowsTheConventionsOpenShiftAndTheBuiltInRolesExpect() throws Exception {
+        List<HasMetadata> objects = render();
+        noWildcards(objects);
+        ClusterRole operator = one(objects, ClusterRole.class, "zdt-zdt-operator");
+        // blockOwnerDeletion on the children's ownerReferences needs update on the owner's finalizers (OpenShift).
+        assertThat(operator.getRules()).anySatisfy(r -> {
+            assertThat(r.getApiGroups()).containsExactly("zdt.dev");
+            assertThat(r.getResources()).containsExactly("zerodowntimeapps/finalizers");
+            assertThat(r.getVerbs()).containsExactly("update");
+        });
+
+        ClusterRole view = one(objects, ClusterRole.class, "zdt-zdt-operator-view");
+        assertThat(view.getMetadata().getLabels()).containsEntry("rbac.authorization.k8s.io/aggregate-to-view", "true")
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-edit", "true")
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-admin", "true");
+        assertThat(view.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).containsOnly("get", "list", "watch"));
+        ClusterRole edit = one(objects, ClusterRole.class, "zdt-zdt-operator-edit");
+        assertThat(edit.getMetadata().getLabels()).containsEntry("rbac.authorization.k8s.io/aggregate-to-edit", "true")
+                .containsEntry("rbac.authorization.k8s.io/aggregate-to-admin", "true")
+                .doesNotContainKey("rbac.authorization.k8s.io/aggregate-to-view");
+        assertThat(edit.getRules()).singleElement().satisfies(r -> {
+            assertThat(r.getResources()).containsExactly("zerodowntimeapps"); // the status stays the operator's
+            assertThat(r.getVerbs()).contains("create", "update", "patch", "delete");
+        });
+
+        assertThat(all(render("--set", "rbac.aggregateToBuiltInRoles=false"), ClusterRole.class))
+                .extracting(r -> r.getMetadata().getName()).doesNotContain("zdt-zdt-operator-view", "zdt-zdt-operator-edit");
+    }
+
+    @Test
+    void operatorPodRunsAsANonRootGroupWithABoundedTmpAndAnOptionalPriorityClass() throws Exception {
+        var pod = operator(render()).getSpec().getTemplate().getSpec();
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(pod.getSecurityContext().getRunAsUser()).isEqualTo(10001L);
+        assertThat(pod.getSecurityContext().getRunAsGroup()).isEqualTo(10001L);
+        assertThat(pod.getVolumes()).singleElement().satisfies(v -> {
+            assertThat(v.getName()).isEqualTo("tmp");
+            assertThat(v.getEmptyDir().getSizeLimit()).hasToString("64Mi");
+        });
+        assertThat(pod.getPriorityClassName()).isNull();
+
+        var critical = operator(render("--set", "priorityClassName=system-cluster-critical")).getSpec().getTemplate()
+                .getSpec();
+        assertThat(critical.getPriorityClassName()).isEqualTo("system-cluster-critical");
+    }
+
+    @Test
+    void anImageDigestWinsOverTheTagForTheOperatorAndTheDrainHelper() throws Exception {
+        String a = "sha256:" + "a".repeat(64);
+        String b = "sha256:" + "b".repeat(64);
+        Container tagged = container(render("--set", "image.tag=1.2.3"));
+        assertThat(tagged.getImage()).isEqualTo("localhost/zdt-operator:1.2.3");
+        assertThat(env(tagged, "ZDT_DRAIN_HELPER_IMAGE")).isEqualTo("localhost/zdt-drain:0.1.0");
+
+        Container pinned = container(render("--set", "image.tag=1.2.3", "--set", "image.digest=" + a,
+                "--set", "drainHelper.image.tag=1.2.3", "--set", "drainHelper.image.digest=" + b));
+        assertThat(pinned.getImage()).isEqualTo("localhost/zdt-operator@" + a);
+        assertThat(env(pinned, "ZDT_DRAIN_HELPER_IMAGE")).isEqualTo("localhost/zdt-drain@" + b);
+
+        assertThatThrownBy(() -> render("--set", "image.digest=latest")).hasMessageContaining("is not sha256:");
+    }
+
+    @Test
+    void theNetworkPolicyIsOffByDefaultAndOpensTheGateToAllButManagementOnlyToTheNamedPeers() throws Exception {
+        assertThat(all(render(), NetworkPolicy.class)).isEmpty();
+
+        NetworkPolicy policy = one(render("--set", "networkPolicy.enabled=true",
+                "--set", "networkPolicy.apiServer.cidrs={10.0.0.5/32}",
+                "--set-json", "networkPolicy.managementFrom=[{\"namespaceSelector\":{\"matchLabels\":"
+                        + "{\"kubernetes.io/metadata.name\":\"monitoring\"}}}]",
+                "--set-json", "networkPolicy.extraEgress=[{\"to\":[{\"ipBlock\":{\"cidr\":\"10.244.0.1/32\"}}],"
+                        + "\"ports\":[{\"port\":8082}]}]"), NetworkPolicy.class, "zdt-zdt-operator");
+        assertThat(policy.getSpec().getPolicyTypes()).containsExactlyInAnyOrder("Ingress", "Egress");
+        assertThat(policy.getSpec().getPodSelector().getMatchLabels())
+                .containsEntry("app.kubernetes.io/name", "zdt-operator").containsEntry("app.kubernetes.io/instance", "zdt");
+        var ingress = policy.getSpec().getIngress();
+        assertThat(ingress).hasSize(2);
+        // The gate: no "from", so every pod and node.
+        assertThat(ingress.get(0).getFrom()).isNullOrEmpty();
+        assertThat(ingress.get(0).getPorts()).singleElement().satisfies(p -> assertThat(p.getPort().getStrVal()).isEqualTo("http"));
+        assertThat(ingress.get(1).getPorts()).singleElement()
+                .satisfies(p -> assertThat(p.getPort().getStrVal()).isEqualTo("management"));
+        assertThat(ingress.get(1).getFrom()).singleElement().satisfies(peer -> assertThat(
+                peer.getNamespaceSelector().getMatchLabels()).containsEntry("kubernetes.io/metadata.name", "monitoring"));
+
+        var egress = policy.getSpec().getEgress();
+        assertThat(egress).hasSize(3);
+        assertThat(egress.get(0).getTo()).singleElement().satisfies(t -> assertThat(t.getIpBlock().getCidr()).isEqualTo("10.0.0.5/32"));
+        assertThat(egress.get(0).getPorts()).extracting(p -> p.getPort().getIntVal()).containsExactly(443, 6443);
+        assertThat(egress.get(1).getPorts()).extracting(p -> p.getPort().getIntVal() + "/" + p.getProtocol())
+                .containsExactlyInAnyOrder("53/UDP", "53/TCP");
+        assertThat(egress.get(1).getTo()).singleElement().satisfies(t -> {
+            assertThat(t.getNamespaceSelector().getMatchLabels()).containsEntry("kubernetes.io/metadata.name", "kube-system");
+            assertThat(t.getPodSelector().getMatchLabels()).containsEntry("k8s-app", "kube-dns");
+        });
+        assertThat(egress.get(2).getPorts()).singleElement().satisfies(p -> assertThat(p.getPort().getIntVal()).isEqualTo(8082));
+
+        // Without a management peer nobody reaches health and metrics through the policy; the gate stays open.
+        NetworkPolicy closed = one(render("--set", "networkPolicy.enabled=true"), NetworkPolicy.class, "zdt-zdt-operator");
+        assertThat(closed.getSpec().getIngress()).singleElement()
+                .satisfies(r -> assertThat(r.getPorts().get(0).getPort().getStrVal()).isEqualTo("http"));
+        // Without CIDRs, the API server rule names only the ports.
+        assertThat(closed.getSpec().getEgress().get(0).getTo()).isNullOrEmpty();
+        lints("--set", "networkPolicy.enabled=true");
+    }
+
+    @Test
+    void theDefaultInstallIsClusterWideAndReadsOnlyItsOwnCrd() throws Exception {
+        List<HasMetadata> objects = render();
+        assertThat(env(container(objects), "ZDT_WATCH_NAMESPACES")).isNull();
+        ClusterRole operator = one(objects, ClusterRole.class, "zdt-zdt-operator");
+        assertThat(operator.getRules()).filteredOn(r -> r.getResources().contains("customresourcedefinitions"))
+                .singleElement().satisfies(r -> {
+                    assertThat(r.getVerbs()).containsExactly("get");
+                    assertThat(r.getResourceNames()).containsExactly("zerodowntimeapps.zdt.dev");
+                });
+        assertThat(one(objects, ClusterRoleBinding.class, "zdt-zdt-operator").getSubjects()).singleElement()
+                .satisfies(ChartIT::isTheOperator);
+        assertThat(all(objects, Role.class)).extracting(r -> r.getMetadata().getNamespace()).containsOnly("zdt-system");
+    }
+
+    @Test
+    void aNamespacedInstallGrantsRolesInTheWatchedNamespacesAndNoClusterRoleButTheCrdGet() throws Exception {
+        List<HasMetadata> cluster = render();
+        List<HasMetadata> objects = render("--set", "watchNamespaces={team-a,team-b}");
+        noWildcards(objects);
+        assertThat(env(container(objects), "ZDT_WATCH_NAMESPACES")).isEqualTo("team-a,team-b");
+        assertThat(container(objects).getEnv()).extracting(EnvVar::getName)
+                .doesNotContain("QUARKUS_OPERATOR_SDK_CONTROLLERS_ZERODOWNTIMEAPP_NAMESPACES", "QUARKUS_OPERATOR_SDK_CRD_VALIDATE");
+
+        // Bound to the operator, cluster-wide: get on its own CRD, nothing else.
+        List<ClusterRoleBinding> clusterBindings = all(objects, ClusterRoleBinding.class);
+        assertThat(clusterBindings).singleElement().satisfies(b -> {
+            assertThat(b.getRoleRef().getName()).isEqualTo("zdt-zdt-operator-crd");
+            assertThat(b.getSubjects()).singleElement().satisfies(ChartIT::isTheOperator);
+        });
+        assertThat(one(objects, ClusterRole.class, "zdt-zdt-operator-crd").getRules()).singleElement().satisfies(r -> {
+            assertThat(r.getApiGroups()).containsExactly("apiextensions.k8s.io");
+            assertThat(r.getResources()).containsExactly("customresourcedefinitions");
+            assertThat(r.getResourceNames()).containsExactly("zerodowntimeapps.zdt.dev");
+            assertThat(r.getVerbs()).containsExactly("get");
+        });
+
+        // In each watched namespace, the cluster-wide install's rules for apps, through a Role.
+        List<PolicyRule> clusterRules = one(cluster, ClusterRole.class, "zdt-zdt-operator").getRules().stream()
+                .filter(r -> !r.getResources().contains("customresourcedefinitions")).toList();
+        for (String ns : List.of("team-a", "team-b")) {
+            Role role = all(objects, Role.class).stream().filter(r -> ns.equals(r.getMetadata().getNamespace()))
+                    .findFirst().orElseThrow(() -> new AssertionError("no Role in " + ns));
+            assertThat(role.getMetadata().getName()).isEqualTo("zdt-zdt-operator-apps");
+            assertThat(role.getRules()).containsExactlyElementsOf(clusterRules);
+            RoleBinding binding = all(objects, RoleBinding.class).stream()
+                    .filter(b -> ns.equals(b.getMetadata().getNamespace())).findFirst().orElseThrow();
+            assertThat(binding.getRoleRef().getKind()).isEqualTo("Role");
+            assertThat(binding.getRoleRef().getName()).isEqualTo("zdt-zdt-operator-apps");
+            assertThat(binding.getSubjects()).singleElement().satisfies(ChartIT::isTheOperator);
+        }
+
+        // The release namespace: the Lease, the gate Service's address, and its EndpointSlices (warm-in).
+        Role release = all(objects, Role.class).stream().filter(r -> "zdt-system".equals(r.getMetadata().getNamespace()))
                 .findFirst().orElseThrow();
-        assertThat(role.getRules()).allSatisfy(rule -> {
+        assertThat(release.getRules()).anySatisfy(r -> assertThat(r.getResources()).containsExactly("leases"));
+        assertThat(release.getRules()).anySatisfy(r -> {
+            assertThat(r.getResources()).containsExactly("services");
+            assertThat(r.getResourceNames()).containsExactly("zdt-zdt-operator-gate");
+            assertThat(r.getVerbs()).containsExactly("get");
+        });
+        assertThat(release.getRules()).anySatisfy(r -> {
+            assertThat(r.getResources()).containsExactly("endpointslices");
+            assertThat(r.getVerbs()).containsExactlyInAnyOrder("list", "watch");
+        });
+        lints("--set", "watchNamespaces={team-a,team-b}");
+
+        // Without the CRD check, a namespaced operator has no cluster-wide permission at all.
+        List<HasMetadata> noCheck = render("--set", "watchNamespaces={team-a}", "--set", "checkCrdAtStartup=false");
+        assertThat(all(noCheck, ClusterRoleBinding.class)).isEmpty();
+        assertThat(env(container(noCheck), "QUARKUS_OPERATOR_SDK_CRD_VALIDATE")).isEqualTo("false");
+    }
+
+    private static void isTheOperator(io.fabric8.kubernetes.api.model.rbac.Subject s) {
+        assertThat(s.getKind()).isEqualTo("ServiceAccount");
+        assertThat(s.getName()).isEqualTo("zdt-zdt-operator");
+        assertThat(s.getNamespace()).isEqualTo("zdt-system");
+    }
+
+    @Test
+    void theAdmissionPolicyIsOnByDefaultMatchesTheAppsNotTheirStatusAndFollowsANamespacedInstall() throws Exception {
+        List<HasMetadata> objects = render();
+        String name = "zdt-zdt-operator-requester-may-create-children";
+        ValidatingAdmissionPolicy policy = one(objects, ValidatingAdmissionPolicy.class, name);
+        assertThat(policy.getSpec().getFailurePolicy()).isEqualTo("Fail");
+        assertThat(policy.getSpec().getMatchConstraints().getResourceRules()).singleElement().satisfies(r -> {
+            assertThat(r.getApiGroups()).containsExactly("zdt.dev");
+            assertThat(r.getResources()).containsExactly("zerodowntimeapps"); // not zerodowntimeapps/status
+            assertThat(r.getOperations()).containsExactlyInAnyOrder("CREATE", "UPDATE");
+        });
+        // One authorizer check per validation, for each kind the operator creates for an app.
+        assertThat(policy.getSpec().getVariables()).extracting(v -> v.getExpression())
+                .anySatisfy(e -> assertThat(e).contains("group('apps').resource('deployments')").contains("check('create')"))
+                .anySatisfy(e -> assertThat(e).contains("group('').resource('services')"))
+                .anySatisfy(e -> assertThat(e).contains("group('policy').resource('poddisruptionbudgets')"))
+                .anySatisfy(e -> assertThat(e).contains("has(object.spec.ingress)")
+                        .contains("group('networking.k8s.io').resource('ingresses')"));
+        assertThat(policy.getSpec().getValidations()).hasSize(4).allSatisfy(v -> {
+            assertThat(v.getReason()).isEqualTo("Forbidden");
+            assertThat(v.getMessageExpression()).contains("request.userInfo.username").doesNotContain("authorizer");
+        });
+        ValidatingAdmissionPolicyBinding binding = one(objects, ValidatingAdmissionPolicyBinding.class, name);
+        assertThat(binding.getSpec().getPolicyName()).isEqualTo(name);
+        assertThat(binding.getSpec().getValidationActions()).containsExactly("Deny");
+        assertThat(binding.getSpec().getMatchResources()).isNull();
+
+        ValidatingAdmissionPolicyBinding namespaced = one(render("--set", "watchNamespaces={team-a,team-b}"),
+                ValidatingAdmissionPolicyBinding.class, name);
+        assertThat(namespaced.getSpec().getMatchResources().getNamespaceSelector().getMatchExpressions()).singleElement()
+                .satisfies(e -> {
+                    assertThat(e.getKey()).isEqualTo("kubernetes.io/metadata.name");
+                    assertThat(e.getOperator()).isEqualTo("In");
+                    assertThat(e.getValues()).containsExactly("team-a", "team-b");
+                });
+
+        List<HasMetadata> off = render("--set", "admissionPolicy.enabled=false");
+        assertThat(all(off, ValidatingAdmissionPolicy.class)).isEmpty();
+        assertThat(all(off, ValidatingAdmissionPolicyBinding.class)).isEmpty();
+    }
+
+    private static void lints(String... flags) throws Exception {
+        List<String> args = new java.util.ArrayList<>(List.of("lint", "--strict", Chart.DIR.toString()));
+        args.addAll(List.of(flags));
+        assertThat(Chart.helm(args.toArray(String[]::new))).contains("0 chart(s) failed");
+    }
+
+    private static String env(Container c, String name) {
+        return c.getEnv().stream().filter(e -> name.equals(e.getName())).map(EnvVar::getValue).findFirst().orElse(null);
+    }
+
+    /** Least privilege: no wildcard in any Role or ClusterRole the chart renders. */
+    private static void noWildcards(List<HasMetadata> objects) {
+        List<PolicyRule> rules = new java.util.ArrayList<>();
+        all(objects, ClusterRole.class).forEach(r -> rules.addAll(r.getRules()));
+        all(objects, Role.class).forEach(r -> rules.addAll(r.getRules()));
+        assertThat(rules).isNotEmpty().allSatisfy(rule -> {
             assertThat(rule.getVerbs()).doesNotContain("*");
             assertThat(rule.getResources()).doesNotContain("*");
             assertThat(rule.getApiGroups()).doesNotContain("*");
         });
-        // The gate and the status aggregator only read pods: nothing in the chart lets the operator change them.
-        assertThat(role.getRules()).filteredOn(r -> r.getResources().contains("pods"))
-                .allSatisfy(r -> assertThat(r.getVerbs()).containsOnly("get", "list", "watch"));
     }
 }
