@@ -59,6 +59,13 @@ public abstract class GateTestBase {
         return answer.body();
     }
 
+    /** One series' value in the Prometheus text, e.g. {@code zdt_drains_total{outcome="Verified"}}; 0 when absent. */
+    protected double metric(String series) throws Exception {
+        String prefix = series + " ";
+        return metrics().lines().filter(l -> l.startsWith(prefix)).findFirst()
+                .map(l -> Double.parseDouble(l.substring(prefix.length()).trim())).orElse(0.0);
+    }
+
     /** The pod's record in the app's status.lastDrains, once the reporter has written it. */
     protected DrainRecord awaitDrainRecord(String app, String pod) {
         return await().atMost(Duration.ofSeconds(10)).until(() -> {

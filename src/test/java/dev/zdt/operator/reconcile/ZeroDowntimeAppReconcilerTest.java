@@ -247,14 +247,20 @@ class ZeroDowntimeAppReconcilerTest {
         assertThat(ready.getStatus().getReadyReplicas()).isEqualTo(2);
         String readySince = condition(ready, "Ready").getLastTransitionTime();
 
-        // A spec change that keeps the pods ready must not move Ready's lastTransitionTime.
+        // Condition times have whole seconds: let the clock pass the next second, or a time that
+        // moved and one that stayed would read the same.
+        java.time.Instant since = java.time.Instant.parse(readySince);
+        await().atMost(Duration.ofSeconds(3)).until(() -> java.time.Instant.now().isAfter(since.plusSeconds(1)));
+
+        // Scaling up: Ready turns False (its time moves), Degraded stays False (its time stays).
         apply(Apps.yaml("status", "").replace("replicas: 2", "replicas: 3"));
         ZeroDowntimeApp scaled = awaitApp("status", a -> Long.valueOf(2).equals(a.getStatus().getObservedGeneration()));
         assertThat(condition(scaled, "Ready").getStatus()).isEqualTo("False");
         assertThat(condition(scaled, "Ready").getReason()).isEqualTo("InsufficientReplicas");
         assertThat(java.time.Instant.parse(condition(scaled, "Ready").getLastTransitionTime()))
-                .isAfterOrEqualTo(java.time.Instant.parse(readySince));
+                .as("Ready changed status, so its transition time moved").isAfter(since);
         assertThat(condition(scaled, "Degraded").getLastTransitionTime())
+                .as("Degraded kept its status, so its transition time stayed")
                 .isEqualTo(condition(ready, "Degraded").getLastTransitionTime());
     }
 
@@ -514,7 +520,8 @@ class ZeroDowntimeAppReconcilerTest {
         ZeroDowntimeApp first = awaitApp("refused", a -> "PodsNotCreated".equals(condition(a, "Degraded").getReason()));
         await().atMost(WAIT).until(() -> events("PodsNotCreated").size() == 1);
         // Past the second of the first transition, so that a lastTransitionTime moved by mistake shows.
-        await().pollDelay(Duration.ofMillis(1100)).until(() -> true);
+        java.time.Instant firstTransition = java.time.Instant.parse(condition(first, "Degraded").getLastTransitionTime());
+        await().atMost(Duration.ofSeconds(3)).until(() -> java.time.Instant.now().isAfter(firstTransition.plusSeconds(1)));
 
         deploymentReports("refused", 0, 0, QUOTA_REFUSAL);
 
