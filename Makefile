@@ -34,7 +34,7 @@ drills: ## failure drills under load on the local cluster (operator, Traefik API
 pod-start: ## what the drain helper's init container adds to a pod's start (exec vs gate mode, on the local cluster)
 	e2e/pod-start/run.sh
 
-readme: ## rewrite the README's result blocks from the committed files in e2e/results
+readme: ## rewrite the result blocks of README.md and docs/*.md from the committed files in e2e/results
 	e2e/readme_results.py
 
 image: ## build the operator and import its image into the local cluster's containerd

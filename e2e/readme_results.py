@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Rewrites the README's result blocks from the committed result files, so no figure in them can
-drift from the data behind it. A block is the text between `<!-- NAME:begin -->` and
-`<!-- NAME:end -->`; each NAME has one renderer below.
+"""Rewrites the result blocks of README.md and of every page in docs/ from the committed result
+files, so no figure in them can drift from the data behind it. A block is the text between
+`<!-- NAME:begin -->` and `<!-- NAME:end -->`; each NAME has one renderer below.
 
-    e2e/readme_results.py            # rewrite README.md
-    e2e/readme_results.py --check    # exit 1 when a block differs from its result file
+    e2e/readme_results.py                 # rewrite README.md and docs/*.md
+    e2e/readme_results.py --check         # exit 1 when a block differs from its result file
+    e2e/readme_results.py --check FILE..  # the same for the files named
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -41,11 +43,16 @@ RENDERERS = {
 }
 
 
+def pages():
+    """The files whose result blocks are rendered: the README and every page of docs/."""
+    return [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+
+
 def render(text):
     def block(m):
         name = m.group(1)
         if name not in RENDERERS:
-            raise SystemExit("README block %s has no renderer in %s" % (name, __file__))
+            raise SystemExit("result block %s has no renderer in %s" % (name, __file__))
         return "<!-- %s:begin -->\n%s\n<!-- %s:end -->" % (name, RENDERERS[name](), name)
     return re.sub(r"<!-- ([a-z-]+):begin -->\n(?:.*?\n)?<!-- \1:end -->", block, text, flags=re.S)
 
@@ -53,19 +60,23 @@ def render(text):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--check", action="store_true")
-    ap.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
+    ap.add_argument("files", nargs="*", help="default: README.md and docs/*.md")
     a = ap.parse_args()
-    with open(a.readme) as f:
-        text = f.read()
-    new = render(text)
-    if a.check:
-        if new != text:
-            print("README result blocks differ from e2e/results: run e2e/readme_results.py")
-            return 1
-        return 0
-    if new != text:
-        with open(a.readme, "w") as f:
-            f.write(new)
+    stale = []
+    for path in a.files or pages():
+        with open(path) as f:
+            text = f.read()
+        new = render(text)
+        if new == text:
+            continue
+        if a.check:
+            stale.append(os.path.relpath(path, ROOT))
+        else:
+            with open(path, "w") as f:
+                f.write(new)
+    if stale:
+        print("result blocks differ from e2e/results in %s: run e2e/readme_results.py" % ", ".join(stale))
+        return 1
     return 0
 
 

@@ -1,5 +1,7 @@
-"""The README's result blocks are what the committed result files say (python3 -m unittest discover -s e2e)."""
+"""The result blocks of README.md and docs/*.md are what the committed result files say
+(python3 -m unittest discover -s e2e)."""
 import os
+import re
 import sys
 import tempfile
 import unittest
@@ -10,11 +12,20 @@ import readme_results  # noqa: E402
 
 class ReadmeResults(unittest.TestCase):
     def test_every_block_matches_its_result_file(self):
+        names = set()
+        for path in readme_results.pages():
+            with open(path) as f:
+                text = f.read()
+            names.update(re.findall(r"<!-- ([a-z-]+):begin -->", text))
+            with self.subTest(page=os.path.relpath(path, readme_results.ROOT)):
+                self.assertEqual(readme_results.render(text), text,
+                                 "a result block differs from e2e/results: run e2e/readme_results.py")
+        # Every renderer's block is shown somewhere: a block moved out of the pages fails here.
+        self.assertEqual(names, set(readme_results.RENDERERS))
+
+    def test_the_readme_shows_the_rollout_proof(self):
         with open(os.path.join(readme_results.ROOT, "README.md")) as f:
-            text = f.read()
-        self.assertIn("<!-- rollout-results:begin -->", text)
-        self.assertEqual(readme_results.render(text), text,
-                         "a README result block differs from e2e/results: run e2e/readme_results.py")
+            self.assertIn("<!-- rollout-results:begin -->", f.read())
 
     def test_a_stale_block_is_rewritten(self):
         stale = "x\n<!-- rollout-results:begin -->\nold figures\n<!-- rollout-results:end -->\ny\n"
@@ -24,7 +35,7 @@ class ReadmeResults(unittest.TestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False) as f:
             f.write(stale)
         try:
-            sys.argv = ["readme_results.py", "--check", "--readme", f.name]
+            sys.argv = ["readme_results.py", "--check", f.name]
             self.assertEqual(readme_results.main(), 1)
         finally:
             os.unlink(f.name)
