@@ -69,7 +69,8 @@ wait_for() { # wait_for <seconds> <command...>
 }
 "$CLUSTER" image demo-app >/dev/null
 app before-failover sleep
-wait_for 60 kubectl -n "$APP_NS" get deploy before-failover || die "no Deployment for app before-failover"
+# After a helm upgrade the new replicas wait out the old leader's Lease (60 s) before one reconciles.
+wait_for 120 kubectl -n "$APP_NS" get deploy before-failover || die "no Deployment for app before-failover"
 check "a ZeroDowntimeApp gets its Deployment"
 
 # 3b. a namespace that enforces Pod Security restricted refuses a template that does not meet it:
