@@ -35,14 +35,14 @@ public class GateResource {
         this.gate = gate;
     }
 
-    /** Gate mode: the httpGet hook cannot name its pod, so the gate attributes the call. */
+    /** httpGet mode (opt-in): the kubelet's hook cannot name its pod, so the gate attributes the call. */
     @GET
     @Path("{namespace}/{app}")
     public Uni<RestResponse<String>> app(@RestPath String namespace, @RestPath String app) {
         return checked(namespace, app, null);
     }
 
-    /** Exec mode: the hook's shell names its pod ($HOSTNAME). */
+    /** Gate mode's drain helper and exec mode's script name their pod. */
     @GET
     @Path("{namespace}/{app}/{pod}")
     public Uni<RestResponse<String>> pod(@RestPath String namespace, @RestPath String app, @RestPath String pod) {
