@@ -38,15 +38,7 @@ class DeploymentRenderTest {
 
     /** Traefik (throttle 10 s) in front: hold 17 s, grace 52 s (maxRequest 30, shutdown 5). */
     private static ZeroDowntimeApp app(String containers, String drain) {
-        String yaml = Apps.yaml("shop", "provider: traefik\nthrottleSeconds: 10", drain)
-                .replace("""
-                              containers:
-                              - name: web
-                                image: localhost/demo-app:latest
-                                ports:
-                                - name: http
-                                  containerPort: 8080
-                        """, containers);
+        String yaml = Apps.withPodSpec(Apps.yaml("shop", "provider: traefik\nthrottleSeconds: 10", drain), containers);
         ZeroDowntimeApp app = Apps.parse(yaml);
         app.getMetadata().setNamespace("shop-ns");
         return app;

@@ -72,15 +72,8 @@ class PodSecurityTest {
     }
 
     private Deployment rendered(String name, String mode) {
-        String yaml = Apps.yaml(name, "provider: traefik\nthrottleSeconds: 2", "drain:\n  mode: " + mode)
-                .replace("""
-                              containers:
-                              - name: web
-                                image: localhost/demo-app:latest
-                                ports:
-                                - name: http
-                                  containerPort: 8080
-                        """, RESTRICTED_TEMPLATE.indent(4));
+        String yaml = Apps.withPodSpec(Apps.yaml(name, "provider: traefik\nthrottleSeconds: 2", "drain:\n  mode: " + mode),
+                RESTRICTED_TEMPLATE.indent(4));
         ZeroDowntimeApp app = Apps.parse(yaml);
         app.getMetadata().setNamespace(ns);
         client.resource(app).serverSideApply();

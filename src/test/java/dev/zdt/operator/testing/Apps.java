@@ -39,6 +39,24 @@ public final class Apps {
                 """.formatted(name, traffic.indent(4).stripTrailing(), extraSpec.indent(2).stripTrailing());
     }
 
+    /** The pod spec lines of {@link #yaml}, as they stand in it (under template.spec). */
+    private static final String WEB_CONTAINERS = String.join("\n",
+            "      containers:",
+            "      - name: web",
+            "        image: localhost/demo-app:latest",
+            "        ports:",
+            "        - name: http",
+            "          containerPort: 8080",
+            "");
+
+    /** An app's YAML from {@link #yaml} with its pod spec lines replaced by {@code podSpec}, indented as they are. */
+    public static String withPodSpec(String appYaml, String podSpec) {
+        if (!appYaml.contains(WEB_CONTAINERS)) {
+            throw new IllegalArgumentException("not an app from Apps.yaml: " + appYaml);
+        }
+        return appYaml.replace(WEB_CONTAINERS, podSpec);
+    }
+
     /** The gate Service the chart installs; the operator reads its ClusterIP for preStop hooks. */
     public static void ensureGateService(KubernetesClient client) {
         client.resource(new ServiceBuilder().withNewMetadata().withName("zdt-operator-gate").withNamespace("default")
