@@ -430,6 +430,14 @@ run_drill() {
   esac
 }
 
+# After an operator upgrade the new replicas wait out the old leader's Lease (60 s) before one
+# reconciles; a drill's app would find no Deployment until then.
+wait_until=$(($(date +%s) + 150))
+until [[ $(operator_pod_state "$(leader)") == Running ]]; do
+  (($(date +%s) < wait_until)) || die "no running replica holds the Lease zdt-operator-leader (holder: $(leader))"
+  sleep 2
+done
+
 START=$(date +%s)
 IFS=, read -r -a list <<<"$DRILLS"
 for d in "${list[@]}"; do
