@@ -9,8 +9,9 @@ OPERATOR_IMAGE=localhost/zdt-operator
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# The tag names the build's content, so an unchanged operator is not re-imported and a changed
-# one rolls the operator pods.
+# The tag names the build's inputs (the main sources and the build files): Quarkus's generated
+# bytecode differs from build to build, so a tag over the output changed on every install and
+# rolled the operator (and waited out its 60 s leader Lease) even when nothing had changed.
 operator_tag() {
-  (cd "$ROOT/target/quarkus-app" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
+  (cd "$ROOT" && find src/main pom.xml .mvn -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 }
