@@ -23,6 +23,7 @@ type config struct {
 	deadline  time.Duration // the user's hook must end by then, from the helper's start
 	then      *handler      // the template's own preStop hook, or nil
 	podIP     string        // ZDT_POD_IP: where an httpGet hook with an empty host goes (else 127.0.0.1)
+	token     string        // ZDT_GATE_TOKEN: the app's gate token, from the environment, never an argument
 }
 
 // maxSeconds bounds --hold and --deadline: a Pod's grace period is far shorter than a day.
@@ -100,6 +101,7 @@ func parsePrestop(args []string, getenv func(string) string) (config, error) {
 		cfg.pod = h
 	}
 	cfg.podIP = getenv("ZDT_POD_IP")
+	cfg.token = getenv("ZDT_GATE_TOKEN")
 	if len(problems) > 0 {
 		return cfg, errors.New(strings.Join(problems, "; "))
 	}

@@ -17,7 +17,7 @@ import (
 type deps struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) // may return early when ctx is done
-	ask   func(ctx context.Context, url string) gateAnswer
+	ask   func(ctx context.Context, url, token string) gateAnswer
 	hook  func(ctx context.Context, h *handler, cfg config, until time.Time) string
 }
 
@@ -155,7 +155,7 @@ func prestop(ctx context.Context, cfg config, start time.Time, d deps) report {
 		}
 		// Each attempt may take whatever is left of the hold, and no more.
 		actx, cancel := context.WithDeadline(ctx, holdEnd)
-		last = d.ask(actx, target)
+		last = d.ask(actx, target, cfg.token)
 		cancel()
 		asked = true
 		r.attempts++
@@ -223,13 +223,17 @@ func newGateClient() *gateClient {
 // maxGateText bounds how much of the gate's answer is read; only ~200 characters are logged.
 const maxGateText = 4096
 
-func (g *gateClient) ask(ctx context.Context, target string) gateAnswer {
+// ask sends the app's token (if any) as a bearer token: the gate holds nothing for a call without it.
+func (g *gateClient) ask(ctx context.Context, target, token string) gateAnswer {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return gateAnswer{err: err, retryAfter: -1}
 	}
 	req.Header.Set("User-Agent", "zdt-drain/"+version)
 	req.Header.Set("Accept", "text/plain")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	t0 := time.Now()
 	resp, err := g.client.Do(req)
 	if err != nil {

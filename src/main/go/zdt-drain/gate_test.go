@@ -196,3 +196,52 @@ func TestGateFinalAnswersHoldWithoutRetry(t *testing.T) {
 		})
 	}
 }
+
+// The token from ZDT_GATE_TOKEN goes to the gate as a bearer token; a 401 then holds the pod
+// for the whole hold, asked once (a refused token will not become valid during the drain).
+func TestTheTokenIsSentAndA401HoldsTheWholeHold(t *testing.T) {
+	t.Parallel()
+	var got atomic.Value
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		got.Store(r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, "a token that is not valid for ns/web\n")
+	}))
+	defer srv.Close()
+	cfg, err := parsePrestop([]string{"--gate", srv.URL, "--namespace", "ns", "--app", "web", "--pod", "web-1",
+		"--hold", "2", "--deadline", "2"}, func(k string) string {
+		if k == "ZDT_GATE_TOKEN" {
+			return "v1.abc"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, took := holdReal(t, cfg)
+	within(t, took, 2*time.Second, 2*time.Second+slack)
+	if h := got.Load(); h != "Bearer v1.abc" {
+		t.Errorf("the gate saw Authorization %q", h)
+	}
+	if calls.Load() != 1 || r.outcome != outcomeHoldExpired {
+		t.Errorf("calls %d, report %+v", calls.Load(), r)
+	}
+}
+
+// Without ZDT_GATE_TOKEN no Authorization header is sent at all.
+func TestNoTokenNoHeader(t *testing.T) {
+	t.Parallel()
+	var sent atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, has := r.Header["Authorization"]
+		sent.Store(has)
+		fmt.Fprint(w, "Verified\n")
+	}))
+	defer srv.Close()
+	holdReal(t, cfgFor(srv.URL, time.Second))
+	if sent.Load() {
+		t.Error("an Authorization header was sent without a token")
+	}
+}

@@ -222,7 +222,7 @@ func (f *fake) deps() deps {
 			}
 			f.t = f.t.Add(d)
 		},
-		ask: func(ctx context.Context, _ string) gateAnswer {
+		ask: func(ctx context.Context, _, _ string) gateAnswer {
 			f.askedAt = append(f.askedAt, f.t.Sub(f.start))
 			a := f.answers[0]
 			if len(f.answers) > 1 {

@@ -52,8 +52,8 @@ import io.fabric8.kubernetes.api.model.Pod;
  * terminating in the cache, then is answered 409.
  *
  * <p>A call is released only by {@link GateDecision}: its pods verified out of rotation, or the
- * hold bound H counted from its arrival. H is the pod's hold annotation, else the app's drain
- * budget; no other call, duplicate or not, changes it.
+ * hold bound H counted from its arrival. H is the app's drain budget, shortened by the pod's hold
+ * annotation when that is lower (see {@link #bounded}); no other call, duplicate or not, changes it.
  */
 final class AppHolds {
 
@@ -63,27 +63,40 @@ final class AppHolds {
     private static final Logger LOG = Logger.getLogger(AppHolds.class);
 
     private final Duration claimWait;
-    private final int maxHolds;
-    private final int maxHoldsPerApp;
+    private final Limits limits;
     private final Function<Provider, Optional<IngressVerifier>> verifiers;
     private final GateMetrics metrics;
     private final InstantSource clock;
 
     private final Map<String, AppState> states = new HashMap<>();
+    private final Map<String, Integer> openByNamespace = new HashMap<>();
     private int open;
 
     /**
+     * Calls held at once: by this replica in all, by the apps of one namespace, by one app. A
+     * namespace's share is below the whole, so the calls of one tenant never fill the gate for the
+     * others. A refused call (429) is asked again by the drain helper until its hold has passed.
+     */
+    record Limits(int all, int perNamespace, int perApp) {
+        Limits {
+            if (perApp < 1 || perNamespace < perApp || all < perNamespace) {
+                throw new IllegalArgumentException("gate limits must satisfy 1 <= zdt.gate.max-holds-per-app ("
+                        + perApp + ") <= zdt.gate.max-holds-per-namespace (" + perNamespace
+                        + ") <= zdt.gate.max-holds (" + all + ")");
+            }
+        }
+    }
+
+    /**
      * @param claimWait how long a call waits for its pod to show as terminating ({@code zdt.gate.claim-wait})
-     * @param maxHolds calls held at once, all apps together ({@code zdt.gate.max-holds})
-     * @param maxHoldsPerApp calls held at once for one app ({@code zdt.gate.max-holds-per-app})
+     * @param limits calls held at once ({@code zdt.gate.max-holds}, {@code -per-namespace}, {@code -per-app})
      * @param verifiers the ingress check for a provider, if there is one
      * @param clock the time of passes and answers; calls bring their own arrival time
      */
-    AppHolds(Duration claimWait, int maxHolds, int maxHoldsPerApp,
+    AppHolds(Duration claimWait, Limits limits,
             Function<Provider, Optional<IngressVerifier>> verifiers, GateMetrics metrics, InstantSource clock) {
         this.claimWait = claimWait;
-        this.maxHolds = maxHolds;
-        this.maxHoldsPerApp = maxHoldsPerApp;
+        this.limits = limits;
         this.verifiers = verifiers;
         this.metrics = metrics;
         this.clock = clock;
@@ -156,10 +169,16 @@ final class AppHolds {
             return false;
         }
         AppState s = states.get(key);
-        if (open >= maxHolds || (s != null && s.calls.size() >= maxHoldsPerApp)) {
-            call.answer.complete(answer(429, "the gate already holds " + open + " calls ("
-                    + (s == null ? 0 : s.calls.size()) + " for " + key + "); limits zdt.gate.max-holds="
-                    + maxHolds + ", zdt.gate.max-holds-per-app=" + maxHoldsPerApp + "\n"));
+        int inApp = s == null ? 0 : s.calls.size();
+        int inNamespace = openByNamespace.getOrDefault(call.namespace, 0);
+        String full = inApp >= limits.perApp() ? "app " + key + " (zdt.gate.max-holds-per-app=" + limits.perApp() + ")"
+                : inNamespace >= limits.perNamespace() ? "namespace " + call.namespace
+                        + " (zdt.gate.max-holds-per-namespace=" + limits.perNamespace() + ")"
+                : open >= limits.all() ? "this replica (zdt.gate.max-holds=" + limits.all() + ")" : null;
+        if (full != null) {
+            // Only the caller's own app and namespace are named: the answer says nothing of other tenants.
+            call.answer.complete(answer(429, "the gate holds as many calls as it may for " + full
+                    + "; ask again (" + inApp + " held for " + key + ")\n"));
             return false;
         }
         if (s == null) {
@@ -172,6 +191,7 @@ final class AppHolds {
         call.claimDeadline = call.arrived.plus(claimWait);
         s.calls.add(call);
         open++;
+        openByNamespace.merge(call.namespace, 1, Integer::sum);
         metrics.holdStarted();
         return true;
     }
@@ -276,7 +296,7 @@ final class AppHolds {
             Instant settle = c.arrived;
             if (c.exactPod != null) {
                 check = GateDecision.Check.NONE.with(rules, target(s, own, verifier, ingress));
-                hold = own.holdSeconds != null ? Duration.ofSeconds(own.holdSeconds) : s.defaultHold;
+                hold = bounded(own.holdSeconds == null ? null : Duration.ofSeconds(own.holdSeconds), s.defaultHold);
                 others = rotation.readyCount() - (rotation.offers(own.pod, own.address) ? 1 : 0);
             } else {
                 // Every pod seen terminating up to claimWait after arrival: one of them is the caller.
@@ -290,7 +310,7 @@ final class AppHolds {
                 int k = prefixes.upTo(cutoff);
                 check = prefixes.checks[k];
                 // The hold the pods were created with: their grace period covers that one, not a later edit.
-                hold = prefixes.minHold[k] != null ? prefixes.minHold[k] : s.defaultHold;
+                hold = bounded(prefixes.minHold[k], s.defaultHold);
                 others = rotation.readyCount() - prefixes.offered[k];
             }
             GateDecision.Outcome outcome = GateDecision.decide(c.arrived, now, hold, verify, check, others, settle);
@@ -335,6 +355,7 @@ final class AppHolds {
             }
         }
         states.clear();
+        openByNamespace.clear();
         return n;
     }
 
@@ -353,6 +374,15 @@ final class AppHolds {
                 s.propagation = s.defaultHold;
             }
         }
+    }
+
+    /**
+     * The hold of a call: the app's own budget. The pod's hold annotation (the budget its template
+     * was rendered with) may only shorten it, for pods created before the budget grew, whose grace
+     * period covers the shorter hold; anything on a pod a tenant could write never lengthens it.
+     */
+    static Duration bounded(Duration pod, Duration budget) {
+        return pod != null && pod.compareTo(budget) < 0 ? pod : budget;
     }
 
     /** The oldest terminating pod nobody claimed; else one an in-flight call claimed (never one already answered). */
@@ -511,6 +541,7 @@ final class AppHolds {
     private void finish(AppState s, Call c) {
         s.calls.remove(c);
         open--;
+        openByNamespace.computeIfPresent(c.namespace, (k, n) -> n > 1 ? n - 1 : null);
         if (c.pod != null) {
             s.inFlightClaims.computeIfPresent(c.pod, (k, n) -> n > 1 ? n - 1 : null);
         }
@@ -583,8 +614,10 @@ final class AppHolds {
             String hold = annotations == null ? null : annotations.get(Constants.HOLD_ANNOTATION);
             if (hold != null) {
                 try {
-                    holdSeconds = Integer.parseInt(hold.trim());
+                    int seconds = Integer.parseInt(hold.trim());
+                    holdSeconds = seconds > 0 ? seconds : null;
                 } catch (NumberFormatException e) {
+                    // Not a number, or beyond an int: the budget decides (see bounded).
                     holdSeconds = null;
                 }
             }

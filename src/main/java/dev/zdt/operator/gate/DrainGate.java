@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -53,6 +54,7 @@ public class DrainGate {
     private final GateCache cache;
     private final GateMetrics metrics;
     private final DrainReporter reporter;
+    private final GateKeys keys;
     private final InstantSource clock = InstantSource.system();
 
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -69,12 +71,13 @@ public class DrainGate {
     private final Map<String, Wake> wakes = new HashMap<>();
 
     public DrainGate(KubernetesClient client, ManagedPods managedPods, GateConfig config, IngressVerifiers verifiers,
-            GateMetrics metrics, DrainReporter reporter, Watched watched) {
+            GateMetrics metrics, DrainReporter reporter, Watched watched, GateKeys keys) {
         this.cache = new GateCache(client, managedPods, watched);
         this.metrics = metrics;
         this.reporter = reporter;
-        this.holds = new AppHolds(config.claimWait(), config.maxHolds(), config.maxHoldsPerApp(),
-                verifiers::forProvider, metrics, clock);
+        this.keys = keys;
+        this.holds = new AppHolds(config.claimWait(), new AppHolds.Limits(config.maxHolds(),
+                config.maxHoldsPerNamespace(), config.maxHoldsPerApp()), verifiers::forProvider, metrics, clock);
         this.poller = new IngressPoller(loop, config.ingressPollInterval(), clock, holds::waitingApp, this::evaluate);
     }
 
@@ -89,6 +92,28 @@ public class DrainGate {
     /** The informers have listed everything once; before that the gate cannot tell a stranger from a pod of ours. */
     public boolean synced() {
         return cache.synced();
+    }
+
+    /**
+     * Why a call is refused before anything is held, or empty when it may be held: it must carry
+     * the app's token. An unknown app is refused with the same words as a wrong token, so the
+     * answer does not tell a stranger which apps exist. Reads the informer cache, which is safe
+     * off the gate's thread; nothing is held, counted per app or recorded as an Event. Before
+     * the caches synced the call goes on, to be answered 503 (try again) rather than refused.
+     */
+    public Optional<String> refuse(String namespace, String app, String token) {
+        if (!keys.enabled() || !synced()) {
+            return Optional.empty();
+        }
+        var found = cache.app(GateCache.key(namespace, app));
+        GateKeys.Match match = found == null ? GateKeys.Match.NONE : keys.check(token, found);
+        metrics.called(match == GateKeys.Match.NONE ? "invalid" : match.name().toLowerCase(java.util.Locale.ROOT));
+        if (match != GateKeys.Match.NONE) {
+            return Optional.empty();
+        }
+        return Optional.of((token == null ? "no token" : "a token that is not valid") + " for " + namespace + "/" + app
+                + ": the drain gate holds a pod only on a call that carries its app's token (sent by the drain "
+                + "helper rendered into the pod); not holding");
     }
 
     /**

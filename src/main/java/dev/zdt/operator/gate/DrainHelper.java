@@ -23,7 +23,8 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 /**
  * Gate mode's pod parts: an init container copies the static helper into an emptyDir, the serving
  * container mounts it read-only and runs it as its preStop hook. The helper asks the gate for its
- * exact pod (ZDT_POD_NAME, from the downward API: a pod's hostname is cut at 63 characters), sleeps
+ * exact pod (ZDT_POD_NAME, from the downward API: a pod's hostname is cut at 63 characters) with
+ * its app's token (ZDT_GATE_TOKEN, see {@link GateKeys}), sleeps
  * what is left of the hold when the gate cannot answer, then runs the container's own preStop
  * hook. Pure: no client.
  */
@@ -79,8 +80,8 @@ public final class DrainHelper {
      *
      * @param deadlineSeconds how long after the hook starts the container's own preStop may still run
      */
-    public static Container serving(Container container, GateEndpoint gate, String namespace, String app,
-            int holdSeconds, int deadlineSeconds) {
+    public static Container serving(Container container, GateEndpoint gate, String token, String namespace,
+            String app, int holdSeconds, int deadlineSeconds) {
         if (container.getVolumeMounts() != null && container.getVolumeMounts().stream()
                 .anyMatch(m -> MOUNT_PATH.equals(m.getMountPath()) || VOLUME.equals(m.getName()))) {
             throw new InvalidSpecException("container '" + container.getName() + "' already mounts " + MOUNT_PATH
@@ -99,11 +100,14 @@ public final class DrainHelper {
         }
         List<EnvVar> env = new ArrayList<>();
         if (container.getEnv() != null) {
-            container.getEnv().stream().filter(e -> !POD_NAME_ENV.equals(e.getName()) && !POD_IP_ENV.equals(e.getName()))
-                    .forEach(env::add);
+            container.getEnv().stream().filter(e -> !POD_NAME_ENV.equals(e.getName()) && !POD_IP_ENV.equals(e.getName())
+                    && !GateToken.ENV.equals(e.getName())).forEach(env::add);
         }
         env.add(downward(POD_NAME_ENV, "metadata.name"));
         env.add(downward(POD_IP_ENV, "status.podIP"));
+        if (token != null) {
+            env.add(new EnvVarBuilder().withName(GateToken.ENV).withValue(token).build());
+        }
         List<VolumeMount> mounts = new ArrayList<>();
         if (container.getVolumeMounts() != null) {
             mounts.addAll(container.getVolumeMounts());

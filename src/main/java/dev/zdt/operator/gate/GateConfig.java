@@ -1,5 +1,6 @@
 package dev.zdt.operator.gate;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -31,6 +32,13 @@ public interface GateConfig {
     @WithDefault("1000")
     int maxHoldsPerApp();
 
+    /**
+     * Calls held at once for the apps of one namespace, together; more are answered 429. Below
+     * {@link #maxHolds()}, so that the calls of one namespace never fill the whole gate.
+     */
+    @WithDefault("1000")
+    int maxHoldsPerNamespace();
+
     /** Calls held at once by this replica, all apps together; more are answered 429. */
     @WithDefault("5000")
     int maxHolds();
@@ -42,6 +50,31 @@ public interface GateConfig {
      */
     @WithDefault("3s")
     Duration claimWait();
+
+    /** How gate calls are authenticated (see {@link GateKeys}). */
+    Auth auth();
+
+    /** Per-app gate tokens: an HMAC of the app's identity under a key the operator holds. */
+    interface Auth {
+
+        /**
+         * Directory holding the key files: {@code current} (at least 32 bytes), and during a rotation
+         * {@code previous}, whose tokens are still accepted. The chart mounts a Secret here. Re-read
+         * when the files change.
+         */
+        Optional<Path> keyDir();
+
+        /**
+         * Whether a call must carry a valid token. Only for tests and local development: without it
+         * anyone who reaches the gate can hold or refuse drains of any app.
+         */
+        @WithDefault("true")
+        boolean required();
+
+        /** How often the key files are checked for a change (a rotated Secret reaches the pod within a minute or so). */
+        @WithDefault("10s")
+        Duration reloadInterval();
+    }
 
     /** How often the ingress controller is asked while holds of an app wait for it (one question at a time per app). */
     @WithDefault("500ms")

@@ -4,6 +4,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
@@ -19,8 +20,10 @@ import io.vertx.core.Vertx;
 /**
  * The drain gate's HTTP face, called by the kubelet as a pod's preStop hook. A held call is a
  * pending Uni on the event loop, not a thread. 200 means "send SIGTERM now" (verified, or the hold
- * bound expired); 400, 404, 409, 429 and 503 answer at once, or after at most zdt.gate.claim-wait.
- * Only the path names what is held: query parameters and headers are ignored.
+ * bound expired); 400, 401, 404, 409, 429 and 503 answer at once, or after at most zdt.gate.claim-wait.
+ * Only the path names what is held, and the app's token ({@code Authorization: Bearer}, see
+ * {@link GateKeys}) is checked before anything is held: a call without it is answered 401 at once,
+ * the same for an app that does not exist, so the answer tells a stranger nothing.
  */
 @Path(Constants.GATE_PATH)
 @Produces(MediaType.TEXT_PLAIN)
@@ -38,15 +41,17 @@ public class GateResource {
     /** httpGet mode (opt-in): the kubelet's hook cannot name its pod, so the gate attributes the call. */
     @GET
     @Path("{namespace}/{app}")
-    public Uni<RestResponse<String>> app(@RestPath String namespace, @RestPath String app) {
-        return checked(namespace, app, null);
+    public Uni<RestResponse<String>> app(@RestPath String namespace, @RestPath String app,
+            @HeaderParam("Authorization") String authorization) {
+        return checked(namespace, app, null, authorization);
     }
 
     /** Gate mode's drain helper and exec mode's script name their pod. */
     @GET
     @Path("{namespace}/{app}/{pod}")
-    public Uni<RestResponse<String>> pod(@RestPath String namespace, @RestPath String app, @RestPath String pod) {
-        return checked(namespace, app, pod);
+    public Uni<RestResponse<String>> pod(@RestPath String namespace, @RestPath String app, @RestPath String pod,
+            @HeaderParam("Authorization") String authorization) {
+        return checked(namespace, app, pod, authorization);
     }
 
     /** Any other path under the gate: extra or empty segments. */
@@ -56,12 +61,25 @@ public class GateResource {
         return text(404, "not a gate path: /gate/v1/" + GatePath.echo(rest) + "; " + GatePath.USAGE + "\n");
     }
 
-    private Uni<RestResponse<String>> checked(String namespace, String app, String pod) {
+    private Uni<RestResponse<String>> checked(String namespace, String app, String pod, String authorization) {
         Optional<String> problem = GatePath.problem(namespace, app, pod);
         if (problem.isPresent()) {
             return Uni.createFrom().item(text(400, problem.get() + "\n"));
         }
+        Optional<String> refused = gate.refuse(namespace, app, bearer(authorization));
+        if (refused.isPresent()) {
+            return Uni.createFrom().item(text(401, refused.get() + "\n"));
+        }
         return answer(gate.hold(namespace, app, pod));
+    }
+
+    /** The token of {@code Authorization: Bearer <token>}, or null. */
+    static String bearer(String authorization) {
+        if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return null;
+        }
+        String token = authorization.substring(7).trim();
+        return token.isEmpty() ? null : token;
     }
 
     private static Uni<RestResponse<String>> answer(CompletionStage<GateAnswer> held) {

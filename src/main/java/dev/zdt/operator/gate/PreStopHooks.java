@@ -3,6 +3,7 @@ package dev.zdt.operator.gate;
 import java.util.List;
 
 import dev.zdt.operator.api.v1alpha1.DrainSpec;
+import io.fabric8.kubernetes.api.model.HTTPHeader;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.LifecycleHandler;
 import io.fabric8.kubernetes.api.model.LifecycleHandlerBuilder;
@@ -16,8 +17,8 @@ public final class PreStopHooks {
     /**
      * @param gate the gate's address; only used in gate and exec modes
      */
-    public static LifecycleHandler forMode(DrainSpec.Mode mode, int holdSeconds, GateEndpoint gate, String namespace,
-            String app) {
+    public static LifecycleHandler forMode(DrainSpec.Mode mode, int holdSeconds, GateEndpoint gate, String token,
+            String namespace, String app) {
         return switch (mode) {
             case GATE -> throw new IllegalArgumentException("gate mode's hook is rendered by DrainHelper");
             // The kubelet's hook client has no timeout of its own; the gate answers by the hold at the latest.
@@ -26,10 +27,13 @@ public final class PreStopHooks {
                     .withPort(new IntOrString(gate.port()))
                     .withPath(GateEndpoint.appPath(namespace, app))
                     .withScheme("HTTP")
+                    // The kubelet sends static headers only: the token is written into the hook.
+                    .withHttpHeaders(token == null ? List.of()
+                            : List.of(new HTTPHeader(GateToken.HEADER, GateToken.BEARER + token)))
                     .endHttpGet().build();
             case SLEEP -> new LifecycleHandlerBuilder().withNewSleep().withSeconds((long) holdSeconds).endSleep().build();
             case EXEC -> new LifecycleHandlerBuilder().withNewExec()
-                    .withCommand(List.of("/bin/sh", "-c", execScript(holdSeconds, gate, namespace, app)))
+                    .withCommand(List.of("/bin/sh", "-c", execScript(holdSeconds, gate, token != null, namespace, app)))
                     .endExec().build();
         };
     }
@@ -40,15 +44,20 @@ public final class PreStopHooks {
      * only: GNU wget otherwise retries after each timeout, and every retry is a new call that the
      * gate may hold for a whole hold again (seen in ExecHookTest: a gate that accepted and never
      * answered kept a 2 s hook running past 15 s). Debian's busybox wget crashes on -T; the script
-     * then sleeps the hold.
+     * then sleeps the hold. With auth, the token comes from the container's environment
+     * ({@link GateToken#ENV}), so it is not in the process list of the script's command line.
      */
-    static String execScript(int holdSeconds, GateEndpoint gate, String namespace, String app) {
+    static String execScript(int holdSeconds, GateEndpoint gate, boolean token, String namespace, String app) {
         String url = gate.url(GateEndpoint.appPath(namespace, app)) + "/$HOSTNAME";
+        String header = token ? "--header \"" + GateToken.HEADER + ": " + GateToken.BEARER + "$" + GateToken.ENV + "\" "
+                : "";
+        String curlHeader = token ? "-H \"" + GateToken.HEADER + ": " + GateToken.BEARER + "$" + GateToken.ENV + "\" "
+                : "";
         return "start=$(date +%s); "
-                + "if command -v wget >/dev/null 2>&1; then wget -q -t 1 -T " + holdSeconds + " -O /dev/null \"" + url
-                + "\" && exit 0; "
-                + "elif command -v curl >/dev/null 2>&1; then curl -fsS -m " + holdSeconds + " -o /dev/null \"" + url
-                + "\" && exit 0; fi; "
+                + "if command -v wget >/dev/null 2>&1; then wget -q -t 1 -T " + holdSeconds + " " + header
+                + "-O /dev/null \"" + url + "\" && exit 0; "
+                + "elif command -v curl >/dev/null 2>&1; then curl -fsS -m " + holdSeconds + " " + curlHeader
+                + "-o /dev/null \"" + url + "\" && exit 0; fi; "
                 + "left=$((" + holdSeconds + " - ($(date +%s) - start))); "
                 + "[ \"$left\" -gt 0 ] && sleep \"$left\"; exit 0";
     }

@@ -15,7 +15,8 @@ import io.micrometer.core.instrument.Timer;
 /**
  * The drain gate's meters, as Prometheus shows them at /q/metrics:
  * {@code zdt_gate_holds_in_flight}, {@code zdt_gate_hold_seconds{outcome}},
- * {@code zdt_drains_total{outcome}}, {@code zdt_propagation_observed_seconds}.
+ * {@code zdt_drains_total{outcome}}, {@code zdt_propagation_observed_seconds},
+ * {@code zdt_gate_calls_authenticated_total{token}}.
  */
 @ApplicationScoped
 public class GateMetrics {
@@ -24,6 +25,7 @@ public class GateMetrics {
     private final Map<ReleasedBy, Timer> holds = new EnumMap<>(ReleasedBy.class);
     private final Map<ReleasedBy, Counter> drains = new EnumMap<>(ReleasedBy.class);
     private final Timer propagation;
+    private final Map<String, Counter> calls = new java.util.HashMap<>();
 
     public GateMetrics(MeterRegistry registry) {
         inFlight = registry.gauge("zdt.gate.holds.in.flight", new AtomicInteger());
@@ -48,6 +50,18 @@ public class GateMetrics {
                 .minimumExpectedValue(Duration.ofMillis(10))
                 .maximumExpectedValue(Duration.ofMinutes(10))
                 .register(registry);
+        for (String token : new String[] { "current", "previous", "invalid" }) {
+            calls.put(token, Counter.builder("zdt.gate.calls.authenticated")
+                    .description("Gate calls by the key their token was made with (invalid: refused with 401); "
+                            + "no more calls with token=previous means the previous key can be removed")
+                    .tag("token", token)
+                    .register(registry));
+        }
+    }
+
+    /** A call's token was checked: made with the "current" key, the "previous" one, or "invalid" (refused). */
+    public void called(String token) {
+        calls.get(token).increment();
     }
 
     public void holdStarted() {

@@ -18,6 +18,8 @@ import dev.zdt.operator.gate.DrainHelper;
 import dev.zdt.operator.gate.DrainHelperConfig;
 import dev.zdt.operator.gate.GateAddress;
 import dev.zdt.operator.gate.GateEndpoint;
+import dev.zdt.operator.gate.GateKeys;
+import dev.zdt.operator.gate.GateToken;
 import dev.zdt.operator.gate.PreStopHooks;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
@@ -41,6 +43,9 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
     @Inject
     DrainHelperConfig drainHelper;
 
+    @Inject
+    GateKeys gateKeys;
+
     public DeploymentDependent() {
         super(Deployment.class);
     }
@@ -52,11 +57,18 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
         DrainSpec.Mode mode = spec.getDrain().getMode();
         // Only gate and exec hooks need the gate's address; sleep mode works without the operator.
         GateEndpoint gate = mode.asksTheGate() ? gateAddress.endpoint() : null;
-        return render(app, budget, gate, drainHelper);
+        // The token the running pods carry stays while it is accepted: a key rotation rolls no app.
+        String rendered = context.getSecondaryResource(Deployment.class).map(GateToken::renderedIn).orElse(null);
+        String token = mode.asksTheGate() ? gateKeys.tokenFor(app, rendered) : null;
+        return render(app, budget, gate, token, drainHelper);
     }
 
-    /** Pure rendering, tested without a cluster. */
-    public static Deployment render(ZeroDowntimeApp app, DrainBudget budget, GateEndpoint gate,
+    /**
+     * Pure rendering, tested without a cluster (DeploymentRenderTest).
+     *
+     * @param token the app's gate token, rendered into the hook of the modes that call the gate; null without auth
+     */
+    public static Deployment render(ZeroDowntimeApp app, DrainBudget budget, GateEndpoint gate, String token,
             DrainHelperConfig helper) {
         ZeroDowntimeAppSpec spec = app.getSpec();
         String name = app.getMetadata().getName();
@@ -84,7 +96,7 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
             } else if (mode == DrainSpec.Mode.GATE) {
                 // The container's own preStop runs after the hold, leaving the app its shutdown time.
                 int deadline = budget.terminationGracePeriodSeconds() - spec.getDrain().getShutdownSeconds();
-                containers.add(DrainHelper.serving(c, gate, namespace, name, budget.holdSeconds(), deadline));
+                containers.add(DrainHelper.serving(c, gate, token, namespace, name, budget.holdSeconds(), deadline));
             } else {
                 if (c.getLifecycle() != null && c.getLifecycle().getPreStop() != null) {
                     throw new InvalidSpecException("container '" + c.getName() + "' has its own preStop hook, which "
@@ -92,9 +104,9 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                             + " would replace; use drain.mode gate (the default), which runs it after the hold, "
                             + "or remove it");
                 }
-                containers.add(new ContainerBuilder(c).editOrNewLifecycle()
-                        .withPreStop(PreStopHooks.forMode(mode, budget.holdSeconds(), gate, namespace, name))
-                        .endLifecycle().build());
+                containers.add(GateToken.withEnv(new ContainerBuilder(c).editOrNewLifecycle()
+                        .withPreStop(PreStopHooks.forMode(mode, budget.holdSeconds(), gate, token, namespace, name))
+                        .endLifecycle().build(), mode == DrainSpec.Mode.EXEC ? token : null));
             }
         }
         List<Container> initContainers = new ArrayList<>();

@@ -59,11 +59,11 @@ class AppHoldsTest {
     private final FakeClock clock = new FakeClock();
     private final GateMetrics metrics = new GateMetrics(new SimpleMeterRegistry());
     private final Cache cache = new Cache();
-    private AppHolds holds = holds(100, 100);
+    private AppHolds holds = holds(100, 100, 100);
 
-    private AppHolds holds(int maxHolds, int maxHoldsPerApp) {
+    private AppHolds holds(int maxHolds, int maxHoldsPerNamespace, int maxHoldsPerApp) {
         IngressVerifier traefik = new StubVerifier();
-        return new AppHolds(CLAIM_WAIT, maxHolds, maxHoldsPerApp,
+        return new AppHolds(CLAIM_WAIT, new AppHolds.Limits(maxHolds, maxHoldsPerNamespace, maxHoldsPerApp),
                 p -> p == Provider.TRAEFIK ? Optional.of(traefik) : Optional.empty(), metrics, clock);
     }
 
@@ -90,7 +90,7 @@ class AppHoldsTest {
 
     @Test
     void aPodWithoutAHoldAnnotationHoldsTheAppsBudget() {
-        cache.app("shop", ENDPOINTS);
+        cache.app("shop", ENDPOINTS, "");
         cache.readyPod("shop", "shop-a", null);
         cache.readyPod("shop", "shop-b", null);
         cache.terminate("shop-a");
@@ -105,6 +105,51 @@ class AppHoldsTest {
             assertThat(d.getReleasedBy()).isEqualTo(ReleasedBy.TIMEOUT);
         });
         assertThat(pass.warnings()).extracting(AppHolds.Warning::reason).containsExactly(AppHolds.HOLD_TIMEOUT);
+    }
+
+    @Test
+    void nothingOnThePodLengthensTheHoldBeyondTheAppsBudget() {
+        // A tenant who can write pod annotations tries to keep the gate busy for ever.
+        cache.app("shop", ENDPOINTS, "");
+        cache.readyPod("shop", "shop-a", Integer.MAX_VALUE);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+
+        assertThat(pass("shop").wakeAt()).as("the budget's 7 s, not the annotation's 2^31 s").isEqualTo(t(7));
+        heldThroughout(call, "shop", 0, 6.999);
+        at(7);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout after 7.0s");
+    }
+
+    @Test
+    void aLowerHoldAnnotationShortensTheHoldAndZeroOrGarbageIsIgnored() {
+        // Pods created before the budget grew keep the hold their grace period was sized for.
+        cache.app("shop", ENDPOINTS, "drain:\n  holdSeconds: 30");
+        cache.readyPod("shop", "shop-a", 9);
+        cache.readyPod("shop", "shop-b", 0);
+        cache.readyPod("shop", "shop-c", -5);
+        cache.readyPod("shop", "shop-d", null);
+        for (String pod : List.of("shop-a", "shop-b", "shop-c", "shop-d")) {
+            cache.terminate(pod);
+        }
+        Call a = callPod("shop", "shop-a");
+        Call b = callPod("shop", "shop-b");
+        Call c = callPod("shop", "shop-c");
+        Call d = callPod("shop", "shop-d");
+        pass("shop");
+        at(9);
+        pass("shop");
+        assertThat(answer(a).text()).startsWith("Timeout after 9.0s");
+        assertThat(b.answer).as("a zero annotation does not release at once").isNotDone();
+        assertThat(c.answer).as("nor does a negative one").isNotDone();
+        at(29.999);
+        pass("shop");
+        assertThat(List.of(b, c, d)).allSatisfy(x -> assertThat(x.answer).isNotDone());
+        at(30);
+        pass("shop");
+        assertThat(List.of(b, c, d)).allSatisfy(x -> assertThat(answer(x).text()).startsWith("Timeout after 30.0s"));
     }
 
     // ---------------------------------------------------------------- verification
@@ -432,7 +477,7 @@ class AppHoldsTest {
 
     @Test
     void limitsAnswer429WithoutTouchingOtherAppsOrTheHeldCalls() {
-        holds = holds(3, 2);
+        holds = holds(3, 3, 2);
         cache.app("shop", ENDPOINTS);
         cache.readyPod("shop", "shop-a", 12);
         cache.readyPod("shop", "shop-b", 12);
@@ -446,12 +491,13 @@ class AppHoldsTest {
         Call shop2 = callPod("shop", "shop-a");
         Call shop3 = callPod("shop", "shop-a");
         assertThat(answer(shop3).status()).isEqualTo(429);
-        assertThat(answer(shop3).text()).contains("2 for web/shop").contains("zdt.gate.max-holds-per-app=2");
+        assertThat(answer(shop3).text()).contains("app web/shop").contains("zdt.gate.max-holds-per-app=2")
+                .contains("2 held for web/shop");
         Call cart1 = callPod("cart", "cart-a");
         assertThat(cart1.answer).as("another app is not limited by shop's calls").isNotDone();
         Call cart2 = callPod("cart", "cart-a");
-        assertThat(answer(cart2).status()).as("the limit of all apps together").isEqualTo(429);
-        assertThat(answer(cart2).text()).contains("holds 3 calls").contains("zdt.gate.max-holds=3");
+        assertThat(answer(cart2).status()).as("the limit of the namespace").isEqualTo(429);
+        assertThat(answer(cart2).text()).contains("namespace web").contains("zdt.gate.max-holds-per-namespace=3");
         assertThat(metrics.inFlight()).isEqualTo(3);
 
         heldThroughout(shop1, "shop", 0, 1);
@@ -466,6 +512,43 @@ class AppHoldsTest {
         assertThat(callPod("cart", "cart-a").answer).as("room again once a call is answered").isNotDone();
         assertThat(shop1.answer).isNotDone();
         assertThat(shop2.answer).isNotDone();
+    }
+
+    @Test
+    void oneNamespaceFillingItsShareLeavesRoomForAnother() {
+        holds = holds(5, 2, 2);
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.terminate("shop-a");
+        cache.app("cart", ENDPOINTS);
+        cache.readyPod("cart", "cart-a", 12);
+        cache.terminate("cart-a");
+        cache.app("bank", ENDPOINTS, "drain:\n  holdSeconds: 20", "tenant-a");
+        cache.readyPod("bank", "bank-a", 12, "tenant-a");
+        cache.terminate("bank-a");
+
+        // The flooding tenant's calls, over two of its apps: its share is full at 2, the rest hold nothing.
+        List<Call> flood = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            flood.add(callPod(i % 2 == 0 ? "shop" : "cart", i % 2 == 0 ? "shop-a" : "cart-a"));
+        }
+        assertThat(flood.stream().filter(c -> !c.answer.isDone())).hasSize(2);
+        assertThat(answer(flood.get(49)).text()).contains("namespace web (zdt.gate.max-holds-per-namespace=2)")
+                .doesNotContain("tenant-a");
+
+        Call other = callPod("bank", "bank-a", "tenant-a");
+        Call second = callPod("bank", "bank-a", "tenant-a");
+        assertThat(List.of(other, second)).as("the other tenant's calls are held")
+                .allSatisfy(c -> assertThat(c.answer).isNotDone());
+        assertThat(metrics.inFlight()).isEqualTo(4);
+    }
+
+    @Test
+    void limitsThatLetOneNamespaceFillTheGateAreRefusedAtStartup() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new AppHolds.Limits(100, 200, 10))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("zdt.gate.max-holds-per-namespace (200)");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new AppHolds.Limits(100, 10, 20))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     // ---------------------------------------------------------------- ingress
@@ -583,7 +666,11 @@ class AppHoldsTest {
     }
 
     private Call callPod(String app, String pod) {
-        return arrive(new Call(NS, app, pod, clock.now));
+        return callPod(app, pod, NS);
+    }
+
+    private Call callPod(String app, String pod, String namespace) {
+        return arrive(new Call(namespace, app, pod, clock.now));
     }
 
     private Call arrive(Call call) {
@@ -651,15 +738,29 @@ class AppHoldsTest {
         IngressObservation ingress;
         private long version;
 
+        /** An app whose budget (20 s) is above the hold annotations most tests give its pods. */
         void app(String name, String traffic) {
-            ZeroDowntimeApp app = Apps.parse(Apps.yaml(name, traffic, ""));
-            app.getMetadata().setNamespace(NS);
+            app(name, traffic, "drain:\n  holdSeconds: 20");
+        }
+
+        void app(String name, String traffic, String extraSpec) {
+            app(name, traffic, extraSpec, NS);
+        }
+
+        /** Names are unique across namespaces here: apps and pods are looked up by name alone. */
+        void app(String name, String traffic, String extraSpec, String namespace) {
+            ZeroDowntimeApp app = Apps.parse(Apps.yaml(name, traffic, extraSpec));
+            app.getMetadata().setNamespace(namespace);
             apps.put(name, app);
         }
 
         void readyPod(String app, String name, Integer holdSeconds) {
+            readyPod(app, name, holdSeconds, NS);
+        }
+
+        void readyPod(String app, String name, Integer holdSeconds, String namespace) {
             String ip = "10.1.0." + (ips.size() + 1);
-            PodBuilder b = new PodBuilder().withNewMetadata().withName(name).withNamespace(NS)
+            PodBuilder b = new PodBuilder().withNewMetadata().withName(name).withNamespace(namespace)
                     .withResourceVersion(Long.toString(++version))
                     .withLabels(Map.of(Constants.APP_LABEL, app, Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME))
                     .withAnnotations(holdSeconds == null ? Map.of()

@@ -56,7 +56,7 @@ class DeploymentRenderTest {
     private static Deployment render(ZeroDowntimeApp app) {
         var spec = app.getSpec();
         return DeploymentDependent.render(app, DrainBudget.derive(spec.getTraffic(), spec.getDrain(), spec.getStrategy()),
-                GATE, HELPER);
+                GATE, null, HELPER);
     }
 
     private static PodSpec pod(Deployment d) {
