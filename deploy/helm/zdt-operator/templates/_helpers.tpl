@@ -34,3 +34,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s:%s" .image.repository (.image.tag | default .appVersion | toString) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The Secret holding the gate token key: the user's, or the one this chart creates. */}}
+{{- define "zdt.gateKeySecret" -}}
+{{- .Values.gate.auth.existingSecret | default (printf "%s-gate-key" (include "zdt.fullname" .)) -}}
+{{- end -}}

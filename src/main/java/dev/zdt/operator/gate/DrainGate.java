@@ -171,7 +171,12 @@ public class DrainGate {
     /** What a pass left to do, its calls already answered: report, then time the next pass. */
     private void carryOut(String key, AppHolds.Pass pass) {
         for (AppHolds.Warning w : pass.warnings()) {
-            reporter.warning(pass.app(), w.reason(), w.note());
+            if (AppHolds.UNATTRIBUTED.equals(w.reason())) {
+                // Any holder of the app's token can cause these at will: one Event per window, with a count.
+                reporter.warningAggregated(pass.app(), w.reason(), w.note());
+            } else {
+                reporter.warning(pass.app(), w.reason(), w.note());
+            }
         }
         if (!pass.drains().isEmpty()) {
             // Logged by the reporter's thread: a burst of releases must not wait for the console.

@@ -6,9 +6,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.annotation.Priority;
@@ -35,7 +39,10 @@ import io.quarkus.runtime.ShutdownEvent;
  * Makes drains visible after the call is answered: Events, and {@code status.lastDrains} (newest
  * first, bounded). The reconciler applies the rest of the status server-side and never sends
  * lastDrains, so a JSON patch of that one field, guarded by the resourceVersion, does not fight it.
- * Runs on its own thread: a slow or unreachable API server never delays an answer.
+ * Runs on its own thread: a slow or unreachable API server never delays an answer. Its queue is
+ * bounded ({@link #QUEUE}); past that, work is dropped and counted, never queued without limit.
+ * Warnings a caller can cause at will ({@link #warningAggregated}) are written at most once per
+ * app and reason per {@link #AGGREGATE}, with the count of the ones left out.
  */
 @ApplicationScoped
 public class DrainReporter {
@@ -46,15 +53,28 @@ public class DrainReporter {
     static final String FIELD_MANAGER = "zdt-drain-gate";
     private static final Logger LOG = Logger.getLogger(DrainReporter.class);
     private static final int ATTEMPTS = 5;
+    /** Tasks waiting for the reporter's thread at most. */
+    static final int QUEUE = 10_000;
+    /** One aggregated Event per app and reason per this long. */
+    static final Duration AGGREGATE = Duration.ofSeconds(60);
 
     private final KubernetesClient client;
     private final EventRecorder events;
     private final ObjectMapper json = new ObjectMapper();
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "zdt-drain-reporter");
-        t.setDaemon(true);
-        return t;
-    });
+    private final AtomicLong dropped = new AtomicLong();
+    private final ThreadPoolExecutor worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+            new LinkedBlockingQueue<>(QUEUE), r -> {
+                Thread t = new Thread(r, "zdt-drain-reporter");
+                t.setDaemon(true);
+                return t;
+            }, (task, pool) -> {
+                long n = dropped.incrementAndGet();
+                if (n == 1 || n % 1000 == 0) {
+                    LOG.warnf("drain reporter: %d Events or records dropped so far, its queue of %d is full", n, QUEUE);
+                }
+            });
+    /** Per app and reason: the window of the aggregated warning last written. Reporter thread only. */
+    private final Map<String, Window> windows = new HashMap<>();
     /** Records not yet written, per namespace/app, oldest first; written in one patch per app. */
     private final Map<String, List<DrainRecord>> pending = new LinkedHashMap<>();
 
@@ -113,6 +133,52 @@ public class DrainReporter {
 
     public void warning(ZeroDowntimeApp app, String reason, String note) {
         worker.execute(() -> events.warning(app, reason, note));
+    }
+
+    /**
+     * A warning that callers of the gate can cause as often as they like: the first of a window is
+     * written, the rest of the window only counted, and the count goes with the next one written.
+     */
+    public void warningAggregated(ZeroDowntimeApp app, String reason, String note) {
+        Instant at = Instant.now();
+        worker.execute(() -> {
+            String text = aggregate(windows, app.getMetadata().getNamespace() + "/" + app.getMetadata().getName()
+                    + "/" + reason, note, at);
+            if (text != null) {
+                events.warning(app, reason, text);
+            }
+        });
+    }
+
+    /** The text to write now, or null when the warning falls in the current window and is only counted. Pure. */
+    static String aggregate(Map<String, Window> windows, String key, String note, Instant at) {
+        Window w = windows.get(key);
+        if (w != null && at.isBefore(w.start.plus(AGGREGATE))) {
+            w.left++;
+            return null;
+        }
+        if (windows.size() >= QUEUE) {
+            windows.values().removeIf(x -> !at.isBefore(x.start.plus(AGGREGATE)));
+        }
+        String text = w == null || w.left == 0 ? note
+                : note + " (and " + w.left + " more like it in the " + AGGREGATE.toSeconds() + " s before)";
+        windows.put(key, new Window(at));
+        return text;
+    }
+
+    /** An aggregation window: when its warning was written, and how many were left out since. */
+    static final class Window {
+        final Instant start;
+        long left;
+
+        Window(Instant start) {
+            this.start = start;
+        }
+    }
+
+    /** Work the reporter dropped because its queue was full. */
+    long dropped() {
+        return dropped.get();
     }
 
     public void normal(ZeroDowntimeApp app, String reason, String note) {

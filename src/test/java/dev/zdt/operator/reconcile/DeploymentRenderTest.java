@@ -54,9 +54,40 @@ class DeploymentRenderTest {
             """;
 
     private static Deployment render(ZeroDowntimeApp app) {
+        return render(app, null);
+    }
+
+    private static Deployment render(ZeroDowntimeApp app, String token) {
         var spec = app.getSpec();
         return DeploymentDependent.render(app, DrainBudget.derive(spec.getTraffic(), spec.getDrain(), spec.getStrategy()),
-                GATE, null, HELPER);
+                GATE, token, HELPER);
+    }
+
+    @Test
+    void theAppsGateTokenGoesWhereEachModesHookSendsItFrom() {
+        String token = "v1.tok";
+        Deployment gate = render(app(WEB, ""), token);
+        assertThat(web(gate).getEnv()).filteredOn(e -> e.getName().equals("ZDT_GATE_TOKEN")).singleElement()
+                .satisfies(e -> assertThat(e.getValue()).isEqualTo(token));
+        assertThat(web(gate).getLifecycle().getPreStop().getExec().getCommand()).as("never on the command line")
+                .noneMatch(a -> a.contains(token));
+        assertThat(dev.zdt.operator.gate.GateToken.renderedIn(gate)).isEqualTo(token);
+
+        Deployment exec = render(app(WEB, "drain:\n  mode: exec"), token);
+        assertThat(web(exec).getEnv()).extracting(e -> e.getName() + "=" + e.getValue()).contains("ZDT_GATE_TOKEN=" + token);
+        assertThat(String.join(" ", web(exec).getLifecycle().getPreStop().getExec().getCommand()))
+                .contains("Authorization: Bearer $ZDT_GATE_TOKEN").doesNotContain(token);
+        assertThat(dev.zdt.operator.gate.GateToken.renderedIn(exec)).isEqualTo(token);
+
+        Deployment httpGet = render(app(WEB, "drain:\n  mode: httpGet"), token);
+        assertThat(web(httpGet).getLifecycle().getPreStop().getHttpGet().getHttpHeaders()).singleElement()
+                .satisfies(h -> assertThat(h.getName() + ": " + h.getValue()).isEqualTo("Authorization: Bearer " + token));
+        assertThat(dev.zdt.operator.gate.GateToken.renderedIn(httpGet)).isEqualTo(token);
+
+        Deployment sleep = render(app(WEB, "drain:\n  mode: sleep"), null);
+        assertThat(dev.zdt.operator.gate.GateToken.renderedIn(sleep)).isNull();
+        assertThat(web(render(app(WEB, ""))).getEnv()).as("no token without auth")
+                .noneMatch(e -> e.getName().equals("ZDT_GATE_TOKEN"));
     }
 
     private static PodSpec pod(Deployment d) {
