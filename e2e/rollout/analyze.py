@@ -30,7 +30,12 @@ TITLES = {
     "gate-delete-pod": "(c) gate: kubectl delete pod",
     "gate-long-requests": "(c) gate: rollout with 10 s requests in flight",
     "gate-restricted": "zdt gate, restricted namespace, image without a shell, own preStop kept",
+    "gate-hostile": "(c) gate while another tenant attacks the gate",
 }
+
+# gate-hostile: how much the operator's threads may grow, and its heap may reach, under the attack.
+HOSTILE_THREADS_GROWTH = 50
+HOSTILE_HEAP_MAX_BYTES = 512 * 1024 * 1024
 
 
 # The load must have run as asked: at least this share of the requests the rate asked for over
@@ -228,6 +233,26 @@ def load_problems(load, need_min_requests):
     return out
 
 
+def hostile_facts(run):
+    """gate-hostile: the attack's answers (attack.json), the operator's vitals before and after,
+    and the Events about refused calls in the victim's namespace."""
+    attack = json.load(open_text(os.path.join(run, "attack.json")))
+
+    def vitals(name):
+        out = {"threads": 0, "heapBytes": 0}
+        for replica in json.load(open_text(os.path.join(run, name))):
+            m = replica.get("metrics") or {}
+            out["threads"] += int(m.get("jvm_threads_live_threads", 0))
+            heap = [v for k, v in m.items() if k.startswith("jvm_memory_used_bytes")]
+            out["heapBytes"] = max(out["heapBytes"], int(sum(heap)))
+        return out
+
+    events = json.load(open_text(os.path.join(run, "victim-events.json"))).get("items") or []
+    return {"facts": attack["facts"], "attacks": attack["attacks"],
+            "before": vitals("operator-before.json"), "after": vitals("operator-after.json"),
+            "victimRefusalEvents": sum(1 for e in events if e.get("reason") == "GateCallUnattributed")}
+
+
 def analyze(run):
     meta = json.load(open(os.path.join(run, "meta.json")))
     summary = json.load(open(os.path.join(run, "summary.json")))
@@ -293,6 +318,8 @@ def analyze(run):
         "load": load_facts(meta, summary, meta["changeAtMs"],
                            max(meta["deploymentCompleteAtMs"], meta["oldPodsExitedAtMs"])),
     }
+    if exists(os.path.join(run, "attack.json")):
+        result["hostile"] = hostile_facts(run)
     slow = os.path.join(run, "slow-summary.json")
     if os.path.exists(slow):
         s = json.load(open(slow))
@@ -474,6 +501,29 @@ def check(results, mode, per_pod=None):
         need(pods is not None and stopped and not bad, name + ":own-prestop-kept",
              "%s: every stopped pod's own preStop hook ran after its hold, before SIGTERM (%d stopped%s)"
              % (name, len(stopped), "; offending: " + ", ".join(bad) if bad else ""))
+    for name, r in by.items():
+        h = r.get("hostile")
+        if h is None:
+            continue
+        f = h["facts"]
+        forged = h["attacks"]["forged"]
+        need(f["forgedAll401"], name + ":forged-refused",
+             "%s: every call without tenant A's token was answered 401 (%s of %d: %s), the slowest in %.2f s"
+             % (name, forged["answers"].get("401", 0), forged["sent"], forged["answers"], f["forgedSlowestSeconds"]))
+        flood = h["attacks"]["flood"]
+        need(f["floodHeldAtMostLimit"] and f["floodRestRefused429"] and f["floodBoundedByBudget"],
+             name + ":flood-bounded",
+             "%s: tenant B's own flood held at most the per-namespace limit (%d held of %d, answers %s), the rest "
+             "429, the slowest answered in %.1f s, by B's budget and not its 2^31 s annotation"
+             % (name, f["floodHeld"], flood["sent"], flood["answers"], f["floodSlowestSeconds"]))
+        need(h["victimRefusalEvents"] == 0, name + ":no-event-storm",
+             "%s: no refused-call Event landed in tenant A's namespace (%d)" % (name, h["victimRefusalEvents"]))
+        grew = h["after"]["threads"] - h["before"]["threads"]
+        need(grew <= HOSTILE_THREADS_GROWTH and h["after"]["heapBytes"] <= HOSTILE_HEAP_MAX_BYTES,
+             name + ":operator-bounded",
+             "%s: the operator stayed bounded: threads %d -> %d (at most +%d), heap %.0f MiB (at most %d MiB)"
+             % (name, h["before"]["threads"], h["after"]["threads"], HOSTILE_THREADS_GROWTH,
+                h["after"]["heapBytes"] / 2**20, HOSTILE_HEAP_MAX_BYTES // 2**20))
     if "plain" in by:
         need(by["plain"]["failed"] > 0, "plain:shows-problem",
              "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])

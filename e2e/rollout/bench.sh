@@ -14,7 +14,7 @@ source "$HERE/lib.sh" # the workloads, load, recording and completion check shar
 MODE=full
 KEEP=""
 OUT=""
-SCENARIOS="plain,sleep30,gate,gate-restricted,zdt-sleep,sleep5,gate-scale-down,gate-delete-pod,gate-long-requests"
+SCENARIOS="plain,sleep30,gate,gate-restricted,zdt-sleep,sleep5,gate-scale-down,gate-delete-pod,gate-long-requests,gate-hostile"
 while (($#)); do
   case $1 in
     --ci) MODE=ci; SCENARIOS="plain,gate,gate-restricted"; shift ;;
@@ -52,7 +52,7 @@ run_scenario() { # run_scenario <name>
     plain) kind=deploy ;;
     sleep30) kind=deploy sleep=30 grace=60 ;;
     sleep5) kind=deploy sleep=5 grace=35 ;;
-    gate | gate-delete-pod | gate-long-requests) kind=zdt mode=gate ;;
+    gate | gate-delete-pod | gate-long-requests | gate-hostile) kind=zdt mode=gate ;;
     # The default mode where it is hardest: restricted, no shell in the image, a preStop of its own.
     gate-restricted)
       kind=zdt mode=gate level=restricted APP_IMAGE=localhost/demo-app-noshell:dev APP_RESTRICTED=1 APP_OWN_PRESTOP=1
@@ -91,6 +91,7 @@ run_scenario() { # run_scenario <name>
       --summary "$dir/slow-summary.json" 2>"$dir/slow-loadgen.log" &
     slow=$!
   fi
+  [[ $name == gate-hostile ]] && hostile_prepare "$dir"
   sleep "$WARMUP"
 
   local t0 change gen_before
@@ -111,12 +112,17 @@ run_scenario() { # run_scenario <name>
       fi ;;
   esac
 
+  # Tenant B attacks the gate while A's old pods terminate (e2e/tenancy/attack.py).
+  local attacker=""
+  [[ $name == gate-hostile ]] && { hostile_attack "$ns" "$old_pods" "$dir" & attacker=$!; }
+
   # Done = the Deployment reports complete AND every pod that had to go has exited.
   local expect_gone=$old_pods any_gen=""
   [[ $name == gate-scale-down || $name == gate-delete-pod ]] && expect_gone=""
   [[ $name == gate-delete-pod ]] && any_gen=1
   wait_done "$ns" "$gen_before" "$expect_gone" 600 $any_gen || die "$name: no completion within 10 minutes"
   local complete=$COMPLETE exited=$EXITED
+  [[ -n $attacker ]] && { wait "$attacker" || die "$name: the attack did not run"; hostile_finish "$ns" "$dir"; }
   sleep "$COOLDOWN"
   # Short events (a scale-down, one deleted pod) still get MIN_REQUESTS requests in all.
   local load_started=$((t0 - WARMUP * 1000)) need_ms

@@ -228,3 +228,97 @@ wait_done() {
     sleep 0.3
   done
 }
+
+# --- gate-hostile: tenant B attacks the gate while tenant A rolls out ---------------------------
+HOSTILE_NS=bench-hostile-b
+
+# Tenant B's own app (no pods: only its token matters) and a decoy pod of B's, labelled as a
+# managed pod of that app with a hold annotation of 2^31 - 1, bound to a node that does not exist
+# and kept terminating by a finalizer. The operator's heap and threads are read before.
+hostile_prepare() {
+  local dir=$1
+  kubectl delete namespace "$HOSTILE_NS" --ignore-not-found --wait=true >/dev/null
+  kubectl create namespace "$HOSTILE_NS" >/dev/null
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: zdt.dev/v1alpha1
+kind: ZeroDowntimeApp
+metadata: {name: b, namespace: $HOSTILE_NS}
+spec:
+  replicas: 0
+  template:
+    spec:
+      containers:
+$(container v1 "      ")
+  traffic: {provider: generic, propagationSeconds: 5, verify: endpoints}
+  drain: {mode: gate, maxRequestSeconds: 5, shutdownSeconds: 3}
+YAML
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: decoy
+  namespace: $HOSTILE_NS
+  labels: {zdt.dev/app: b, app.kubernetes.io/managed-by: zdt-operator}
+  annotations: {zdt.dev/hold-seconds: "2147483647"}
+  finalizers: [zdt.dev/hostile-test]
+spec:
+  nodeName: no-such-node
+  containers: [{name: c, image: localhost/demo-app:dev}]
+YAML
+  local i
+  for i in $(seq 1 60); do
+    HOSTILE_TOKEN=$(kubectl -n "$HOSTILE_NS" get deploy b \
+      -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ZDT_GATE_TOKEN")].value}' 2>/dev/null || true)
+    [[ -n $HOSTILE_TOKEN ]] && break
+    sleep 1
+  done
+  [[ -n $HOSTILE_TOKEN ]] || die "gate-hostile: tenant B's Deployment carries no gate token"
+  kubectl -n "$HOSTILE_NS" delete pod decoy --wait=false >/dev/null
+  operator_vitals >"$dir/operator-before.json"
+}
+
+# hostile_attack <A's namespace> <A's old pods> <dir>: waits until A's first old pod terminates,
+# then runs every attack at once.
+hostile_attack() {
+  local ns=$1 first=${2%% *} dir=$3 gate i
+  gate=$(kubectl -n "$OPERATOR_NS" get svc -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=gate" \
+    -o jsonpath='{.items[0].spec.clusterIP}:{.items[0].spec.ports[0].port}')
+  for i in $(seq 1 300); do
+    [[ -n $(kubectl -n "$ns" get pod "$first" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null) ]] && break
+    sleep 0.2
+  done
+  python3 "$ROOT/e2e/tenancy/attack.py" --gate "$gate" --victim "$ns/app/$first" \
+    --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
+    >"$dir/attack.log" 2>&1
+}
+
+# After the rollout: the operator's vitals again, A's Events about refused calls, and B cleaned up.
+hostile_finish() {
+  local ns=$1 dir=$2
+  operator_vitals >"$dir/operator-after.json"
+  kubectl -n "$ns" get events -o json >"$dir/victim-events.json"
+  kubectl -n "$HOSTILE_NS" get events -o json >"$dir/attacker-events.json"
+  kubectl -n "$HOSTILE_NS" patch pod decoy --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null || true
+  kubectl delete namespace "$HOSTILE_NS" --wait=false >/dev/null
+}
+
+# Heap, threads and the gate's counters of every operator replica, from its management port.
+operator_vitals() {
+  local ip first=1
+  printf '['
+  for ip in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" \
+      -o jsonpath='{.items[*].status.podIP}'); do
+    ((first)) || printf ','
+    first=0
+    curl -fsS "http://$ip:9000/q/metrics" | python3 -c '
+import json, sys
+keep = ("jvm_memory_used_bytes{area=\"heap\"", "jvm_threads_live_threads", "zdt_gate_calls_authenticated_total", "zdt_gate_holds_in_flight")
+vals = {}
+for line in sys.stdin:
+    if line.startswith(keep):
+        name, _, v = line.rpartition(" ")
+        vals[name] = vals.get(name, 0) + float(v) if name.startswith("jvm_memory") else float(v)
+print(json.dumps({"pod": sys.argv[1], "metrics": vals}), end="")' "$ip"
+  done
+  printf ']\n'
+}

@@ -129,15 +129,40 @@ class ChartIT {
         assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
         assertThat(pod.getSecurityContext().getRunAsUser()).isEqualTo(10001L);
         assertThat(pod.getSecurityContext().getRunAsGroup()).isEqualTo(10001L);
-        assertThat(pod.getVolumes()).singleElement().satisfies(v -> {
-            assertThat(v.getName()).isEqualTo("tmp");
-            assertThat(v.getEmptyDir().getSizeLimit()).hasToString("64Mi");
-        });
+        assertThat(pod.getVolumes()).filteredOn(v -> v.getName().equals("tmp")).singleElement().satisfies(v ->
+                assertThat(v.getEmptyDir().getSizeLimit()).hasToString("64Mi"));
         assertThat(pod.getPriorityClassName()).isNull();
 
         var critical = operator(render("--set", "priorityClassName=system-cluster-critical")).getSpec().getTemplate()
                 .getSpec();
         assertThat(critical.getPriorityClassName()).isEqualTo("system-cluster-critical");
+    }
+
+    @Test
+    void theGateTokenKeyIsARandomSecretMountedIntoTheOperatorOrTheUsersOwn() throws Exception {
+        List<HasMetadata> objects = render();
+        io.fabric8.kubernetes.api.model.Secret key = one(objects, io.fabric8.kubernetes.api.model.Secret.class,
+                "zdt-zdt-operator-gate-key");
+        byte[] current = java.util.Base64.getDecoder().decode(key.getData().get("current"));
+        assertThat(current).hasSize(48);
+        assertThat(new String(current)).isNotEqualTo(new String(java.util.Base64.getDecoder().decode(
+                one(render(), io.fabric8.kubernetes.api.model.Secret.class, "zdt-zdt-operator-gate-key").getData()
+                        .get("current")))).as("random per install");
+        var pod = operator(objects).getSpec().getTemplate().getSpec();
+        assertThat(pod.getVolumes()).filteredOn(v -> v.getName().equals("gate-key")).singleElement()
+                .satisfies(v -> assertThat(v.getSecret().getSecretName()).isEqualTo("zdt-zdt-operator-gate-key"));
+        assertThat(container(objects).getVolumeMounts()).filteredOn(m -> m.getName().equals("gate-key"))
+                .singleElement().satisfies(m -> {
+                    assertThat(m.getMountPath()).isEqualTo("/etc/zdt/gate-key");
+                    assertThat(m.getReadOnly()).isTrue();
+                });
+        assertThat(env(container(objects), "ZDT_GATE_AUTH_KEY_DIR")).isEqualTo("/etc/zdt/gate-key");
+
+        List<HasMetadata> own = render("--set", "gate.auth.existingSecret=my-key");
+        assertThat(all(own, io.fabric8.kubernetes.api.model.Secret.class)).isEmpty();
+        assertThat(operator(own).getSpec().getTemplate().getSpec().getVolumes())
+                .filteredOn(v -> v.getName().equals("gate-key")).singleElement()
+                .satisfies(v -> assertThat(v.getSecret().getSecretName()).isEqualTo("my-key"));
     }
 
     @Test

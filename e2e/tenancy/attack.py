@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Tenant B attacks the drain gate while tenant A rolls out (the rollout proof's gate-hostile scenario).
+
+Every attack runs at once, over plain sockets (asyncio), so that thousands of calls can be open
+together on a 2-CPU machine:
+
+  forged      calls for A's terminating pod with no token, an empty one, a made-up one, and B's
+              own token: each must be answered 401 at once and hold nothing
+  flood       B's own token, for B's decoy pod (labelled as managed, hold annotation 2^31 - 1,
+              kept terminating by a finalizer): the gate may hold at most its per-namespace limit,
+              answers the rest 429, and releases the held ones by B's own budget, not the annotation
+
+Writes a JSON summary: per attack, the answers by status, the slowest answer, and the statuses
+that must not occur. The rollout analysis checks it (analyze.py, criterion "hostile tenant").
+"""
+import argparse
+import asyncio
+import json
+import time
+from collections import Counter
+
+
+async def call(host, port, path, token, timeout):
+    """One GET; returns (status or error text, seconds)."""
+    t0 = time.monotonic()
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except Exception as e:  # refused, timeout: counted by kind
+        return "connect:" + type(e).__name__, time.monotonic() - t0
+    try:
+        headers = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+        if token is not None:
+            headers += f"Authorization: Bearer {token}\r\n"
+        writer.write((headers + "\r\n").encode())
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        parts = line.decode(errors="replace").split()
+        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else "bad-answer"
+        return status, time.monotonic() - t0
+    except Exception as e:
+        return "error:" + type(e).__name__, time.monotonic() - t0
+    finally:
+        writer.close()
+
+
+async def attack(name, host, port, calls, concurrency, timeout):
+    """calls: list of (path, token). Runs them with at most `concurrency` open at once."""
+    sem = asyncio.Semaphore(concurrency)
+    answers = Counter()
+    slowest = 0.0
+
+    async def one(path, token):
+        nonlocal slowest
+        async with sem:
+            status, took = await call(host, port, path, token, timeout)
+        answers[str(status)] += 1
+        slowest = max(slowest, took)
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(one(p, t) for p, t in calls))
+    return {"name": name, "sent": len(calls), "answers": dict(answers), "slowestSeconds": round(slowest, 3),
+            "tookSeconds": round(time.monotonic() - t0, 3)}
+
+
+def summarize(results, limit, budget_seconds):
+    """The pass/fail facts the analysis checks, from the attacks' answers. Pure (tested)."""
+    forged = results["forged"]
+    flood = results["flood"]
+    held = flood["answers"].get("200", 0)
+    return {
+        "forgedAll401": forged["answers"].get("401", 0) == forged["sent"],
+        "forgedSlowestSeconds": forged["slowestSeconds"],
+        "floodHeldAtMostLimit": held <= limit,
+        "floodRestRefused429": flood["answers"].get("429", 0) == flood["sent"] - held,
+        "floodHeld": held,
+        "floodSlowestSeconds": flood["slowestSeconds"],
+        # A held call of B's ends by B's own budget, never by its 2^31 s annotation.
+        "floodBoundedByBudget": flood["slowestSeconds"] <= budget_seconds + 5,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gate", required=True, help="host:port of the gate Service")
+    ap.add_argument("--victim", required=True, help="namespace/app/pod: a terminating pod of tenant A")
+    ap.add_argument("--attacker", required=True, help="namespace/app/pod: tenant B's decoy pod")
+    ap.add_argument("--token", required=True, help="tenant B's own gate token (from its Deployment)")
+    ap.add_argument("--forged", type=int, default=2000, help="calls per forged kind")
+    ap.add_argument("--flood", type=int, default=1500)
+    ap.add_argument("--limit", type=int, default=1000, help="the gate's per-namespace limit")
+    ap.add_argument("--budget", type=float, required=True, help="tenant B's hold, seconds")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    host, port = a.gate.rsplit(":", 1)
+    port = int(port)
+    vns, vapp, vpod = a.victim.split("/")
+    bns, bapp, bpod = a.attacker.split("/")
+    victim_pod = f"/gate/v1/{vns}/{vapp}/{vpod}"
+    victim_app = f"/gate/v1/{vns}/{vapp}"
+    forged_tokens = [None, "", "v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", a.token]
+    forged = [(victim_pod if i % 2 else victim_app, forged_tokens[i % len(forged_tokens)]) for i in range(a.forged)]
+    flood = [(f"/gate/v1/{bns}/{bapp}/{bpod}", a.token)] * a.flood
+
+    async def both():
+        return await asyncio.gather(
+            attack("forged", host, port, forged, 200, 10),
+            attack("flood", host, port, flood, a.flood, a.budget + 30))
+
+    started = time.time()
+    f, fl = asyncio.run(both())
+    results = {"forged": f, "flood": fl}
+    out = {"startedAtMs": int(started * 1000), "attacks": results,
+           "facts": summarize(results, a.limit, a.budget), "limit": a.limit, "budgetSeconds": a.budget}
+    with open(a.out, "w") as fh:
+        json.dump(out, fh, indent=1)
+    print(json.dumps(out["facts"]))
+
+
+if __name__ == "__main__":
+    main()
