@@ -250,7 +250,7 @@ class GateBench {
             this.app = app;
             this.n = n;
             this.perSlice = perSlice;
-            f.app(app, SPEC, "");
+            f.app(app, SPEC, "drain:\n  holdSeconds: " + HOLD_SECONDS);
             Pod keeper = f.pod(app, app + "-keeper", HOLD_SECONDS);
             f.slice(app, app + "-keeper", GateFixture.ready(keeper));
             ExecutorService api = Executors.newFixedThreadPool(8);

@@ -44,9 +44,13 @@ public abstract class GateTestBase {
 
     protected GateFixture f;
 
-    /** App "shop" (verify: endpoints) whose EndpointSlice offers every named pod, created with the given hold, as ready. */
+    /**
+     * App "shop" (verify: endpoints) whose EndpointSlice offers every named pod as ready; the app's
+     * budget holds for the given time (drain.holdSeconds), and its pods carry it as their Deployment
+     * stamps it.
+     */
     protected List<Pod> readyShop(int holdSeconds, String... names) {
-        f.app("shop", ENDPOINTS, "");
+        f.app("shop", ENDPOINTS, "drain:\n  holdSeconds: " + holdSeconds);
         List<Pod> pods = Arrays.stream(names).map(name -> f.pod("shop", name, holdSeconds)).toList();
         f.slice("shop", pods.stream().map(GateFixture::ready).toArray(Endpoint[]::new));
         return pods;
