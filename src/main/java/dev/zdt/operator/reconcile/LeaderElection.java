@@ -1,6 +1,8 @@
 package dev.zdt.operator.reconcile;
 
 import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
 
 import jakarta.inject.Singleton;
 
@@ -9,7 +11,11 @@ import org.jboss.logging.Logger;
 
 import dev.zdt.operator.Stopping;
 
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.quarkus.arc.Arc;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.quarkus.runtime.Quarkus;
 
@@ -30,6 +36,11 @@ import io.quarkus.runtime.Quarkus;
  * restarts its share of the gate Service's preStop calls is refused (measured in the API-server
  * restart drill: 42 s without an API server cost a restart and 693 failed requests). The price is
  * a slower takeover after a leader crash, which delays reconciling, never a drain.
+ *
+ * <p>A leader that stops gracefully (an upgrade, a scale-down, a node drain) gives its lease back:
+ * JOSDK stops renewing but leaves the Lease held for its full duration, so the next leader waited
+ * up to 60 s before reconciling again. Here the stopping leader marks the Lease free (no holder,
+ * a 1 s duration), guarded by its resourceVersion, and only while it still names this replica.
  */
 @Singleton
 public class LeaderElection extends LeaderElectionConfiguration {
@@ -40,15 +51,49 @@ public class LeaderElection extends LeaderElectionConfiguration {
             @ConfigProperty(name = "zdt.leader-election.lease-duration", defaultValue = "60s") Duration leaseDuration,
             @ConfigProperty(name = "zdt.leader-election.renew-deadline", defaultValue = "50s") Duration renewDeadline,
             @ConfigProperty(name = "zdt.leader-election.retry-period", defaultValue = "5s") Duration retryPeriod) {
-        super(leaseName, null, leaseDuration, renewDeadline, retryPeriod,
-                null, new LeaderCallbacks(() -> { }, LeaderElection::stoppedLeading, leader -> { }), false);
+        super(leaseName, null, leaseDuration, renewDeadline, retryPeriod, IDENTITY,
+                new LeaderCallbacks(() -> { }, () -> stoppedLeading(leaseName), leader -> { }), false);
     }
 
-    private static void stoppedLeading() {
+    /** The pod's name (the chart sets POD_NAME; HOSTNAME is the same in a pod), as the Lease names its holder. */
+    static final String IDENTITY = System.getenv().getOrDefault("POD_NAME", System.getenv("HOSTNAME"));
+
+    private static void stoppedLeading(String leaseName) {
         if (Stopping.now()) {
-            return; // the lease was given up because this replica stops: nothing more to do
+            // The lease ends because this replica stops: hand it over now rather than after its duration.
+            String namespace = System.getenv("POD_NAMESPACE");
+            if (namespace != null && IDENTITY != null) {
+                release(Arc.container().instance(KubernetesClient.class).get(), namespace, leaseName, IDENTITY);
+            }
+            return;
         }
         LOG.error("lost the leader lease while running; exiting so that only the new leader reconciles");
         Quarkus.asyncExit(1);
+    }
+
+    /**
+     * Marks the Lease free if {@code identity} still holds it: no holder, a 1 s duration from now,
+     * so that a waiting replica takes over on its next try. Returns whether it did; a Lease taken
+     * meanwhile, or any error, leaves it as it is (the lease then simply runs out).
+     */
+    static boolean release(KubernetesClient client, String namespace, String leaseName, String identity) {
+        try {
+            Lease lease = client.leases().inNamespace(namespace).withName(leaseName).get();
+            if (lease == null || lease.getSpec() == null || !identity.equals(lease.getSpec().getHolderIdentity())) {
+                return false;
+            }
+            lease.getSpec().setHolderIdentity(null);
+            lease.getSpec().setLeaseDurationSeconds(1);
+            lease.getSpec().setRenewTime(ZonedDateTime.now().truncatedTo(ChronoUnit.MICROS));
+            // Replaced with the resourceVersion read above: a renewal or takeover in between wins.
+            client.leases().inNamespace(namespace).resource(lease).update();
+            LOG.infof("gave the leader lease %s/%s back on shutdown", namespace, leaseName);
+            return true;
+        } catch (KubernetesClientException | IllegalStateException e) {
+            // A conflict (renewed or taken meanwhile), or the client already closing at shutdown.
+            LOG.warnf("could not give the leader lease %s/%s back (%s); it runs out on its own", namespace, leaseName,
+                    e.getMessage());
+            return false;
+        }
     }
 }
