@@ -75,7 +75,7 @@ public class DrainGate {
         this.reporter = reporter;
         this.holds = new AppHolds(config.claimWait(), config.maxHolds(), config.maxHoldsPerApp(),
                 verifiers::forProvider, metrics, clock);
-        this.poller = new IngressPoller(loop, config.ingressPollInterval(), clock, holds::waitingApp, this::evaluate);
+        this.poller = new IngressPoller(loop, config.ingressPollInterval(), clock, holds::question, this::evaluate);
     }
 
     void onStart(@Observes StartupEvent event) {
