@@ -103,7 +103,7 @@ $(container "$2" "      ")
     provider: traefik
     throttleSeconds: $THROTTLE
     verify: ingress
-    apiUrl: $ZDT_TRAEFIK_API_URL_FROM_PODS
+    controller: {namespace: zdt-ingress, service: traefik, port: traefik}
   drain: {mode: $3, maxRequestSeconds: 12, shutdownSeconds: 3}
 YAML
 }

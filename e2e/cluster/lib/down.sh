@@ -132,7 +132,7 @@ cmd_down() {
   local purge=0 t0 c p
   [[ ${1:-} == --purge ]] && purge=1
   t0=$(now_ms)
-  stop_bg 15 traefik coredns kube-proxy kubelet kube-scheduler kube-controller-manager
+  stop_bg 15 traefik traefik-2 coredns kube-proxy kubelet kube-scheduler kube-controller-manager
   kill_pods
   stop_bg 15 containerd
   # The API server drains against etcd: stop it first.
