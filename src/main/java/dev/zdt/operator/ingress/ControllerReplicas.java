@@ -1,10 +1,13 @@
 package dev.zdt.operator.ingress;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
@@ -38,16 +41,35 @@ public final class ControllerReplicas {
     public record Found(String source, List<Replica> replicas, String error) {
     }
 
+    /** A lookup and when it started: apps that share a controller share its lookups. */
+    private record Lookup(CompletableFuture<Found> found, long startedNanos) {
+    }
+
     private final KubernetesClient client;
     private final Executor executor;
+    private final long maxAgeNanos;
+    private final Map<String, Lookup> recent = new ConcurrentHashMap<>();
 
-    public ControllerReplicas(KubernetesClient client, Executor executor) {
+    /**
+     * @param maxAge how long one lookup serves every app naming the same controller (the gate asks
+     *        every app's front end twice a second while it holds; the API server sees one lookup)
+     */
+    public ControllerReplicas(KubernetesClient client, Executor executor, Duration maxAge) {
         this.client = client;
         this.executor = executor;
+        this.maxAgeNanos = maxAge.toNanos();
     }
 
     public CompletableFuture<Found> find(ControllerRef ref) {
-        return CompletableFuture.supplyAsync(() -> lookup(ref), executor);
+        String key = ref.getNamespace() + "/" + ref.getService() + ":" + text(ref.getPort());
+        long now = System.nanoTime();
+        Lookup l = recent.compute(key, (k, old) -> old != null && now - old.startedNanos() < maxAgeNanos ? old
+                : new Lookup(CompletableFuture.supplyAsync(() -> lookup(ref), executor), now));
+        if (recent.size() > 1000) {
+            // Controllers named by apps: a handful. This only bounds a spec that varies the name.
+            recent.values().removeIf(x -> now - x.startedNanos() >= maxAgeNanos);
+        }
+        return l.found();
     }
 
     Found lookup(ControllerRef ref) {

@@ -87,7 +87,7 @@ public class TraefikVerifier implements IngressVerifier {
             t.setDaemon(true);
             return t;
         });
-        this.replicas = client == null ? null : new ControllerReplicas(client, lookups);
+        this.replicas = client == null ? null : new ControllerReplicas(client, lookups, Duration.ofMillis(250));
         this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1)
                 .followRedirects(HttpClient.Redirect.NEVER).build();
     }

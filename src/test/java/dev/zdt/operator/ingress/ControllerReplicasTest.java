@@ -38,7 +38,7 @@ class ControllerReplicasTest {
     void namespace() {
         ns = "ingress-" + Long.toString(System.nanoTime(), 36);
         client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
-        replicas = new ControllerReplicas(client, Executors.newSingleThreadExecutor());
+        replicas = new ControllerReplicas(client, Executors.newSingleThreadExecutor(), java.time.Duration.ZERO);
     }
 
     private void service(String name, boolean selector) {
@@ -106,6 +106,21 @@ class ControllerReplicasTest {
         assertThat(find("traefik", new IntOrString("traefik")).replicas()).containsExactly(
                 new ControllerReplicas.Replica("192.0.2.2:8082", "http://192.0.2.2:8082"),
                 new ControllerReplicas.Replica("192.0.2.2:8084", "http://192.0.2.2:8084"));
+    }
+
+    @Test
+    void appsNamingTheSameControllerShareOneLookupForItsMaxAge() throws Exception {
+        service("traefik", false);
+        ControllerRef ref = new ControllerRef();
+        ref.setNamespace(ns);
+        ref.setService("traefik");
+        ref.setPort(new IntOrString("traefik"));
+        ControllerReplicas shared = new ControllerReplicas(client, Executors.newSingleThreadExecutor(),
+                java.time.Duration.ofMinutes(5));
+        assertThat(shared.find(ref).get().replicas()).isEmpty();
+        slice("traefik", "traefik-host-a", "IPv4", 8082, host("192.0.2.2"));
+        assertThat(shared.find(ref).get().replicas()).as("within the max age: the earlier lookup").isEmpty();
+        assertThat(replicas.find(ref).get().replicas()).as("max age 0: a new lookup").hasSize(1);
     }
 
     @Test
