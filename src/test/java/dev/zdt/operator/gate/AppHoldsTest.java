@@ -473,12 +473,7 @@ class AppHoldsTest {
 
     @Test
     void ingressVerifyReleasesOnlyOnceTheFrontEndNoLongerListsThePod() {
-        cache.app("shop", """
-                provider: traefik
-                verify: ingress
-                """);
-        cache.readyPod("shop", "shop-a", 12);
-        cache.readyPod("shop", "shop-b", 12);
+        twoShopPods();
         cache.terminate("shop-a");
         Call call = callPod("shop", "shop-a");
         Pass first = pass("shop");
@@ -498,12 +493,7 @@ class AppHoldsTest {
 
     @Test
     void anIngressAnswerThatNoLongerListsAPodStillInTheSlicesDoesNotReleaseIt() {
-        cache.app("shop", """
-                provider: traefik
-                verify: ingress
-                """);
-        cache.readyPod("shop", "shop-a", 12);
-        cache.readyPod("shop", "shop-b", 12);
+        twoShopPods();
         cache.terminate("shop-a");
         Call call = callPod("shop", "shop-a");
         cache.ingress = answers(0, routes("traefik-0", "shop-b"));
@@ -515,12 +505,7 @@ class AppHoldsTest {
 
     @Test
     void anIngressAnswerAskedBeforeThePodStartedTerminatingDoesNotReleaseIt() {
-        cache.app("shop", """
-                provider: traefik
-                verify: ingress
-                """);
-        cache.readyPod("shop", "shop-a", 12);
-        cache.readyPod("shop", "shop-b", 12);
+        twoShopPods();
         // Kept from an earlier drain: asked before shop-a was routed to, so it does not list it.
         cache.ingress = answers(0, routes("traefik-0", "shop-b"));
         at(1);
@@ -534,14 +519,19 @@ class AppHoldsTest {
         assertThat(answer(call).text()).startsWith("Verified");
     }
 
-    /** shop-a and shop-b serving, shop-a terminating and out of the slices, its call held. */
-    private Call drainingShopA() {
+    /** App shop (traefik, verify: ingress), hold 12 s, with shop-a and shop-b ready. */
+    private void twoShopPods() {
         cache.app("shop", """
                 provider: traefik
                 verify: ingress
                 """);
         cache.readyPod("shop", "shop-a", 12);
         cache.readyPod("shop", "shop-b", 12);
+    }
+
+    /** shop-a and shop-b serving, shop-a terminating and out of the slices, its call held. */
+    private Call drainingShopA() {
+        twoShopPods();
         cache.terminate("shop-a");
         Call call = callPod("shop", "shop-a");
         cache.leaveSlices("shop-a");

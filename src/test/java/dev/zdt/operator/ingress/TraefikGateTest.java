@@ -123,6 +123,29 @@ class TraefikGateTest extends GateTestBase {
         await().atMost(Duration.ofSeconds(5)).until(() -> gate.held() == n);
     }
 
+    /** shop-a terminating and leaving the slices, its call held; shop-c added just before, to start {@code throttled}'s throttle. */
+    private record Drain(Pod a, Pod b, Pod c, CompletableFuture<Answer> call, long removedNanos) {
+    }
+
+    private Drain drainShopA(int holdSeconds, TraefikProcess throttled) throws Exception {
+        Pod[] pods = shop(holdSeconds, INGRESS);
+        Pod a = pods[0];
+        Pod b = pods[1];
+        for (TraefikProcess t : traefiks) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> t.servers(f.ns, "shop", 80), s -> s.equals(Set.of(ip(a), ip(b))));
+        }
+        f.terminate(a);
+        CompletableFuture<Answer> call = f.callApp("shop");
+        awaitHeld(1);
+        // A change the replica applies now starts its throttle: the next one, shop-a leaving, waits for its end.
+        Pod c = f.pod("shop", "shop-c", holdSeconds);
+        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b), GateFixture.ready(c));
+        await().atMost(Duration.ofSeconds(30)).until(() -> throttled.servers(f.ns, "shop", 80).contains(ip(c)));
+        long removed = System.nanoTime();
+        f.slice("shop", GateFixture.terminating(a), GateFixture.ready(b), GateFixture.ready(c));
+        return new Drain(a, b, c, call, removed);
+    }
+
     /** Watches a replica on the side: the nanoTimes at which it listed the pod. */
     private static final class Lister implements AutoCloseable {
         final List<Long> listedAt = new CopyOnWriteArrayList<>();
@@ -163,21 +186,13 @@ class TraefikGateTest extends GateTestBase {
         double propagationsBefore = metric("zdt_propagation_observed_seconds_count");
         TraefikProcess traefik = traefik(Duration.ofSeconds(2));
         controller(traefik);
-        // A bound long enough for two of Traefik's throttle periods: the setup below spends one.
-        Pod[] pods = shop(12, INGRESS);
-        Pod a = pods[0];
-        Pod b = pods[1];
-        await().atMost(Duration.ofSeconds(30)).until(() -> traefik.servers(f.ns, "shop", 80), s -> s.equals(Set.of(ip(a), ip(b))));
-        f.terminate(a);
-        CompletableFuture<Answer> call = f.callApp("shop");
-        awaitHeld(1);
-
-        // A change Traefik applies now starts its 2 s throttle: the next one, shop-a leaving, waits for it.
-        Pod c = f.pod("shop", "shop-c", 12);
-        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b), GateFixture.ready(c));
-        await().atMost(Duration.ofSeconds(30)).until(() -> traefik.servers(f.ns, "shop", 80).contains(ip(c)));
-        long removed = System.nanoTime();
-        f.slice("shop", GateFixture.terminating(a), GateFixture.ready(b), GateFixture.ready(c));
+        // A bound long enough for two of Traefik's throttle periods: the setup spends one.
+        Drain d = drainShopA(12, traefik);
+        Pod a = d.a();
+        Pod b = d.b();
+        Pod c = d.c();
+        CompletableFuture<Answer> call = d.call();
+        long removed = d.removedNanos();
 
         Answer answer;
         long lastListed;
@@ -203,35 +218,24 @@ class TraefikGateTest extends GateTestBase {
         TraefikProcess quick = traefik(Duration.ofMillis(500));
         TraefikProcess lagging = traefik(Duration.ofSeconds(6));
         controller(quick, lagging);
-        Pod[] pods = shop(25, INGRESS);
-        Pod a = pods[0];
-        Pod b = pods[1];
-        for (TraefikProcess t : traefiks) {
-            await().atMost(Duration.ofSeconds(30)).until(() -> t.servers(f.ns, "shop", 80), s -> s.equals(Set.of(ip(a), ip(b))));
-        }
-        f.terminate(a);
-        CompletableFuture<Answer> call = f.callApp("shop");
-        awaitHeld(1);
-        // The lagging replica's throttle starts with a change it applies now; shop-a leaving waits for its end.
-        Pod c = f.pod("shop", "shop-c", 25);
-        f.slice("shop", GateFixture.ready(a), GateFixture.ready(b), GateFixture.ready(c));
-        await().atMost(Duration.ofSeconds(30)).until(() -> lagging.servers(f.ns, "shop", 80).contains(ip(c)));
-        f.slice("shop", GateFixture.terminating(a), GateFixture.ready(b), GateFixture.ready(c));
+        Drain d = drainShopA(25, lagging);
+        Pod a = d.a();
+        CompletableFuture<Answer> call = d.call();
 
         Answer answer;
-        long quickLast;
+        long quickGone;
         long laggingLast;
-        try (Lister q = new Lister(quick, f.ns, ip(a)); Lister l = new Lister(lagging, f.ns, ip(a))) {
+        try (Lister l = new Lister(lagging, f.ns, ip(a))) {
             await().atMost(Duration.ofSeconds(10)).until(() -> !quick.servers(f.ns, "shop", 80).contains(ip(a)));
+            quickGone = System.nanoTime();
             assertThat(lagging.servers(f.ns, "shop", 80)).as("the lagging replica still routes to shop-a").contains(ip(a));
             assertThat(call).as("held while one replica still routes to the pod").isNotDone();
             answer = call.get(25, TimeUnit.SECONDS);
-            quickLast = q.listedAt.isEmpty() ? 0 : q.last();
             laggingLast = l.last();
         }
         assertThat(answer.status()).isEqualTo(200);
         assertThat(answer.body()).startsWith("Verified").contains("(all 2 replicas asked)");
-        assertThat(laggingLast - quickLast).as("the replicas' windows differ").isGreaterThan(TimeUnit.SECONDS.toNanos(2));
+        assertThat(laggingLast - quickGone).as("the replicas' windows differ").isGreaterThan(TimeUnit.SECONDS.toNanos(2));
         assertThat(answer.receivedNanos()).as("released only after the lagging replica's last listing")
                 .isGreaterThan(laggingLast);
     }
