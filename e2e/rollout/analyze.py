@@ -31,6 +31,7 @@ TITLES = {
     "gate-long-requests": "(c) gate: rollout with 10 s requests in flight",
     "gate-restricted": "zdt gate, restricted namespace, image without a shell, own preStop kept",
     "gate-hostile": "(c) gate while another tenant attacks the gate",
+    "gate-2traefik": "zdt gate through two Traefik replicas, load split, one lagging",
 }
 
 # gate-hostile: how much the operator's threads may grow, and its heap may reach, under the attack.
@@ -253,9 +254,32 @@ def hostile_facts(run):
             "victimRefusalEvents": sum(1 for e in events if e.get("reason") == "GateCallUnattributed")}
 
 
+def merged_summary(run):
+    """The load generators' summaries as one: with two Traefik replicas, one generator sends half
+    the load through each (summary.json, summary-2.json); also each on its own, by replica."""
+    first = json.load(open(os.path.join(run, "summary.json")))
+    second_path = os.path.join(run, "summary-2.json")
+    if not os.path.exists(second_path):
+        return first, None
+    second = json.load(open(second_path))
+    merged = dict(first)
+    merged["requests"] = first["requests"] + second["requests"]
+    merged["failed"] = first["failed"] + second["failed"]
+    merged["failedByKind"] = dict(first["failedByKind"])
+    for k, v in second["failedByKind"].items():
+        merged["failedByKind"][k] = merged["failedByKind"].get(k, 0) + v
+    # One window: the shorter of the two, so the rate is not overstated.
+    if first.get("durationSeconds") is not None and second.get("durationSeconds") is not None:
+        merged["durationSeconds"] = min(first["durationSeconds"], second["durationSeconds"])
+        merged["startEpochMs"] = max(first["startEpochMs"], second["startEpochMs"])
+    by_replica = [{"replica": i + 1, "requests": x["requests"], "failed": x["failed"], "failedByKind": x["failedByKind"]}
+                  for i, x in enumerate((first, second))]
+    return merged, by_replica
+
+
 def analyze(run):
     meta = json.load(open(os.path.join(run, "meta.json")))
-    summary = json.load(open(os.path.join(run, "summary.json")))
+    summary, by_replica = merged_summary(run)
     change = meta["changeAtMs"] / 1000.0
     pods = pod_timeline(run)
     removed = traefik_removals(run, pods)
@@ -314,12 +338,18 @@ def analyze(run):
         "propagationSecondsObservedMax": round(max(propagation), 1) if propagation else None,
         "releasedBy": released,
         "throttleSeconds": meta["throttleSeconds"],
+        # runs before frontEnd was recorded went through the one Traefik
+        "frontEnd": meta.get("frontEnd", "traefik"),
+        "frontEndReplicas": meta.get("frontEndReplicas", 1),
         "rate": meta["rate"],
         "load": load_facts(meta, summary, meta["changeAtMs"],
                            max(meta["deploymentCompleteAtMs"], meta["oldPodsExitedAtMs"])),
     }
     if exists(os.path.join(run, "attack.json")):
         result["hostile"] = hostile_facts(run)
+    if by_replica:
+        result["byFrontEndReplica"] = by_replica
+        result["laggingThrottleSeconds"] = meta.get("laggingThrottleSeconds")
     slow = os.path.join(run, "slow-summary.json")
     if os.path.exists(slow):
         s = json.load(open(slow))

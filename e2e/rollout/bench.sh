@@ -7,6 +7,9 @@
 #   e2e/rollout/bench.sh --ci            # reduced: plain Deployment vs zdt gate, shorter load
 #   e2e/rollout/bench.sh --scenarios plain,gate
 #   --out DIR writes the results elsewhere; --keep leaves the last scenario's namespace running
+#
+# gate-2traefik runs the gate through two Traefik replicas with the load split across both, the
+# second lagging (its throttle BENCH_LAG_THROTTLE, default 20 s); the others run through one.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh" # the workloads, load, recording and completion check shared with the drills
@@ -14,7 +17,7 @@ source "$HERE/lib.sh" # the workloads, load, recording and completion check shar
 MODE=full
 KEEP=""
 OUT=""
-SCENARIOS="plain,sleep30,gate,gate-restricted,zdt-sleep,sleep5,gate-scale-down,gate-delete-pod,gate-long-requests,gate-hostile"
+SCENARIOS="plain,sleep30,gate,gate-restricted,zdt-sleep,sleep5,gate-scale-down,gate-delete-pod,gate-long-requests,gate-hostile,gate-2traefik"
 while (($#)); do
   case $1 in
     --ci) MODE=ci; SCENARIOS="plain,gate,gate-restricted"; shift ;;
@@ -25,6 +28,7 @@ while (($#)); do
   esac
 done
 THROTTLE=${BENCH_THROTTLE:-8}          # Traefik's providers throttle, seconds: a busy ingress
+LAG_THROTTLE=${BENCH_LAG_THROTTLE:-20} # gate-2traefik: the second replica's throttle, seconds
 RATE=${BENCH_RATE:-250}                # requests per second through the ingress
 REPLICAS=${BENCH_REPLICAS:-3}
 # Every scenario's namespace enforces this Pod Security level, as hardened clusters label them;
@@ -48,6 +52,7 @@ bench_prepare
 run_scenario() { # run_scenario <name>
   local name=$1 ns="bench-$1" dir="$RUNS/$1" kind mode="" grace=30 sleep=0 replicas=$REPLICAS
   local level=$POD_SECURITY APP_IMAGE=localhost/demo-app:dev APP_RESTRICTED="" APP_OWN_PRESTOP=""
+  local traefiks=1 THROTTLE=$THROTTLE LOAD_SPLIT_URL="" TRAEFIK_API_URLS=$ZDT_TRAEFIK_API_URL
   case $name in
     plain) kind=deploy ;;
     sleep30) kind=deploy sleep=30 grace=60 ;;
@@ -59,9 +64,15 @@ run_scenario() { # run_scenario <name>
       "$CLUSTER" image demo-app-noshell >/dev/null ;;
     gate-scale-down) kind=zdt mode=gate replicas=4 ;;
     zdt-sleep) kind=zdt mode=sleep ;;
+    # Two replicas, the second lagging: the app declares the slower one's throttle (its hold covers
+    # it), the gate must wait for both, and half the load goes through each.
+    gate-2traefik)
+      kind=zdt mode=gate traefiks=2 THROTTLE=$LAG_THROTTLE LOAD_SPLIT_URL=$ZDT_TRAEFIK_WEB_URL_2
+      TRAEFIK_API_URLS="$ZDT_TRAEFIK_API_URL $ZDT_TRAEFIK_API_URL_2" ;;
     *) die "unknown scenario $name" ;;
   esac
   say "scenario $name"
+  traefik_replicas "$traefiks"
   rm -rf "$dir" && mkdir -p "$dir/logs"
   kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
   kubectl create namespace "$ns" >/dev/null
@@ -84,7 +95,7 @@ run_scenario() { # run_scenario <name>
   record_start "$ns" "$dir"
   local old_pods=$OLD_PODS
   load_start "$ns" "$dir"
-  local loadgen=$LOADGEN slow=""
+  local loadgen=$LOADGEN slow="" p
   if [[ $name == gate-long-requests ]]; then # 10 s requests in flight through the whole rollout
     "$ROOT/e2e/loadgen/loadgen" --url "http://127.0.0.1:8081/?delayMs=10000" --host-header "$ns.bench.local" \
       --rate 5 --until-file "$dir/stop" --duration 900s --timeout 20s --out "$dir/slow-requests.csv" \
@@ -129,7 +140,7 @@ run_scenario() { # run_scenario <name>
   need_ms=$((MIN_REQUESTS * 1000 / RATE - ($(date +%s%3N) - load_started)))
   ((need_ms > 0)) && sleep "$(awk -v ms="$need_ms" 'BEGIN { printf "%.1f", ms / 1000 }')"
   touch "$dir/stop"
-  wait "$loadgen" || true
+  for p in $loadgen; do wait "$p" || true; done
   [[ -n $slow ]] && { wait "$slow" || true; }
   record_stop
   [[ $kind == zdt ]] && kubectl -n "$ns" get zdt app -o json >"$dir/zdt.json"
@@ -138,11 +149,28 @@ run_scenario() { # run_scenario <name>
 {"name": "$name", "kind": "$kind", "mode": "$mode", "change": "$change", "replicas": $replicas,
  "podSecurity": "$level", "image": "$APP_IMAGE", "ownPreStop": $([[ -n $APP_OWN_PRESTOP ]] && echo true || echo false),
  "shellAbsent": $shell_absent,
- "throttleSeconds": $THROTTLE, "rate": $RATE, "minRequests": $MIN_REQUESTS, "graceSeconds": $grace, "preStopSleepSeconds": $sleep,
+ "throttleSeconds": $THROTTLE, "frontEnd": "traefik", "frontEndReplicas": $traefiks,
+ "laggingThrottleSeconds": $([[ $traefiks == 2 ]] && echo "$LAG_THROTTLE" || echo null), "rate": $RATE, "minRequests": $MIN_REQUESTS, "graceSeconds": $grace, "preStopSleepSeconds": $sleep,
  "changeAtMs": $t0, "deploymentCompleteAtMs": $complete, "oldPodsExitedAtMs": $exited}
 JSON
   [[ -n $KEEP && $name == "${list[-1]}" ]] || kubectl delete namespace "$ns" --wait=false >/dev/null
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  requests %d, failed %d %s" % (s["requests"], s["failed"], s["failedByKind"]))' "$dir/summary.json"
+  [[ -f $dir/summary-2.json ]] && python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  through the second Traefik: requests %d, failed %d %s" % (s["requests"], s["failed"], s["failedByKind"]))' "$dir/summary-2.json"
+  return 0
+}
+
+# traefik_replicas <1|2>: the harness's Traefik with that many replicas (the second lagging).
+traefik_replicas() {
+  local running=1
+  "$CLUSTER" status 2>/dev/null | grep -Eq 'traefik-2 +running' && running=2
+  [[ $running == "$1" ]] && return 0
+  say "Traefik with $1 replica(s)"
+  if [[ $1 == 2 ]]; then
+    TRAEFIK_REPLICAS=2 TRAEFIK_THROTTLE=${BENCH_THROTTLE:-8}s TRAEFIK_THROTTLE_2=${LAG_THROTTLE}s \
+      "$CLUSTER" restart-traefik >/dev/null
+  else
+    TRAEFIK_REPLICAS=1 TRAEFIK_THROTTLE=${BENCH_THROTTLE:-8}s "$CLUSTER" restart-traefik >/dev/null
+  fi
 }
 
 # The timeline picture needs matplotlib: a venv of our own, cached (PyPI is reachable).
@@ -156,12 +184,13 @@ PY=python3
 
 IFS=, read -r -a list <<<"$SCENARIOS"
 for s in "${list[@]}"; do run_scenario "$s"; done
+traefik_replicas 1 # the cluster as it was: one Traefik
 # The raw record is committed compressed (analyze.py reads either form): every request, the pod
 # watch, Traefik's samples.
 status=0
 "$PY" "$HERE/analyze.py" --runs "$RUNS" --out "$OUT" --mode "$MODE" --scenarios "$SCENARIOS" || status=$?
 for s in "${list[@]}"; do
-  for f in requests.csv slow-requests.csv pods.json traefik.txt events.json; do
+  for f in requests.csv requests-2.csv slow-requests.csv pods.json traefik.txt events.json; do
     [[ -f $RUNS/$s/$f ]] && gzip -f "$RUNS/$s/$f"
   done
 done

@@ -103,19 +103,34 @@ $(container "$2" "      ")
     provider: traefik
     throttleSeconds: $THROTTLE
     verify: ingress
-    apiUrl: $ZDT_TRAEFIK_API_URL_FROM_PODS
+    controller: {namespace: zdt-ingress, service: traefik, port: traefik}
   drain: {mode: $3, maxRequestSeconds: 12, shutdownSeconds: 3}
 YAML
 }
 
 # --- recording -------------------------------------------------------------------------------
-traefik_servers() { # the pod addresses Traefik routes to for <ns>
-  curl -fsS "$ZDT_TRAEFIK_API_URL/api/http/services?per_page=1000" 2>/dev/null |
-    python3 -c 'import json,sys; ns=sys.argv[1]
+# The Traefik APIs to sample: every replica the harness runs (TRAEFIK_REPLICAS=2 adds the second).
+TRAEFIK_API_URLS=${TRAEFIK_API_URLS:-$ZDT_TRAEFIK_API_URL}
+
+traefik_servers() { # the pod addresses any Traefik replica routes to for <ns> (each once)
+  local url
+  for url in $TRAEFIK_API_URLS; do
+    curl -fsS "$url/api/http/services?per_page=1000" 2>/dev/null |
+      python3 -c 'import json,sys; ns=sys.argv[1]
 for s in json.load(sys.stdin):
     if s.get("name","").startswith(ns+"-app-"):
         for v in s.get("loadBalancer",{}).get("servers",[]):
             if not v.get("fenced"): print(v["url"])' "$1"
+  done | sort -u
+}
+
+traefik_servers_each() { # the smallest count of pod addresses that one replica routes to for <ns>
+  local url n min=""
+  for url in $TRAEFIK_API_URLS; do
+    n=$(TRAEFIK_API_URLS=$url traefik_servers "$1" | wc -l)
+    [[ -z $min || $n -lt $min ]] && min=$n
+  done
+  echo "${min:-0}"
 }
 
 # app_wait_ready <name> <ns> <replicas>: the Deployment exists (the operator creates it for a
@@ -130,8 +145,8 @@ app_wait_ready() {
   kubectl -n "$ns" wait --for=condition=Available deploy/app --timeout=180s >/dev/null ||
     die "$name: the app did not become available"
   deadline=$(($(date +%s) + 60))
-  until (($(traefik_servers "$ns" | wc -l) == want)); do
-    (($(date +%s) < deadline)) || die "$name: Traefik does not route to $want pods"
+  until (($(traefik_servers_each "$ns") == want)); do
+    (($(date +%s) < deadline)) || die "$name: a Traefik replica does not route to $want pods"
     sleep 0.5
   done
 }
@@ -189,14 +204,23 @@ record_reconnect() {
   OLD_PODS=$old
 }
 
-# load_start <ns> <dir>: RATE req/s through Traefik until <dir>/stop exists. Sets LOADGEN.
+# load_start <ns> <dir>: RATE req/s through Traefik until <dir>/stop exists. Sets LOADGEN (the
+# pids). With LOAD_SPLIT_URL (a second Traefik replica's web URL), half the rate goes through each:
+# requests.csv/summary.json through the first, requests-2.csv/summary-2.json through the second.
 load_start() {
-  local ns=$1 dir=$2
+  local ns=$1 dir=$2 rate=$RATE
   rm -f "$dir/stop"
-  "$ROOT/e2e/loadgen/loadgen" --url http://127.0.0.1:8081/ --host-header "$ns.bench.local" --rate "$RATE" \
+  [[ -n ${LOAD_SPLIT_URL:-} ]] && rate=$((RATE / 2))
+  "$ROOT/e2e/loadgen/loadgen" --url http://127.0.0.1:8081/ --host-header "$ns.bench.local" --rate "$rate" \
     --until-file "$dir/stop" --duration 900s --timeout 5s --out "$dir/requests.csv" \
     --summary "$dir/summary.json" 2>"$dir/loadgen.log" &
   LOADGEN=$!
+  if [[ -n ${LOAD_SPLIT_URL:-} ]]; then
+    "$ROOT/e2e/loadgen/loadgen" --url "$LOAD_SPLIT_URL/" --host-header "$ns.bench.local" --rate "$rate" \
+      --until-file "$dir/stop" --duration 900s --timeout 5s --out "$dir/requests-2.csv" \
+      --summary "$dir/summary-2.json" 2>"$dir/loadgen-2.log" &
+    LOADGEN="$LOADGEN $!"
+  fi
 }
 
 # wait_done <ns> <generation before> <pods that must go, or empty> <timeout s> [any-generation]:

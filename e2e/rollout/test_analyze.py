@@ -191,3 +191,26 @@ class CompressedRecord(unittest.TestCase):
                         compressed += 1
             self.assertGreaterEqual(compressed, 4)
             self.assertEqual(rollout.analyze(os.path.join(runs, "gate")), plain)
+
+
+class TwoTraefikReplicas(unittest.TestCase):
+    """gate-2traefik: half the load through each replica; failures through either count."""
+
+    def test_the_two_load_generators_count_as_one_load_and_each_is_kept(self):
+        with tempfile.TemporaryDirectory() as run:
+            first = {"requests": 5000, "failed": 0, "failedByKind": {}, "startEpochMs": 1000, "durationSeconds": 42.0}
+            second = {"requests": 4900, "failed": 7, "failedByKind": {"timeout": 7}, "startEpochMs": 1200,
+                      "durationSeconds": 41.5}
+            for name, s in (("summary.json", first), ("summary-2.json", second)):
+                with open(os.path.join(run, name), "w") as f:
+                    json.dump(s, f)
+            merged, by_replica = rollout.merged_summary(run)
+            self.assertEqual(merged["requests"], 9900)
+            self.assertEqual(merged["failed"], 7)
+            self.assertEqual(merged["failedByKind"], {"timeout": 7})
+            self.assertEqual(merged["durationSeconds"], 41.5)
+            self.assertEqual([r["failed"] for r in by_replica], [0, 7])
+            os.remove(os.path.join(run, "summary-2.json"))
+            alone, none = rollout.merged_summary(run)
+            self.assertEqual(alone["requests"], 5000)
+            self.assertIsNone(none)

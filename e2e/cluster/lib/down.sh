@@ -132,7 +132,7 @@ cmd_down() {
   local purge=0 t0 c p
   [[ ${1:-} == --purge ]] && purge=1
   t0=$(now_ms)
-  stop_bg 15 traefik coredns kube-proxy kubelet kube-scheduler kube-controller-manager
+  stop_bg 15 traefik traefik-2 coredns kube-proxy kubelet kube-scheduler kube-controller-manager
   kill_pods
   stop_bg 15 containerd
   # The API server drains against etcd: stop it first.
@@ -178,7 +178,7 @@ cmd_leftovers() {
 
 cmd_status() {
   local c pid
-  for c in etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy coredns traefik; do
+  for c in etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy coredns traefik traefik-2; do
     if is_running "$c"; then
       pid=$(pid_of "$c")
       printf '  %-24s running  pid %-7s rss %s MiB\n' "$c" "$pid" \
@@ -195,5 +195,11 @@ cmd_status() {
     echo "  traefik throttle:       $(cat "$ZDT_RUN/traefik/throttle" 2>/dev/null)"
     echo "  traefik web (host):     http://127.0.0.1:$TRAEFIK_WEB_PORT"
     echo "  traefik api (host+pods): http://$NODE_IP:$TRAEFIK_API_PORT/api/http/services"
+    echo "  traefik Service:        zdt-ingress/traefik (port traefik: the API of every replica)"
+  fi
+  if is_running traefik-2; then
+    echo "  traefik-2 throttle:     $(cat "$ZDT_RUN/traefik/throttle-2" 2>/dev/null)"
+    echo "  traefik-2 web (host):   http://127.0.0.1:$TRAEFIK_WEB_PORT_2"
+    echo "  traefik-2 api:          http://$NODE_IP:$TRAEFIK_API_PORT_2/api/http/services"
   fi
 }

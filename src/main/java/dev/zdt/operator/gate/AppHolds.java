@@ -70,6 +70,8 @@ final class AppHolds {
 
     private final Map<String, AppState> states = new HashMap<>();
     private final Map<String, Integer> openByNamespace = new HashMap<>();
+    /** Per app, the front-end replicas seen routing to it; kept across drains (one small set per app). */
+    private final Map<String, IngressVerdict.Sightings> sightings = new HashMap<>();
     private int open;
 
     /**
@@ -213,6 +215,12 @@ final class AppHolds {
         return s == null || s.calls.isEmpty() ? null : s.app;
     }
 
+    /** What to ask the ingress controller about the app (its pods' addresses as of the last pass), or null. */
+    IngressPoller.Question question(String key) {
+        ZeroDowntimeApp app = waitingApp(key);
+        return app == null ? null : new IngressPoller.Question(app, Set.copyOf(states.get(key).addresses));
+    }
+
     /**
      * Decides every held call of a tracked app against what the caches show now: answers those
      * released or refused, and returns what is left to do.
@@ -234,7 +242,19 @@ final class AppHolds {
         Optional<IngressVerifier> verifier = verifiers.apply(s.app.getSpec().getTraffic().getProvider());
 
         long passNo = ++s.passes;
+        boolean asksIngress = verify == Verify.INGRESS;
+        Set<String> readyAddresses = asksIngress ? new HashSet<>() : Set.of();
+        if (asksIngress) {
+            s.addresses.clear();
+        }
         for (Pod p : pods) {
+            if (asksIngress && p.getStatus() != null && p.getStatus().getPodIP() != null) {
+                String ip = p.getStatus().getPodIP();
+                s.addresses.add(ip);
+                if (rotation.offers(p.getMetadata().getName(), ip)) {
+                    readyAddresses.add(ip);
+                }
+            }
             Tracked t = s.tracked.get(p.getMetadata().getName());
             if (t == null && p.getMetadata().getDeletionTimestamp() != null) {
                 t = new Tracked(p.getMetadata().getName(), now);
@@ -247,18 +267,30 @@ final class AppHolds {
                 }
             }
         }
+        IngressVerdict.Sightings seen = null;
+        if (asksIngress && ingress != null && ingress.known()) {
+            seen = sightings.computeIfAbsent(key, k -> new IngressVerdict.Sightings());
+            seen.record(ingress, readyAddresses);
+        }
         for (Tracked t : s.tracked.values()) {
             t.inCache = t.seenInPass == passNo;
+            if (asksIngress && t.address != null) {
+                s.addresses.add(t.address);
+            }
             if (rotation.offers(t.pod, t.address)) {
                 t.outOfRotationSince = null;
             } else if (t.outOfRotationSince == null) {
                 t.outOfRotationSince = now;
             }
-            if (fresh(ingress, t)) {
-                boolean listed = t.address != null && ingress.addresses().contains(t.address);
-                if (listed) {
+            if (seen != null && fresh(ingress, t)) {
+                if (t.ingressReplicas == null) {
+                    t.ingressReplicas = Set.copyOf(ingress.replicas().keySet());
+                }
+                t.verdict = IngressVerdict.judge(t.address, t.ingressReplicas, ingress, seen);
+                if (t.verdict.state() == GateDecision.Ingress.ROUTED) {
                     t.ingressGoneSince = null;
-                } else if (t.ingressGoneSince == null && t.outOfRotationSince != null) {
+                } else if (t.verdict.state() == GateDecision.Ingress.GONE && t.ingressGoneSince == null
+                        && t.outOfRotationSince != null) {
                     t.ingressGoneSince = now;
                     metrics.propagationObserved(Duration.between(t.outOfRotationSince, now));
                 }
@@ -403,6 +435,9 @@ final class AppHolds {
         if (detail == null && !fresh(ingress, t)) {
             detail = "its last answer was asked before " + t.pod + " started terminating; asking again";
         }
+        if (detail == null && t.verdict != null) {
+            detail = t.verdict.detail();
+        }
         return new GateDecision.Target(t.pod, t.address, t.outOfRotationSince, ingress(t, verifier, ingress),
                 detail);
     }
@@ -463,11 +498,10 @@ final class AppHolds {
 
     private static GateDecision.Ingress ingress(Tracked t, Optional<IngressVerifier> verifier,
             IngressObservation ingress) {
-        if (verifier.isEmpty() || !fresh(ingress, t)) {
+        if (verifier.isEmpty() || !fresh(ingress, t) || t.verdict == null) {
             return GateDecision.Ingress.UNKNOWN;
         }
-        return t.address != null && ingress.addresses().contains(t.address) ? GateDecision.Ingress.ROUTED
-                : GateDecision.Ingress.GONE;
+        return t.verdict.state();
     }
 
     private static String ingressDetail(AppState s, Optional<IngressVerifier> verifier, IngressObservation ingress) {
@@ -572,6 +606,8 @@ final class AppHolds {
         final Map<String, Tracked> tracked = new HashMap<>();
         final Map<String, Integer> inFlightClaims = new HashMap<>();
         final Set<String> answeredClaims = new HashSet<>();
+        /** verify: ingress: the addresses of the app's pods in the last pass, tracked ones included, to look for. */
+        final Set<String> addresses = new HashSet<>();
         /** Passes run so far; a tracked pod seen in the cache by the current pass carries its number. */
         long passes;
 
@@ -595,6 +631,9 @@ final class AppHolds {
         String version;
         Instant outOfRotationSince;
         Instant ingressGoneSince;
+        /** The front end's replicas when its drain began (first answer asked since), and its latest verdict. */
+        Set<String> ingressReplicas;
+        IngressVerdict.Verdict verdict;
 
         Tracked(String pod, Instant firstSeen) {
             this.pod = pod;

@@ -78,7 +78,7 @@ public class DrainGate {
         this.keys = keys;
         this.holds = new AppHolds(config.claimWait(), new AppHolds.Limits(config.maxHolds(),
                 config.maxHoldsPerNamespace(), config.maxHoldsPerApp()), verifiers::forProvider, metrics, clock);
-        this.poller = new IngressPoller(loop, config.ingressPollInterval(), clock, holds::waitingApp, this::evaluate);
+        this.poller = new IngressPoller(loop, config.ingressPollInterval(), clock, holds::question, this::evaluate);
     }
 
     void onStart(@Observes StartupEvent event) {

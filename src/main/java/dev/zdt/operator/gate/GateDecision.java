@@ -46,7 +46,8 @@ public final class GateDecision {
      * One pod a call waits for.
      *
      * @param outOfRotationSince first moment the EndpointSlices were seen not offering it as ready; null while they do
-     * @param ingressDetail why the front end's answer is {@link Ingress#UNKNOWN}, or null
+     * @param ingressDetail why the front end's answer is {@link Ingress#UNKNOWN}; for the other answers
+     *        which replicas gave it (for messages), or null
      */
     public record Target(String pod, String address, Instant outOfRotationSince, Ingress ingress,
             String ingressDetail) {
@@ -163,10 +164,12 @@ public final class GateDecision {
                     case INGRESS -> {
                         switch (t.ingress()) {
                             case GONE -> ok = verifiedNamed.size() < NAMED
-                                    ? t.pod() + " (" + t.address() + ") no longer routed to by " + rules.frontEnd() : null;
-                            case ROUTED -> why = name ? rules.frontEnd() + " still routes to " + t.pod() + " (" + t.address() + ")" : "";
-                            case UNKNOWN -> why = name ? rules.frontEnd() + " could not be asked about " + t.pod() + ": "
-                                    + t.ingressDetail() : "";
+                                    ? t.pod() + " (" + t.address() + ") no longer routed to by " + rules.frontEnd()
+                                            + suffix(t.ingressDetail()) : null;
+                            case ROUTED -> why = name ? rules.frontEnd() + " still routes to " + t.pod() + " (" + t.address() + ")"
+                                    + suffix(t.ingressDetail()) : "";
+                            case UNKNOWN -> why = name ? rules.frontEnd() + " cannot confirm that " + t.pod()
+                                    + " is no longer routed to: " + t.ingressDetail() : "";
                         }
                     }
                     case NONE -> why = name ? "verify: none holds " + t.pod() + " for the full hold" : "";
@@ -210,6 +213,10 @@ public final class GateDecision {
             copy.add(s);
             return List.copyOf(copy);
         }
+    }
+
+    private static String suffix(String detail) {
+        return detail == null || detail.isEmpty() ? "" : " " + detail;
     }
 
     static String seconds(Instant from, Instant to) {

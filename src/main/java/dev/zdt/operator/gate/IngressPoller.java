@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -27,17 +28,18 @@ final class IngressPoller {
     private final ScheduledExecutorService loop;
     private final Duration interval;
     private final InstantSource clock;
-    private final Function<String, ZeroDowntimeApp> waitingApp;
+    private final Function<String, Question> waitingApp;
     private final Consumer<String> answered;
     private final Map<String, Poll> polls = new HashMap<>();
 
     /**
      * @param loop the gate's thread
-     * @param waitingApp the app to ask about when the timer fires, or null once none of its calls is held
+     * @param waitingApp the app and its pods' addresses to ask about when the timer fires, or null once
+     *        none of its calls is held
      * @param answered told the app's key once an answer (or a failure) is in
      */
     IngressPoller(ScheduledExecutorService loop, Duration interval, InstantSource clock,
-            Function<String, ZeroDowntimeApp> waitingApp, Consumer<String> answered) {
+            Function<String, Question> waitingApp, Consumer<String> answered) {
         this.loop = loop;
         this.interval = interval;
         this.clock = clock;
@@ -65,20 +67,21 @@ final class IngressPoller {
                 return;
             }
             st.timer = null;
-            ZeroDowntimeApp app = waitingApp.apply(key);
-            if (app == null) {
+            Question q = waitingApp.apply(key);
+            if (q == null) {
                 return;
             }
             st.asking = true;
             st.lastAsked = clock.instant();
-            verifier.observe(app).whenComplete((seen, error) -> loop.execute(() -> {
+            verifier.observe(q.app(), q.addresses()).whenComplete((seen, error) -> loop.execute(() -> {
                 Poll again = polls.get(key);
                 if (again == null) {
                     return;
                 }
                 again.asking = false;
                 again.latest = seen != null ? seen
-                        : IngressObservation.unknown(verifier.name() + " check failed: " + error, clock.instant());
+                        : IngressObservation.unknown(verifier.name() + " check failed ("
+                                + error.getClass().getSimpleName() + ")", clock.instant());
                 answered.accept(key);
             }));
         }, delay, TimeUnit.NANOSECONDS);
@@ -100,6 +103,10 @@ final class IngressPoller {
 
     void clear() {
         polls.clear();
+    }
+
+    /** What to ask the front end: the app, and its pods' addresses to look for. */
+    record Question(ZeroDowntimeApp app, Set<String> addresses) {
     }
 
     /** One app's questions. */

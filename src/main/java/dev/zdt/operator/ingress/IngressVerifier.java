@@ -1,5 +1,6 @@
 package dev.zdt.operator.ingress;
 
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 import dev.zdt.operator.api.v1alpha1.Provider;
@@ -18,8 +19,12 @@ public interface IngressVerifier {
     String name();
 
     /**
-     * Never fails: an unreachable or unreadable API completes with {@link IngressObservation#unknown}.
-     * Must not block the calling thread.
+     * Asks every replica of the app's front end which of the given addresses it routes to. Never
+     * fails: replicas that cannot be found complete with {@link IngressObservation#unknown}, a
+     * replica that cannot be asked with {@link ReplicaAnswer#failed}. Must not block the calling
+     * thread.
+     *
+     * @param addresses the app's pod IPs to look for (the gate's pods of the app, terminating or not)
      */
-    CompletionStage<IngressObservation> observe(ZeroDowntimeApp app);
+    CompletionStage<IngressObservation> observe(ZeroDowntimeApp app, Set<String> addresses);
 }

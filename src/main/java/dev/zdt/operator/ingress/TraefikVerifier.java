@@ -1,34 +1,56 @@
 package dev.zdt.operator.ingress;
 
+import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.zdt.operator.api.v1alpha1.ControllerRef;
 import dev.zdt.operator.api.v1alpha1.Provider;
+import dev.zdt.operator.api.v1alpha1.TrafficSpec;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
- * Traefik's API: {@code GET /api/http/services} lists every HTTP service with its load balancer's
- * servers. The Kubernetes Ingress provider names a backend {@code <namespace>-<service>-<port>@kubernetes}
- * (port number or name, normalized). It lists the endpoints that are serving; one that is also
- * terminating is listed with {@code "fenced": true} and gets no new request (only sticky sessions),
- * so it counts as no longer routed. A service with no endpoint left is dropped from the list
- * altogether, which also means "no longer routed".
+ * Traefik's API, asked on every replica: {@code GET /api/http/services} lists every HTTP service
+ * of every provider (Ingress {@code @kubernetes}, IngressRoute {@code @kubernetescrd}, Gateway API
+ * {@code @kubernetesgateway}, files {@code @file}) with its load balancer's servers. The app's pods
+ * are found by address in all of them, not by a service name that depends on the provider and on
+ * how the port is named. A server listed with {@code "fenced": true} is a terminating endpoint that
+ * gets no new request (sticky sessions only), so it does not count as routed.
+ *
+ * <p>Every page is size-capped and time-limited; an answer that fails says what failed (HTTP
+ * status, timeout, size) and never repeats what the remote host sent.
  */
 @ApplicationScoped
 public class TraefikVerifier implements IngressVerifier {
@@ -36,21 +58,43 @@ public class TraefikVerifier implements IngressVerifier {
     static final int PER_PAGE = 100;
     /** Traefik repeats pages past the end as page 1; this bounds a misbehaving API too. */
     static final int MAX_PAGES = 50;
+    /** Services named like the app that a "never seen" message lists. */
+    static final int HINTS = 3;
     private static final Pattern NOT_ALNUM = Pattern.compile("[^\\p{L}\\p{N}]+");
 
     private final HttpClient http;
     private final ObjectMapper json = new ObjectMapper();
     private final Duration timeout;
     private final int perPage;
+    private final int maxBytes;
+    private final IngressPolicy policy;
+    private final ControllerReplicas replicas;
+    private final ExecutorService lookups;
 
-    public TraefikVerifier() {
-        this(Duration.ofSeconds(2), PER_PAGE);
+    @Inject
+    public TraefikVerifier(KubernetesClient client, IngressConfig config, IngressPolicy policy) {
+        this(client, config.requestTimeout(), PER_PAGE, config.maxResponseBytes(), policy);
     }
 
-    TraefikVerifier(Duration timeout, int perPage) {
+    TraefikVerifier(KubernetesClient client, Duration timeout, int perPage, int maxBytes, IngressPolicy policy) {
         this.timeout = timeout;
         this.perPage = perPage;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
+        this.maxBytes = maxBytes;
+        this.policy = policy;
+        // The API server lookups block: two threads of their own keep them off the gate's thread.
+        this.lookups = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "zdt-ingress-lookup");
+            t.setDaemon(true);
+            return t;
+        });
+        this.replicas = client == null ? null : new ControllerReplicas(client, lookups, Duration.ofMillis(250));
+        this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NEVER).build();
+    }
+
+    @PreDestroy
+    void stop() {
+        lookups.shutdownNow();
     }
 
     @Override
@@ -64,63 +108,154 @@ public class TraefikVerifier implements IngressVerifier {
     }
 
     @Override
-    public CompletionStage<IngressObservation> observe(ZeroDowntimeApp app) {
+    public CompletionStage<IngressObservation> observe(ZeroDowntimeApp app, Set<String> addresses) {
         Instant asked = Instant.now();
-        String base = app.getSpec().getTraffic().getApiUrl();
-        if (base == null || base.isBlank()) {
-            return CompletableFuture.completedFuture(IngressObservation.unknown("traffic.apiUrl is not set", asked));
+        TrafficSpec traffic = app.getSpec().getTraffic();
+        var refused = policy.refusal(traffic);
+        if (refused.isPresent()) {
+            return CompletableFuture.completedFuture(IngressObservation.unknown(refused.get(), asked));
         }
-        String ns = app.getMetadata().getNamespace();
-        String svc = app.getMetadata().getName();
-        int port = app.getSpec().getService().getPort();
-        Set<String> names = Set.of(serviceName(ns, svc, Integer.toString(port)), serviceName(ns, svc, "http"));
-        String search = normalize(ns + "-" + svc + "-");
-        Set<String> addresses = new HashSet<>();
-        return page(stripSlash(base), search, names, 1, addresses, asked)
-                .exceptionally(e -> IngressObservation.unknown(
-                        "Traefik's API at " + base + " was unreachable: " + describe(e), asked));
+        Hints hints = new Hints(app.getMetadata().getNamespace(), app.getMetadata().getName());
+        ControllerRef controller = traffic.getController();
+        if (controller != null && replicas != null) {
+            return replicas.find(controller).thenCompose(found -> found.error() != null
+                    ? CompletableFuture.completedFuture(IngressObservation.unknown(found.error(), asked))
+                    : askAll(found.replicas(), found.source(), addresses, hints, asked));
+        }
+        String url = traffic.getApiUrl();
+        if (url == null || url.isBlank()) {
+            return CompletableFuture.completedFuture(IngressObservation.unknown("traffic.controller is not set", asked));
+        }
+        URI base;
+        try {
+            base = URI.create(stripSlash(url));
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.completedFuture(IngressObservation.unknown("traffic.apiUrl is not a URL", asked));
+        }
+        String name = base.getPort() < 0 ? base.getHost() : base.getHost() + ":" + base.getPort();
+        return askAll(List.of(new ControllerReplicas.Replica(name, stripSlash(url))), "traffic.apiUrl (one instance)",
+                addresses, hints, asked);
     }
 
-    private CompletableFuture<IngressObservation> page(String base, String search, Set<String> names, int page,
-            Set<String> addresses, Instant asked) {
-        URI uri = URI.create(base + "/api/http/services?search=" + URLEncoder.encode(search, StandardCharsets.UTF_8)
-                + "&per_page=" + perPage + "&page=" + page);
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
-        return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenCompose(response -> {
-            if (response.statusCode() != 200) {
-                return CompletableFuture.completedFuture(IngressObservation.unknown("Traefik's API at " + base
-                        + " answered " + response.statusCode() + " to " + uri.getPath(), asked));
+    /** Every replica at once; the observation completes when the last one answered or failed. */
+    CompletableFuture<IngressObservation> askAll(List<ControllerReplicas.Replica> all, String source,
+            Set<String> addresses, Hints hints, Instant asked) {
+        List<CompletableFuture<ReplicaAnswer>> answers = new ArrayList<>();
+        for (ControllerReplicas.Replica r : all) {
+            answers.add(ask(r, addresses, hints));
+        }
+        return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenApply(done -> {
+            Map<String, ReplicaAnswer> byName = new LinkedHashMap<>();
+            for (CompletableFuture<ReplicaAnswer> a : answers) {
+                ReplicaAnswer answer = a.join();
+                byName.put(answer.replica(), answer);
             }
-            try {
-                for (JsonNode service : json.readTree(response.body())) {
-                    if (!names.contains(service.path("name").asText())) {
-                        continue;
-                    }
-                    for (JsonNode server : service.path("loadBalancer").path("servers")) {
-                        if (server.path("fenced").asBoolean(false)) {
-                            continue;
-                        }
-                        String host = hostOf(server.path("url").asText(null));
-                        if (host != null) {
-                            addresses.add(host);
-                        }
-                    }
-                }
-            } catch (Exception e) {
-                return CompletableFuture.completedFuture(IngressObservation.unknown(
-                        "Traefik's API at " + base + " sent an unreadable service list: " + describe(e), asked));
-            }
-            int next = response.headers().firstValue("X-Next-Page").map(TraefikVerifier::intOrZero).orElse(0);
-            if (next > page && page < MAX_PAGES) {
-                return page(base, search, names, next, addresses, asked);
-            }
-            return CompletableFuture.completedFuture(IngressObservation.listed(addresses, asked));
+            return IngressObservation.answered(byName, source, asked);
         });
     }
 
-    /** The name Traefik's Kubernetes Ingress provider gives a backend. */
-    static String serviceName(String namespace, String service, String port) {
-        return normalize(namespace + "-" + service + "-" + port) + "@kubernetes";
+    CompletableFuture<ReplicaAnswer> ask(ControllerReplicas.Replica replica, Set<String> addresses, Hints hints) {
+        Map<String, Set<String>> routes = new TreeMap<>();
+        Tally tally = new Tally(new TreeSet<>(addresses));
+        return page(replica, 1, addresses, hints, routes, tally)
+                .exceptionally(e -> ReplicaAnswer.failed(replica.name(),
+                        "Traefik replica " + replica.name() + " " + describe(e)));
+    }
+
+    private CompletableFuture<ReplicaAnswer> page(ControllerReplicas.Replica replica, int page, Set<String> addresses,
+            Hints hints, Map<String, Set<String>> routes, Tally tally) {
+        URI uri = URI.create(replica.baseUrl() + "/api/http/services?per_page=" + perPage + "&page=" + page);
+        HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
+        CompletableFuture<HttpResponse<byte[]>> sent = http.sendAsync(request, CappedBody.handler(maxBytes));
+        // The request timeout ends at the headers: this one also bounds a body that trickles.
+        return sent.copy().orTimeout(timeout.toMillis() * 2, TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
+            if (e != null) {
+                sent.cancel(true);
+            }
+        }).thenCompose(response -> {
+            if (response.statusCode() != 200) {
+                return CompletableFuture.completedFuture(ReplicaAnswer.failed(replica.name(), "Traefik replica "
+                        + replica.name() + " answered HTTP " + response.statusCode() + " to " + uri.getPath()));
+            }
+            try {
+                JsonNode list = json.readTree(response.body());
+                if (list == null || !list.isArray()) {
+                    throw new IOException("not a list");
+                }
+                read(list, addresses, hints, routes, tally);
+            } catch (IOException e) {
+                return CompletableFuture.completedFuture(ReplicaAnswer.failed(replica.name(), "Traefik replica "
+                        + replica.name() + " sent something that is not Traefik's service list to " + uri.getPath()));
+            }
+            int next = response.headers().firstValue("X-Next-Page").map(TraefikVerifier::intOrZero).orElse(0);
+            if (next > page && page < MAX_PAGES) {
+                return page(replica, next, addresses, hints, routes, tally);
+            }
+            if (next > page) {
+                return CompletableFuture.completedFuture(ReplicaAnswer.failed(replica.name(), "Traefik replica "
+                        + replica.name() + " lists more than " + MAX_PAGES * perPage + " HTTP services"));
+            }
+            return CompletableFuture.completedFuture(new ReplicaAnswer(replica.name(), true, routes,
+                    tally.describe(hints)));
+        });
+    }
+
+    /** One page of services: who lists which of the addresses, unfenced. */
+    static void read(JsonNode services, Set<String> addresses, Hints hints, Map<String, Set<String>> routes,
+            Tally tally) {
+        for (JsonNode service : services) {
+            String name = service.path("name").asText("");
+            tally.services++;
+            boolean hinted = hints.matches(name) && tally.hints.size() < HINTS;
+            Set<String> listed = hinted ? new TreeSet<>() : null;
+            for (JsonNode server : service.path("loadBalancer").path("servers")) {
+                String host = hostOf(server.path("url").asText(null));
+                boolean fenced = server.path("fenced").asBoolean(false);
+                if (listed != null && host != null) {
+                    listed.add(fenced ? host + " fenced" : host);
+                }
+                if (host != null && !fenced && addresses.contains(host)) {
+                    routes.computeIfAbsent(host, h -> new TreeSet<>()).add(name);
+                }
+            }
+            if (hinted) {
+                tally.hints.put(name, listed);
+            }
+        }
+    }
+
+    /** What a replica's list held, for a message that says what was found. */
+    static final class Tally {
+        final Set<String> lookedFor;
+        int services;
+        final Map<String, Set<String>> hints = new LinkedHashMap<>();
+
+        Tally(Set<String> lookedFor) {
+            this.lookedFor = lookedFor;
+        }
+
+        String describe(Hints h) {
+            StringBuilder b = new StringBuilder("looked for " + (lookedFor.isEmpty() ? "no address" : String.join(", ", lookedFor))
+                    + " among the servers of every HTTP service; found " + services + " HTTP services");
+            if (hints.isEmpty()) {
+                b.append(", none named like ").append(h.namespace()).append("/").append(h.app());
+            } else {
+                b.append(", named like the app: ");
+                List<String> parts = new ArrayList<>();
+                hints.forEach((name, servers) -> parts.add(name + " " + (servers.isEmpty() ? "[no servers]" : servers)));
+                b.append(String.join(", ", parts));
+            }
+            return b.toString();
+        }
+    }
+
+    /** Services whose name carries both the app's namespace and name, whatever the provider. */
+    record Hints(String namespace, String app) {
+        boolean matches(String serviceName) {
+            String n = normalize(serviceName).toLowerCase(Locale.ROOT);
+            return n.contains(normalize(namespace).toLowerCase(Locale.ROOT))
+                    && n.contains(normalize(app).toLowerCase(Locale.ROOT));
+        }
     }
 
     static String normalize(String name) {
@@ -152,12 +287,32 @@ public class TraefikVerifier implements IngressVerifier {
         return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
     }
 
-    private static String describe(Throwable e) {
+    /** What failed, in our words: the remote host's text (exception messages included) is never repeated. */
+    String describe(Throwable e) {
         Throwable t = e;
-        while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
-                && t.getCause() != null) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
             t = t.getCause();
         }
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getClass().getSimpleName() + ": " + t.getMessage();
+        String limit = String.format(Locale.ROOT, "%.1f s", timeout.toMillis() / 1000.0);
+        if (t instanceof CappedBody.TooLarge) {
+            return "sent a response over " + size(maxBytes);
+        }
+        if (t instanceof HttpConnectTimeoutException) {
+            return "could not be connected to within " + limit;
+        }
+        if (t instanceof HttpTimeoutException || t instanceof TimeoutException) {
+            return "timed out after " + limit;
+        }
+        if (t instanceof ConnectException) {
+            return "could not be connected to (refused or unreachable)";
+        }
+        if (t instanceof IOException) {
+            return "failed while answering (" + t.getClass().getSimpleName() + ")";
+        }
+        return "could not be asked (" + t.getClass().getSimpleName() + ")";
+    }
+
+    static String size(int bytes) {
+        return bytes % (1 << 20) == 0 ? (bytes >> 20) + " MiB" : bytes + " bytes";
     }
 }

@@ -12,6 +12,7 @@ import org.jboss.logging.Logger;
 
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.InvalidSpecException;
+import dev.zdt.operator.ingress.IngressPolicy;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
 import dev.zdt.operator.budget.DrainBudget;
@@ -65,9 +66,11 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     private static final Logger LOG = Logger.getLogger(ZeroDowntimeAppReconciler.class);
 
     private final EventRecorder events;
+    private final IngressPolicy ingressPolicy;
 
-    public ZeroDowntimeAppReconciler(EventRecorder events) {
+    public ZeroDowntimeAppReconciler(EventRecorder events, IngressPolicy ingressPolicy) {
         this.events = events;
+        this.ingressPolicy = ingressPolicy;
     }
 
     @Override
@@ -90,6 +93,10 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     public UpdateControl<ZeroDowntimeApp> reconcile(ZeroDowntimeApp app, Context<ZeroDowntimeApp> context) {
         DrainBudget budget = DrainBudget.derive(app.getSpec().getTraffic(), app.getSpec().getDrain(),
                 app.getSpec().getStrategy());
+        // A front end the operator may not ask would hold every drain to its bound: refuse it up front.
+        ingressPolicy.refusal(app.getSpec().getTraffic()).ifPresent(why -> {
+            throw new InvalidSpecException(why);
+        });
         Optional<Deployment> deployment = context.getSecondaryResource(Deployment.class);
         List<Pod> pods = context.getSecondaryResourcesAsStream(Pod.class)
                 .filter(p -> app.getMetadata().getName().equals(p.getMetadata().getLabels().get(Constants.APP_LABEL)))

@@ -77,7 +77,19 @@ class InvalidSpecRefusedTest {
                         withTraffic("provider: health-probe\nverify: ingress\napiUrl: http://lb:9000", ""),
                         "verify: ingress is implemented for provider traefik only"),
                 Arguments.of("ingress verification without the API's URL", withTraffic("provider: traefik\nverify: ingress", ""),
-                        "verify: ingress needs apiUrl"),
+                        "verify: ingress needs controller, the Service in front of the ingress controller's API"),
+                Arguments.of("ingress verification naming both a controller and a URL", withTraffic("""
+                        provider: traefik
+                        verify: ingress
+                        apiUrl: http://10.0.0.1:9000
+                        controller: {namespace: ingress, service: traefik, port: api}""", ""),
+                        "set controller or apiUrl, not both"),
+                Arguments.of("controller without its port", withTraffic(
+                        "provider: traefik\nverify: ingress\ncontroller: {namespace: ingress, service: traefik}", ""),
+                        "spec.traffic.controller.port: Required value"),
+                Arguments.of("API URL that is not http(s)", withTraffic(
+                        "provider: traefik\nverify: ingress\napiUrl: file:///etc/passwd", ""),
+                        "spec.traffic.apiUrl in body should match"),
                 Arguments.of("unknown verification", withTraffic("provider: traefik\nverify: ping", ""),
                         "spec.traffic.verify: Unsupported value: \"ping\""),
                 Arguments.of("probe timeout longer than its interval",

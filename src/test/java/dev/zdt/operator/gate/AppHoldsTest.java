@@ -24,6 +24,7 @@ import dev.zdt.operator.gate.AppHolds.Call;
 import dev.zdt.operator.gate.AppHolds.Pass;
 import dev.zdt.operator.ingress.IngressObservation;
 import dev.zdt.operator.ingress.IngressVerifier;
+import dev.zdt.operator.ingress.ReplicaAnswer;
 import dev.zdt.operator.metrics.GateMetrics;
 import dev.zdt.operator.testing.Apps;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -555,12 +556,7 @@ class AppHoldsTest {
 
     @Test
     void ingressVerifyReleasesOnlyOnceTheFrontEndNoLongerListsThePod() {
-        cache.app("shop", """
-                provider: traefik
-                verify: ingress
-                """);
-        cache.readyPod("shop", "shop-a", 12);
-        cache.readyPod("shop", "shop-b", 12);
+        twoShopPods();
         cache.terminate("shop-a");
         Call call = callPod("shop", "shop-a");
         Pass first = pass("shop");
@@ -570,25 +566,20 @@ class AppHoldsTest {
         at(1);
         cache.ingress = IngressObservation.unknown("connection refused", t(1));
         heldThroughout(call, "shop", 1, 2);
-        cache.ingress = IngressObservation.listed(Set.of(cache.ip("shop-a"), cache.ip("shop-b")), t(2));
+        cache.ingress = answers(2, routes("traefik-0", "shop-a", "shop-b"));
         heldThroughout(call, "shop", 2, 3);
         at(3.5);
-        cache.ingress = IngressObservation.listed(Set.of(cache.ip("shop-b")), t(3.5));
+        cache.ingress = answers(3.5, routes("traefik-0", "shop-b"));
         pass("shop");
         assertThat(answer(call).text()).startsWith("Verified").contains("no longer routed to by Traefik");
     }
 
     @Test
     void anIngressAnswerThatNoLongerListsAPodStillInTheSlicesDoesNotReleaseIt() {
-        cache.app("shop", """
-                provider: traefik
-                verify: ingress
-                """);
-        cache.readyPod("shop", "shop-a", 12);
-        cache.readyPod("shop", "shop-b", 12);
+        twoShopPods();
         cache.terminate("shop-a");
         Call call = callPod("shop", "shop-a");
-        cache.ingress = IngressObservation.listed(Set.of(cache.ip("shop-b")), t(0));
+        cache.ingress = answers(0, routes("traefik-0", "shop-b"));
         heldThroughout(call, "shop", 0, 11.999);
         at(12);
         pass("shop");
@@ -597,23 +588,169 @@ class AppHoldsTest {
 
     @Test
     void anIngressAnswerAskedBeforeThePodStartedTerminatingDoesNotReleaseIt() {
+        twoShopPods();
+        // Kept from an earlier drain: asked before shop-a was routed to, so it does not list it.
+        cache.ingress = answers(0, routes("traefik-0", "shop-b"));
+        at(1);
+        cache.terminate("shop-a");
+        Call call = callPod("shop", "shop-a");
+        cache.leaveSlices("shop-a");
+        heldThroughout(call, "shop", 1, 3);
+        cache.ingress = answers(3, routes("traefik-0", "shop-b"));
+        at(3);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified");
+    }
+
+    /** App shop (traefik, verify: ingress), hold 12 s, with shop-a and shop-b ready. */
+    private void twoShopPods() {
         cache.app("shop", """
                 provider: traefik
                 verify: ingress
                 """);
         cache.readyPod("shop", "shop-a", 12);
         cache.readyPod("shop", "shop-b", 12);
-        // Kept from an earlier drain: asked before shop-a was routed to, so it does not list it.
-        cache.ingress = IngressObservation.listed(Set.of(cache.ip("shop-b")), t(0));
-        at(1);
+    }
+
+    /** shop-a and shop-b serving, shop-a terminating and out of the slices, its call held. */
+    private Call drainingShopA() {
+        twoShopPods();
         cache.terminate("shop-a");
         Call call = callPod("shop", "shop-a");
         cache.leaveSlices("shop-a");
-        heldThroughout(call, "shop", 1, 3);
-        cache.ingress = IngressObservation.listed(Set.of(cache.ip("shop-b")), t(3));
-        at(3);
+        return call;
+    }
+
+    @Test
+    void everyReplicaMustStopRoutingBeforeAPodIsReleased() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-a", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 0, 1);
+        // traefik-0 applied the change; traefik-1 lags.
+        cache.ingress = answers(1, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 1, 5);
+        cache.ingress = answers(5, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-b"));
+        at(5);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified")
+                .contains("shop-a (" + cache.ip("shop-a") + ") no longer routed to by Traefik (all 2 replicas asked)");
+    }
+
+    @Test
+    void theHoldNamesTheReplicaThatStillRoutes() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout")
+                .contains("Traefik still routes to shop-a (" + cache.ip("shop-a") + ") through replica traefik-1 (web-shop-80@kubernetes)")
+                .doesNotContain("traefik-0");
+    }
+
+    @Test
+    void aReplicaThatCannotBeAskedHoldsThePodToTheBound() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-a", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        pass("shop");
+        cache.ingress = answers(1, routes("traefik-0", "shop-b"),
+                ReplicaAnswer.failed("traefik-1", "Traefik replica traefik-1 timed out after 2.0 s"));
+        heldThroughout(call, "shop", 1, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout")
+                .contains("Traefik cannot confirm that shop-a is no longer routed to: Traefik replica traefik-1 timed out after 2.0 s");
+    }
+
+    @Test
+    void aReplicaThatLeftTheEndpointSlicesDuringTheDrainStopsCounting() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-a", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 0, 1);
+        // traefik-1 left (rolled, or scaled down): only traefik-0 is asked, and it no longer routes to shop-a.
+        cache.ingress = answers(1, routes("traefik-0", "shop-b"));
+        at(1);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified").contains("(its 1 replica asked)");
+    }
+
+    @Test
+    void aReplicaThatJoinedDuringTheDrainHoldsThePodOnlyWhileItRoutesToIt() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 0, 1);
+        cache.ingress = answers(1, routes("traefik-0", "shop-b"), routes("traefik-9", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 1, 2);
+        // It never counted for the release: it was not serving when the drain began.
+        cache.ingress = answers(2, routes("traefik-0", "shop-b"), ReplicaAnswer.failed("traefik-9", "starting"));
+        at(2);
         pass("shop");
         assertThat(answer(call).text()).startsWith("Verified");
+    }
+
+    @Test
+    void aReplicaNeverSeenRoutingToTheAppIsUnknownNotGone() {
+        Call call = drainingShopA();
+        // The front end lists none of the app's pods: an unknown route name, not a removal.
+        ReplicaAnswer nothing = new ReplicaAnswer("traefik-0", true, Map.of(),
+                "looked for 10.1.0.1, 10.1.0.2 among the servers of every HTTP service; found 4 HTTP services, none named like web/shop");
+        cache.ingress = answers(0, nothing);
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout")
+                .contains("replica traefik-0 was never seen routing to a ready pod of the app")
+                .contains("looked for 10.1.0.1, 10.1.0.2").contains("none named like web/shop");
+    }
+
+    @Test
+    void aReplicaSeenRoutingToTheAppInAnEarlierAnswerMayVouchForALaterRemoval() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 0, 1);
+        // shop-b restarts meanwhile: the replica lists no pod of the app, yet it was seen routing to it before.
+        cache.ingress = answers(1, new ReplicaAnswer("traefik-0", true, Map.of(), "found nothing"));
+        at(1);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified");
+    }
+
+    @Test
+    void routingSeenOnlyToANotReadyPodDoesNotCount() {
+        Call call = drainingShopA();
+        cache.leaveSlices("shop-b");
+        // shop-b is listed but not ready in the slices: that listing proves nothing about the replica.
+        cache.ingress = answers(0, routes("traefik-0", "shop-b"));
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout").contains("never seen routing");
+    }
+
+    @Test
+    void asksAboutTheAddressesOfEveryPodOfTheApp() {
+        Call call = drainingShopA();
+        pass("shop");
+        IngressPoller.Question q = holds.question(NS + "/shop");
+        assertThat(q.addresses()).containsExactlyInAnyOrder(cache.ip("shop-a"), cache.ip("shop-b"));
+        assertThat(call.answer).isNotDone();
+    }
+
+    private IngressObservation answers(double at, ReplicaAnswer... replicas) {
+        Map<String, ReplicaAnswer> byName = new LinkedHashMap<>();
+        for (ReplicaAnswer r : replicas) {
+            byName.put(r.replica(), r);
+        }
+        return IngressObservation.answered(byName, "Service zdt-ingress/traefik port traefik", t(at));
+    }
+
+    /** A replica that routes to the pods' addresses, through the Ingress provider's service of the app. */
+    private ReplicaAnswer routes(String replica, String... pods) {
+        Map<String, Set<String>> routes = new LinkedHashMap<>();
+        for (String p : pods) {
+            routes.put(cache.ip(p), Set.of(NS + "-shop-80@kubernetes"));
+        }
+        return new ReplicaAnswer(replica, true, routes, "looked at 3 HTTP services");
     }
 
     // ---------------------------------------------------------------- shutdown and forgetting
@@ -723,7 +860,7 @@ class AppHoldsTest {
         }
 
         @Override
-        public CompletableFuture<IngressObservation> observe(ZeroDowntimeApp app) {
+        public CompletableFuture<IngressObservation> observe(ZeroDowntimeApp app, Set<String> addresses) {
             throw new AssertionError("the hold logic never asks the front end itself");
         }
     }

@@ -83,7 +83,7 @@ class GateDecisionTest {
                 .isInstanceOfSatisfying(Release.class, r -> {
                     assertThat(r.by()).isEqualTo(ReleasedBy.TIMEOUT);
                     assertThat(r.message()).contains("hold bound 12.0s reached")
-                            .contains("Traefik could not be asked about web-a: connection refused");
+                            .contains("Traefik cannot confirm that web-a is no longer routed to: connection refused");
                 });
     }
 

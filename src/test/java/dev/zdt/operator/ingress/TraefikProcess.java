@@ -29,33 +29,52 @@ public final class TraefikProcess implements AutoCloseable {
 
     private final Process process;
     public final String apiUrl;
+    /** The non-loopback address its API listens on (an EndpointSlice refuses loopback addresses). */
+    public final String host;
+    public final int apiPort;
     private final HttpClient http = HttpClient.newHttpClient();
     private final ObjectMapper json = new ObjectMapper();
 
-    private TraefikProcess(Process process, String apiUrl) {
+    private TraefikProcess(Process process, String host, int apiPort) {
         this.process = process;
-        this.apiUrl = apiUrl;
+        this.host = host;
+        this.apiPort = apiPort;
+        this.apiUrl = "http://" + host + ":" + apiPort;
     }
 
+    /** Traefik's Kubernetes Ingress provider on the test's API server. */
     public static TraefikProcess start(Duration throttle) throws IOException {
         String kubeconfig = System.getProperty("kubeconfig");
         if (kubeconfig == null) {
             throw new IllegalStateException("no kubeconfig: KubeApiServerResource must start first");
         }
+        return start(throttle, kubeconfig, "--providers.kubernetesIngress=true");
+    }
+
+    /** Traefik's file provider on a directory it watches: services named {@code <name>@file}, servers by URL. */
+    public static TraefikProcess startWithFiles(Path directory) throws IOException {
+        return start(Duration.ofMillis(100), null, "--providers.file.directory=" + directory,
+                "--providers.file.watch=true");
+    }
+
+    private static TraefikProcess start(Duration throttle, String kubeconfig, String... providers) throws IOException {
+        String host = hostAddress();
         int api = freePort();
         Path log = Files.createTempFile(Path.of(System.getProperty("java.io.tmpdir")), "traefik-", ".log");
-        ProcessBuilder pb = new ProcessBuilder(binary().toString(),
+        List<String> command = new java.util.ArrayList<>(List.of(binary().toString(),
                 "--global.checkNewVersion=false", "--global.sendAnonymousUsage=false",
                 "--entryPoints.web.address=127.0.0.1:" + freePort(),
-                "--entryPoints.traefik.address=127.0.0.1:" + api,
+                "--entryPoints.traefik.address=" + host + ":" + api,
                 "--api=true", "--api.insecure=true", "--api.dashboard=false",
                 "--ping=true", "--ping.entryPoint=traefik",
                 "--providers.providersThrottleDuration=" + throttle.toMillis() + "ms",
-                "--providers.kubernetesIngress=true",
-                "--log.level=INFO")
-                .redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("KUBECONFIG", kubeconfig);
-        TraefikProcess traefik = new TraefikProcess(pb.start(), "http://127.0.0.1:" + api);
+                "--log.level=INFO"));
+        command.addAll(List.of(providers));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        if (kubeconfig != null) {
+            pb.environment().put("KUBECONFIG", kubeconfig);
+        }
+        TraefikProcess traefik = new TraefikProcess(pb.start(), host, api);
         await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
             if (!traefik.process.isAlive()) {
                 throw new IllegalStateException("traefik exited; see " + log + ":\n" + Files.readString(log));
@@ -63,6 +82,26 @@ public final class TraefikProcess implements AutoCloseable {
             return traefik.status("/ping") == 200;
         });
         return traefik;
+    }
+
+    /** This machine's first non-loopback IPv4 address. */
+    public static String hostAddress() throws IOException {
+        for (var nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+            if (!nic.isUp() || nic.isLoopback()) {
+                continue;
+            }
+            for (var a : java.util.Collections.list(nic.getInetAddresses())) {
+                if (a instanceof java.net.Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress()) {
+                    return a.getHostAddress();
+                }
+            }
+        }
+        throw new IllegalStateException("no non-loopback IPv4 address to serve Traefik's API on");
+    }
+
+    /** The pod IPs Traefik sends new requests to for a service of any provider, by its full name. */
+    public Set<String> servers(String name) throws Exception {
+        return servers(name, false);
     }
 
     /**
@@ -79,7 +118,10 @@ public final class TraefikProcess implements AutoCloseable {
     }
 
     private Set<String> servers(String namespace, String service, int port, boolean fenced) throws Exception {
-        String name = namespace + "-" + service + "-" + port + "@kubernetes";
+        return servers(namespace + "-" + service + "-" + port + "@kubernetes", fenced);
+    }
+
+    private Set<String> servers(String name, boolean fenced) throws Exception {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(apiUrl + "/api/http/services/" + name))
                 .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
         Set<String> ips = new HashSet<>();

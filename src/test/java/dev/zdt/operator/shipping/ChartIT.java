@@ -241,6 +241,24 @@ class ChartIT {
     }
 
     @Test
+    void theIngressAllowListsReachTheOperatorAndANamespacedInstallMayReadTheControllersNamespace() throws Exception {
+        assertThat(env(container(render()), "ZDT_INGRESS_ALLOWED_API_URLS")).as("no URL allowed by default").isNull();
+        List<HasMetadata> objects = render("--set", "watchNamespaces={team-a}",
+                "--set", "ingress.allowedApiUrls={http://10.0.0.1:9000}",
+                "--set", "ingress.controllerNamespaces={team-a,zdt-ingress}");
+        noWildcards(objects);
+        assertThat(env(container(objects), "ZDT_INGRESS_ALLOWED_API_URLS")).isEqualTo("http://10.0.0.1:9000");
+        assertThat(env(container(objects), "ZDT_INGRESS_CONTROLLER_NAMESPACES")).isEqualTo("team-a,zdt-ingress");
+        // team-a is watched (its Role already reads Services and EndpointSlices); zdt-ingress gets read-only rules.
+        Role reader = one(objects, Role.class, "zdt-zdt-operator-ingress-controller");
+        assertThat(reader.getMetadata().getNamespace()).isEqualTo("zdt-ingress");
+        assertThat(reader.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).isSubsetOf("get", "list"));
+        assertThat(all(objects, Role.class)).filteredOn(r -> r.getMetadata().getName().endsWith("-ingress-controller"))
+                .hasSize(1);
+        lints("--set", "watchNamespaces={team-a}", "--set", "ingress.controllerNamespaces={zdt-ingress}");
+    }
+
+    @Test
     void aNamespacedInstallGrantsRolesInTheWatchedNamespacesAndNoClusterRoleButTheCrdGet() throws Exception {
         List<HasMetadata> cluster = render();
         List<HasMetadata> objects = render("--set", "watchNamespaces={team-a,team-b}");

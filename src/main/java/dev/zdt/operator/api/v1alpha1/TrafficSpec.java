@@ -24,8 +24,10 @@ import io.fabric8.generator.annotation.ValidationRule;
         message = "provider generic needs propagationSeconds: how long your front end takes to stop sending to a removed endpoint")
 @ValidationRule(value = "self.verify != 'ingress' || self.provider == 'traefik'",
         message = "verify: ingress is implemented for provider traefik only; use verify: endpoints for other providers")
-@ValidationRule(value = "self.verify != 'ingress' || has(self.apiUrl)",
-        message = "verify: ingress needs apiUrl, the URL of the ingress controller's API (e.g. http://traefik.kube-system:9000)")
+@ValidationRule(value = "self.verify != 'ingress' || has(self.controller) || has(self.apiUrl)",
+        message = "verify: ingress needs controller, the Service in front of the ingress controller's API (namespace, service, port), or apiUrl for a single instance")
+@ValidationRule(value = "!(has(self.controller) && has(self.apiUrl))",
+        message = "set controller or apiUrl, not both: controller asks every replica, apiUrl one instance")
 public class TrafficSpec {
 
     /** How the gate confirms that the front end stopped sending to a pod. */
@@ -68,11 +70,15 @@ public class TrafficSpec {
     @Max(3600)
     private Integer propagationSeconds;
 
-    @JsonPropertyDescription("How removal is confirmed before a pod is released: endpoints (EndpointSlices, then the propagation time), ingress (ask the ingress controller; traefik only, needs apiUrl) or none (hold for the full hold time).")
+    @JsonPropertyDescription("How removal is confirmed before a pod is released: endpoints (EndpointSlices, then the propagation time), ingress (ask every replica of the ingress controller; traefik only, needs controller or apiUrl) or none (hold for the full hold time).")
     @Default("endpoints")
     private Verify verify = Verify.ENDPOINTS;
 
-    @JsonPropertyDescription("verify: ingress: base URL of the ingress controller's API as the operator reaches it, e.g. http://10.88.0.1:9000 for Traefik's API entrypoint.")
+    @JsonPropertyDescription("verify: ingress: the Service in front of the ingress controller's API. The operator asks every ready replica behind it and releases a pod only when all of them stopped routing to it.")
+    private ControllerRef controller;
+
+    @JsonPropertyDescription("verify: ingress, single instance: base URL of one ingress controller's API, e.g. http://10.88.0.1:9000. Only that one instance is asked. Accepted only when the cluster admin lists the URL in the operator's allow-list (zdt.ingress.allowed-api-urls, chart value ingress.allowedApiUrls); otherwise use controller.")
+    @io.fabric8.generator.annotation.Pattern("^https?://[^/?#@]+(/[^?#]*)?$")
     private String apiUrl;
 
     public Provider getProvider() { return provider; }
@@ -91,6 +97,8 @@ public class TrafficSpec {
     public void setPropagationSeconds(Integer propagationSeconds) { this.propagationSeconds = propagationSeconds; }
     public Verify getVerify() { return verify; }
     public void setVerify(Verify verify) { this.verify = verify; }
+    public ControllerRef getController() { return controller; }
+    public void setController(ControllerRef controller) { this.controller = controller; }
     public String getApiUrl() { return apiUrl; }
     public void setApiUrl(String apiUrl) { this.apiUrl = apiUrl; }
 }
