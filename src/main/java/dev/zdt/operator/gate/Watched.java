@@ -29,6 +29,32 @@ public class Watched {
         return namespaces;
     }
 
+    /** A runnable, not yet started informer on the objects that carry the label (any value) in the watched namespaces. */
+    public <T extends HasMetadata> SharedIndexInformer<T> informerWithLabel(MixedOperation<T, ?, ?> resources,
+            String label) {
+        if (namespaces.isEmpty()) {
+            return resources.inAnyNamespace().withLabel(label).runnableInformer(0);
+        }
+        if (namespaces.size() == 1) {
+            return resources.inNamespace(namespaces.get(0)).withLabel(label).runnableInformer(0);
+        }
+        return new NamespacesInformer<>(namespaces.stream()
+                .map(ns -> resources.inNamespace(ns).withLabel(label).runnableInformer(0)).toList());
+    }
+
+    /** A runnable, not yet started informer on the EndpointSlices without these labels in the watched namespaces. */
+    public <T extends HasMetadata> SharedIndexInformer<T> informerWithout(MixedOperation<T, ?, ?> resources,
+            String label, String value) {
+        if (namespaces.isEmpty()) {
+            return resources.inAnyNamespace().withoutLabel(label, value).runnableInformer(0);
+        }
+        if (namespaces.size() == 1) {
+            return resources.inNamespace(namespaces.get(0)).withoutLabel(label, value).runnableInformer(0);
+        }
+        return new NamespacesInformer<>(namespaces.stream()
+                .map(ns -> resources.inNamespace(ns).withoutLabel(label, value).runnableInformer(0)).toList());
+    }
+
     /** A runnable, not yet started informer on the objects with these labels in the watched namespaces. */
     public <T extends HasMetadata> SharedIndexInformer<T> informer(MixedOperation<T, ?, ?> resources,
             Map<String, String> labels) {
