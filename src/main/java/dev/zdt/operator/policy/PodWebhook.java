@@ -153,16 +153,14 @@ public class PodWebhook {
             request.response().setStatusCode(413).end("an AdmissionReview is at most " + MAX_BODY + " bytes\n");
             return;
         }
-        request.body().onSuccess(body -> {
-            String answer;
-            try {
-                answer = review(JSON.readTree(body.getBytes()));
-            } catch (Exception e) {
-                request.response().setStatusCode(400).end("not an AdmissionReview: " + e.getMessage() + "\n");
-                return;
-            }
-            request.response().putHeader("Content-Type", "application/json").end(answer);
-        }).onFailure(e -> request.response().setStatusCode(400).end("could not read the request: " + e.getMessage() + "\n"));
+        request.body().onSuccess(body ->
+                // Off the event loop: the first review may read the gate Service through the client,
+                // whose answer arrives on an event loop (a blocked loop waits for itself).
+                vertx.<String>executeBlocking(() -> review(JSON.readTree(body.getBytes())), false)
+                        .onSuccess(answer -> request.response().putHeader("Content-Type", "application/json").end(answer))
+                        .onFailure(e -> request.response().setStatusCode(400)
+                                .end("not an AdmissionReview: " + e.getMessage() + "\n")))
+                .onFailure(e -> request.response().setStatusCode(400).end("could not read the request: " + e.getMessage() + "\n"));
     }
 
     /** The AdmissionReview answer to one request: admitted always, with the drain as a JSON Patch when a policy takes the pod. */
@@ -233,10 +231,5 @@ public class PodWebhook {
         if (s != null) {
             s.close();
         }
-    }
-
-    /** For tests: names the certificate is served for. */
-    List<String> names() {
-        return new ArrayList<>(certificates.names());
     }
 }

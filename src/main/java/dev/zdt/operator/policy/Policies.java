@@ -22,7 +22,8 @@ import io.fabric8.kubernetes.client.informers.cache.Cache;
 @ApplicationScoped
 public class Policies {
 
-    private static final String NAMESPACE_INDEX = "namespace";
+    /** fabric8's caches index every object by its namespace under this name. */
+    private static final String NAMESPACE_INDEX = Cache.NAMESPACE_INDEX;
     private static final Logger LOG = Logger.getLogger(Policies.class);
 
     private final KubernetesClient client;
@@ -43,7 +44,6 @@ public class Policies {
                 LOG.debugf("drain policies informer: %s; retrying", error.getMessage());
                 return true;
             });
-            informer.addIndexers(Map.of(NAMESPACE_INDEX, p -> List.of(p.getMetadata().getNamespace())));
         }
         return informer;
     }
