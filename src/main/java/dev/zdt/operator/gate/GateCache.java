@@ -10,6 +10,7 @@ import org.jboss.logging.Logger;
 
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
+import dev.zdt.operator.api.v1alpha1.TrafficSpec;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppSpec;
 import dev.zdt.operator.policy.Policies;
@@ -21,6 +22,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.utils.Serialization;
 
 /**
  * What the drain gate reads of the cluster: the ZeroDowntimeApps, the pods the operator manages
@@ -126,7 +128,14 @@ final class GateCache {
                 .withName(PolicyPods.appName(policy.getMetadata().getName())).withUid(policy.getMetadata().getUid())
                 .build());
         ZeroDowntimeAppSpec spec = new ZeroDowntimeAppSpec();
-        spec.setTraffic(policy.getSpec().getTraffic());
+        // A copy: the cached policy is shared. The ingress check looks up a Service named after the
+        // app, which a policy's pods do not have; were verify ingress ever set, it would see no server
+        // and call every pod gone, so a policy is verified by its EndpointSlices and the propagation time.
+        TrafficSpec traffic = Serialization.clone(policy.getSpec().getTraffic());
+        if (traffic != null && traffic.getVerify() == TrafficSpec.Verify.INGRESS) {
+            traffic.setVerify(TrafficSpec.Verify.ENDPOINTS);
+        }
+        spec.setTraffic(traffic);
         if (policy.getSpec().getDrain() != null) {
             spec.setDrain(policy.getSpec().getDrain());
         }

@@ -58,7 +58,7 @@ public class WebhookCertificates {
     }
 
     public String namespace() {
-        return config.namespace().orElseGet(client::getNamespace);
+        return config.namespace().orElseGet(() -> client.getNamespace());
     }
 
     /** The names the serving certificate must cover: the Service's, then the configured extra ones. */

@@ -86,6 +86,39 @@ public final class GateFixture {
         return client.pods().inNamespace(ns).resource(pod).updateStatus();
     }
 
+    /**
+     * A running pod of a DrainPolicy, labelled and annotated as the webhook leaves it, owned by
+     * whatever the user deploys with (its managed-by label is Helm's, not the operator's).
+     */
+    public Pod policyPod(String policy, String name, int holdSeconds) {
+        String ip = nextIp();
+        Pod pod = client.resource(new PodBuilder().withNewMetadata().withName(name).withNamespace(ns)
+                .withLabels(Map.of("app", policy, Constants.APP_LABEL, Constants.POLICY_APP_PREFIX + policy,
+                        Constants.MANAGED_BY_LABEL, "Helm"))
+                .withAnnotations(Map.of(Constants.HOLD_ANNOTATION, Integer.toString(holdSeconds),
+                        Constants.DRAIN_POLICY_LABEL, policy))
+                .withFinalizers(FINALIZER)
+                .endMetadata()
+                .withNewSpec().addNewContainer().withName("web").withImage("localhost/demo-app:latest").endContainer()
+                .endSpec().build()).create();
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").withPodIP(ip)
+                .withPodIPs(new PodIPBuilder().withIp(ip).build()).build());
+        return client.pods().inNamespace(ns).resource(pod).updateStatus();
+    }
+
+    /** The EndpointSlice of a Service of the user's own (no operator label), as the EndpointSlice controller writes it. */
+    public EndpointSlice serviceSlice(String service, Endpoint... endpoints) {
+        EndpointSlice slice = new EndpointSliceBuilder().withNewMetadata().withName(service + "-slice").withNamespace(ns)
+                .withLabels(Map.of("kubernetes.io/service-name", service,
+                        "endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"))
+                .endMetadata()
+                .withAddressType("IPv4")
+                .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
+                .withEndpoints(endpoints)
+                .build();
+        return client.resource(slice).serverSideApply();
+    }
+
     /** Deletion as a rollout does it: the finalizer keeps the pod terminating, as a held preStop does. */
     public void terminate(Pod pod) {
         client.pods().inNamespace(ns).withName(pod.getMetadata().getName()).delete();

@@ -15,6 +15,8 @@ import io.fabric8.kubernetes.api.model.LabelSelector;
         message = "selector must have matchLabels or matchExpressions: an empty selector would take every pod of the namespace")
 @ValidationRule(value = "!has(self.drain) || !has(self.drain.mode) || self.drain.mode == 'gate'",
         message = "a DrainPolicy supports drain.mode gate only (its hook keeps the pod's own preStop); remove drain.mode")
+@ValidationRule(value = "!has(self.traffic.verify) || self.traffic.verify != 'ingress'",
+        message = "traffic.verify ingress is not supported by a DrainPolicy yet (the ingress check looks up the Service of a ZeroDowntimeApp); use endpoints or none")
 public class DrainPolicySpec {
 
     @JsonPropertyDescription("The pods to protect, in the policy's namespace, by their labels. Only pods created after the policy (or re-created, e.g. by kubectl rollout restart) get the drain; status.unprotectedPods counts the others. A pod of a ZeroDowntimeApp is never touched; a pod matched by several policies gets the one whose name sorts first.")
@@ -24,7 +26,7 @@ public class DrainPolicySpec {
     @JsonPropertyDescription("Name of the container that serves traffic (receives the drain helper as its preStop hook, its own preStop runs after the hold). Defaults to the pod's first container.")
     private String containerName;
 
-    @JsonPropertyDescription("Services in the policy's namespace whose EndpointSlices route to the pods: the drain gate holds a pod until none of them offers it as ready (and, with verify ingress, until the ingress controller dropped it).")
+    @JsonPropertyDescription("Services in the policy's namespace whose EndpointSlices route to the pods: the drain gate holds a pod until none of them offers it as ready, then for the propagation time.")
     @Required
     private List<String> services = new ArrayList<>();
 
