@@ -207,6 +207,14 @@ class DrainPolicyWebhookTest {
         return client.resource(pod).create();
     }
 
+    /** A pod created directly, labelled app=<app>, one container. */
+    private Pod plainPod(String name, String app) {
+        return client.resource(new PodBuilder().withNewMetadata().withName(name).withNamespace(ns)
+                .withLabels(Map.of("app", app)).endMetadata()
+                .withNewSpec().addNewContainer().withName("web").withImage("localhost/demo-app:latest").endContainer()
+                .endSpec().build()).create();
+    }
+
     private static Container container(Pod pod, String name) {
         return pod.getSpec().getContainers().stream().filter(c -> name.equals(c.getName())).findFirst().orElseThrow();
     }
@@ -274,10 +282,7 @@ class DrainPolicyWebhookTest {
 
     @Test
     void aPodOutsideTheSelectorIsUntouched() {
-        Pod pod = client.resource(new PodBuilder().withNewMetadata().withName("other").withNamespace(ns)
-                .withLabels(Map.of("app", "other")).endMetadata()
-                .withNewSpec().addNewContainer().withName("c").withImage("localhost/demo-app:latest").endContainer()
-                .endSpec().build()).create();
+        Pod pod = plainPod("other", "other");
 
         assertThat(pod.getSpec().getInitContainers()).isNullOrEmpty();
         assertThat(pod.getSpec().getReadinessGates()).isNullOrEmpty();
@@ -294,10 +299,7 @@ class DrainPolicyWebhookTest {
         }
         configuration("https://127.0.0.1:" + closed + PodWebhook.PATH);
         try {
-            Pod pod = client.resource(new PodBuilder().withNewMetadata().withName("web-unseen").withNamespace(ns)
-                    .withLabels(Map.of("app", "web")).endMetadata()
-                    .withNewSpec().addNewContainer().withName("web").withImage("localhost/demo-app:latest").endContainer()
-                    .endSpec().build()).create();
+            Pod pod = plainPod("web-unseen", "web");
             assertThat(pod.getSpec().getInitContainers()).as("failurePolicy Ignore: admitted as it was").isNullOrEmpty();
 
             DrainPolicy policy = awaitPolicy(p -> Integer.valueOf(1).equals(p.getStatus().getUnprotectedPods()));
@@ -336,10 +338,7 @@ class DrainPolicyWebhookTest {
         assertThat(decode(after, "ca.crt")).isEqualTo(decode(before, "ca.crt"));
         assertThat(servedCertificate()).isEqualTo(renewed);
         // And the API server still trusts it: a pod created now is mutated.
-        Pod pod = client.resource(new PodBuilder().withNewMetadata().withName("web-after-renewal").withNamespace(ns)
-                .withLabels(Map.of("app", "web")).endMetadata()
-                .withNewSpec().addNewContainer().withName("web").withImage("localhost/demo-app:latest").endContainer()
-                .endSpec().build()).create();
+        Pod pod = plainPod("web-after-renewal", "web");
         assertThat(pod.getSpec().getInitContainers()).extracting(Container::getName).containsExactly(DrainHelper.INIT_CONTAINER);
     }
 
