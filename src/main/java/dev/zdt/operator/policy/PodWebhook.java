@@ -55,6 +55,8 @@ public class PodWebhook {
     public static final String PATH = "/mutate/v1/pods";
     /** An AdmissionReview of a pod is a few KiB; the API server sends at most 3 MiB. */
     static final int MAX_BODY = 3 * 1024 * 1024;
+    /** How soon a check is repeated when it failed or found no webhook configuration to write the caBundle into. */
+    static final long SOON_SECONDS = 15;
     private static final Logger LOG = Logger.getLogger(PodWebhook.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -72,6 +74,7 @@ public class PodWebhook {
         return t;
     });
 
+    private final java.util.concurrent.atomic.AtomicBoolean soon = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile HttpServer server;
     private volatile String servedCert;
     private volatile CompletableFuture<Integer> listening = new CompletableFuture<>();
@@ -111,8 +114,14 @@ public class PodWebhook {
         try {
             m = certificates.ensure(Instant.now());
         } catch (RuntimeException e) {
-            LOG.warnf("webhook certificate: %s; retrying in %s", e.getMessage(), config.checkInterval());
+            LOG.warnf("webhook certificate: %s; retrying in %d s", e.getMessage(), SOON_SECONDS);
+            schedule(SOON_SECONDS);
             return;
+        }
+        if (!m.configurationFound()) {
+            // Installed with the operator: it may land a moment after this replica starts. Until its
+            // caBundle is written the API server cannot call the webhook, so look again soon.
+            schedule(SOON_SECONDS);
         }
         if (m.certPem().equals(servedCert)) {
             return;
@@ -138,6 +147,21 @@ public class PodWebhook {
         } catch (Exception e) {
             LOG.warnf("DrainPolicy webhook could not serve its certificate: %s; retrying in %s", e.getMessage(),
                     config.checkInterval());
+        }
+    }
+
+    /** One early re-check at a time, besides the periodic one. */
+    private void schedule(long seconds) {
+        if (!soon.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            timer.schedule(() -> {
+                soon.set(false);
+                check();
+            }, seconds, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            soon.set(false); // stopping
         }
     }
 

@@ -54,7 +54,8 @@ public class WebhookCertificates {
     }
 
     /** What the webhook serves with, and the CAs that trust it. */
-    public record Material(String certPem, String keyPem, String caBundlePem, Instant notAfter) {
+    public record Material(String certPem, String keyPem, String caBundlePem, Instant notAfter,
+            boolean configurationFound) {
     }
 
     public String namespace() {
@@ -82,7 +83,7 @@ public class WebhookCertificates {
         for (int attempt = 1; ; attempt++) {
             Secret secret = client.secrets().inNamespace(namespace()).withName(config.secretName()).get();
             if (!config.selfManaged()) {
-                return read(secret);
+                return read(secret, true);
             }
             Map<String, String> current = secret == null ? Map.of() : decoded(secret);
             Map<String, String> wanted = renewed(current, now);
@@ -104,8 +105,7 @@ public class WebhookCertificates {
                 }
                 throw e;
             }
-            syncConfiguration(secret, wanted.get(CA_CERT));
-            return read(secret);
+            return read(secret, syncConfiguration(secret, wanted.get(CA_CERT)));
         }
     }
 
@@ -146,14 +146,14 @@ public class WebhookCertificates {
         return out;
     }
 
-    /** The caBundle into every webhook of the configuration; the Secret owned by the configuration. */
-    private void syncConfiguration(Secret secret, String caBundlePem) {
+    /** The caBundle into every webhook of the configuration; the Secret owned by the configuration. False: no configuration yet. */
+    private boolean syncConfiguration(Secret secret, String caBundlePem) {
         MutatingWebhookConfiguration mwc = client.admissionRegistration().v1().mutatingWebhookConfigurations()
                 .withName(config.configurationName()).get();
         if (mwc == null) {
             LOG.debugf("no MutatingWebhookConfiguration %s yet; its caBundle is written once it exists",
                     config.configurationName());
-            return;
+            return false;
         }
         String bundle = Base64.getEncoder().encodeToString(caBundlePem.getBytes(StandardCharsets.US_ASCII));
         boolean stale = mwc.getWebhooks() != null && mwc.getWebhooks().stream()
@@ -178,9 +178,10 @@ public class WebhookCertificates {
                         return s;
                     });
         }
+        return true;
     }
 
-    private Material read(Secret secret) {
+    private Material read(Secret secret, boolean configurationFound) {
         if (secret == null) {
             throw new IllegalStateException("no Secret " + namespace() + "/" + config.secretName()
                     + " with the webhook's certificate (zdt.webhook.self-managed=false: cert-manager or another tool writes it)");
@@ -192,7 +193,8 @@ public class WebhookCertificates {
         }
         List<X509Certificate> serving = parse(data.get(TLS_CERT));
         Instant notAfter = serving.isEmpty() ? null : serving.get(0).getNotAfter().toInstant();
-        return new Material(data.get(TLS_CERT), data.get(TLS_KEY), data.getOrDefault(CA_CERT, ""), notAfter);
+        return new Material(data.get(TLS_CERT), data.get(TLS_KEY), data.getOrDefault(CA_CERT, ""), notAfter,
+                configurationFound);
     }
 
     private static boolean signedBy(X509Certificate cert, X509Certificate ca) {
