@@ -65,7 +65,8 @@ class ChartIT {
         Container c = container(objects);
         assertThat(c.getPorts()).extracting(ContainerPort::getName, ContainerPort::getContainerPort)
                 .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("http", 8080),
-                        org.assertj.core.groups.Tuple.tuple("management", 9000));
+                        org.assertj.core.groups.Tuple.tuple("management", 9000),
+                        org.assertj.core.groups.Tuple.tuple("webhook", 8443));
         assertThat(c.getEnv()).anySatisfy(e -> {
             assertThat(e.getName()).isEqualTo("QUARKUS_MANAGEMENT_PORT");
             assertThat(e.getValue()).isEqualTo("9000");
@@ -116,7 +117,8 @@ class ChartIT {
                 .containsEntry("rbac.authorization.k8s.io/aggregate-to-admin", "true")
                 .doesNotContainKey("rbac.authorization.k8s.io/aggregate-to-view");
         assertThat(edit.getRules()).singleElement().satisfies(r -> {
-            assertThat(r.getResources()).containsExactly("zerodowntimeapps"); // the status stays the operator's
+            // The status stays the operator's.
+            assertThat(r.getResources()).containsExactly("zerodowntimeapps", "drainpolicies");
             assertThat(r.getVerbs()).contains("create", "update", "patch", "delete");
         });
 
