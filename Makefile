@@ -23,10 +23,10 @@ unit: ## unit and API-server tests only (needs `$(CLUSTER) build api` once)
 helper-test: ## vet and test the preStop helper (src/main/go/zdt-drain), about 15 s
 	cd src/main/go/zdt-drain && go vet ./... && go test -count=1 ./...
 
-crds: ## copy the CRD generated from the Java model to deploy/crds and the chart
+crds: ## copy the CRDs generated from the Java model to deploy/crds and the chart
 	./mvnw -B -q package -DskipTests
-	cp target/kubernetes/zerodowntimeapps.zdt.dev-v1.yml deploy/crds/
-	cp target/kubernetes/zerodowntimeapps.zdt.dev-v1.yml deploy/helm/zdt-operator/crds/
+	cp target/kubernetes/zerodowntimeapps.zdt.dev-v1.yml target/kubernetes/drainpolicies.zdt.dev-v1.yml deploy/crds/
+	cp target/kubernetes/zerodowntimeapps.zdt.dev-v1.yml target/kubernetes/drainpolicies.zdt.dev-v1.yml deploy/helm/zdt-operator/crds/
 
 drills: ## failure drills under load on the local cluster (operator, Traefik API, API server down; evictions)
 	e2e/drills/run.sh

@@ -12,6 +12,9 @@ fi
 tag=$("$ROOT/e2e/operator/image.sh" | tail -1)
 # The drain helper that gate-mode pods copy in: built and imported once per source change.
 helper=$("$CLUSTER" image zdt-drain | tail -1)
+# Helm installs a chart's crds/ on install only, never on upgrade: apply them first, so that an
+# upgrade that brings a new CRD (drainpolicies) finds it (the operator checks its CRDs at startup).
+kubectl apply --server-side --force-conflicts -f "$ROOT/deploy/helm/zdt-operator/crds/" >/dev/null
 say "helm upgrade --install $RELEASE (image tag $tag, drain helper $helper)"
 start=$(date +%s.%N)
 helm upgrade --install "$RELEASE" "$ROOT/deploy/helm/zdt-operator" \

@@ -115,8 +115,16 @@ helm upgrade "$RELEASE" "$ROOT/deploy/helm/zdt-operator" -n "$OPERATOR_NS" --reu
 kubectl -n "$OPERATOR_NS" rollout status "deploy/$RELEASE" --timeout=5m >/dev/null
 check "helm upgrade rolled the operator"
 
-# 6. helm uninstall keeps the CRD and the apps' workloads
+# 6. helm uninstall keeps the CRD and the apps' workloads, and leaves no webhook behind (a leftover
+#    mutating webhook would slow, or with failurePolicy Fail block, pod creation where it applied)
+webhook_secret="$RELEASE-webhook-tls"
+wait_for 60 kubectl -n "$OPERATOR_NS" get secret "$webhook_secret" || die "the operator made no webhook certificate"
 helm uninstall "$RELEASE" -n "$OPERATOR_NS" --wait >/dev/null
+[[ -z $(kubectl get mutatingwebhookconfigurations -o name | grep "/$RELEASE\$") ]] \
+  || die "the MutatingWebhookConfiguration $RELEASE outlived the release"
+secret_gone() { ! kubectl -n "$OPERATOR_NS" get secret "$webhook_secret" >/dev/null 2>&1; }
+wait_for 60 secret_gone || die "the webhook's certificate Secret outlived its configuration"
+check "helm uninstall removed the webhook configuration and its certificate Secret"
 kubectl get crd zerodowntimeapps.zdt.dev >/dev/null || die "the CRD went away with the release"
 kubectl -n "$APP_NS" get zdt before-failover >/dev/null || die "the app went away with the release"
 kubectl -n "$APP_NS" get deploy before-failover >/dev/null || die "the app's Deployment went away with the release"

@@ -18,6 +18,15 @@ public final class Constants {
     public static final String IN_ROTATION_CONDITION = "zdt.dev/in-rotation";
     /** Path of the drain gate; the kubelet calls {@code /gate/v1/{namespace}/{app}}. */
     public static final String GATE_PATH = "/gate/v1";
+    /**
+     * Prefix of the gate's app name for pods of a DrainPolicy: {@code policy.<name>} in the pods'
+     * {@link #APP_LABEL} and in the drain helper's calls. A ZeroDowntimeApp's name is a DNS-1123
+     * label, which has no '.', so the two can never collide.
+     */
+    public static final String POLICY_APP_PREFIX = "policy.";
+    /** Namespace label that opts a namespace's pods in to the DrainPolicy webhook; pod annotation naming the policy. */
+    public static final String DRAIN_POLICY_LABEL = "zdt.dev/drain-policy";
+    public static final String DRAIN_POLICY_ENABLED = "enabled";
     public static final String SELECTOR_MANAGED = MANAGED_BY_LABEL + "=" + OPERATOR_NAME;
 
     private Constants() {

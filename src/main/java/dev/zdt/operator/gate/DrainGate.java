@@ -24,6 +24,7 @@ import org.jboss.logging.Logger;
 
 import dev.zdt.operator.ingress.IngressVerifiers;
 import dev.zdt.operator.metrics.GateMetrics;
+import dev.zdt.operator.policy.Policies;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.StartupEvent;
 
@@ -71,8 +72,8 @@ public class DrainGate {
     private final Map<String, Wake> wakes = new HashMap<>();
 
     public DrainGate(KubernetesClient client, ManagedPods managedPods, GateConfig config, IngressVerifiers verifiers,
-            GateMetrics metrics, DrainReporter reporter, Watched watched, GateKeys keys) {
-        this.cache = new GateCache(client, managedPods, watched);
+            GateMetrics metrics, DrainReporter reporter, Watched watched, GateKeys keys, Policies policies) {
+        this.cache = new GateCache(client, managedPods, watched, policies);
         this.metrics = metrics;
         this.reporter = reporter;
         this.keys = keys;

@@ -25,10 +25,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.DrainRecord;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.metrics.GateMetrics;
+import dev.zdt.operator.policy.PolicyPods;
 import dev.zdt.operator.reconcile.EventRecorder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -132,7 +136,7 @@ public class DrainReporter {
     }
 
     public void warning(ZeroDowntimeApp app, String reason, String note) {
-        worker.execute(() -> events.warning(app, reason, note));
+        worker.execute(() -> events.warning(regarding(app), reason, note));
     }
 
     /**
@@ -182,7 +186,19 @@ public class DrainReporter {
     }
 
     public void normal(ZeroDowntimeApp app, String reason, String note) {
-        worker.execute(() -> events.normal(app, reason, note));
+        worker.execute(() -> events.normal(regarding(app), reason, note));
+    }
+
+    /** The object an Event is about: the app, or the DrainPolicy whose pods the gate knows as {@code policy.<name>}. */
+    static HasMetadata regarding(ZeroDowntimeApp app) {
+        String policy = PolicyPods.policyOf(app.getMetadata().getName());
+        if (policy == null) {
+            return app;
+        }
+        DrainPolicy p = new DrainPolicy();
+        p.setMetadata(new ObjectMetaBuilder().withNamespace(app.getMetadata().getNamespace()).withName(policy)
+                .withUid(app.getMetadata().getUid()).build());
+        return p;
     }
 
     private void flush() {
@@ -196,7 +212,10 @@ public class DrainReporter {
         }
         batch.forEach((key, records) -> {
             int slash = key.indexOf('/');
-            write(key.substring(0, slash), key.substring(slash + 1), records);
+            // A DrainPolicy's drains are logged and counted; its status has no lastDrains (yet).
+            if (PolicyPods.policyOf(key.substring(slash + 1)) == null) {
+                write(key.substring(0, slash), key.substring(slash + 1), records);
+            }
         });
     }
 

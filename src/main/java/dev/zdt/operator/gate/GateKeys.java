@@ -103,6 +103,15 @@ public class GateKeys {
         return token(k.current, app);
     }
 
+    /**
+     * The current key's token for an app-shaped name the gate holds by (a DrainPolicy's pods are
+     * held as {@code policy.<name>} with the policy's uid), for a pod created now. Null when auth is off.
+     */
+    public String currentToken(String namespace, String name, String uid) {
+        Keys k = keys();
+        return k == null ? null : token(k.current, namespace, name, uid);
+    }
+
     /** Which accepted key the token was made with for this app; NONE for a missing or forged token. */
     public Match check(String token, ZeroDowntimeApp app) {
         Keys k = keys();

@@ -3,6 +3,8 @@ package dev.zdt.operator.gate;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
+import dev.zdt.operator.Constants;
+
 /**
  * The names in a gate path, checked before the gate looks anything up: a name Kubernetes could not
  * have given is refused with 400 and the rule it breaks, never held. Pure.
@@ -27,7 +29,7 @@ final class GatePath {
             return Optional.of(notA("namespace", namespace, "DNS-1123 label: 1 to 63 lowercase letters, digits or '-', "
                     + "starting and ending with a letter or digit"));
         }
-        if (!LABEL.matcher(app).matches()) {
+        if (!LABEL.matcher(app).matches() && !policyApp(app)) {
             return Optional.of(notA("app", app, "ZeroDowntimeApp name the gate can serve (a DNS-1123 label: 1 to 63 "
                     + "lowercase letters, digits or '-', starting and ending with a letter or digit)"));
         }
@@ -36,6 +38,12 @@ final class GatePath {
                     + "'-' or '.', each part starting and ending with a letter or digit)"));
         }
         return Optional.empty();
+    }
+
+    /** {@code policy.<name>}: the pods of a DrainPolicy (see Constants.POLICY_APP_PREFIX), at most 63 like any label value. */
+    private static boolean policyApp(String app) {
+        return app.length() <= 63 && app.startsWith(Constants.POLICY_APP_PREFIX)
+                && LABEL.matcher(app.substring(Constants.POLICY_APP_PREFIX.length())).matches();
     }
 
     private static String notA(String what, String value, String rule) {

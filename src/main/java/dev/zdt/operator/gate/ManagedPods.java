@@ -14,7 +14,8 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
- * The pods the operator manages (its managed-by label), in the watched namespaces: one cache per
+ * The pods the operator drains (its zdt.dev/app label: ZeroDowntimeApps' pods, and DrainPolicies'
+ * pods, labelled by the webhook), in the watched namespaces: one cache per
  * replica, shared by the drain gate and warm-in rather than one each. Not tied to leadership:
  * every replica serves the gate and admits pods.
  */
@@ -40,7 +41,8 @@ public class ManagedPods {
      */
     public synchronized SharedIndexInformer<Pod> informer() {
         if (informer == null) {
-            informer = watched.informer(client.pods(), Map.of(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME));
+            // Every pod with an app label: a ZeroDowntimeApp's, and a DrainPolicy's, whose managed-by is its owner's.
+            informer = watched.informerWithLabel(client.pods(), Constants.APP_LABEL);
             // Keep retrying: the API server may come and go.
             informer.exceptionHandler((isStarted, error) -> {
                 LOG.debugf("managed pods informer: %s; retrying", error.getMessage());

@@ -2,10 +2,12 @@ package dev.zdt.operator.gate;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.dsl.FilterWatchListDeletable;
 import io.fabric8.kubernetes.client.dsl.MixedOperation;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
@@ -32,13 +34,30 @@ public class Watched {
     /** A runnable, not yet started informer on the objects with these labels in the watched namespaces. */
     public <T extends HasMetadata> SharedIndexInformer<T> informer(MixedOperation<T, ?, ?> resources,
             Map<String, String> labels) {
+        return informer(resources, r -> r.withLabels(labels));
+    }
+
+    /** The same, on the objects that carry the label, whatever its value. */
+    public <T extends HasMetadata> SharedIndexInformer<T> informerWithLabel(MixedOperation<T, ?, ?> resources,
+            String label) {
+        return informer(resources, r -> r.withLabel(label));
+    }
+
+    /** The same, on the objects that do not carry the label with that value. */
+    public <T extends HasMetadata> SharedIndexInformer<T> informerWithout(MixedOperation<T, ?, ?> resources,
+            String label, String value) {
+        return informer(resources, r -> r.withoutLabel(label, value));
+    }
+
+    private <T extends HasMetadata> SharedIndexInformer<T> informer(MixedOperation<T, ?, ?> resources,
+            Function<FilterWatchListDeletable<T, ?, ?>, FilterWatchListDeletable<T, ?, ?>> filter) {
         if (namespaces.isEmpty()) {
-            return resources.inAnyNamespace().withLabels(labels).runnableInformer(0);
+            return filter.apply(resources.inAnyNamespace()).runnableInformer(0);
         }
         if (namespaces.size() == 1) {
-            return resources.inNamespace(namespaces.get(0)).withLabels(labels).runnableInformer(0);
+            return filter.apply(resources.inNamespace(namespaces.get(0))).runnableInformer(0);
         }
         return new NamespacesInformer<>(namespaces.stream()
-                .map(ns -> resources.inNamespace(ns).withLabels(labels).runnableInformer(0)).toList());
+                .map(ns -> filter.apply(resources.inNamespace(ns)).runnableInformer(0)).toList());
     }
 }

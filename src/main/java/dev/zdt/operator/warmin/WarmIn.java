@@ -19,6 +19,7 @@ import dev.zdt.operator.Constants;
 import dev.zdt.operator.Stopping;
 import dev.zdt.operator.gate.GateConfig;
 import dev.zdt.operator.gate.ManagedPods;
+import dev.zdt.operator.policy.PolicyPods;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -208,11 +209,17 @@ public class WarmIn {
     /**
      * A pod the operator manages: labelled as ours, naming its app, and created by a ReplicaSet of
      * the app's Deployment (whose name the ReplicaSet's starts with). A pod merely labelled by hand
-     * is not admitted.
+     * is not admitted. Or a pod the DrainPolicy webhook gave the drain (any owner: Deployment,
+     * StatefulSet, rollout controller), known by its policy label and annotation.
      */
     static boolean ours(Pod pod) {
         Map<String, String> labels = pod.getMetadata().getLabels();
         String app = labels == null ? null : labels.get(Constants.APP_LABEL);
+        if (app != null && PolicyPods.policyOf(app) != null) {
+            // A DrainPolicy's pod, whatever its owner: the webhook labelled it and named the policy.
+            Map<String, String> annotations = pod.getMetadata().getAnnotations();
+            return annotations != null && app.equals(PolicyPods.appName(annotations.getOrDefault(Constants.DRAIN_POLICY_LABEL, "")));
+        }
         if (app == null || !Constants.OPERATOR_NAME.equals(labels.get(Constants.MANAGED_BY_LABEL))) {
             return false;
         }

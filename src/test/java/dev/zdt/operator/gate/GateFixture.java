@@ -73,10 +73,15 @@ public final class GateFixture {
 
     /** A running pod of the app with an IP, created with the given hold bound (as the Deployment stamps it). */
     public Pod pod(String app, String name, int holdSeconds) {
+        return running(name, Map.of(Constants.APP_LABEL, app, Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME),
+                Map.of(Constants.HOLD_ANNOTATION, Integer.toString(holdSeconds)));
+    }
+
+    private Pod running(String name, Map<String, String> labels, Map<String, String> annotations) {
         String ip = nextIp();
         Pod pod = client.resource(new PodBuilder().withNewMetadata().withName(name).withNamespace(ns)
-                .withLabels(Map.of(Constants.APP_LABEL, app, Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME))
-                .withAnnotations(Map.of(Constants.HOLD_ANNOTATION, Integer.toString(holdSeconds)))
+                .withLabels(labels)
+                .withAnnotations(annotations)
                 .withFinalizers(FINALIZER)
                 .endMetadata()
                 .withNewSpec().addNewContainer().withName("web").withImage("localhost/demo-app:latest").endContainer()
@@ -84,6 +89,22 @@ public final class GateFixture {
         pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").withPodIP(ip)
                 .withPodIPs(new PodIPBuilder().withIp(ip).build()).build());
         return client.pods().inNamespace(ns).resource(pod).updateStatus();
+    }
+
+    /**
+     * A running pod of a DrainPolicy, labelled and annotated as the webhook leaves it, owned by
+     * whatever the user deploys with (its managed-by label is Helm's, not the operator's).
+     */
+    public Pod policyPod(String policy, String name, int holdSeconds) {
+        return running(name, Map.of("app", policy, Constants.APP_LABEL, Constants.POLICY_APP_PREFIX + policy,
+                Constants.MANAGED_BY_LABEL, "Helm"),
+                Map.of(Constants.HOLD_ANNOTATION, Integer.toString(holdSeconds), Constants.DRAIN_POLICY_LABEL, policy));
+    }
+
+    /** The EndpointSlice of a Service of the user's own (no operator label), as the EndpointSlice controller writes it. */
+    public EndpointSlice serviceSlice(String service, Endpoint... endpoints) {
+        return writeSlice(service + "-slice", Map.of("kubernetes.io/service-name", service,
+                "endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"), endpoints);
     }
 
     /** Deletion as a rollout does it: the finalizer keeps the pod terminating, as a held preStop does. */
@@ -117,10 +138,14 @@ public final class GateFixture {
 
     /** One of several slices of the app's Service (a slice holds at most 1,000 endpoints). */
     public EndpointSlice slice(String app, String name, Endpoint... endpoints) {
+        return writeSlice(name, Map.of("kubernetes.io/service-name", app, Constants.APP_LABEL, app,
+                Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME,
+                "endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"), endpoints);
+    }
+
+    private EndpointSlice writeSlice(String name, Map<String, String> labels, Endpoint... endpoints) {
         EndpointSlice slice = new EndpointSliceBuilder().withNewMetadata().withName(name).withNamespace(ns)
-                .withLabels(Map.of("kubernetes.io/service-name", app, Constants.APP_LABEL, app,
-                        Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME,
-                        "endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"))
+                .withLabels(labels)
                 .endMetadata()
                 .withAddressType("IPv4")
                 .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()

@@ -115,4 +115,24 @@ class GateKeysTest {
         assertThat(off.tokenFor(shop, "v1.whatever")).isNull();
         assertThat(off.check(null, shop)).isEqualTo(GateKeys.Match.CURRENT);
     }
+
+    @Test
+    void aPolicysPodsCarryTheTokenTheGateChecksForThePolicysView() throws Exception {
+        write("current", KEY_A);
+        GateKeys keys = keys();
+        dev.zdt.operator.api.v1alpha1.DrainPolicy policy = io.fabric8.kubernetes.client.utils.Serialization.unmarshal("""
+                apiVersion: zdt.dev/v1alpha1
+                kind: DrainPolicy
+                metadata: {name: web, namespace: shop, uid: policy-uid-1}
+                spec:
+                  selector: {matchLabels: {app: web}}
+                  services: [web]
+                  traffic: {provider: health-probe}
+                """, dev.zdt.operator.api.v1alpha1.DrainPolicy.class);
+        // What the webhook renders into a pod, and what the gate checks a call against.
+        String rendered = keys.currentToken("shop", dev.zdt.operator.policy.PolicyPods.appName("web"), "policy-uid-1");
+        assertThat(keys.check(rendered, GateCache.asApp(policy))).isEqualTo(GateKeys.Match.CURRENT);
+        assertThat(keys.check(rendered, app("shop", "web", "policy-uid-1"))).as("not the app of the same name")
+                .isEqualTo(GateKeys.Match.NONE);
+    }
 }

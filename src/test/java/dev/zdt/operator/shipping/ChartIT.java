@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicy;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBinding;
@@ -64,7 +65,8 @@ class ChartIT {
         Container c = container(objects);
         assertThat(c.getPorts()).extracting(ContainerPort::getName, ContainerPort::getContainerPort)
                 .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("http", 8080),
-                        org.assertj.core.groups.Tuple.tuple("management", 9000));
+                        org.assertj.core.groups.Tuple.tuple("management", 9000),
+                        org.assertj.core.groups.Tuple.tuple("webhook", 8443));
         assertThat(c.getEnv()).anySatisfy(e -> {
             assertThat(e.getName()).isEqualTo("QUARKUS_MANAGEMENT_PORT");
             assertThat(e.getValue()).isEqualTo("9000");
@@ -115,7 +117,8 @@ class ChartIT {
                 .containsEntry("rbac.authorization.k8s.io/aggregate-to-admin", "true")
                 .doesNotContainKey("rbac.authorization.k8s.io/aggregate-to-view");
         assertThat(edit.getRules()).singleElement().satisfies(r -> {
-            assertThat(r.getResources()).containsExactly("zerodowntimeapps"); // the status stays the operator's
+            // The status stays the operator's.
+            assertThat(r.getResources()).containsExactly("zerodowntimeapps", "drainpolicies");
             assertThat(r.getVerbs()).contains("create", "update", "patch", "delete");
         });
 
@@ -195,13 +198,16 @@ class ChartIT {
         assertThat(policy.getSpec().getPodSelector().getMatchLabels())
                 .containsEntry("app.kubernetes.io/name", "zdt-operator").containsEntry("app.kubernetes.io/instance", "zdt");
         var ingress = policy.getSpec().getIngress();
-        assertThat(ingress).hasSize(2);
+        assertThat(ingress).hasSize(3);
         // The gate: no "from", so every pod and node.
         assertThat(ingress.get(0).getFrom()).isNullOrEmpty();
         assertThat(ingress.get(0).getPorts()).singleElement().satisfies(p -> assertThat(p.getPort().getStrVal()).isEqualTo("http"));
-        assertThat(ingress.get(1).getPorts()).singleElement()
+        // The webhook: the API server, whose address is no pod's.
+        assertThat(ingress.get(1).getFrom()).isNullOrEmpty();
+        assertThat(ingress.get(1).getPorts()).singleElement().satisfies(p -> assertThat(p.getPort().getStrVal()).isEqualTo("webhook"));
+        assertThat(ingress.get(2).getPorts()).singleElement()
                 .satisfies(p -> assertThat(p.getPort().getStrVal()).isEqualTo("management"));
-        assertThat(ingress.get(1).getFrom()).singleElement().satisfies(peer -> assertThat(
+        assertThat(ingress.get(2).getFrom()).singleElement().satisfies(peer -> assertThat(
                 peer.getNamespaceSelector().getMatchLabels()).containsEntry("kubernetes.io/metadata.name", "monitoring"));
 
         var egress = policy.getSpec().getEgress();
@@ -218,8 +224,8 @@ class ChartIT {
 
         // Without a management peer nobody reaches health and metrics through the policy; the gate stays open.
         NetworkPolicy closed = one(render("--set", "networkPolicy.enabled=true"), NetworkPolicy.class, "zdt-zdt-operator");
-        assertThat(closed.getSpec().getIngress()).singleElement()
-                .satisfies(r -> assertThat(r.getPorts().get(0).getPort().getStrVal()).isEqualTo("http"));
+        assertThat(closed.getSpec().getIngress()).extracting(r -> r.getPorts().get(0).getPort().getStrVal())
+                .containsExactly("http", "webhook");
         // Without CIDRs, the API server rule names only the ports.
         assertThat(closed.getSpec().getEgress().get(0).getTo()).isNullOrEmpty();
         lints("--set", "networkPolicy.enabled=true");
@@ -233,7 +239,7 @@ class ChartIT {
         assertThat(operator.getRules()).filteredOn(r -> r.getResources().contains("customresourcedefinitions"))
                 .singleElement().satisfies(r -> {
                     assertThat(r.getVerbs()).containsExactly("get");
-                    assertThat(r.getResourceNames()).containsExactly("zerodowntimeapps.zdt.dev");
+                    assertThat(r.getResourceNames()).containsExactly("zerodowntimeapps.zdt.dev", "drainpolicies.zdt.dev");
                 });
         assertThat(one(objects, ClusterRoleBinding.class, "zdt-zdt-operator").getSubjects()).singleElement()
                 .satisfies(ChartIT::isTheOperator);
@@ -259,7 +265,7 @@ class ChartIT {
     }
 
     @Test
-    void aNamespacedInstallGrantsRolesInTheWatchedNamespacesAndNoClusterRoleButTheCrdGet() throws Exception {
+        void aNamespacedInstallGrantsRolesInTheWatchedNamespacesAndNoClusterRoleButTheCrdGetAndTheWebhooksCaBundle() throws Exception {
         List<HasMetadata> cluster = render();
         List<HasMetadata> objects = render("--set", "watchNamespaces={team-a,team-b}");
         noWildcards(objects);
@@ -267,18 +273,27 @@ class ChartIT {
         assertThat(container(objects).getEnv()).extracting(EnvVar::getName)
                 .doesNotContain("QUARKUS_OPERATOR_SDK_CONTROLLERS_ZERODOWNTIMEAPP_NAMESPACES", "QUARKUS_OPERATOR_SDK_CRD_VALIDATE");
 
-        // Bound to the operator, cluster-wide: get on its own CRD, nothing else.
+        // Bound to the operator, cluster-wide: get on its own CRDs, and the caBundle of its own webhook configuration.
         List<ClusterRoleBinding> clusterBindings = all(objects, ClusterRoleBinding.class);
-        assertThat(clusterBindings).singleElement().satisfies(b -> {
-            assertThat(b.getRoleRef().getName()).isEqualTo("zdt-zdt-operator-crd");
-            assertThat(b.getSubjects()).singleElement().satisfies(ChartIT::isTheOperator);
-        });
+        assertThat(clusterBindings).extracting(b -> b.getRoleRef().getName())
+                .containsExactlyInAnyOrder("zdt-zdt-operator-crd", "zdt-zdt-operator-webhook");
+        assertThat(clusterBindings).allSatisfy(b -> assertThat(b.getSubjects()).singleElement().satisfies(ChartIT::isTheOperator));
         assertThat(one(objects, ClusterRole.class, "zdt-zdt-operator-crd").getRules()).singleElement().satisfies(r -> {
             assertThat(r.getApiGroups()).containsExactly("apiextensions.k8s.io");
             assertThat(r.getResources()).containsExactly("customresourcedefinitions");
-            assertThat(r.getResourceNames()).containsExactly("zerodowntimeapps.zdt.dev");
+            assertThat(r.getResourceNames()).containsExactly("zerodowntimeapps.zdt.dev", "drainpolicies.zdt.dev");
             assertThat(r.getVerbs()).containsExactly("get");
         });
+        assertThat(one(objects, ClusterRole.class, "zdt-zdt-operator-webhook").getRules()).singleElement().satisfies(r -> {
+            assertThat(r.getResources()).containsExactly("mutatingwebhookconfigurations");
+            assertThat(r.getResourceNames()).containsExactly("zdt-zdt-operator");
+        });
+        // The webhook reaches only the watched namespaces.
+        assertThat(one(objects, MutatingWebhookConfiguration.class, "zdt-zdt-operator").getWebhooks().get(0)
+                .getNamespaceSelector().getMatchExpressions()).anySatisfy(e -> {
+                    assertThat(e.getOperator()).isEqualTo("In");
+                    assertThat(e.getValues()).containsExactly("team-a", "team-b");
+                });
 
         // In each watched namespace, the cluster-wide install's rules for apps, through a Role.
         List<PolicyRule> clusterRules = one(cluster, ClusterRole.class, "zdt-zdt-operator").getRules().stream()
@@ -310,8 +325,9 @@ class ChartIT {
         });
         lints("--set", "watchNamespaces={team-a,team-b}");
 
-        // Without the CRD check, a namespaced operator has no cluster-wide permission at all.
-        List<HasMetadata> noCheck = render("--set", "watchNamespaces={team-a}", "--set", "checkCrdAtStartup=false");
+        // Without the CRD check and the webhook, a namespaced operator has no cluster-wide permission at all.
+        List<HasMetadata> noCheck = render("--set", "watchNamespaces={team-a}", "--set", "checkCrdAtStartup=false",
+                "--set", "webhook.enabled=false");
         assertThat(all(noCheck, ClusterRoleBinding.class)).isEmpty();
         assertThat(env(container(noCheck), "QUARKUS_OPERATOR_SDK_CRD_VALIDATE")).isEqualTo("false");
     }
@@ -361,6 +377,57 @@ class ChartIT {
         List<HasMetadata> off = render("--set", "admissionPolicy.enabled=false");
         assertThat(all(off, ValidatingAdmissionPolicy.class)).isEmpty();
         assertThat(all(off, ValidatingAdmissionPolicyBinding.class)).isEmpty();
+    }
+
+    @Test
+    void theWebhookIsInstalledWithIgnoreAShortTimeoutOnlyForOptedInNamespacesAndItsOwnService() throws Exception {
+        List<HasMetadata> objects = render();
+        MutatingWebhookConfiguration mwc = one(objects, MutatingWebhookConfiguration.class, "zdt-zdt-operator");
+        assertThat(mwc.getWebhooks()).singleElement().satisfies(w -> {
+            assertThat(w.getFailurePolicy()).isEqualTo("Ignore");
+            assertThat(w.getTimeoutSeconds()).isEqualTo(5);
+            assertThat(w.getSideEffects()).isEqualTo("None");
+            assertThat(w.getRules()).singleElement().satisfies(r -> {
+                assertThat(r.getOperations()).containsExactly("CREATE");
+                assertThat(r.getResources()).containsExactly("pods");
+            });
+            assertThat(w.getNamespaceSelector().getMatchLabels()).containsEntry("zdt.dev/drain-policy", "enabled");
+            assertThat(w.getNamespaceSelector().getMatchExpressions()).singleElement().satisfies(e -> {
+                assertThat(e.getKey()).isEqualTo("kubernetes.io/metadata.name");
+                assertThat(e.getOperator()).isEqualTo("NotIn");
+                assertThat(e.getValues()).containsExactly("zdt-system");
+            });
+            assertThat(w.getObjectSelector().getMatchExpressions()).singleElement()
+                    .satisfies(e -> assertThat(e.getOperator()).isEqualTo("DoesNotExist"));
+            assertThat(w.getClientConfig().getService().getName()).isEqualTo("zdt-zdt-operator-webhook");
+            assertThat(w.getClientConfig().getService().getPath()).isEqualTo("/mutate/v1/pods");
+            assertThat(w.getClientConfig().getCaBundle()).as("written by the operator").isNull();
+        });
+        Service service = one(objects, Service.class, "zdt-zdt-operator-webhook");
+        assertThat(service.getSpec().getPorts()).singleElement()
+                .satisfies(p -> assertThat(p.getTargetPort().getStrVal()).isEqualTo("webhook"));
+        assertThat(container(objects).getPorts()).anySatisfy(p -> {
+            assertThat(p.getName()).isEqualTo("webhook");
+            assertThat(p.getContainerPort()).isEqualTo(8443);
+        });
+        assertThat(env(container(objects), "ZDT_WEBHOOK_SECRET_NAME")).isEqualTo("zdt-zdt-operator-webhook-tls");
+        assertThat(env(container(objects), "ZDT_WEBHOOK_CONFIGURATION_NAME")).isEqualTo("zdt-zdt-operator");
+
+        assertThat(one(render("--set", "webhook.failurePolicy=Fail"), MutatingWebhookConfiguration.class, "zdt-zdt-operator")
+                .getWebhooks().get(0).getFailurePolicy()).isEqualTo("Fail");
+
+        List<HasMetadata> off = render("--set", "webhook.enabled=false");
+        assertThat(all(off, MutatingWebhookConfiguration.class)).isEmpty();
+        assertThat(off).noneMatch(o -> "zdt-zdt-operator-webhook".equals(o.getMetadata().getName()));
+        assertThat(env(container(off), "ZDT_WEBHOOK_ENABLED")).isEqualTo("false");
+
+        List<HasMetadata> certManager = render("--set", "webhook.certificate.selfManaged=false",
+                "--set", "webhook.certManager.enabled=true");
+        assertThat(one(certManager, MutatingWebhookConfiguration.class, "zdt-zdt-operator").getMetadata().getAnnotations())
+                .containsEntry("cert-manager.io/inject-ca-from", "zdt-system/zdt-zdt-operator-webhook");
+        assertThat(certManager).anyMatch(o -> "Certificate".equals(o.getKind()));
+        assertThat(all(certManager, ClusterRole.class)).noneMatch(r -> r.getMetadata().getName().endsWith("-webhook"));
+        lints("--set", "webhook.failurePolicy=Fail");
     }
 
     private static void lints(String... flags) throws Exception {

@@ -6,34 +6,36 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The CRD is generated from the Java model at build time; the copies users install (deploy/crds,
- * the chart's crds/) must be that very file. `make crds` refreshes them.
+ * The CRDs are generated from the Java model at build time; the copies users install (deploy/crds,
+ * the chart's crds/) must be those very files. `make crds` refreshes them.
  */
 class GeneratedFilesInSyncIT {
 
-    private static final String CRD = "zerodowntimeapps.zdt.dev-v1.yml";
     private final Path project = Path.of(System.getProperty("zdt.project.dir", "."));
 
-    private String generated() throws IOException {
-        Path file = project.resolve("target/kubernetes").resolve(CRD);
+    private String generated(String crd) throws IOException {
+        Path file = project.resolve("target/kubernetes").resolve(crd);
         assertThat(file).as("the build generates the CRD").exists();
         return Files.readString(file);
     }
 
-    @Test
-    void committedCrdMatchesTheGeneratedOne() throws IOException {
-        assertThat(Files.readString(project.resolve("deploy/crds").resolve(CRD)))
-                .as("deploy/crds/%s is stale: run `make crds` and commit it", CRD)
-                .isEqualTo(generated());
+    @ParameterizedTest
+    @ValueSource(strings = { "zerodowntimeapps.zdt.dev-v1.yml", "drainpolicies.zdt.dev-v1.yml" })
+    void committedCrdMatchesTheGeneratedOne(String crd) throws IOException {
+        assertThat(Files.readString(project.resolve("deploy/crds").resolve(crd)))
+                .as("deploy/crds/%s is stale: run `make crds` and commit it", crd)
+                .isEqualTo(generated(crd));
     }
 
-    @Test
-    void chartCrdMatchesTheGeneratedOne() throws IOException {
-        assertThat(Files.readString(project.resolve("deploy/helm/zdt-operator/crds").resolve(CRD)))
-                .as("deploy/helm/zdt-operator/crds/%s is stale: run `make crds` and commit it", CRD)
-                .isEqualTo(generated());
+    @ParameterizedTest
+    @ValueSource(strings = { "zerodowntimeapps.zdt.dev-v1.yml", "drainpolicies.zdt.dev-v1.yml" })
+    void chartCrdMatchesTheGeneratedOne(String crd) throws IOException {
+        assertThat(Files.readString(project.resolve("deploy/helm/zdt-operator/crds").resolve(crd)))
+                .as("deploy/helm/zdt-operator/crds/%s is stale: run `make crds` and commit it", crd)
+                .isEqualTo(generated(crd));
     }
 }

@@ -54,13 +54,18 @@ public class KubeApiServerResource implements QuarkusTestResourceLifecycleManage
     }
 
     /**
-     * The CRD, established before the operator starts, as helm installs it before the operator in a
+     * The CRDs, established before the operator starts, as helm installs it before the operator in a
      * cluster. Left to the operator's own apply at startup, its informer sometimes asked for the new
      * resource before the API server served it (404), and the operator stopped: seen once in a dozen
      * starts of the gate benchmark.
      */
     private static void establishCrd(String kubeconfigYaml) throws IOException {
-        Path crd = Path.of(System.getProperty("zdt.project.dir", "."), "deploy", "crds", "zerodowntimeapps.zdt.dev-v1.yml");
+        for (String file : new String[] { "zerodowntimeapps.zdt.dev-v1.yml", "drainpolicies.zdt.dev-v1.yml" }) {
+            establish(kubeconfigYaml, Path.of(System.getProperty("zdt.project.dir", "."), "deploy", "crds", file));
+        }
+    }
+
+    private static void establish(String kubeconfigYaml, Path crd) throws IOException {
         try (KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(kubeconfigYaml))
                 .build()) {
             CustomResourceDefinition applied = client.apiextensions().v1().customResourceDefinitions()

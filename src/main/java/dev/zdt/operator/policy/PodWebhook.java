@@ -1,0 +1,261 @@
+package dev.zdt.operator.policy;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.zdt.operator.api.InvalidSpecException;
+import dev.zdt.operator.api.v1alpha1.DrainPolicy;
+import dev.zdt.operator.budget.DrainBudget;
+import dev.zdt.operator.gate.DrainHelperConfig;
+import dev.zdt.operator.gate.GateAddress;
+import dev.zdt.operator.gate.GateKeys;
+import dev.zdt.operator.gate.GateUnavailableException;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.SSLOptions;
+
+/**
+ * The mutating admission webhook for pod creation (AdmissionReview v1, JSONPatch answers): a pod a
+ * DrainPolicy of its namespace selects gets the policy's drain ({@link PolicyPods#protect}). It
+ * never refuses a pod: a pod it cannot protect is admitted as it is, with a warning, and counted
+ * as unprotected by the policy's status.
+ *
+ * <p>Served on its own HTTPS port by its own Vert.x server, not by the gate's HTTP server: the
+ * gate's server refuses bodies over 1 KiB (a preStop call has none), while an AdmissionReview
+ * carries the whole pod. The certificate comes from {@link WebhookCertificates}, checked every
+ * zdt.webhook.check-interval and swapped into the running server when it changed.
+ */
+@ApplicationScoped
+public class PodWebhook {
+
+    public static final String PATH = "/mutate/v1/pods";
+    /** An AdmissionReview of a pod is a few KiB; the API server sends at most 3 MiB. */
+    static final int MAX_BODY = 3 * 1024 * 1024;
+    /** How soon a check is repeated when it failed or found no webhook configuration to write the caBundle into. */
+    static final long SOON_SECONDS = 15;
+    private static final Logger LOG = Logger.getLogger(PodWebhook.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Vertx vertx;
+    private final WebhookConfig config;
+    private final WebhookCertificates certificates;
+    private final Policies policies;
+    private final GateAddress gateAddress;
+    private final DrainHelperConfig helper;
+    private final Counter protectedPods;
+    private final Counter skippedPods;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "zdt-webhook-certs");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final java.util.concurrent.atomic.AtomicBoolean soon = new java.util.concurrent.atomic.AtomicBoolean();
+    private final GateKeys keys;
+    private volatile HttpServer server;
+    private volatile String servedCert;
+    private volatile CompletableFuture<Integer> listening = new CompletableFuture<>();
+
+    public PodWebhook(Vertx vertx, WebhookConfig config, WebhookCertificates certificates, Policies policies,
+            GateAddress gateAddress, DrainHelperConfig helper, MeterRegistry registry, GateKeys keys) {
+        this.vertx = vertx;
+        this.keys = keys;
+        this.config = config;
+        this.certificates = certificates;
+        this.policies = policies;
+        this.gateAddress = gateAddress;
+        this.helper = helper;
+        this.protectedPods = Counter.builder("zdt.webhook.pods").tag("result", "protected")
+                .description("Pods the DrainPolicy webhook saw at creation, by what it did").register(registry);
+        this.skippedPods = Counter.builder("zdt.webhook.pods").tag("result", "unprotected")
+                .description("Pods the DrainPolicy webhook saw at creation, by what it did").register(registry);
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        if (!config.enabled()) {
+            return;
+        }
+        policies.start();
+        timer.execute(this::check);
+        timer.scheduleWithFixedDelay(this::check, config.checkInterval().toMillis(), config.checkInterval().toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** The port the webhook listens on once it has a certificate (tests read it: zdt.webhook.port=0 picks one). */
+    public CompletableFuture<Integer> listening() {
+        return listening;
+    }
+
+    /** Makes or renews the certificate, writes the caBundle and serves the newest certificate. Also run by tests. */
+    public synchronized void check() {
+        WebhookCertificates.Material m;
+        try {
+            m = certificates.ensure(Instant.now());
+        } catch (RuntimeException e) {
+            LOG.warnf("webhook certificate: %s; retrying in %d s", e.getMessage(), SOON_SECONDS);
+            schedule(SOON_SECONDS);
+            return;
+        }
+        if (!m.configurationFound()) {
+            // Installed with the operator: it may land a moment after this replica starts. Until its
+            // caBundle is written the API server cannot call the webhook, so look again soon.
+            schedule(SOON_SECONDS);
+        }
+        if (m.certPem().equals(servedCert)) {
+            return;
+        }
+        PemKeyCertOptions keyCert = new PemKeyCertOptions()
+                .setCertValue(Buffer.buffer(m.certPem())).setKeyValue(Buffer.buffer(m.keyPem()));
+        try {
+            if (server == null) {
+                HttpServer s = vertx.createHttpServer(new HttpServerOptions().setSsl(true).setKeyCertOptions(keyCert)
+                        .setMaxInitialLineLength(4096).setMaxHeaderSize(16 * 1024));
+                s.requestHandler(this::handle);
+                int port = s.listen(config.port()).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS)
+                        .actualPort();
+                server = s;
+                listening.complete(port);
+                LOG.infof("DrainPolicy webhook listening on HTTPS port %d (certificate valid until %s)", port, m.notAfter());
+            } else {
+                server.updateSSLOptions(new SSLOptions().setKeyCertOptions(keyCert))
+                        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+                LOG.infof("DrainPolicy webhook serves its renewed certificate (valid until %s)", m.notAfter());
+            }
+            servedCert = m.certPem();
+        } catch (Exception e) {
+            LOG.warnf("DrainPolicy webhook could not serve its certificate: %s; retrying in %s", e.getMessage(),
+                    config.checkInterval());
+        }
+    }
+
+    /** One early re-check at a time, besides the periodic one. */
+    private void schedule(long seconds) {
+        if (!soon.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            timer.schedule(() -> {
+                soon.set(false);
+                check();
+            }, seconds, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            soon.set(false); // stopping
+        }
+    }
+
+    private void handle(HttpServerRequest request) {
+        if (!"POST".equals(request.method().name()) || !PATH.equals(request.path())) {
+            request.response().setStatusCode(404).end("the DrainPolicy webhook answers POST " + PATH + "\n");
+            return;
+        }
+        String length = request.getHeader("Content-Length");
+        if (length != null && length.matches("\\d{1,10}") && Long.parseLong(length) > MAX_BODY) {
+            request.response().setStatusCode(413).end("an AdmissionReview is at most " + MAX_BODY + " bytes\n");
+            return;
+        }
+        request.body().onSuccess(body ->
+                // Off the event loop: the first review may read the gate Service through the client,
+                // whose answer arrives on an event loop (a blocked loop waits for itself).
+                vertx.<String>executeBlocking(() -> review(JSON.readTree(body.getBytes())), false)
+                        .onSuccess(answer -> request.response().putHeader("Content-Type", "application/json").end(answer))
+                        .onFailure(e -> request.response().setStatusCode(400)
+                                .end("not an AdmissionReview: " + e.getMessage() + "\n")))
+                .onFailure(e -> request.response().setStatusCode(400).end("could not read the request: " + e.getMessage() + "\n"));
+    }
+
+    /** The AdmissionReview answer to one request: admitted always, with the drain as a JSON Patch when a policy takes the pod. */
+    String review(JsonNode review) {
+        JsonNode request = review.path("request");
+        if (request.isMissingNode() || !request.hasNonNull("uid")) {
+            throw new IllegalArgumentException("no request.uid");
+        }
+        ObjectNode out = JSON.createObjectNode();
+        out.put("apiVersion", "admission.k8s.io/v1").put("kind", "AdmissionReview");
+        ObjectNode response = out.putObject("response");
+        response.put("uid", request.get("uid").asText()).put("allowed", true);
+        Decision d = decide(request);
+        if (d.patch() != null) {
+            response.put("patchType", "JSONPatch")
+                    .put("patch", Base64.getEncoder().encodeToString(d.patch().getBytes(StandardCharsets.UTF_8)));
+        }
+        if (d.warning() != null) {
+            response.putArray("warnings").add(d.warning());
+        }
+        return out.toString();
+    }
+
+    record Decision(String patch, String warning) {
+    }
+
+    private Decision decide(JsonNode request) {
+        if (!"CREATE".equals(request.path("operation").asText())
+                || !"Pod".equals(request.path("kind").path("kind").asText())
+                || !request.path("subResource").asText("").isEmpty()) {
+            return new Decision(null, null);
+        }
+        String namespace = request.path("namespace").asText();
+        Pod pod = Serialization.unmarshal(request.path("object").toString(), Pod.class);
+        if (PolicyPods.exempt(pod)) {
+            return new Decision(null, null);
+        }
+        if (!policies.synced()) {
+            skippedPods.increment();
+            return new Decision(null, "zdt-operator: DrainPolicies not read yet; pod admitted without the drain");
+        }
+        Optional<DrainPolicy> policy = PolicyPods.choose(pod, policies.inNamespace(namespace));
+        if (policy.isEmpty()) {
+            return new Decision(null, null);
+        }
+        String name = policy.get().getMetadata().getName();
+        try {
+            DrainBudget budget = PolicyPods.budget(policy.get());
+            String token = keys.currentToken(namespace, PolicyPods.appName(name), policy.get().getMetadata().getUid());
+            Pod after = PolicyPods.protect(pod, policy.get(), budget, gateAddress.endpoint(), token, helper, namespace);
+            protectedPods.increment();
+            return new Decision(PolicyPods.patch(pod, after), null);
+        } catch (InvalidSpecException | GateUnavailableException e) {
+            skippedPods.increment();
+            LOG.infof("pod %s/%s not protected by DrainPolicy %s: %s", namespace, podName(pod), name, e.getMessage());
+            return new Decision(null, "zdt-operator: DrainPolicy " + name + " cannot protect this pod: " + e.getMessage());
+        }
+    }
+
+    private static String podName(Pod pod) {
+        return pod.getMetadata().getName() != null ? pod.getMetadata().getName()
+                : pod.getMetadata().getGenerateName() + "*";
+    }
+
+    @PreDestroy
+    void stop() {
+        timer.shutdownNow();
+        HttpServer s = server;
+        if (s != null) {
+            s.close();
+        }
+    }
+}

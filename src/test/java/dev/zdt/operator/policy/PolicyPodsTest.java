@@ -1,0 +1,141 @@
+package dev.zdt.operator.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.zdt.operator.Constants;
+import dev.zdt.operator.api.InvalidSpecException;
+import dev.zdt.operator.api.v1alpha1.DrainPolicy;
+import dev.zdt.operator.gate.DrainHelper;
+import dev.zdt.operator.gate.DrainHelperConfig;
+import dev.zdt.operator.gate.GateEndpoint;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
+
+/** What a DrainPolicy does to a pod, without a cluster. */
+class PolicyPodsTest {
+
+    private static final GateEndpoint GATE = new GateEndpoint("10.96.0.10", 80);
+    private static final DrainHelperConfig HELPER = new DrainHelperConfig() {
+        @Override
+        public String image() {
+            return "localhost/zdt-drain:test";
+        }
+
+        @Override
+        public String pullPolicy() {
+            return "IfNotPresent";
+        }
+    };
+
+    private static DrainPolicy policy(String name, String extra) {
+        DrainPolicy p = Serialization.unmarshal("""
+                apiVersion: zdt.dev/v1alpha1
+                kind: DrainPolicy
+                metadata:
+                  name: %s
+                  namespace: shop
+                spec:
+                  selector:
+                    matchLabels: {app: web}
+                  services: [web]
+                  traffic: {provider: health-probe}
+                %s""".formatted(name, extra), DrainPolicy.class);
+        return p;
+    }
+
+    private static Pod pod(Map<String, String> labels) {
+        return new PodBuilder().withNewMetadata().withGenerateName("web-").withLabels(labels).endMetadata()
+                .withNewSpec().addNewContainer().withName("web").withImage("web:1").endContainer().endSpec().build();
+    }
+
+    @Test
+    void selectorsFollowKubernetesSemanticsAndAnEmptyOneMatchesNothing() {
+        LabelSelector sel = new LabelSelectorBuilder().addToMatchLabels("app", "web")
+                .addNewMatchExpression().withKey("tier").withOperator("In").withValues("front", "edge").endMatchExpression()
+                .addNewMatchExpression().withKey("canary").withOperator("DoesNotExist").endMatchExpression()
+                .build();
+        assertThat(PolicyPods.matches(sel, Map.of("app", "web", "tier", "edge"))).isTrue();
+        assertThat(PolicyPods.matches(sel, Map.of("app", "web", "tier", "back"))).isFalse();
+        assertThat(PolicyPods.matches(sel, Map.of("app", "web", "tier", "front", "canary", "y"))).isFalse();
+        assertThat(PolicyPods.matches(sel, Map.of("tier", "front"))).isFalse();
+        assertThat(PolicyPods.matches(new LabelSelector(), Map.of("app", "web"))).isFalse();
+        assertThat(PolicyPods.matches(null, Map.of("app", "web"))).isFalse();
+    }
+
+    @Test
+    void thePolicyWhoseNameSortsFirstTakesAPodAndAZeroDowntimeAppsPodIsExempt() {
+        DrainPolicy b = policy("b", "");
+        DrainPolicy a = policy("a", "");
+        assertThat(PolicyPods.choose(pod(Map.of("app", "web")), List.of(b, a))).get()
+                .satisfies(p -> assertThat(p.getMetadata().getName()).isEqualTo("a"));
+        assertThat(PolicyPods.choose(pod(Map.of("app", "db")), List.of(b, a))).isEmpty();
+        assertThat(PolicyPods.exempt(pod(Map.of("app", "web", Constants.APP_LABEL, "shop")))).isTrue();
+        assertThat(PolicyPods.exempt(pod(Map.of("app", "web", Constants.MANAGED_BY_LABEL, "Helm")))).isFalse();
+    }
+
+    @Test
+    void theDrainIsAddedAndThePatchSetsOnlyWhatItAdds() throws Exception {
+        DrainPolicy p = policy("web", "  drain: {maxRequestSeconds: 10}\n");
+        Pod before = pod(Map.of("app", "web"));
+        var budget = PolicyPods.budget(p);
+        Pod after = PolicyPods.protect(before, p, budget, GATE, null, HELPER, "shop");
+        Pod withToken = PolicyPods.protect(before, p, budget, GATE, "v1.policy-token", HELPER, "shop");
+        assertThat(withToken.getSpec().getContainers().get(0).getEnv())
+                .anySatisfy(e -> assertThat(e.getName() + "=" + e.getValue()).isEqualTo("ZDT_GATE_TOKEN=v1.policy-token"));
+
+        assertThat(after.getSpec().getTerminationGracePeriodSeconds()).isEqualTo((long) budget.terminationGracePeriodSeconds());
+        assertThat(PolicyPods.isProtected(after, "web")).isTrue();
+        assertThat(PolicyPods.isProtected(before, "web")).isFalse();
+        assertThat(PolicyPods.isProtected(after, "other")).isFalse();
+
+        JsonNode ops = new ObjectMapper().readTree(PolicyPods.patch(before, after));
+        assertThat(ops).extracting(o -> o.get("path").asText()).containsExactlyInAnyOrder("/metadata/labels",
+                "/metadata/annotations", "/spec/initContainers", "/spec/containers", "/spec/volumes",
+                "/spec/readinessGates", "/spec/terminationGracePeriodSeconds");
+        assertThat(ops).allSatisfy(o -> assertThat(o.get("op").asText()).isEqualTo("add"));
+        // Applying it gives the protected pod: what the API server will store.
+        assertThat(PolicyPods.patch(after, after)).isEqualTo("[]");
+    }
+
+    @Test
+    void aPodThatAsksForMoreGraceKeepsItAndNamedContainerGetsTheHook() {
+        DrainPolicy p = policy("web", "  containerName: app\n");
+        Pod before = new PodBuilder(pod(Map.of("app", "web"))).editSpec().withTerminationGracePeriodSeconds(900L)
+                .addNewContainer().withName("app").withImage("app:1").endContainer().endSpec().build();
+        Pod after = PolicyPods.protect(before, p, PolicyPods.budget(p), GATE, null, HELPER, "shop");
+        assertThat(after.getSpec().getTerminationGracePeriodSeconds()).isEqualTo(900L);
+        assertThat(after.getSpec().getContainers().get(0).getLifecycle()).isNull();
+        assertThat(after.getSpec().getContainers().get(1).getLifecycle().getPreStop().getExec().getCommand())
+                .startsWith(DrainHelper.BINARY).containsSequence("--app", "policy.web");
+    }
+
+    @Test
+    void whatCannotBeProtectedSaysWhy() {
+        DrainPolicy missing = policy("web", "  containerName: nope\n");
+        assertThatThrownBy(() -> PolicyPods.protect(pod(Map.of("app", "web")), missing, PolicyPods.budget(missing), GATE,
+                null, HELPER, "shop")).isInstanceOf(InvalidSpecException.class).hasMessageContaining("no container 'nope'");
+        assertThatThrownBy(() -> PolicyPods.budget(policy("a".repeat(57), "")))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("at most 56 characters");
+        assertThatThrownBy(() -> PolicyPods.budget(policy("web", "  drain: {mode: sleep}\n")))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("drain.mode sleep");
+        DrainPolicy noServices = policy("web", "");
+        noServices.getSpec().setServices(List.of());
+        assertThatThrownBy(() -> PolicyPods.budget(noServices)).hasMessageContaining("services must name");
+        Pod twice = PolicyPods.protect(pod(Map.of("app", "web")), policy("web", ""), PolicyPods.budget(policy("web", "")),
+                GATE, null, HELPER, "shop");
+        assertThatThrownBy(() -> PolicyPods.protect(twice, policy("web", ""), PolicyPods.budget(policy("web", "")), GATE,
+                null, HELPER, "shop")).hasMessageContaining(DrainHelper.INIT_CONTAINER);
+    }
+}
