@@ -48,9 +48,12 @@ def pct(values, p):
 
 
 def jsonl(path):
-    opener = gzip.open if path.endswith(".gz") else open
+    """Records of a JSON-lines file, or of its gzipped copy (run.sh compresses the raw records)."""
+    if not os.path.exists(path) and os.path.exists(path + ".gz"):
+        path += ".gz"
     if not os.path.exists(path):
         return []
+    opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt") as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -206,7 +209,7 @@ def restart(m, path):
 
 def analyze_size(d):
     m = meta(os.path.join(d, "meta.jsonl"))
-    reqs = audit_requests(jsonl(os.path.join(d, "audit.jsonl.gz")) or jsonl(os.path.join(d, "audit.jsonl")))
+    reqs = audit_requests(jsonl(os.path.join(d, "audit.jsonl")))
     n = m["apps"]
     out = {"apps": n, "replicasPerApp": m["replicas"], "pods": n * m["replicas"],
            "coldStart": cold_start(m, jsonl(os.path.join(d, "ready.jsonl")), reqs)}
@@ -307,13 +310,68 @@ def analyze(run_dir):
     }
 
 
+def fmt(v, unit=""):
+    return "-" if v is None else f"{v:g}{unit}"
+
+
+def markdown(r):
+    """The tables of docs/scale.md (rendered there by e2e/readme_results.py from scale.md)."""
+    m = r.get("machine") or {}
+    out = [f"{m.get('cpus')} CPUs, load average at start {m.get('loadAtStart')}; idle window "
+           f"{r.get('idleWindowSeconds')} s; operator commit {r.get('commit')}; raw records "
+           f"e2e/results/scale-runs/{r.get('raw')}.", "",
+           "| apps (pods) | cold start: all Ready | all Deployments applied | live heap leader / standby | "
+           "heap in use before GC (leader) | RSS leader / standby | threads | idle CPU (leader) | "
+           "idle API requests/s | restart: gate serves | load (1 min) during start / idle |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in r["sizes"]:
+        c = s["coldStart"]
+        st = s.get("steady") or {}
+        rep = st.get("replicas") or {}
+        lead, stand = rep.get("leader") or {}, rep.get("standby") or {}
+        rs = s.get("restart") or {}
+        out.append(
+            f"| {s['apps']:,} ({s['pods']:,}) | {fmt(c['allReadySeconds'], ' s')} | {fmt(c['allDeploymentsAppliedSeconds'], ' s')} | "
+            f"{fmt(lead.get('liveHeapMiB'))} / {fmt(stand.get('liveHeapMiB'), ' MiB')} | {fmt(lead.get('heapUsedBeforeGcMiB'), ' MiB')} | "
+            f"{fmt(lead.get('rssMiB'))} / {fmt(stand.get('rssMiB'), ' MiB')} | {fmt(lead.get('threads'))} | "
+            f"{fmt(lead.get('cpuPercentOfOneCore'), ' %')} | {fmt(st.get('apiRequestsPerSecond'))} | "
+            f"{fmt(rs.get('gateServesSeconds'), ' s')} | {(c.get('loadAfter') or '-').split()[0]} / "
+            f"{(st.get('loadAfter') or '-').split()[0]} |")
+    out += ["", "| apps | churn: apps rolled | gate calls | answers | hold median / max (bound) | "
+            "later than bound + 1 s | decision p50 / p99 / max | status writes/s | operator API requests/s | "
+            "rollout | load (1 min) after |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in r["sizes"]:
+        ch = s.get("churn")
+        if not ch:
+            continue
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(ch["answersByStatus"].items()))
+        out.append(
+            f"| {s['apps']:,} | {ch['appsRolled']} of {ch['apps']} | {ch['gateCalls']} | {answers} | "
+            f"{fmt(ch['holdP50Seconds'])} / {fmt(ch['holdMaxSeconds'])} ({fmt(ch['holdBoundSeconds'], ' s')}) | "
+            f"{ch['answeredLaterThanBoundPlus1s']} | {fmt(ch['decisionP50Ms'])} / {fmt(ch['decisionP99Ms'])} / "
+            f"{fmt(ch['decisionMaxMs'], ' ms')} | {fmt(ch['statusWritesPerSecond'])} | {fmt(ch['apiRequestsPerSecond'])} | "
+            f"{fmt(ch['rolloutSeconds'], ' s')} | {(ch.get('loadAfter') or '-').split()[0]} |")
+    g = r["growth"]
+    out += ["", f"Growth (least squares over {', '.join(map(str, g['fitOver']))} apps, leader): live heap "
+            f"{fmt(g['liveHeapKiBPerApp'], ' KiB')} per app over {fmt(g['liveHeapMiBAtZeroApps'], ' MiB')}, RSS "
+            f"{fmt(g['rssKiBPerApp'], ' KiB')} per app, cold start {fmt(g['coldStartSecondsPerApp'], ' s')} per app.", "",
+            "| target (issue 18) | measured | met |", "|---|---|---|"]
+    for t in r["targets"].values():
+        at = f" (at {t['measuredAt']:,} apps)" if t.get("measuredAt") else ""
+        met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
+        out.append(f"| {t['target']} | {fmt(t['value']) if not isinstance(t['value'], str) else t['value']}{at} | {met} |")
+    return "\n".join(out)
+
+
 def main():
     if len(sys.argv) != 3:
-        sys.exit("usage: analyze.py <run directory> <scale.json>")
+        sys.exit("usage: analyze.py <run directory> <scale.json>   (also writes scale.md next to it)")
     result = analyze(sys.argv[1])
     with open(sys.argv[2], "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")
+    with open(os.path.splitext(sys.argv[2])[0] + ".md", "w") as f:
+        f.write(markdown(result) + "\n")
     print(json.dumps(result["targets"], indent=2))
 
 

@@ -210,14 +210,16 @@ EOF
 start_operator() { # <index>
   local i=$1 jfr=()
   ((JFR)) && jfr=("-XX:StartFlightRecording=filename=$OUT/operator-$i-$N.jfr,settings=profile,dumponexit=true")
-  # As in the chart: a 512 MiB memory limit with MaxRAMPercentage=75, i.e. a 384 MiB heap ceiling.
-  # HOSTNAME is the leader-election identity (the pod name in a cluster).
+  # As in the chart's pod: a 512 MiB memory limit with MaxRAMPercentage=75, i.e. a 384 MiB heap
+  # ceiling, and the collector the JVM picks in a container that small (Serial: under 1792 MiB of
+  # memory it is not a "server class machine"). HOSTNAME is the leader-election identity (the pod
+  # name in a cluster).
   start_bg "operator-$i" env KUBECONFIG="$ZDT_RUN/operator.kubeconfig" HOSTNAME="zdt-operator-scale-$i" \
     POD_NAME="zdt-operator-scale-$i" POD_NAMESPACE="$OPERATOR_NS" KUBERNETES_NAMESPACE="$OPERATOR_NS" \
     ZDT_GATE_SERVICE_NAME=zdt-operator-gate ZDT_GATE_NAMESPACE="$OPERATOR_NS" ZDT_GATE_PORT=80 \
     ZDT_DRAIN_HELPER_IMAGE=localhost/zdt-drain:kwok ZDT_LEADER_ELECTION_LEASE_NAME=zdt-operator-leader \
     QUARKUS_HTTP_PORT="${GATE_PORTS[$i]}" QUARKUS_MANAGEMENT_PORT="${MGMT_PORTS[$i]}" QUARKUS_LOG_LEVEL=INFO \
-    java -Xmx384m "${jfr[@]}" -jar "$JAR"
+    java -Xmx384m -XX:+UseSerialGC "${jfr[@]}" -jar "$JAR"
 }
 
 operator_pid() { pid_of "operator-$1"; }
@@ -229,7 +231,10 @@ sample() {
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
   threads=$(awk '/^Threads/ {print $2}' "/proc/$pid/status")
   ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  heap=$(jcmd "$pid" GC.heap_info 2>/dev/null | awk '/used/ && /total/ {for (f = 1; f <= NF; f++) if ($f == "used") {print $(f+1); exit}}')
+  # Heap in use: the sum over the generations' "total ..., used NK" lines (one line for G1, two for
+  # Serial); Metaspace's lines have no "total".
+  heap=$(jcmd "$pid" GC.heap_info 2>/dev/null |
+    awk '/ total / && / used / {for (f = 1; f <= NF; f++) if ($f == "used") {v = $(f+1); sub(/K,?$/, "", v); s += v}} END {if (s != "") print s "K"}')
   printf '{"replica": %d, "label": "%s", "t": %s, "rssKiB": %s, "threads": %s, "cpuTicks": %s, "heapUsed": "%s", "load": "%s"}\n' \
     "$i" "$3" "$(now)" "$rss" "$threads" "$ticks" "$heap" "$(load)" >>"$2"
 }
@@ -317,7 +322,7 @@ run_size() {
 
   # The operator's API requests for the whole run, from the audit log (one line per request).
   gzip -c "$ZDT_RUN/audit.log" >"$d/audit.jsonl.gz"
-  for i in 0 1; do cp "$LOGS/operator-$i.log" "$d/operator-$i.log"; done
+  for i in 0 1; do gzip -c "$LOGS/operator-$i.log" >"$d/operator-$i.log.gz"; done
   stop_all
 }
 
@@ -333,5 +338,8 @@ meta "$OUT/run.jsonl" startLoad "\"$(load)\""
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
 for n in "${SIZE_LIST[@]}"; do run_size "$n"; done
 python3 "$ROOT/e2e/scale/analyze.py" "$OUT" "$ROOT/e2e/results/scale.json"
+# The raw records stay next to the result, compressed (analyze.py reads them either way).
+find "$OUT" -name '*.jsonl' ! -name meta.jsonl ! -name run.jsonl -exec gzip -f {} +
+find "$OUT" \( -name '*.txt' -o -name '*.log' \) -exec gzip -f {} +
 python3 "$ROOT/e2e/scale/plot.py" "$ROOT/e2e/results/scale.json" "$ROOT/docs/scale.svg"
 say "results: e2e/results/scale.json, raw records in ${OUT#"$ROOT"/}"

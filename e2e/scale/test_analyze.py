@@ -172,6 +172,15 @@ class ScaleAnalysis(unittest.TestCase):
         self.assertIn("cold start s (all Ready)", out)
         self.assertEqual(4, out.count("<polyline"))
 
+    def test_markdown_shows_every_size_and_every_target(self):
+        write_size(self.run, 100, 110, idle_requests=700, late_answer=True)
+        write_size(self.run, 300, 120, idle_requests=10)
+        md = analyze.markdown(analyze.analyze(self.run))
+        self.assertIn("| 100 (1,000) | 11 s |", md)
+        self.assertIn("| 300 (3,000) | 13 s |", md)
+        self.assertIn("| no gate call answered later than its bound + 1 s | 1 of 4 | **no** |", md)
+        self.assertEqual(len(analyze.TARGETS), md.count("| yes |") + md.count("| **no** |") + md.count("| not measured |"))
+
     def test_percentile_is_nearest_rank(self):
         self.assertEqual(99, analyze.pct(list(range(1, 101)), 99))
         self.assertEqual(1, analyze.pct([1], 99))
