@@ -100,7 +100,11 @@ def rate_by(reqs, t0, t1):
 def cold_start(m, ready, reqs):
     t0 = m["coldStartT0"]
     times = [r["readyAt"] - t0 for r in ready]
-    creates = [r[0] for r in reqs if r[2] == "deployments" and r[1] in ("create", "patch", "apply") and r[0] >= t0]
+    first_apply = {}
+    for r in reqs:
+        if r[2] == "deployments" and r[1] in ("create", "patch") and r[0] >= t0:
+            first_apply.setdefault(r[4], r[0])
+    creates = list(first_apply.values())
     first = [r[0] for r in reqs if r[0] >= t0]
     return {
         "appsReady": len(times),
@@ -108,8 +112,8 @@ def cold_start(m, ready, reqs):
         "firstAppReadySeconds": r1(min(times) if times else None),
         "medianAppReadySeconds": r1(pct(times, 50)),
         "firstApiRequestSeconds": r1(first[0] - t0 if first else None),
-        # Server-side apply of a Deployment is a PATCH; the last one of the start is when the
-        # operator had rendered every app's Deployment (the cluster then makes the pods).
+        # Server-side apply of a Deployment is a PATCH; the latest of the Deployments' first applies
+        # is when the operator had rendered every app's Deployment (the cluster then makes the pods).
         "allDeploymentsAppliedSeconds": r1(max(creates) - t0 if creates else None),
         "loadBefore": m.get("coldStartLoadBefore"),
         "loadAfter": m.get("coldStartLoadAfter"),

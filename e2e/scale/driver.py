@@ -289,7 +289,7 @@ def cmd_probe(kube, a):
     lst = kube.call("GET", "/apis/zdt.dev/v1alpha1/zerodowntimeapps?limit=1")
     ns, app = lst["items"][0]["metadata"]["namespace"], lst["items"][0]["metadata"]["name"]
     gu, mu = urllib.parse.urlparse(a.gate), urllib.parse.urlparse(a.management)
-    ready_at = None
+    ready_at = served = None
     deadline = time.time() + a.timeout
     while time.time() < deadline:
         if ready_at is None:
@@ -302,6 +302,8 @@ def cmd_probe(kube, a):
             except OSError:
                 pass
         try:
+            if served:
+                raise OSError("served already")
             t0 = time.time()
             c = http.client.HTTPConnection(gu.hostname, gu.port, timeout=10)
             # A pod name no app has: a serving gate refuses it (404/409), a gate still syncing says 503.
@@ -309,12 +311,13 @@ def cmd_probe(kube, a):
             r = c.getresponse()
             body = r.read().decode(errors="replace").strip()
             c.close()
-            if r.status != 503:
-                print(json.dumps({"readyAt": ready_at, "gateServedSent": t0, "gateServedAnswered": time.time(),
-                                  "status": r.status, "body": body[:200]}))
-                return
+            if r.status != 503 and served is None:
+                served = {"gateServedSent": t0, "gateServedAnswered": time.time(), "status": r.status, "body": body[:200]}
         except OSError:
             pass
+        if served and ready_at:
+            print(json.dumps(dict(served, readyAt=ready_at)))
+            return
         time.sleep(0.1)
     sys.exit(f"the restarted replica did not serve the gate within {a.timeout}s")
 

@@ -41,6 +41,7 @@ OPERATOR_NS=zdt-system
 APPS_PER_NS=50
 NODES=10
 
+HELM=${HELM:-$HELM_BIN/helm}   # renders the chart's RBAC and Services
 SIZES=100,300,1000 REPLICAS=10 IDLE=600 CHURN=100 BUILD=1 JFR=0
 while (($#)); do
   case $1 in
@@ -59,7 +60,7 @@ done
   die "--replicas, --idle and --churn want whole numbers"
 
 for b in "$K8S_BIN/kube-apiserver" "$K8S_BIN/kube-controller-manager" "$K8S_BIN/kube-scheduler" \
-         "$K8S_BIN/kubectl" "$ETCD_BIN/etcd" "$HELM_BIN/helm"; do
+         "$K8S_BIN/kubectl" "$ETCD_BIN/etcd" "$HELM"; do
   [[ -x $b ]] || die "missing $b: run e2e/cluster/zdt-cluster build all"
 done
 [[ -x $KWOK_BIN/kwok ]] || build_kwok
@@ -149,17 +150,35 @@ EOF
   done | k apply -f - >/dev/null
   wait_for 60 "KWOK nodes Ready" bash -c "[[ \$('$K8S_BIN/kubectl' --kubeconfig '$KC' get nodes --no-headers | grep -c ' Ready ') == $NODES ]]" ||
     { check_alive kwok; die "KWOK did not make the nodes Ready"; }
+  # The API server taints a new node not-ready; the node lifecycle controller, not run here (no
+  # kubelet heartbeats to judge), would lift it once the node is Ready.
+  k taint nodes --all node.kubernetes.io/not-ready:NoSchedule- >/dev/null
   k apply --server-side -f "$ROOT/deploy/crds/zerodowntimeapps.zdt.dev-v1.yml" >/dev/null
   k create namespace "$OPERATOR_NS" >/dev/null
   # What the chart installs, but the operator's own Deployment, PDB and the kinds this API server
   # has no CRD for: the operator runs as processes here, under the chart's ServiceAccount.
-  "$HELM_BIN/helm" template zdt-operator "$ROOT/deploy/helm/zdt-operator" -n "$OPERATOR_NS" |
+  "$HELM" template zdt-operator "$ROOT/deploy/helm/zdt-operator" -n "$OPERATOR_NS" |
     python3 -c '
 import sys
 docs = sys.stdin.read().split("\n---")
 keep = [d for d in docs if d.strip() and not any(("\nkind: " + kind) in d for kind in
         ("Deployment", "PodDisruptionBudget", "ServiceMonitor", "NetworkPolicy"))]
-print("\n---".join(keep))' | k apply -n "$OPERATOR_NS" -f - >"$OUT/chart-apply-$N.log"
+print("\n---".join(keep))' | k apply -n "$OPERATOR_NS" -f - >"$OUT/chart-apply-$SIZE.log"
+  # The gate Service's endpoints, as the EndpointSlice controller would list the operator's pods:
+  # a replica admits new pods into rotation (warm-in) only while it is a ready endpoint of it.
+  k apply -f - >/dev/null <<EOF
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: zdt-operator-gate-processes
+  namespace: $OPERATOR_NS
+  labels: {kubernetes.io/service-name: zdt-operator-gate, endpointslice.kubernetes.io/managed-by: zdt-scale-benchmark}
+addressType: IPv4
+ports: [{name: gate, port: 8080, protocol: TCP}]
+endpoints:
+- {addresses: [10.250.1.10], conditions: {ready: true}, targetRef: {kind: Pod, namespace: $OPERATOR_NS, name: zdt-operator-scale-0}}
+- {addresses: [10.250.1.11], conditions: {ready: true}, targetRef: {kind: Pod, namespace: $OPERATOR_NS, name: zdt-operator-scale-1}}
+EOF
   wait_for 30 "the ServiceAccount" k -n "$OPERATOR_NS" get serviceaccount zdt-operator
   local token
   token=$(k -n "$OPERATOR_NS" create token zdt-operator --duration 24h)
@@ -209,17 +228,17 @@ EOF
 
 start_operator() { # <index>
   local i=$1 jfr=()
-  ((JFR)) && jfr=("-XX:StartFlightRecording=filename=$OUT/operator-$i-$N.jfr,settings=profile,dumponexit=true")
-  # As in the chart's pod: a 512 MiB memory limit with MaxRAMPercentage=75, i.e. a 384 MiB heap
-  # ceiling, and the collector the JVM picks in a container that small (Serial: under 1792 MiB of
-  # memory it is not a "server class machine"). HOSTNAME is the leader-election identity (the pod
-  # name in a cluster).
+  ((JFR)) && jfr=("-XX:StartFlightRecording=filename=$OUT/operator-$i-$SIZE.jfr,settings=profile,dumponexit=true")
+  # As in the chart's pod: the JVM sizes itself for the 512 MiB memory limit (MaxRAM; initial heap
+  # 1/64 of it, MaxRAMPercentage=75 as the image sets, so a 384 MiB ceiling) and takes the collector
+  # it picks in a container that small (Serial: under 1792 MiB it is no "server class machine").
+  # HOSTNAME is the leader-election identity (the pod name in a cluster).
   start_bg "operator-$i" env KUBECONFIG="$ZDT_RUN/operator.kubeconfig" HOSTNAME="zdt-operator-scale-$i" \
     POD_NAME="zdt-operator-scale-$i" POD_NAMESPACE="$OPERATOR_NS" KUBERNETES_NAMESPACE="$OPERATOR_NS" \
     ZDT_GATE_SERVICE_NAME=zdt-operator-gate ZDT_GATE_NAMESPACE="$OPERATOR_NS" ZDT_GATE_PORT=80 \
     ZDT_DRAIN_HELPER_IMAGE=localhost/zdt-drain:kwok ZDT_LEADER_ELECTION_LEASE_NAME=zdt-operator-leader \
     QUARKUS_HTTP_PORT="${GATE_PORTS[$i]}" QUARKUS_MANAGEMENT_PORT="${MGMT_PORTS[$i]}" QUARKUS_LOG_LEVEL=INFO \
-    java -Xmx384m -XX:+UseSerialGC "${jfr[@]}" -jar "$JAR"
+    java -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseSerialGC "${jfr[@]}" -jar "$JAR"
 }
 
 operator_pid() { pid_of "operator-$1"; }
@@ -250,15 +269,15 @@ leader() {
 }
 
 run_size() {
-  N=$1
-  local chn=$((CHURN < N ? CHURN : N)) d=$OUT/$N
+  SIZE=$1
+  local chn=$((CHURN < SIZE ? CHURN : SIZE)) d=$OUT/$SIZE
   mkdir -p "$d"
-  say "==== $N apps x $REPLICAS replicas (load $(load))"
+  say "==== $SIZE apps x $REPLICAS replicas (load $(load))"
   start_control_plane
-  meta "$d/meta.jsonl" apps "$N"
+  meta "$d/meta.jsonl" apps "$SIZE"
   meta "$d/meta.jsonl" replicas "$REPLICAS"
-  create_apps "$N"
-  say "created $N apps; starting two operator replicas"
+  create_apps "$SIZE"
+  say "created $SIZE apps; starting two operator replicas"
 
   # (a) cold start
   local t0
@@ -267,7 +286,7 @@ run_size() {
   start_operator 0
   start_operator 1
   meta "$d/meta.jsonl" coldStartT0 "$t0"
-  driver ready --apps "$N" --timeout $((300 + N * 2)) --out "$d/ready.jsonl" ||
+  driver ready --apps "$SIZE" --timeout $((300 + SIZE * 2)) --out "$d/ready.jsonl" ||
     die "cold start did not finish (see $d/ready.jsonl, $LOGS)"
   meta "$d/meta.jsonl" coldStartDone "$(now)"
   meta "$d/meta.jsonl" coldStartLoadAfter "\"$(load)\""
