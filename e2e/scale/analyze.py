@@ -88,6 +88,28 @@ def audit_requests(events):
     return sorted(seen.values())
 
 
+def write_latency(events, t0, t1):
+    """The operator's writes received in [t0, t1), by resource: how many, how many failed (a code
+    of 400 or more, or none: the API server gave up), and the API server's own time for them."""
+    out = {}
+    for e in events:
+        if e.get("stage") != "ResponseComplete" or e.get("verb") not in ("create", "patch", "update"):
+            continue
+        t = ts(e["requestReceivedTimestamp"])
+        if not t0 <= t < t1:
+            continue
+        ref = e.get("objectRef") or {}
+        res = ref.get("resource", "?") + ("/" + ref["subresource"] if ref.get("subresource") else "")
+        o = out.setdefault(res, {"count": 0, "failed": 0, "ms": []})
+        o["count"] += 1
+        code = (e.get("responseStatus") or {}).get("code")
+        if code is None or code >= 400:
+            o["failed"] += 1
+        o["ms"].append(1000 * (ts(e["stageTimestamp"]) - t))
+    return {res: {"count": o["count"], "failed": o["failed"], "p50Ms": r1(pct(o["ms"], 50)),
+                  "maxMs": r1(max(o["ms"]))} for res, o in sorted(out.items())}
+
+
 def rate_by(reqs, t0, t1):
     inside = [r for r in reqs if t0 <= r[0] < t1]
     by = {}
@@ -97,7 +119,7 @@ def rate_by(reqs, t0, t1):
     return len(inside) / span, {k: round(v / span, 3) for k, v in sorted(by.items(), key=lambda kv: -kv[1])}
 
 
-def cold_start(m, ready, reqs):
+def cold_start(m, ready, reqs, events=()):
     t0 = m["coldStartT0"]
     times = [r["readyAt"] - t0 for r in ready]
     first_apply = {}
@@ -108,13 +130,16 @@ def cold_start(m, ready, reqs):
     first = [r[0] for r in reqs if r[0] >= t0]
     return {
         "appsReady": len(times),
-        "allReadySeconds": r1(max(times) if times else None),
+        "complete": m.get("coldStartComplete", len(times) == m["apps"]),
+        # Only when every app got there: a cut-off start has no "all Ready" time.
+        "allReadySeconds": r1(max(times) if times and len(times) == m["apps"] else None),
         "firstAppReadySeconds": r1(min(times) if times else None),
         "medianAppReadySeconds": r1(pct(times, 50)),
         "firstApiRequestSeconds": r1(first[0] - t0 if first else None),
         # Server-side apply of a Deployment is a PATCH; the latest of the Deployments' first applies
         # is when the operator had rendered every app's Deployment (the cluster then makes the pods).
         "allDeploymentsAppliedSeconds": r1(max(creates) - t0 if creates else None),
+        "operatorWrites": write_latency(events, t0, m.get("coldStartDone", float("inf"))),
         "loadBefore": m.get("coldStartLoadBefore"),
         "loadAfter": m.get("coldStartLoadAfter"),
     }
@@ -213,10 +238,11 @@ def restart(m, path):
 
 def analyze_size(d):
     m = meta(os.path.join(d, "meta.jsonl"))
-    reqs = audit_requests(jsonl(os.path.join(d, "audit.jsonl")))
+    events = jsonl(os.path.join(d, "audit.jsonl"))
+    reqs = audit_requests(events)
     n = m["apps"]
     out = {"apps": n, "replicasPerApp": m["replicas"], "pods": n * m["replicas"],
-           "coldStart": cold_start(m, jsonl(os.path.join(d, "ready.jsonl")), reqs)}
+           "coldStart": cold_start(m, jsonl(os.path.join(d, "ready.jsonl")), reqs, events)}
     if "idleEnd" in m:
         out["steady"] = steady(m, jsonl(os.path.join(d, "process.jsonl")), reqs, n)
     out["churn"] = churn(m, jsonl(os.path.join(d, "churn.jsonl")), reqs)

@@ -286,11 +286,16 @@ run_size() {
   start_operator 0
   start_operator 1
   meta "$d/meta.jsonl" coldStartT0 "$t0"
-  driver ready --apps "$SIZE" --timeout $((300 + SIZE * 2)) --out "$d/ready.jsonl" ||
-    die "cold start did not finish (see $d/ready.jsonl, $LOGS)"
+  # Not every app Ready in time is a result too (analyze.py counts the apps that were): go on.
+  if driver ready --apps "$SIZE" --timeout $((600 + SIZE * 3)) --out "$d/ready.jsonl"; then
+    meta "$d/meta.jsonl" coldStartComplete true
+  else
+    meta "$d/meta.jsonl" coldStartComplete false
+    warn "cold start: not every app Ready in time (see $d/ready.jsonl, $LOGS)"
+  fi
   meta "$d/meta.jsonl" coldStartDone "$(now)"
   meta "$d/meta.jsonl" coldStartLoadAfter "\"$(load)\""
-  say "cold start: every app Ready in $(python3 -c "print(round($(now) - $t0, 1))") s"
+  say "cold start: ended after $(python3 -c "print(round($(now) - $t0, 1))") s"
   meta "$d/meta.jsonl" leader "\"$(leader)\""
 
   # (b) steady state: let the start settle (a full periodic reconcile has passed), then an idle window.
@@ -353,6 +358,7 @@ meta "$OUT/run.jsonl" java "\"$(java -version 2>&1 | head -1 | tr -d '"')\""
 meta "$OUT/run.jsonl" kubernetes "\"$K8S_VERSION\""
 meta "$OUT/run.jsonl" kwok "\"$KWOK_VERSION\""
 meta "$OUT/run.jsonl" idleSeconds "$IDLE"
+meta "$OUT/run.jsonl" chartRenderedBy "\"$HELM\""
 meta "$OUT/run.jsonl" startLoad "\"$(load)\""
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
 for n in "${SIZE_LIST[@]}"; do run_size "$n"; done

@@ -41,7 +41,9 @@ def audit(i, t, verb, resource, sub=None, stage="ResponseComplete", name=None):
     if sub:
         ref["subresource"] = sub
     return {"auditID": f"id-{i}", "stage": stage, "verb": verb, "objectRef": ref,
-            "userAgent": "fabric8-kubernetes-client", "requestReceivedTimestamp": iso(t)}
+            "userAgent": "fabric8-kubernetes-client", "requestReceivedTimestamp": iso(t),
+            "stageTimestamp": iso(t + (10.5 if resource == "services" else 0.02)),
+            "responseStatus": {"code": 504 if resource == "services" else 200}}
 
 
 def write_size(run, apps, live_heap_mib, idle_requests, late_answer=False, slow_decision=False, restart_s=5.0):
@@ -68,7 +70,7 @@ def write_size(run, apps, live_heap_mib, idle_requests, late_answer=False, slow_
              "cpuTicks": 1100, "heapUsed": f"{int(heap)}K", "load": "1 1 1"},
         ]
     lines(os.path.join(d, "process.jsonl"), proc)
-    reqs = [audit("start", T0 + 1, "list", "zerodowntimeapps")]
+    reqs = [audit("start", T0 + 1, "list", "zerodowntimeapps"), audit("svc", T0 + 1.5, "patch", "services")]
     reqs += [audit(f"dep{i}", T0 + 2 + i * 0.01, "patch", "deployments", name=f"app-{i}") for i in range(apps)]
     # A later apply of a Deployment (a periodic reconcile) is not part of the cold start.
     reqs += [audit("dep-again", T0 + 250, "patch", "deployments", name="app-0")]
@@ -124,6 +126,11 @@ class ScaleAnalysis(unittest.TestCase):
         self.assertEqual([100, 1000], [small["apps"], top["apps"]])
         self.assertEqual(20.0, top["coldStart"]["allReadySeconds"])
         self.assertEqual(11.0, small["coldStart"]["allReadySeconds"])
+        # The API server's own time per write, and the writes it failed.
+        self.assertEqual({"count": 1, "failed": 1, "p50Ms": 10500.0, "maxMs": 10500.0},
+                         top["coldStart"]["operatorWrites"]["services"])
+        self.assertEqual(1000, top["coldStart"]["operatorWrites"]["deployments"]["count"])
+        self.assertEqual(20.0, top["coldStart"]["operatorWrites"]["deployments"]["p50Ms"])
         self.assertEqual(round(2 + 999 * 0.01, 1), top["coldStart"]["allDeploymentsAppliedSeconds"])
         # 99 gets + the watch counted once, over 100 s.
         self.assertAlmostEqual(1.0, top["steady"]["apiRequestsPerSecond"], places=2)
