@@ -205,6 +205,8 @@ def churn(m, recs, reqs):
         "appsRolled": len(rolled),
         "rolloutSeconds": r1(max(r["t"] for r in rolled) - start if rolled else None),
         "gateCalls": len(gates),
+        # Pods seen terminating whose call had no answer when the churn ended (a cut-off run).
+        "callsUnanswered": sum(1 for r in recs if r["kind"] == "terminating") - len(gates),
         "answersByStatus": statuses,
         "holdP50Seconds": r1(pct(holds, 50), 2),
         "holdMaxSeconds": r1(max(holds) if holds else None, 2),
@@ -224,9 +226,34 @@ def churn(m, recs, reqs):
     }
 
 
+def failed_start(d, since):
+    """The first 'Failed to start application' of a replica's log after `since`, with its cause."""
+    for i in (0, 1):
+        path = os.path.join(d, f"operator-{i}.log.gz")
+        if not os.path.exists(path):
+            continue
+        with gzip.open(path, "rt", errors="replace") as f:
+            lines = f.read().splitlines()
+        for n, line in enumerate(lines):
+            if "Failed to start application" in line:
+                try:
+                    t = ts(line.split(" ", 1)[0].replace("+0000", "Z"))
+                except ValueError:
+                    continue
+                if t >= since:
+                    cause = next((c for c in reversed(lines[n:n + 400]) if c.startswith("Caused by:")), "")
+                    return {"replica": i, "seconds": r1(t - since), "cause": cause[:240]}
+    return None
+
+
 def restart(m, path):
     if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return None
+        if "restartT0" not in m:
+            return None
+        # The probe got no answer but 503 or none: say why, from the restarted replica's log.
+        return {"readySeconds": None, "gateServesSeconds": None,
+                "failedToStart": failed_start(os.path.dirname(path), m["restartT0"]),
+                "loadBefore": m.get("restartLoadBefore"), "loadAfter": m.get("restartLoadAfter")}
     with open(path) as f:
         r = json.loads(f.read().strip().splitlines()[-1])
     t0 = m["restartT0"]
@@ -295,9 +322,11 @@ def checks(sizes, growth):
     res["decisionP99"] = {"target": f"decision p99 under {TARGETS['decisionP99Ms']} ms", "value": p99,
                           "met": None if p99 is None else p99 < TARGETS["decisionP99Ms"]}
     rs = worst("restart", lambda s: (s.get("restart") or {}).get("gateServesSeconds"))
+    failed = [s["apps"] for s in sizes if (s.get("restart") or {}).get("failedToStart")]
     res["restart"] = {"target": f"a restarted replica serves the gate within {TARGETS['restartServeSeconds']} s",
-                      "measuredAt": top["apps"] if top else None, "value": rs,
-                      "met": None if rs is None else rs <= TARGETS["restartServeSeconds"]}
+                      "measuredAt": top["apps"] if top else None,
+                      "value": f"failed to start at {failed[0]} apps" if failed else rs,
+                      "met": False if failed else None if rs is None else rs <= TARGETS["restartServeSeconds"]}
     return res
 
 

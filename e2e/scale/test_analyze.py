@@ -190,6 +190,20 @@ class ScaleAnalysis(unittest.TestCase):
         self.assertIn("| no gate call answered later than its bound + 1 s | 1 of 4 | **no** |", md)
         self.assertEqual(len(analyze.TARGETS), md.count("| yes |") + md.count("| **no** |") + md.count("| not measured |"))
 
+    def test_a_replica_that_failed_to_restart_is_reported_with_its_cause(self):
+        write_size(self.run, 100, 110, idle_requests=10)
+        d = os.path.join(self.run, "100")
+        open(os.path.join(d, "restart.json"), "w").close()  # the probe never saw the gate serve
+        with gzip.open(os.path.join(d, "operator-0.log.gz"), "wt") as f:
+            f.write(iso(T0 + 300).replace("Z", "+0000") + " ERROR [io.qu.ru.Application] Failed to start application: x\n"
+                    "Caused by: outer\n\tat a.b\nCaused by: timeout listing pods\n"
+                    + iso(T0 + 430).replace("Z", "+0000") + " ERROR [io.qu.ru.Application] Failed to start application: y\n"
+                    "Caused by: the restart's own\n")
+        r = analyze.analyze(self.run)["sizes"][0]["restart"]
+        self.assertIsNone(r["gateServesSeconds"])
+        self.assertEqual({"replica": 0, "seconds": 30.0, "cause": "Caused by: the restart's own"}, r["failedToStart"])
+        self.assertFalse(analyze.analyze(self.run)["targets"]["restart"]["met"])
+
     def test_percentile_is_nearest_rank(self):
         self.assertEqual(99, analyze.pct(list(range(1, 101)), 99))
         self.assertEqual(1, analyze.pct([1], 99))
