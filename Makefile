@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CLUSTER := e2e/cluster/zdt-cluster
 
-.PHONY: help demo test unit helper-test analysis-test crds build image install uninstall up down drills pod-start readme
+.PHONY: help demo test unit helper-test analysis-test crds build image install uninstall up down drills pod-start scale readme
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ drills: ## failure drills under load on the local cluster (operator, Traefik API
 
 pod-start: ## what the drain helper's init container adds to a pod's start (exec vs gate mode, on the local cluster)
 	e2e/pod-start/run.sh
+
+scale: ## scale benchmark: 100/300/1,000 apps x 10 KWOK pods on an API server of its own (SCALE_ARGS="--sizes 20 --idle 60" for a quick run)
+	e2e/scale/run.sh $(SCALE_ARGS)
 
 readme: ## rewrite the result blocks of README.md and docs/*.md from the committed files in e2e/results
 	e2e/readme_results.py

@@ -40,6 +40,7 @@ RENDERERS = {
     "rollout-results": lambda: read("rollout.md"),
     "drills-results": lambda: read("drills.md"),
     "pod-start-results": pod_start,
+    "scale-results": lambda: read("scale.md"),
 }
 
 

@@ -107,6 +107,11 @@ build_helm() {
     helm.sh/helm/v3/cmd/helm
 }
 
+# KWOK's controller plays the kubelet for simulated nodes: the scale benchmark only, not in `all`.
+build_kwok() {
+  go_build kwok "$KWOK_BIN" "" sigs.k8s.io/kwok/cmd/kwok
+}
+
 cmd_build() {
   command -v go >/dev/null || die "Go is needed to build the binaries (go 1.26 or newer)"
   case ${1:-all} in
@@ -116,6 +121,7 @@ cmd_build() {
     traefik) build_traefik ;;
     helm) build_helm ;;
     dns) build_coredns ;;
-    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns]" ;;
+    kwok) build_kwok ;;
+    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns|kwok]" ;;
   esac
 }
