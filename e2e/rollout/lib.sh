@@ -109,13 +109,8 @@ YAML
 }
 
 # --- recording -------------------------------------------------------------------------------
-traefik_servers() { # the pod addresses Traefik routes to for <ns>
-  curl -fsS "$ZDT_TRAEFIK_API_URL/api/http/services?per_page=1000" 2>/dev/null |
-    python3 -c 'import json,sys; ns=sys.argv[1]
-for s in json.load(sys.stdin):
-    if s.get("name","").startswith(ns+"-app-"):
-        for v in s.get("loadBalancer",{}).get("servers",[]):
-            if not v.get("fenced"): print(v["url"])' "$1"
+traefik_servers() { # the pod addresses Traefik routes to for <ns> now, one a line
+  python3 "$ROOT/e2e/rollout/traefik_sampler.py" --api "$ZDT_TRAEFIK_API_URL" --prefix "$1-app-" --once 2>/dev/null
 }
 
 # app_wait_ready <name> <ns> <replicas>: the Deployment exists (the operator creates it for a
@@ -136,8 +131,10 @@ app_wait_ready() {
   done
 }
 
-# record_start <ns> <dir> [resilient]: every pod change, the current pods' own log lines,
-# Traefik's server list every 200 ms. Sets REC_PIDS (stopped by record_stop) and OLD_PODS.
+# record_start <ns> <dir> [resilient]: every pod change, the current pods' own log lines (each
+# prefixed with the runtime's timestamp: the drain helper's line has none of its own), Traefik's
+# server list 20 times a second (traefik_sampler.py; TRAEFIK_SAMPLE_MS changes the interval).
+# Sets REC_PIDS (stopped by record_stop) and OLD_PODS.
 # resilient (the drills): the pod watch and the log streams reconnect when they break (an API
 # server restart), and pods created later are followed too; repeated lines are harmless, the
 # analysis takes the first of each event.
@@ -154,7 +151,7 @@ record_start() {
         [[ -n ${seen[$p]:-} ]] && continue
         seen[$p]=1
         (while kubectl -n "$ns" get pod "$p" >/dev/null 2>&1; do
-          kubectl -n "$ns" logs -f "$p" >>"$dir/logs/$p.log" 2>/dev/null; sleep 0.5; done) &
+          kubectl -n "$ns" logs -f --timestamps "$p" >>"$dir/logs/$p.log" 2>/dev/null; sleep 0.5; done) &
       done
       sleep 1
     done) &
@@ -164,9 +161,11 @@ record_start() {
     REC_PIDS+=($!)
   fi
   OLD_PODS=$(kubectl -n "$ns" get pods -o jsonpath='{.items[*].metadata.name}')
-  [[ -n $resilient ]] || for p in $OLD_PODS; do kubectl -n "$ns" logs -f "$p" >"$dir/logs/$p.log" 2>/dev/null & done
-  (while :; do printf '%s %s\n' "$(date +%s%3N)" "$(traefik_servers "$ns" | tr '\n' ' ')"; sleep 0.2; done) \
-    >>"$dir/traefik.txt" &
+  [[ -n $resilient ]] || for p in $OLD_PODS; do kubectl -n "$ns" logs -f --timestamps "$p" >"$dir/logs/$p.log" 2>/dev/null & done
+  # The sampler runs at a higher CPU priority than the load it observes: on this 2-CPU machine
+  # its 20 Hz schedule would otherwise slip behind the load generator and the JVMs.
+  nice -n -10 python3 "$ROOT/e2e/rollout/traefik_sampler.py" --api "$ZDT_TRAEFIK_API_URL" --prefix "$ns-app-" \
+    --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/traefik.txt" 2>>"$dir/traefik-sampler.log" &
   REC_PIDS+=($!)
 }
 
