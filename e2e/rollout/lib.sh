@@ -166,6 +166,7 @@ record_start() {
   # its 20 Hz schedule would otherwise slip behind the load generator and the JVMs.
   nice -n -10 python3 "$ROOT/e2e/rollout/traefik_sampler.py" --api "$ZDT_TRAEFIK_API_URL" --prefix "$ns-app-" \
     --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/traefik.txt" 2>>"$dir/traefik-sampler.log" &
+  REC_SAMPLER=$!
   REC_PIDS+=($!)
 }
 
@@ -177,7 +178,12 @@ kill_tree() { # kill_tree <pid...>: the processes and everything they started, b
   done
 }
 
-record_stop() { kill_tree "${REC_PIDS[@]}"; }
+# record_stop: ends the recording; the sampler's summary line is in traefik.txt when it returns.
+record_stop() {
+  kill_tree "${REC_PIDS[@]}"
+  wait "$REC_SAMPLER" 2>/dev/null || true
+  [[ -s $REC_DIR/traefik-sampler.log ]] || rm -f "$REC_DIR/traefik-sampler.log"
+}
 
 # record_reconnect: a resilient recording started again from scratch, appending (kubectl's
 # watch and log streams can hang on a connection to an API server that went away).
