@@ -605,6 +605,19 @@ def check(results, mode, per_pod=None):
     return failures
 
 
+def sampling_sentence(results):
+    """One sentence on how finely Traefik's routing was observed over the scenarios: the largest
+    median interval, the largest interval and the widest window around a removal."""
+    smp = [r["traefikSampling"] for r in results if (r.get("traefikSampling") or {}).get("intervalMsMedian") is not None]
+    if not smp:
+        return ""
+    windows = [s["resolutionMsMax"] for s in smp if s.get("resolutionMsMax") is not None]
+    return (" Traefik's routing sampled every %g ms or less (median per scenario; largest interval %g ms), each "
+            "served pod's removal located to within %s ms."
+            % (max(s["intervalMsMedian"] for s in smp), max(s["intervalMsMax"] for s in smp),
+               "%g" % max(windows) if windows else "(none seen)"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", required=True)
@@ -641,8 +654,8 @@ def main():
             r["deploymentCompleteSeconds"], hold, prop, rel))
     table = "\n".join(lines)
     with open(os.path.join(a.out, prefix + ".md"), "w") as f:
-        f.write("Traefik providers throttle %ss, %s req/s through the ingress, new connection per request.\n\n"
-                % (results[0]["throttleSeconds"], results[0]["rate"]) + table + "\n")
+        f.write("Traefik providers throttle %ss, %s req/s through the ingress, new connection per request.%s\n\n"
+                % (results[0]["throttleSeconds"], results[0]["rate"], sampling_sentence(results)) + table + "\n")
     print(table)
     if timeline_png(pictures, os.path.join(a.out, prefix + ".png")):
         print("timeline: " + os.path.join(a.out, prefix + ".png"))

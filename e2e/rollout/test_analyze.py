@@ -122,6 +122,8 @@ class CommandLine(unittest.TestCase):
                                       "propagationSecondsObserved", "propagationSecondsObservedMax", "releasedBy",
                                       "throttleSeconds", "rate", "load"}, set(r))
             md = open(os.path.join(out, "rollout.md")).read().splitlines()
+            self.assertTrue(md[0].endswith(" Traefik's routing sampled every 50 ms or less (median per scenario; largest "
+                                           "interval 50 ms), each served pod's removal located to within 53 ms."), md[0])
             self.assertEqual(md[2], "| scenario | change | requests | failed | failed by kind | rollout s (last old pod exited) "
                              "| Deployment complete s | hold s mean / max | Traefik propagation s mean / max | released by |")
             self.assertEqual(md[6], "| (c) ZeroDowntimeApp, gate mode | rolling update v1 -> v2 | 44 | **0** | - | 12.6 | 8.5 "
