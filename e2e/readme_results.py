@@ -11,11 +11,15 @@ import argparse
 import glob
 import json
 import os
+import gzip
 import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "e2e", "results")
+sys.path.insert(0, os.path.join(ROOT, "e2e", "rollout"))
+import traefik_sampler  # noqa: E402
+from analyze import RESOLUTION_BOUND_MS  # noqa: E402
 
 
 def read(name):
@@ -36,8 +40,46 @@ def pod_start():
                              % (r["gateMinusExecMedianMs"] / 1000, r["gateOverExecMedianRatio"], r["cpus"], r["loadavg"])])
 
 
+def sampling():
+    """How finely Traefik's routing was observed in each committed rollout scenario and drill: the
+    `traefikSampling` of rollout.json and drills.json, or, for runs analysed before it was
+    recorded, the same figures computed from the run's raw samples (traefik.txt.gz)."""
+    rows, bound, older = [], RESOLUTION_BOUND_MS, False
+    for kind, name, runs in (("rollout", "rollout.json", "rollout-runs"), ("drill", "drills.json", "drills-runs")):
+        for r in json.loads(read(name)):
+            smp = r.get("traefikSampling")
+            if not smp:
+                path = os.path.join(RESULTS, runs, r["name"], "traefik.txt")
+                text = open(path) if os.path.exists(path) else gzip.open(path + ".gz", "rt") if os.path.exists(path + ".gz") else None
+                if text is None:
+                    rows.append("| %s %s | no samples recorded | | | | |" % (kind, r["name"]))
+                    continue
+                with text:
+                    smp = traefik_sampler.stats(traefik_sampler.read_samples(text))
+                older = True
+            new = smp.get("clock") == "monotonic"
+            rows.append("| %s %s | %s | %s | %s / %s / %s | %s | %s |" % (
+                kind, r["name"], smp["samples"], smp["failedSamples"] if new else "not recorded", fmt(smp["intervalMsMedian"]),
+                fmt(smp["intervalMsP99"]), fmt(smp["intervalMsMax"]), fmt(smp.get("resolutionMsMax")),
+                "20 Hz sampler" if new else "curl every 200 ms"))
+    out = ["| run | samples answered | without an answer | interval ms median / p99 / max "
+           "| widest window around a pod's removal, ms | sampled by |", "|---|---|---|---|---|---|"] + rows + [
+        "", "A release is judged against the samples around its pod's removal; one inside a window wider than "
+            "%d ms fails the run as unresolved." % bound]
+    if older:
+        out.append("Runs sampled by the earlier poller (a `curl` every 200 ms, stamped on the wall clock, a failed "
+                   "request indistinguishable from an empty list) predate that check: their figures are computed "
+                   "here from their raw samples, and their windows were not judged.")
+    return "\n".join(out)
+
+
+def fmt(ms):
+    return "-" if ms is None else "%g" % ms
+
+
 RENDERERS = {
     "rollout-results": lambda: read("rollout.md"),
+    "sampling-results": sampling,
     "drills-results": lambda: read("drills.md"),
     "pod-start-results": pod_start,
     "scale-results": lambda: read("scale.md"),

@@ -41,5 +41,31 @@ class ReadmeResults(unittest.TestCase):
             os.unlink(f.name)
 
 
+class SamplingBlock(unittest.TestCase):
+    """The sampling table takes a run's recorded figures, or computes them from its raw samples."""
+
+    def test_recorded_and_raw(self):
+        import gzip
+        import json
+        with tempfile.TemporaryDirectory() as tmp:
+            smp = {"samples": 812, "failedSamples": 2, "clock": "monotonic", "intervalMsMedian": 50,
+                   "intervalMsP99": 71, "intervalMsMax": 140, "resolutionMsMax": 58, "resolutionBoundMs": 250}
+            with open(os.path.join(tmp, "rollout.json"), "w") as f:
+                json.dump([{"name": "gate", "traefikSampling": smp}], f)
+            with open(os.path.join(tmp, "drills.json"), "w") as f:
+                json.dump([{"name": "eviction"}], f)
+            os.makedirs(os.path.join(tmp, "drills-runs", "eviction"))
+            with gzip.open(os.path.join(tmp, "drills-runs", "eviction", "traefik.txt.gz"), "wt") as f:
+                f.write("1796000000000 http://a:1 \n1796000000300 http://a:1 \n1796000001000 \n")
+            saved, readme_results.RESULTS = readme_results.RESULTS, tmp
+            try:
+                text = readme_results.sampling()
+            finally:
+                readme_results.RESULTS = saved
+        self.assertIn("| rollout gate | 812 | 2 | 50 / 71 / 140 | 58 | 20 Hz sampler |", text)
+        self.assertIn("| drill eviction | 3 | not recorded | 500 / 700 / 700 | - | curl every 200 ms |", text)
+        self.assertIn("wider than 250 ms", text)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -4,7 +4,6 @@ Each case under testdata/ is a small recorded run (see testdata/README.md) with 
 fail; the test runs the analysis on it and compares the failed criteria, by id, with that list.
 """
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -14,31 +13,19 @@ import subprocess
 import sys
 import tempfile
 import unittest
-import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "testdata")
 ANALYZE = os.path.join(HERE, "analyze.py")
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import fixtures  # noqa: E402
 
-
-def module(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
-
-
-fixtures = module("zdt_fixtures", os.path.join(HERE, "..", "rollout", "fixtures.py"))
-drills = module("zdt_drills_analyze", ANALYZE)
+drills = fixtures.module("zdt_drills_analyze", ANALYZE)
+setUpModule = fixtures.quiet_resource_warnings
 
 # The criteria every drill has, shown failing once (testdata/generic/, on the common run).
-GENERIC = {"no-leaked-hold", "rollout-completed", "load-ran", "per-pod-evidence", "no-orphaned-wait"}
+GENERIC = {"no-leaked-hold", "rollout-completed", "load-ran", "per-pod-evidence", "no-orphaned-wait", "sampling"}
 COMMON = os.path.join(DATA, "common")
-
-
-def setUpModule():
-    # The analysis scripts run once and leave closing their files to the interpreter.
-    warnings.simplefilter("ignore", ResourceWarning)
 
 
 def drill_dirs():
@@ -87,10 +74,7 @@ class DrillCriteria(unittest.TestCase):
         self.assertTrue(spec.get("why"), "every fixture says what it stands for")
 
 
-for _name, _layers in cases():
-    def _test(self, name=_name, layers=_layers):
-        self.check_case(name, layers)
-    setattr(DrillCriteria, "test_" + re.sub(r"\W", "_", _name), _test)
+fixtures.add_case_tests(DrillCriteria, cases())
 
 
 class EveryCriterionCanFail(unittest.TestCase):
@@ -139,7 +123,8 @@ class CommandLine(unittest.TestCase):
             self.assertEqual([r["name"] for r in results], ["apiserver-restart", "eviction"])
             for r in results:
                 self.assertEqual(set(r), {"name", "requests", "failed", "failedByKind", "rolloutCompleted", "rolloutSeconds",
-                                          "passed", "finding", "servingPodReadinessFlaps", "loadAverageBefore", "loadAverageAfter"})
+                                          "passed", "finding", "servingPodReadinessFlaps", "loadAverageBefore", "loadAverageAfter",
+                                          "traefikSampling"})
             self.assertEqual([r["passed"] for r in results], [True, False])
             md = open(os.path.join(out, "drills.md")).read()
             self.assertIn("| drill | requests | failed | rollout completed | passed | finding |", md)

@@ -3,8 +3,9 @@
 
 Every number comes from what the run recorded: the load generator's per-request CSV, the pod
 watch stream, the old pods' own log lines (SIGTERM, exit, the own preStop hook's event=prestop,
-the drain helper's zdt-drain line), Traefik's API sampled every 200 ms and, for
-ZeroDowntimeApps, status.lastDrains. Exits 1 when a pass criterion fails.
+the drain helper's zdt-drain line, each line with the runtime's timestamp), Traefik's server list
+sampled 20 times a second (traefik_sampler.py) and, for ZeroDowntimeApps, status.lastDrains.
+Exits 1 when a pass criterion fails.
 
 The criteria (check) are a function of what analyze() read, so that e2e/rollout/test_analyze.py
 can show each of them failing on a small recorded run (e2e/rollout/testdata/).
@@ -18,7 +19,10 @@ import os
 import re
 import statistics
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import traefik_sampler  # noqa: E402
 
 TITLES = {
     "plain": "(a) plain Deployment, no preStop",
@@ -51,6 +55,14 @@ LAST_DRAINS_KEEP = 10
 # The own preStop hook runs after the hold: its event=prestop may not be earlier than the pod's
 # termination start (from the pod watch, whole seconds, so never late) plus the helper's held.
 HOOK_SLACK = 0.5
+# Traefik's routing is sampled 20 times a second; the check needs at least 10 (a median interval
+# of at most this many ms over the whole recording).
+SAMPLING_MEDIAN_MS_MAX = 100
+# The resolution an early release is judged at: Traefik dropped a pod somewhere between the last
+# sample that lists it and the end of the first that does not. A release inside that window is
+# neither early nor late as far as the samples can tell; it passes only when the window is at
+# most this long, and is reported "unresolved" otherwise.
+RESOLUTION_BOUND_MS = 250
 
 
 def ts(value):
@@ -142,18 +154,36 @@ def helper_line(line):
     return out
 
 
+# `kubectl logs --timestamps` puts the runtime's RFC 3339 timestamp (nanoseconds) before each
+# line: when the container runtime read the line, on the same clock as the app's own timestamps
+# and Traefik's samples. The drain helper's line has no timestamp of its own.
+RUNTIME_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z (?=\d{4}-\d\d-\d\dT|zdt-drain:)")
+
+
+def runtime_stamp(line):
+    """(the runtime's timestamp in epoch seconds, the line without it); (None, line) when the log
+    was recorded without --timestamps."""
+    m = RUNTIME_STAMP.match(line)
+    if not m:
+        return None, line
+    at = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc).timestamp() + float(m.group(2) or 0)
+    return at, line[m.end():]
+
+
 def pod_log(run, pod):
     """One pod's recorded log: whether it was recorded, the first timestamp and the line index
     (0-based, in the order the lines were written) of each app event, and the drain helper's
-    report lines, each with its index as "line"."""
+    report lines, each with its index as "line" and, when the log has the runtime's timestamps,
+    the time it was written as "at"."""
     path = os.path.join(run, "logs", pod + ".log")
     out = {"recorded": exists(path), "events": {}, "eventLine": {}, "helpers": []}
     if not out["recorded"]:
         return out
     for i, line in enumerate(open_text(path)):
-        helper = helper_line(line.rstrip("\n"))
+        at, line = runtime_stamp(line.rstrip("\n"))
+        helper = helper_line(line)
         if helper is not None:
-            out["helpers"].append(dict(helper, line=i))
+            out["helpers"].append(dict(helper, line=i, **({"at": at} if at is not None else {})))
             continue
         parts = line.split()
         kv = dict(x.split("=", 1) for x in parts[1:] if "=" in x)
@@ -171,25 +201,74 @@ def log_events(run, pod):
     return pod_log(run, pod)["events"]
 
 
-def traefik_removals(run, pods):
-    """First sample after a pod's stop in which Traefik no longer lists the pod's address."""
-    samples = []
+def traefik_samples(run):
+    """Traefik's recorded server lists (traefik_sampler.Sample), oldest first."""
     path = os.path.join(run, "traefik.txt")
-    if exists(path):
-        for line in open_text(path):
-            parts = line.split()
-            if parts:
-                samples.append((int(parts[0]) / 1000.0, " ".join(parts[1:])))
-    removed = {}
-    for name, p in pods.items():
-        if "stopAt" not in p or "ip" not in p:
-            continue
-        needle = "//%s:" % p["ip"]
-        for t, servers in samples:
-            if t >= p["stopAt"] and needle not in servers:
-                removed[name] = t
-                break
-    return removed
+    return traefik_sampler.read_samples(open_text(path)) if exists(path) else []
+
+
+def routing(samples, ip, stop_at):
+    """What the samples show of Traefik's routing to one pod address: the last sample that lists
+    it (lastListedAt, its stamp), the first answered sample after that which does not
+    (unlistedAt, and unlistedBy = its stamp plus the time its answer took: Traefik had dropped the
+    pod by then), removedAt (the first answered sample from stop_at on without the pod), and
+    gapMs, the window Traefik's drop lies in (unlistedBy - lastListedAt). Keys are absent when
+    the samples do not show it."""
+    needle = "//%s:" % ip
+    out, last = {}, None
+    for i, s in enumerate(samples):
+        if s.lists(needle):
+            last = i
+    if last is not None:
+        out["lastListedAt"] = samples[last].wall
+        nxt = next((s for s in samples[last + 1:] if s.error is None), None)
+        if nxt is not None:
+            out["unlistedAt"], out["unlistedBy"] = nxt.wall, nxt.wall + nxt.took
+            out["gapMs"] = round((out["unlistedBy"] - out["lastListedAt"]) * 1000)
+    after = max(stop_at, out["lastListedAt"] + 1e-6) if "lastListedAt" in out else stop_at
+    removed = next((s.wall for s in samples if s.error is None and s.wall >= after and not s.lists(needle)), None)
+    if removed is not None:
+        out["removedAt"] = removed
+    return out
+
+
+def release_time(log):
+    """When the pod's hold ended, and how that is known: the drain helper's line as the runtime
+    stamped it, less its own hook's time (the helper runs the template's preStop after the
+    release and writes its line last); else the app's SIGTERM line, which comes after the whole
+    preStop (the latest the release can have been). (None, None) without either."""
+    h = log["helpers"][0] if log["helpers"] else {}
+    if "at" in h:
+        return h["at"] - (h.get("hook_took") or 0.0), "zdt-drain line"
+    if "sigterm" in log["events"]:
+        return log["events"]["sigterm"], "SIGTERM line"
+    return None, None
+
+
+def release_verdict(release, last_listed, unlisted_by, bound_ms=RESOLUTION_BOUND_MS):
+    """How a hold's end compares with Traefik's drop of the pod, from the samples around it (any
+    common time origin): "early" (released before a sample that still lists the pod), "ok"
+    (released at or after the last sample listing it, and either after the drop was seen or
+    inside a window of at most bound_ms), "unresolved" (inside a wider window: an early release
+    would not show), "unknown" (no release time or no sample listing the pod)."""
+    if release is None or last_listed is None:
+        return "unknown"
+    if release < last_listed:
+        return "early"
+    if unlisted_by is None:
+        return "unresolved"
+    if release < unlisted_by and (unlisted_by - last_listed) * 1000 > bound_ms:
+        return "unresolved"
+    return "ok"
+
+
+def sampling_facts(samples, gaps):
+    """The achieved sampling (traefik_sampler.stats) and the resolution around the pods' removals:
+    the widest window a drop lay in, against the bound the checks allow."""
+    out = traefik_sampler.stats(samples)
+    out["resolutionMsMax"] = max(gaps) if gaps else None
+    out["resolutionBoundMs"] = RESOLUTION_BOUND_MS
+    return out
 
 
 def load_facts(meta, summary, change_ms, done_ms):
@@ -282,8 +361,8 @@ def analyze(run):
     summary, by_replica = merged_summary(run)
     change = meta["changeAtMs"] / 1000.0
     pods = pod_timeline(run)
-    removed = traefik_removals(run, pods)
-    holds, propagation, stopped = [], [], []
+    samples = traefik_samples(run)
+    holds, propagation, stopped, gaps = [], [], [], []
     for name, p in pods.items():
         if "stopAt" not in p:
             continue
@@ -296,7 +375,7 @@ def analyze(run):
                                                 ("prestop", log["eventLine"].get("prestop")),
                                                 ("sigterm", log["eventLine"].get("sigterm"))) if v is not None}}
         if log["helpers"]:
-            entry["helper"] = {k: v for k, v in log["helpers"][0].items() if k != "line"}
+            entry["helper"] = {k: v for k, v in log["helpers"][0].items() if k not in ("line", "at")}
         if "prestop" in ev:
             entry["preStopHookAt"] = ev["prestop"]
         if "sigterm" in ev:
@@ -304,9 +383,17 @@ def analyze(run):
             holds.append(ev["sigterm"] - p["stopAt"])
         if "exit" in ev:
             entry["exitAt"] = ev["exit"]
-        if name in removed:
-            entry["traefikRemovedAt"] = removed[name]
-            propagation.append(removed[name] - p["stopAt"])
+        seen = routing(samples, p["ip"], p["stopAt"]) if "ip" in p else {}
+        if "removedAt" in seen:
+            entry["traefikRemovedAt"] = seen["removedAt"]
+            propagation.append(seen["removedAt"] - p["stopAt"])
+        for k, key in (("lastListedAt", "traefikLastListedAt"), ("unlistedBy", "traefikUnlistedBy"), ("gapMs", "traefikGapMs")):
+            if k in seen:
+                entry[key] = seen[k]
+        if "gapMs" in seen and entry["wasReady"]:
+            gaps.append(seen["gapMs"])
+        entry["releaseAt"], entry["releaseSource"] = release_time(log)
+        entry["release"] = release_verdict(entry["releaseAt"], seen.get("lastListedAt"), seen.get("unlistedBy"))
         stopped.append(entry)
     released = {}
     drains = []
@@ -337,6 +424,7 @@ def analyze(run):
         "propagationSecondsObserved": round(statistics.mean(propagation), 1) if propagation else None,
         "propagationSecondsObservedMax": round(max(propagation), 1) if propagation else None,
         "releasedBy": released,
+        "traefikSampling": sampling_facts(samples, gaps),
         "throttleSeconds": meta["throttleSeconds"],
         # runs before frontEnd was recorded went through the one Traefik
         "frontEnd": meta.get("frontEnd", "traefik"),
@@ -403,6 +491,70 @@ def timeline_png(runs, out_png):
     return True
 
 
+def helper_problem(p):
+    """Gate mode's preStop is the drain helper: each stopped pod that served must show its one
+    report line, with the gate's answer or the hold's end (not bad arguments, which sleep the
+    hold blind), written before SIGTERM (the hook ended before the container was signalled)."""
+    h, n, at = p.get("helper") or {}, p.get("helperLines", 0), p.get("logLine") or {}
+    if not p.get("logRecorded", True):
+        return "no log"
+    if n != 1:
+        return "no zdt-drain line" if n == 0 else "%d zdt-drain lines" % n
+    if h.get("outcome") not in HELPER_OK:
+        return "outcome %s%s" % (h.get("outcome"), ": " + h["error"] if h.get("error") else "")
+    if h.get("pod") and h["pod"].split("/")[-1] != p["pod"]:
+        return "the line is for pod %s" % h["pod"]
+    if "sigterm" in at and at["helper"] > at["sigterm"]:
+        return "zdt-drain line after the SIGTERM line"
+    return None
+
+
+def hook_problem(p):
+    """The template's own preStop (httpGet /prestop, which logs event=prestop) is chained after
+    the hold: zdt-drain runs it once the gate released the pod (or the hold passed) and only
+    then writes its line, which reports the hook; SIGTERM comes after the whole preStop."""
+    h, at = p.get("helper") or {}, p.get("logLine") or {}
+    if not p.get("logRecorded", True):
+        return "no log"
+    if "preStopHookAt" not in p:
+        return "no event=prestop line"
+    if "sigterm" not in at:
+        return "no SIGTERM line"
+    if at["prestop"] > at["sigterm"]:
+        return "event=prestop after the SIGTERM line"
+    if "helper" not in at:
+        return "no zdt-drain line"
+    if h.get("hook") in (None, "", "none"):
+        return "the zdt-drain line names no own hook"
+    if at["prestop"] > at["helper"]:
+        return "event=prestop after the zdt-drain line that reports the hook as done"
+    if h.get("held") is None or p["preStopHookAt"] < p["preStopAt"] + h["held"] - HOOK_SLACK:
+        return "event=prestop %.1f s after the termination started, before the hold (%s s) ended" % (
+            p["preStopHookAt"] - p["preStopAt"], h.get("held"))
+    return None
+
+
+def release_problem(p):
+    """No hold may end while Traefik still routes to its pod: the release (the helper's line as the
+    runtime stamped it) at or after the last sample that lists the pod."""
+    if p.get("release") in (None, "unknown"):
+        return "no release time" if p.get("releaseAt") is None else "no sample listing it"
+    if p.get("release") == "early":
+        return "released by its %s %.3f s before that sample" % (
+            p["releaseSource"], p["traefikLastListedAt"] - p["releaseAt"])
+    return None
+
+
+def resolution_problem(p):
+    """An early release shorter than the window Traefik's drop lies in would not show: a release
+    inside a window wider than RESOLUTION_BOUND_MS is reported, not passed."""
+    if p.get("release") != "unresolved":
+        return None
+    return "unresolved: released %.3f s after the last sample listing the pod, inside a %s window" % (
+        p["releaseAt"] - p["traefikLastListedAt"],
+        "%d ms" % p["traefikGapMs"] if "traefikGapMs" in p else "still open when the recording ended")
+
+
 def check(results, mode, per_pod=None):
     """Prints each criterion and returns the failed ones: {"id": "<scenario>:<criterion>", "text"}."""
     by = {r["name"]: r for r in results}
@@ -423,20 +575,26 @@ def check(results, mode, per_pod=None):
         if name.startswith("gate"):
             need(r["failed"] == 0, name + ":no-failed",
                  "%s drops no request (%d of %d failed)" % (name, r["failed"], r["requests"]))
+    def each_stopped(name, cid, text, problem, label="offending"):
+        """One criterion over every stopped pod of a scenario that had been ready (had served):
+        problem(pod) says what is wrong with it, None when nothing is. Fails without pods."""
+        pods = (per_pod or {}).get(name)
+        stopped = pods["stopped"] if pods else []
+        bad = ["%s (%s)" % (p["pod"], why) for p in stopped if p.get("wasReady", True) for why in [problem(p)] if why]
+        need(pods is not None and stopped and not bad, name + ":" + cid, "%s: %s (%d stopped%s)"
+             % (name, text, len(stopped), "; %s: %s" % (label, ", ".join(bad)) if bad else ""))
+
     for name in by:
         if not name.startswith("gate"):
             continue
         # Every pod that was stopped and had served must show its SIGTERM and Traefik's removal: a
         # pod without them would otherwise pass the hold check below unseen.
-        pods = (per_pod or {}).get(name)
-        stopped = pods["stopped"] if pods else []
-        missing = ["%s (%s)" % (p["pod"], ", ".join(
-            w for k, w in (("sigtermAt", "no SIGTERM line"), ("traefikRemovedAt", "no Traefik removal seen")) if k not in p))
-            for p in stopped if p.get("wasReady", True) and ("sigtermAt" not in p or "traefikRemovedAt" not in p)]
-        need(pods is not None and stopped and not missing, name + ":per-pod-evidence",
-             "%s: every stopped pod's SIGTERM line and Traefik's removal of it were recorded (%d stopped%s)"
-             % (name, len(stopped), "; missing: " + ", ".join(missing) if missing else ""))
+        each_stopped(name, "per-pod-evidence", "every stopped pod's SIGTERM line and Traefik's removal of it were recorded",
+                     lambda p: ", ".join(w for k, w in (("sigtermAt", "no SIGTERM line"),
+                                                       ("traefikRemovedAt", "no Traefik removal seen")) if k not in p),
+                     label="missing")
         timeouts = by[name]["releasedBy"].get("Timeout", 0)
+        stopped = ((per_pod or {}).get(name) or {}).get("stopped") or []
         late = []
         for p in stopped:
             if "sigtermAt" in p and "traefikRemovedAt" in p and p["sigtermAt"] - p["traefikRemovedAt"] > 2.0:
@@ -444,33 +602,23 @@ def check(results, mode, per_pod=None):
         need(not late or timeouts >= len(late), name + ":hold-ends",
              "%s: every hold ends within 2 s of Traefik's observed removal or by its bound (%s)"
              % (name, ", ".join(late) or "none later"))
+        # Traefik's routing observed at 10 Hz or more, and what that achieved, stated.
+        smp = by[name].get("traefikSampling") or {}
+        med = smp.get("intervalMsMedian")
+        need(med is not None and med <= SAMPLING_MEDIAN_MS_MAX, name + ":sampling",
+             "%s: Traefik's routing sampled at least every %d ms (median %s ms, p99 %s, max %s over %s samples, "
+             "%s without an answer; widest window around a removal %s ms)"
+             % (name, SAMPLING_MEDIAN_MS_MAX, med, smp.get("intervalMsP99"), smp.get("intervalMsMax"),
+                smp.get("samples"), smp.get("failedSamples"), smp.get("resolutionMsMax")))
+        each_stopped(name, "no-early-release", "no hold ended before Traefik's last sample still listing its pod",
+                     release_problem)
+        each_stopped(name, "release-resolved", "every release is resolved against Traefik's drop to %d ms or better"
+                     % RESOLUTION_BOUND_MS, resolution_problem)
     for name, r in by.items():
         if r.get("mode") != "gate":
             continue
-        # Gate mode's preStop is the drain helper: each stopped pod that served must show its one
-        # report line, with the gate's answer or the hold's end (not bad arguments, which sleep the
-        # hold blind), written before SIGTERM (the hook ended before the container was signalled).
-        pods = (per_pod or {}).get(name)
-        stopped = pods["stopped"] if pods else []
-        bad = []
-        for p in stopped:
-            if not p.get("wasReady", True):
-                continue
-            h, n, at = p.get("helper") or {}, p.get("helperLines", 0), p.get("logLine") or {}
-            if not p.get("logRecorded", True):
-                bad.append("%s (no log)" % p["pod"])
-            elif n != 1:
-                bad.append("%s (%s)" % (p["pod"], "no zdt-drain line" if n == 0 else "%d zdt-drain lines" % n))
-            elif h.get("outcome") not in HELPER_OK:
-                bad.append("%s (outcome %s%s)" % (p["pod"], h.get("outcome"),
-                                                  ": " + h["error"] if h.get("error") else ""))
-            elif h.get("pod") and h["pod"].split("/")[-1] != p["pod"]:
-                bad.append("%s (the line is for pod %s)" % (p["pod"], h["pod"]))
-            elif "sigterm" in at and at["helper"] > at["sigterm"]:
-                bad.append("%s (zdt-drain line after the SIGTERM line)" % p["pod"])
-        need(pods is not None and stopped and not bad, name + ":helper-drained",
-             "%s: every stopped pod's preStop ran zdt-drain once, for that pod, released or held to its end, "
-             "before SIGTERM (%d stopped%s)" % (name, len(stopped), "; offending: " + ", ".join(bad) if bad else ""))
+        each_stopped(name, "helper-drained", "every stopped pod's preStop ran zdt-drain once, for that pod, released or "
+                     "held to its end, before SIGTERM", helper_problem)
     for name, r in by.items():
         # The gate records every drain it answers in status.lastDrains (sleep mode asks no gate).
         if not (r.get("lastDrainsRecorded") or r.get("kind") == "zdt") or r.get("mode") == "sleep":
@@ -498,39 +646,8 @@ def check(results, mode, per_pod=None):
     for name, r in by.items():
         if r.get("ownPreStop") is not True:
             continue
-        # The template's own preStop (httpGet /prestop, which logs event=prestop) is chained after
-        # the hold: zdt-drain runs it once the gate released the pod (or the hold passed) and only
-        # then writes its line, which reports the hook; SIGTERM comes after the whole preStop.
-        pods = (per_pod or {}).get(name)
-        stopped = pods["stopped"] if pods else []
-        bad = []
-        for p in stopped:
-            if not p.get("wasReady", True):
-                continue
-            h, at = p.get("helper") or {}, p.get("logLine") or {}
-            if not p.get("logRecorded", True):
-                why = "no log"
-            elif "preStopHookAt" not in p:
-                why = "no event=prestop line"
-            elif "sigterm" not in at:
-                why = "no SIGTERM line"
-            elif at["prestop"] > at["sigterm"]:
-                why = "event=prestop after the SIGTERM line"
-            elif "helper" not in at:
-                why = "no zdt-drain line"
-            elif h.get("hook") in (None, "", "none"):
-                why = "the zdt-drain line names no own hook"
-            elif at["prestop"] > at["helper"]:
-                why = "event=prestop after the zdt-drain line that reports the hook as done"
-            elif h.get("held") is None or p["preStopHookAt"] < p["preStopAt"] + h["held"] - HOOK_SLACK:
-                why = "event=prestop %.1f s after the termination started, before the hold (%s s) ended" % (
-                    p["preStopHookAt"] - p["preStopAt"], h.get("held"))
-            else:
-                continue
-            bad.append("%s (%s)" % (p["pod"], why))
-        need(pods is not None and stopped and not bad, name + ":own-prestop-kept",
-             "%s: every stopped pod's own preStop hook ran after its hold, before SIGTERM (%d stopped%s)"
-             % (name, len(stopped), "; offending: " + ", ".join(bad) if bad else ""))
+        each_stopped(name, "own-prestop-kept", "every stopped pod's own preStop hook ran after its hold, before SIGTERM",
+                     hook_problem)
     for name, r in by.items():
         h = r.get("hostile")
         if h is None:
@@ -566,6 +683,19 @@ def check(results, mode, per_pod=None):
              % (by["gate"]["rolloutSeconds"], by["sleep30"]["rolloutSeconds"]))
     print("%d passed, %d failed" % (len(passes), len(failures)))
     return failures
+
+
+def sampling_sentence(results):
+    """One sentence on how finely Traefik's routing was observed over the scenarios: the largest
+    median interval, the largest interval and the widest window around a removal."""
+    smp = [r["traefikSampling"] for r in results if (r.get("traefikSampling") or {}).get("intervalMsMedian") is not None]
+    if not smp:
+        return ""
+    windows = [s["resolutionMsMax"] for s in smp if s.get("resolutionMsMax") is not None]
+    return (" Traefik's routing sampled every %g ms or less (median per scenario; largest interval %g ms), each "
+            "served pod's removal located to within %s ms."
+            % (max(s["intervalMsMedian"] for s in smp), max(s["intervalMsMax"] for s in smp),
+               "%g" % max(windows) if windows else "(none seen)"))
 
 
 def main():
@@ -604,8 +734,8 @@ def main():
             r["deploymentCompleteSeconds"], hold, prop, rel))
     table = "\n".join(lines)
     with open(os.path.join(a.out, prefix + ".md"), "w") as f:
-        f.write("Traefik providers throttle %ss, %s req/s through the ingress, new connection per request.\n\n"
-                % (results[0]["throttleSeconds"], results[0]["rate"]) + table + "\n")
+        f.write("Traefik providers throttle %ss, %s req/s through the ingress, new connection per request.%s\n\n"
+                % (results[0]["throttleSeconds"], results[0]["rate"], sampling_sentence(results)) + table + "\n")
     print(table)
     if timeline_png(pictures, os.path.join(a.out, prefix + ".png")):
         print("timeline: " + os.path.join(a.out, prefix + ".png"))

@@ -112,16 +112,10 @@ YAML
 # The Traefik APIs to sample: every replica the harness runs (TRAEFIK_REPLICAS=2 adds the second).
 TRAEFIK_API_URLS=${TRAEFIK_API_URLS:-$ZDT_TRAEFIK_API_URL}
 
-traefik_servers() { # the pod addresses any Traefik replica routes to for <ns> (each once)
-  local url
-  for url in $TRAEFIK_API_URLS; do
-    curl -fsS "$url/api/http/services?per_page=1000" 2>/dev/null |
-      python3 -c 'import json,sys; ns=sys.argv[1]
-for s in json.load(sys.stdin):
-    if s.get("name","").startswith(ns+"-app-"):
-        for v in s.get("loadBalancer",{}).get("servers",[]):
-            if not v.get("fenced"): print(v["url"])' "$1"
-  done | sort -u
+traefik_servers() { # the pod addresses any Traefik replica routes to for <ns> now, one a line
+  local url apis=()
+  for url in $TRAEFIK_API_URLS; do apis+=(--api "$url"); done
+  python3 "$ROOT/e2e/rollout/traefik_sampler.py" "${apis[@]}" --prefix "$1-app-" --once 2>/dev/null
 }
 
 traefik_servers_each() { # the smallest count of pod addresses that one replica routes to for <ns>
@@ -151,8 +145,10 @@ app_wait_ready() {
   done
 }
 
-# record_start <ns> <dir> [resilient]: every pod change, the current pods' own log lines,
-# Traefik's server list every 200 ms. Sets REC_PIDS (stopped by record_stop) and OLD_PODS.
+# record_start <ns> <dir> [resilient]: every pod change, the current pods' own log lines (each
+# prefixed with the runtime's timestamp: the drain helper's line has none of its own), Traefik's
+# server list 20 times a second (traefik_sampler.py; TRAEFIK_SAMPLE_MS changes the interval).
+# Sets REC_PIDS (stopped by record_stop) and OLD_PODS.
 # resilient (the drills): the pod watch and the log streams reconnect when they break (an API
 # server restart), and pods created later are followed too; repeated lines are harmless, the
 # analysis takes the first of each event.
@@ -169,7 +165,7 @@ record_start() {
         [[ -n ${seen[$p]:-} ]] && continue
         seen[$p]=1
         (while kubectl -n "$ns" get pod "$p" >/dev/null 2>&1; do
-          kubectl -n "$ns" logs -f "$p" >>"$dir/logs/$p.log" 2>/dev/null; sleep 0.5; done) &
+          kubectl -n "$ns" logs -f --timestamps "$p" >>"$dir/logs/$p.log" 2>/dev/null; sleep 0.5; done) &
       done
       sleep 1
     done) &
@@ -179,9 +175,14 @@ record_start() {
     REC_PIDS+=($!)
   fi
   OLD_PODS=$(kubectl -n "$ns" get pods -o jsonpath='{.items[*].metadata.name}')
-  [[ -n $resilient ]] || for p in $OLD_PODS; do kubectl -n "$ns" logs -f "$p" >"$dir/logs/$p.log" 2>/dev/null & done
-  (while :; do printf '%s %s\n' "$(date +%s%3N)" "$(traefik_servers "$ns" | tr '\n' ' ')"; sleep 0.2; done) \
-    >>"$dir/traefik.txt" &
+  [[ -n $resilient ]] || for p in $OLD_PODS; do kubectl -n "$ns" logs -f --timestamps "$p" >"$dir/logs/$p.log" 2>/dev/null & done
+  # The sampler runs at a higher CPU priority than the load it observes: on this 2-CPU machine
+  # its 20 Hz schedule would otherwise slip behind the load generator and the JVMs.
+  local url apis=()
+  for url in $TRAEFIK_API_URLS; do apis+=(--api "$url"); done
+  nice -n -10 python3 "$ROOT/e2e/rollout/traefik_sampler.py" "${apis[@]}" --prefix "$ns-app-" \
+    --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/traefik.txt" 2>>"$dir/traefik-sampler.log" &
+  REC_SAMPLER=$!
   REC_PIDS+=($!)
 }
 
@@ -193,7 +194,12 @@ kill_tree() { # kill_tree <pid...>: the processes and everything they started, b
   done
 }
 
-record_stop() { kill_tree "${REC_PIDS[@]}"; }
+# record_stop: ends the recording; the sampler's summary line is in traefik.txt when it returns.
+record_stop() {
+  kill_tree "${REC_PIDS[@]}"
+  wait "$REC_SAMPLER" 2>/dev/null || true
+  [[ -s $REC_DIR/traefik-sampler.log ]] || rm -f "$REC_DIR/traefik-sampler.log"
+}
 
 # record_reconnect: a resilient recording started again from scratch, appending (kubectl's
 # watch and log streams can hang on a connection to an API server that went away).

@@ -5,37 +5,24 @@ testdata/README.md); every other directory under testdata/ changes it so that th
 names, and only those, fail.
 """
 import contextlib
-import importlib.util
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import unittest
-import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "testdata")
 ANALYZE = os.path.join(HERE, "analyze.py")
 PASS = os.path.join(DATA, "pass")
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import fixtures  # noqa: E402
 
-
-def module(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
-
-
-fixtures = module("zdt_fixtures", os.path.join(HERE, "fixtures.py"))
-rollout = module("zdt_rollout_analyze", ANALYZE)
-
-
-def setUpModule():
-    # The analysis scripts run once and leave closing their files to the interpreter.
-    warnings.simplefilter("ignore", ResourceWarning)
+rollout = fixtures.module("zdt_rollout_analyze", ANALYZE)
+sampler = fixtures.module("zdt_traefik_sampler", os.path.join(HERE, "traefik_sampler.py"))
+setUpModule = fixtures.quiet_resource_warnings
 
 
 def cases():
@@ -72,10 +59,7 @@ class RolloutCriteria(unittest.TestCase):
         self.assertTrue(spec.get("why"), "every fixture says what it stands for")
 
 
-for _name, _layers in cases():
-    def _test(self, name=_name, layers=_layers):
-        self.check_case(name, layers)
-    setattr(RolloutCriteria, "test_" + re.sub(r"\W", "_", _name), _test)
+fixtures.add_case_tests(RolloutCriteria, cases())
 
 
 class EveryCriterionCanFail(unittest.TestCase):
@@ -84,11 +68,12 @@ class EveryCriterionCanFail(unittest.TestCase):
         self.assertEqual(failures, [])
         # the criteria check() applies to the passing run: one line each
         kinds = {line for line in printed.splitlines() if line.startswith("PASS  ")}
-        self.assertEqual(len(kinds), 20, printed)
+        self.assertEqual(len(kinds), 26, printed)
         failing = {f.split(":")[1] for _, layers in cases() for f in fixtures.spec(layers[-1]).get("fails", [])}
         self.assertEqual(failing, {"load-ran", "no-failed", "per-pod-evidence", "hold-ends", "shows-problem",
                                    "too-short", "faster-than-sleep30", "helper-drained",
-                                   "drains-named-once", "own-prestop-kept", "no-shell"})
+                                   "drains-named-once", "own-prestop-kept", "no-shell", "sampling",
+                                   "no-early-release", "release-resolved"})
 
 
 class DrainsNamedOnce(unittest.TestCase):
@@ -128,7 +113,7 @@ class CommandLine(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             p, out = self.bench(tmp, [PASS])
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-            self.assertIn("20 passed, 0 failed", p.stdout)
+            self.assertIn("26 passed, 0 failed", p.stdout)
             results = json.load(open(os.path.join(out, "rollout.json")))
             self.assertEqual([r["name"] for r in results], ["plain", "sleep30", "gate", "sleep5", "gate-restricted"])
             for r in results:  # the fields rollout.md and the README's table are made from, and the load
@@ -137,10 +122,16 @@ class CommandLine(unittest.TestCase):
                                       "propagationSecondsObserved", "propagationSecondsObservedMax", "releasedBy",
                                       "throttleSeconds", "rate", "load"}, set(r))
             md = open(os.path.join(out, "rollout.md")).read().splitlines()
+            self.assertTrue(md[0].endswith(" Traefik's routing sampled every 50 ms or less (median per scenario; largest "
+                                           "interval 50 ms), each served pod's removal located to within 53 ms."), md[0])
             self.assertEqual(md[2], "| scenario | change | requests | failed | failed by kind | rollout s (last old pod exited) "
                              "| Deployment complete s | hold s mean / max | Traefik propagation s mean / max | released by |")
             self.assertEqual(md[6], "| (c) ZeroDowntimeApp, gate mode | rolling update v1 -> v2 | 44 | **0** | - | 12.6 | 8.5 "
                              "| 4.2 / 4.2 | 4.0 / 4.0 | Verified 3 |")
+            # the sampling achieved and the resolution around the removals, per scenario
+            self.assertEqual(results[2]["traefikSampling"], {
+                "samples": 540, "failedSamples": 0, "clock": "monotonic", "intervalMsMedian": 50, "intervalMsP99": 50,
+                "intervalMsMax": 50, "resolutionMsMax": 53, "resolutionBoundMs": 250})
             # what bench.sh records about the namespace and the template: copied, null when absent
             by = {r["name"]: r for r in results}
             self.assertEqual([by["gate"][k] for k in ("podSecurity", "image", "ownPreStop")], [None, None, None])
@@ -155,6 +146,10 @@ class CommandLine(unittest.TestCase):
             self.assertEqual({k: a["helper"][k] for k in ("outcome", "held", "hook", "hook_result")},
                              {"outcome": "Released", "held": 4.05, "hook": "httpGet", "hook_result": "200"})
             self.assertEqual(a["logLine"], {"prestop": 2, "helper": 3, "sigterm": 4})
+            # its hold ended when the helper's line was stamped, less its own hook's 0.01 s; Traefik
+            # listed it last at 10.95 s and had dropped it by 11.003 s (the sample's answer)
+            self.assertEqual((a["releaseSource"], a["release"], a["traefikGapMs"]), ("zdt-drain line", "ok", 53))
+            self.assertAlmostEqual(a["releaseAt"] - a["traefikLastListedAt"], 31.105 - 0.01 - 30.95, places=3)
             self.assertAlmostEqual(a["preStopHookAt"] - a["preStopAt"], 4.1, places=3)
 
     def test_fail_ci(self):

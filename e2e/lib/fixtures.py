@@ -1,4 +1,5 @@
-"""Builds a recorded run for the analysis tests from layers of test data (e2e/*/testdata/).
+"""The analysis tests' fixture runner (e2e/rollout and e2e/drills test_analyze.py): builds a
+recorded run from layers of test data (e2e/*/testdata/) and turns every case into a test.
 
 A layer is a directory. Its files are copied over the run built so far (a file replaces the file at
 the same path), except fixture.json, which says what the layer changes besides and what it must
@@ -8,13 +9,56 @@ do to the analysis:
      "fails": ["criterion id", ...],            # the criteria that must fail; [] for a pass
      "remove": ["logs/app-v1-b.log", ...],      # files the run lacks
      "patch": {"meta.json": {...}},             # JSON merge patch (RFC 7386): null removes a key
-     "append": {"requests.csv": "rows\\n"}}     # text added to the end of a file
+     "append": {"requests.csv": "rows\\n"},     # text added to the end of a file
+     "cut": {"traefik.txt": [from, to]}}        # lines whose first field (a number: a sample's
+                                                #   ms stamp) lies in [from, to) are removed
 
 So a failing case is the passing run plus one small, readable difference.
 """
+import importlib.util
 import json
 import os
+import re
 import shutil
+import warnings
+
+
+def module(name, path):
+    """Loads the Python file at path as a module called name (the analyses are scripts, not a
+    package)."""
+    s = importlib.util.spec_from_file_location(name, path)
+    m = importlib.util.module_from_spec(s)
+    s.loader.exec_module(m)
+    return m
+
+
+def quiet_resource_warnings():
+    """For setUpModule: the analysis scripts run once and leave closing their files to the
+    interpreter."""
+    warnings.simplefilter("ignore", ResourceWarning)
+
+
+def add_case_tests(cls, cases):
+    """One test method per case, test_<name>, calling cls.check_case(name, layers)."""
+    for name, layers in cases:
+        def test(self, name=name, layers=layers):
+            self.check_case(name, layers)
+        setattr(cls, "test_" + re.sub(r"\W", "_", name), test)
+    return cls
+
+
+def cut(path, bounds):
+    """Removes the lines whose first field is a number in [from, to)."""
+    lo, hi = bounds
+    with open(path) as f:
+        lines = f.readlines()
+
+    def inside(line):
+        first = line.split(" ", 1)[0]
+        return first.isdigit() and lo <= int(first) < hi
+
+    with open(path, "w") as f:
+        f.writelines(line for line in lines if not inside(line))
 
 
 def spec(layer):
@@ -60,4 +104,6 @@ def compose(layers, dest):
         for rel, text in s.get("append", {}).items():
             with open(os.path.join(dest, rel), "a") as f:
                 f.write(text)
+        for rel, bounds in s.get("cut", {}).items():
+            cut(os.path.join(dest, rel), bounds)
     return s
