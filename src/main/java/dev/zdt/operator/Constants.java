@@ -31,4 +31,14 @@ public final class Constants {
 
     private Constants() {
     }
+
+    /** The app key under which the gate holds a DrainPolicy's pods: {@code policy.<name>}. */
+    public static String policyAppName(String policy) {
+        return POLICY_APP_PREFIX + policy;
+    }
+
+    /** The DrainPolicy an app key names, or null for a ZeroDowntimeApp's. */
+    public static String policyOf(String app) {
+        return app != null && app.startsWith(POLICY_APP_PREFIX) ? app.substring(POLICY_APP_PREFIX.length()) : null;
+    }
 }

@@ -24,7 +24,7 @@ import org.jboss.logging.Logger;
 
 import dev.zdt.operator.ingress.IngressVerifiers;
 import dev.zdt.operator.metrics.GateMetrics;
-import dev.zdt.operator.policy.Policies;
+import dev.zdt.operator.gate.Policies;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.StartupEvent;
 

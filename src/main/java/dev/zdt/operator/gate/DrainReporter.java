@@ -1,5 +1,6 @@
 package dev.zdt.operator.gate;
 
+import dev.zdt.operator.Constants;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -29,8 +30,7 @@ import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.DrainRecord;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.metrics.GateMetrics;
-import dev.zdt.operator.policy.PolicyPods;
-import dev.zdt.operator.reconcile.EventRecorder;
+import dev.zdt.operator.kube.EventRecorder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -191,7 +191,7 @@ public class DrainReporter {
 
     /** The object an Event is about: the app, or the DrainPolicy whose pods the gate knows as {@code policy.<name>}. */
     static HasMetadata regarding(ZeroDowntimeApp app) {
-        String policy = PolicyPods.policyOf(app.getMetadata().getName());
+        String policy = Constants.policyOf(app.getMetadata().getName());
         if (policy == null) {
             return app;
         }
@@ -213,7 +213,7 @@ public class DrainReporter {
         batch.forEach((key, records) -> {
             int slash = key.indexOf('/');
             // A DrainPolicy's drains are logged and counted; its status has no lastDrains (yet).
-            if (PolicyPods.policyOf(key.substring(slash + 1)) == null) {
+            if (Constants.policyOf(key.substring(slash + 1)) == null) {
                 write(key.substring(0, slash), key.substring(slash + 1), records);
             }
         });

@@ -13,8 +13,7 @@ import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.TrafficSpec;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppSpec;
-import dev.zdt.operator.policy.Policies;
-import dev.zdt.operator.policy.PolicyPods;
+import dev.zdt.operator.gate.Policies;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -78,7 +77,7 @@ final class GateCache {
         slices.addEventHandler(reporter(changed, s -> key(s.getMetadata().getNamespace(), label(s, SERVICE_NAME_LABEL))));
         policySlices.addIndexers(Map.of(APP_INDEX, s -> keys(s, SERVICE_NAME_LABEL)));
         // A policy's key changes with the policy and with the slices of every Service it names.
-        policies.watch(reporter(changed, p -> key(p.getMetadata().getNamespace(), PolicyPods.appName(p.getMetadata().getName()))));
+        policies.watch(reporter(changed, p -> key(p.getMetadata().getNamespace(), Constants.policyAppName(p.getMetadata().getName()))));
         policySlices.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(EndpointSlice s) {
@@ -113,7 +112,7 @@ final class GateCache {
      */
     ZeroDowntimeApp app(String key) {
         int slash = key.indexOf('/');
-        String policy = PolicyPods.policyOf(key.substring(slash + 1));
+        String policy = Constants.policyOf(key.substring(slash + 1));
         if (policy == null) {
             return apps.getIndexer().getByKey(key);
         }
@@ -125,7 +124,7 @@ final class GateCache {
     static ZeroDowntimeApp asApp(DrainPolicy policy) {
         ZeroDowntimeApp app = new ZeroDowntimeApp();
         app.setMetadata(new ObjectMetaBuilder().withNamespace(policy.getMetadata().getNamespace())
-                .withName(PolicyPods.appName(policy.getMetadata().getName())).withUid(policy.getMetadata().getUid())
+                .withName(Constants.policyAppName(policy.getMetadata().getName())).withUid(policy.getMetadata().getUid())
                 .build());
         ZeroDowntimeAppSpec spec = new ZeroDowntimeAppSpec();
         // A copy: the cached policy is shared. The ingress check looks up a Service named after the
@@ -151,7 +150,7 @@ final class GateCache {
         String ns = slice.getMetadata().getNamespace();
         for (DrainPolicy p : policies.inNamespace(ns)) {
             if (p.getSpec() != null && p.getSpec().getServices() != null && p.getSpec().getServices().contains(service)) {
-                changed.accept(key(ns, PolicyPods.appName(p.getMetadata().getName())));
+                changed.accept(key(ns, Constants.policyAppName(p.getMetadata().getName())));
             }
         }
     }
@@ -170,7 +169,7 @@ final class GateCache {
     Rotation rotation(String key) {
         int slash = key.indexOf('/');
         String ns = key.substring(0, slash);
-        String policy = PolicyPods.policyOf(key.substring(slash + 1));
+        String policy = Constants.policyOf(key.substring(slash + 1));
         if (policy == null) {
             return Rotation.of(slices.getIndexer().byIndex(APP_INDEX, key));
         }

@@ -1,5 +1,6 @@
 package dev.zdt.operator.policy;
 
+import dev.zdt.operator.gate.Policies;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -19,7 +20,7 @@ import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.DrainPolicyStatus;
 import dev.zdt.operator.api.v1alpha1.DrainSpec;
 import dev.zdt.operator.budget.DrainBudget;
-import dev.zdt.operator.reconcile.EventRecorder;
+import dev.zdt.operator.kube.EventRecorder;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Namespace;

@@ -1,5 +1,7 @@
 package dev.zdt.operator.policy;
 
+import dev.zdt.operator.Constants;
+import dev.zdt.operator.gate.Policies;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
@@ -234,7 +236,7 @@ public class PodWebhook {
         String name = policy.get().getMetadata().getName();
         try {
             DrainBudget budget = PolicyPods.budget(policy.get());
-            String token = keys.currentToken(namespace, PolicyPods.appName(name), policy.get().getMetadata().getUid());
+            String token = keys.currentToken(namespace, Constants.policyAppName(name), policy.get().getMetadata().getUid());
             Pod after = PolicyPods.protect(pod, policy.get(), budget, gateAddress.endpoint(), token, helper, namespace);
             protectedPods.increment();
             return new Decision(PolicyPods.patch(pod, after), null);

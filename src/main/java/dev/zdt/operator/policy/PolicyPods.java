@@ -48,15 +48,7 @@ public final class PolicyPods {
     }
 
     /** The app name the gate knows the policy's pods by: the pods' zdt.dev/app label and the helper's --app. */
-    public static String appName(String policy) {
-        return Constants.POLICY_APP_PREFIX + policy;
-    }
 
-    /** The policy an app name stands for, or null when it names a ZeroDowntimeApp. */
-    public static String policyOf(String app) {
-        return app != null && app.startsWith(Constants.POLICY_APP_PREFIX)
-                ? app.substring(Constants.POLICY_APP_PREFIX.length()) : null;
-    }
 
     /** The budget of a policy; throws {@link InvalidSpecException} with what to fix. */
     public static DrainBudget budget(DrainPolicy policy) {
@@ -64,7 +56,7 @@ public final class PolicyPods {
         if (name.length() > MAX_NAME || name.contains(".")) {
             throw new InvalidSpecException("the policy's name '" + name + "' must be at most " + MAX_NAME
                     + " characters without '.': its pods are labelled " + Constants.APP_LABEL + "="
-                    + appName(name) + ", a label value of at most 63 characters");
+                    + Constants.policyAppName(name) + ", a label value of at most 63 characters");
         }
         DrainSpec drain = policy.getSpec().getDrain();
         if (drain != null && drain.getMode() != null && drain.getMode() != DrainSpec.Mode.GATE) {
@@ -131,7 +123,7 @@ public final class PolicyPods {
     /** Whether a pod in the cache carries the policy's drain: its app label and the helper's hook. */
     public static boolean isProtected(Pod pod, String policy) {
         Map<String, String> labels = pod.getMetadata().getLabels();
-        return labels != null && appName(policy).equals(labels.get(Constants.APP_LABEL))
+        return labels != null && Constants.policyAppName(policy).equals(labels.get(Constants.APP_LABEL))
                 && pod.getSpec().getInitContainers() != null && pod.getSpec().getInitContainers().stream()
                         .anyMatch(c -> DrainHelper.INIT_CONTAINER.equals(c.getName()));
     }
@@ -146,7 +138,7 @@ public final class PolicyPods {
     public static Pod protect(Pod pod, DrainPolicy policy, DrainBudget budget, GateEndpoint gate, String token,
             DrainHelperConfig helper, String namespace) {
         String name = policy.getMetadata().getName();
-        String app = appName(name);
+        String app = Constants.policyAppName(name);
         String wanted = policy.getSpec().getContainerName();
         List<Container> own = pod.getSpec().getContainers();
         String serving = wanted != null ? wanted : own.get(0).getName();

@@ -1,5 +1,6 @@
 package dev.zdt.operator.reconcile;
 
+import dev.zdt.operator.kube.EventRecorder;
 import java.time.Instant;
 import java.util.List;
 import java.util.Arrays;

@@ -19,7 +19,6 @@ import dev.zdt.operator.Constants;
 import dev.zdt.operator.Stopping;
 import dev.zdt.operator.gate.GateConfig;
 import dev.zdt.operator.gate.ManagedPods;
-import dev.zdt.operator.policy.PolicyPods;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -215,10 +214,10 @@ public class WarmIn {
     static boolean ours(Pod pod) {
         Map<String, String> labels = pod.getMetadata().getLabels();
         String app = labels == null ? null : labels.get(Constants.APP_LABEL);
-        if (app != null && PolicyPods.policyOf(app) != null) {
+        if (app != null && Constants.policyOf(app) != null) {
             // A DrainPolicy's pod, whatever its owner: the webhook labelled it and named the policy.
             Map<String, String> annotations = pod.getMetadata().getAnnotations();
-            return annotations != null && app.equals(PolicyPods.appName(annotations.getOrDefault(Constants.DRAIN_POLICY_LABEL, "")));
+            return annotations != null && app.equals(Constants.policyAppName(annotations.getOrDefault(Constants.DRAIN_POLICY_LABEL, "")));
         }
         if (app == null || !Constants.OPERATOR_NAME.equals(labels.get(Constants.MANAGED_BY_LABEL))) {
             return false;

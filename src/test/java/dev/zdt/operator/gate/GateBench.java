@@ -1,5 +1,6 @@
 package dev.zdt.operator.gate;
 
+import dev.zdt.operator.Constants;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

@@ -1,5 +1,6 @@
 package dev.zdt.operator.gate;
 
+import dev.zdt.operator.Constants;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -130,7 +131,7 @@ class GateKeysTest {
                   traffic: {provider: health-probe}
                 """, dev.zdt.operator.api.v1alpha1.DrainPolicy.class);
         // What the webhook renders into a pod, and what the gate checks a call against.
-        String rendered = keys.currentToken("shop", dev.zdt.operator.policy.PolicyPods.appName("web"), "policy-uid-1");
+        String rendered = keys.currentToken("shop", dev.zdt.operator.Constants.policyAppName("web"), "policy-uid-1");
         assertThat(keys.check(rendered, GateCache.asApp(policy))).isEqualTo(GateKeys.Match.CURRENT);
         assertThat(keys.check(rendered, app("shop", "web", "policy-uid-1"))).as("not the app of the same name")
                 .isEqualTo(GateKeys.Match.NONE);

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.gate.GateFixture.Answer;
-import dev.zdt.operator.policy.Policies;
+import dev.zdt.operator.gate.Policies;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.utils.Serialization;

@@ -1,5 +1,6 @@
 package dev.zdt.operator.policy;
 
+import dev.zdt.operator.gate.Policies;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

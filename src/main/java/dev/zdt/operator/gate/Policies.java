@@ -1,4 +1,4 @@
-package dev.zdt.operator.policy;
+package dev.zdt.operator.gate;
 
 import java.util.List;
 import java.util.Map;
@@ -9,7 +9,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
-import dev.zdt.operator.gate.Watched;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;

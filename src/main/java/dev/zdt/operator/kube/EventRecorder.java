@@ -1,4 +1,4 @@
-package dev.zdt.operator.reconcile;
+package dev.zdt.operator.kube;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
