@@ -263,8 +263,9 @@ wait_done() {
 HOSTILE_NS=bench-hostile-b
 
 # Tenant B's own app (no pods: only its token matters) and a decoy pod of B's, labelled as a
-# managed pod of that app with a hold annotation of 2^31 - 1, bound to a node that does not exist
-# and kept terminating by a finalizer. The operator's heap and threads are read before.
+# managed pod of that app with a hold annotation of 2^31 - 1, bound to a node that does not exist,
+# kept terminating by a finalizer and offered as ready by an EndpointSlice B wrote. The
+# operator's heap and threads are read before.
 hostile_prepare() {
   local dir=$1
   kubectl delete namespace "$HOSTILE_NS" --ignore-not-found --wait=true >/dev/null
@@ -303,6 +304,22 @@ YAML
     sleep 1
   done
   [[ -n $HOSTILE_TOKEN ]] || die "gate-hostile: tenant B's Deployment carries no gate token"
+  # B keeps its decoy "in rotation" with an EndpointSlice of its own (a tenant may write those in
+  # its namespace), so that the gate holds B's calls to B's bound instead of releasing them at once.
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: b-decoy
+  namespace: $HOSTILE_NS
+  labels: {kubernetes.io/service-name: b, app.kubernetes.io/managed-by: zdt-operator, zdt.dev/app: b}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+- addresses: [10.99.0.1]
+  conditions: {ready: true, serving: true, terminating: false}
+  targetRef: {kind: Pod, name: decoy, namespace: $HOSTILE_NS}
+YAML
   kubectl -n "$HOSTILE_NS" delete pod decoy --wait=false >/dev/null
   operator_vitals >"$dir/operator-before.json"
 }

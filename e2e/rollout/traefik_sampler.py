@@ -22,6 +22,7 @@ stamp plus took. Records written before this sampler have `<wall ms> <url> ...` 
 failed curl there wrote an empty list, indistinguishable from "no server".
 """
 import argparse
+import concurrent.futures
 import http.client
 import json
 import math
@@ -125,11 +126,13 @@ class Replicas:
 
     def __init__(self, clients):
         self.clients, self.prefix = clients, clients[0].prefix
+        # Asked at the same time, so that a sample takes as long as the slowest replica, not the sum.
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(clients))
 
     def servers(self):
         out = set()
-        for c in self.clients:
-            out.update(c.servers())
+        for listed in self.pool.map(lambda c: c.servers(), self.clients):
+            out.update(listed)
         return sorted(out)
 
 

@@ -103,7 +103,7 @@ def main():
 
     async def both():
         return await asyncio.gather(
-            attack("forged", host, port, forged, 200, 10),
+            attack("forged", host, port, forged, 50, 10),
             attack("flood", host, port, flood, a.flood, a.budget + 30))
 
     started = time.time()

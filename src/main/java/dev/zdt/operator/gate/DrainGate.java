@@ -172,12 +172,10 @@ public class DrainGate {
     /** What a pass left to do, its calls already answered: report, then time the next pass. */
     private void carryOut(String key, AppHolds.Pass pass) {
         for (AppHolds.Warning w : pass.warnings()) {
-            if (AppHolds.UNATTRIBUTED.equals(w.reason())) {
-                // Any holder of the app's token can cause these at will: one Event per window, with a count.
-                reporter.warningAggregated(pass.app(), w.reason(), w.note());
-            } else {
-                reporter.warning(pass.app(), w.reason(), w.note());
-            }
+            // Whoever holds an app's token can cause any of these at will (a refused call, a call
+            // for a pod with no other ready endpoint, one held to its bound): one Event per app and
+            // reason per window, with a count; status.lastDrains keeps every pod's record.
+            reporter.warningAggregated(pass.app(), w.reason(), w.note());
         }
         if (!pass.drains().isEmpty()) {
             // Logged by the reporter's thread: a burst of releases must not wait for the console.

@@ -14,8 +14,11 @@ import dev.zdt.operator.ingress.ReplicaAnswer;
  * one observation (every replica's answer), the replicas that served when the pod's drain began,
  * and which replicas were ever seen routing to the app.
  *
- * <p>Gone needs every counted replica to say so, and each of them to have been seen routing to a
- * ready pod of the app: a replica that lists none of the app's pods may route to it under a name
+ * <p>Gone needs every counted replica to say so, and each of them to have been seen listing the
+ * app's pods: routing to a ready one, or fencing a terminating one (it sends that one no new
+ * request, and it knows the app's backend by the pods' addresses, so its list can be trusted; a
+ * replica restarted, or an operator just started, sees this on the first drain's first answer).
+ * A replica that lists none of the app's pods may route to it under a name
  * or by a path the verifier does not know, so its silence proves nothing (unknown, held to the
  * bound). Counted are the replicas that served when the drain began and still do; a replica that
  * left the EndpointSlices stops counting, and one that joined later counts only if it routes to
@@ -33,7 +36,7 @@ final class IngressVerdict {
     record Verdict(GateDecision.Ingress state, String detail) {
     }
 
-    /** The replicas of one app's front end that were seen routing to a ready pod of the app. */
+    /** The replicas of one app's front end that were seen routing to a ready pod of the app, or fencing one of its pods. */
     static final class Sightings {
         private final Set<String> seen = new HashSet<>();
         private IngressObservation last;
@@ -51,7 +54,7 @@ final class IngressVerdict {
             // A replica that left must be seen again: after a restart it may not know the app yet.
             seen.retainAll(o.replicas().keySet());
             for (ReplicaAnswer a : o.replicas().values()) {
-                if (a.known() && a.routes().keySet().stream().anyMatch(ready::contains)) {
+                if (a.known() && (a.routes().keySet().stream().anyMatch(ready::contains) || !a.fenced().isEmpty())) {
                     seen.add(a.replica());
                 }
             }
@@ -97,7 +100,7 @@ final class IngressVerdict {
             if (!a.known()) {
                 unsure.add(a.detail());
             } else if (!sightings.saw(r)) {
-                unsure.add("replica " + r + " was never seen routing to a ready pod of the app, so not listing this one "
+                unsure.add("replica " + r + " was never seen listing a pod of the app (routing to a ready one or fencing one), so not listing this one "
                         + "proves nothing (" + a.detail() + ")");
             }
         }

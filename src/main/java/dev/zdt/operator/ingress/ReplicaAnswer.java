@@ -12,11 +12,19 @@ import java.util.Set;
  * @param routes for each address asked about that the replica routes new requests to (listed and
  *        not fenced), the names of the services listing it
  * @param detail why it is unknown; else what was looked at, for a message that must say what was found
+ * @param fenced the addresses asked about that the replica lists as fenced: terminating endpoints it
+ *        sends no new request to, and proof that it knows the app's backend by those addresses
  */
-public record ReplicaAnswer(String replica, boolean known, Map<String, Set<String>> routes, String detail) {
+public record ReplicaAnswer(String replica, boolean known, Map<String, Set<String>> routes, String detail,
+        Set<String> fenced) {
 
     public ReplicaAnswer {
         routes = Map.copyOf(routes);
+        fenced = Set.copyOf(fenced);
+    }
+
+    public ReplicaAnswer(String replica, boolean known, Map<String, Set<String>> routes, String detail) {
+        this(replica, known, routes, detail, Set.of());
     }
 
     public static ReplicaAnswer failed(String replica, String detail) {

@@ -196,7 +196,7 @@ public class TraefikVerifier implements IngressVerifier {
                         + replica.name() + " lists more than " + MAX_PAGES * perPage + " HTTP services"));
             }
             return CompletableFuture.completedFuture(new ReplicaAnswer(replica.name(), true, routes,
-                    tally.describe(hints)));
+                    tally.describe(hints), tally.fenced));
         });
     }
 
@@ -216,6 +216,8 @@ public class TraefikVerifier implements IngressVerifier {
                 }
                 if (host != null && !fenced && addresses.contains(host)) {
                     routes.computeIfAbsent(host, h -> new TreeSet<>()).add(name);
+                } else if (host != null && fenced && addresses.contains(host)) {
+                    tally.fenced.add(host);
                 }
             }
             if (hinted) {
@@ -229,6 +231,8 @@ public class TraefikVerifier implements IngressVerifier {
         final Set<String> lookedFor;
         int services;
         final Map<String, Set<String>> hints = new LinkedHashMap<>();
+        /** Addresses asked about that are listed fenced (terminating, no new requests). */
+        final Set<String> fenced = new TreeSet<>();
 
         Tally(Set<String> lookedFor) {
             this.lookedFor = lookedFor;

@@ -699,7 +699,7 @@ class AppHoldsTest {
         at(12);
         pass("shop");
         assertThat(answer(call).text()).startsWith("Timeout")
-                .contains("replica traefik-0 was never seen routing to a ready pod of the app")
+                .contains("replica traefik-0 was never seen listing a pod of the app")
                 .contains("looked for 10.1.0.1, 10.1.0.2").contains("none named like web/shop");
     }
 
@@ -716,6 +716,28 @@ class AppHoldsTest {
     }
 
     @Test
+    void aReplicaThatFencesThePodVouchesForItOnTheFirstAnswerAfterAStart() {
+        // The operator just started: no earlier answer. The replica lists shop-a fenced (it sends it
+        // no new request) and knows the app's backend by its pods' addresses: gone, not unknown.
+        Call call = drainingShopA();
+        cache.ingress = answers(0, new ReplicaAnswer("traefik-0", true, Map.of(), "found 1 fenced",
+                Set.of(cache.ip("shop-a"))));
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified");
+    }
+
+    @Test
+    void aFencedListingOfAnotherAddressProvesNothingWithoutIt() {
+        // Nothing of the app listed, fenced or not: still unknown.
+        Call call = drainingShopA();
+        cache.ingress = answers(0, new ReplicaAnswer("traefik-0", true, Map.of(), "found nothing", Set.of()));
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout").contains("never seen listing");
+    }
+
+    @Test
     void routingSeenOnlyToANotReadyPodDoesNotCount() {
         Call call = drainingShopA();
         cache.leaveSlices("shop-b");
@@ -724,7 +746,7 @@ class AppHoldsTest {
         heldThroughout(call, "shop", 0, 11.999);
         at(12);
         pass("shop");
-        assertThat(answer(call).text()).startsWith("Timeout").contains("never seen routing");
+        assertThat(answer(call).text()).startsWith("Timeout").contains("never seen listing");
     }
 
     @Test

@@ -284,7 +284,7 @@ class TraefikGateTest extends GateTestBase {
         assertThat(answer.status()).isEqualTo(200);
         assertThat(answer.body()).startsWith("Timeout")
                 .contains("Traefik cannot confirm that shop-a is no longer routed to: replica " + traefik.host + ":"
-                        + traefik.apiPort + " was never seen routing to a ready pod of the app")
+                        + traefik.apiPort + " was never seen listing a pod of the app")
                 .contains("looked for ").contains(ip(a)).contains(ip(pods[1]))
                 .contains("none named like " + f.ns + "/shop");
     }
