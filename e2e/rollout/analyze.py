@@ -328,7 +328,13 @@ def hostile_facts(run):
         return out
 
     events = json.load(open_text(os.path.join(run, "victim-events.json"))).get("items") or []
+    degraded = None
+    if exists(os.path.join(run, "apiurl-app.json")):
+        conditions = (json.load(open_text(os.path.join(run, "apiurl-app.json"))).get("status") or {}).get("conditions") or []
+        degraded = next((c for c in conditions if c.get("type") == "Degraded" and c.get("status") == "True"), None)
     return {"facts": attack["facts"], "attacks": attack["attacks"],
+            "apiUrlRefusal": None if degraded is None else {"reason": degraded.get("reason"),
+                                                             "message": degraded.get("message")},
             "before": vitals("operator-before.json"), "after": vitals("operator-after.json"),
             "victimRefusalEvents": sum(1 for e in events if e.get("reason") == "GateCallUnattributed")}
 
@@ -663,6 +669,11 @@ def check(results, mode, per_pod=None):
              "%s: tenant B's own flood held at most the per-namespace limit (%d held of %d, answers %s), the rest "
              "429, the slowest answered in %.1f s, by B's budget and not its 2^31 s annotation"
              % (name, f["floodHeld"], flood["sent"], flood["answers"], f["floodSlowestSeconds"]))
+        refusal = h.get("apiUrlRefusal") or {}
+        need(refusal.get("reason") == "InvalidSpec" and "allow-list" in (refusal.get("message") or ""),
+             name + ":apiurl-refused",
+             "%s: tenant B's apiUrl pointed at the API server was refused, never fetched (%s: %s)"
+             % (name, refusal.get("reason"), refusal.get("message")))
         need(h["victimRefusalEvents"] == 0, name + ":no-event-storm",
              "%s: no refused-call Event landed in tenant A's namespace (%d)" % (name, h["victimRefusalEvents"]))
         grew = h["after"]["threads"] - h["before"]["threads"]

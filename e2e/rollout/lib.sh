@@ -336,7 +336,16 @@ hostile_attack() {
   done
   python3 "$ROOT/e2e/tenancy/attack.py" --gate "$gate" --victim "$ns/app/$first" \
     --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
-    >"$dir/attack.log" 2>&1
+    >"$dir/attack.log" 2>&1 || return 1
+  # B points its app's front-end API at the API server: the operator must refuse to fetch it.
+  kubectl -n "$HOSTILE_NS" patch zdt b --type merge -p '{"spec":{"traffic":{"provider":"traefik",
+    "verify":"ingress","apiUrl":"https://10.96.0.1:443","propagationSeconds":null}}}' >/dev/null
+  for i in $(seq 1 60); do
+    kubectl -n "$HOSTILE_NS" get zdt b -o json >"$dir/apiurl-app.json"
+    python3 -c 'import json,sys; c=json.load(open(sys.argv[1])).get("status",{}).get("conditions",[])
+sys.exit(0 if any(x["type"]=="Degraded" and x["status"]=="True" for x in c) else 1)' "$dir/apiurl-app.json" && break
+    sleep 1
+  done
 }
 
 # After the rollout: the operator's vitals again, A's Events about refused calls, and B cleaned up.

@@ -47,7 +47,7 @@ class Summary(unittest.TestCase):
         self.assertFalse(attack.summarize(slow, 1000, 10)["floodBoundedByBudget"])
 
 
-def write_run(tmp, facts, before_threads=60, after_threads=70, heap=200 * 2**20, events=()):
+def write_run(tmp, facts, before_threads=60, after_threads=70, heap=200 * 2**20, events=(), apiurl="InvalidSpec"):
     run = os.path.join(tmp, "gate-hostile")
     os.makedirs(run)
     json.dump({"attacks": results(), "facts": facts}, open(os.path.join(run, "attack.json"), "w"))
@@ -56,6 +56,11 @@ def write_run(tmp, facts, before_threads=60, after_threads=70, heap=200 * 2**20,
                                                     'jvm_memory_used_bytes{area="heap",id="G1 Eden Space"}': heap}}],
                   open(os.path.join(run, name), "w"))
     json.dump({"items": [{"reason": r} for r in events]}, open(os.path.join(run, "victim-events.json"), "w"))
+    if apiurl is not None:
+        json.dump({"status": {"conditions": [{"type": "Degraded", "status": "True", "reason": apiurl,
+                                              "message": "traffic.apiUrl https://10.96.0.1:443 is not on the operator's "
+                                                         "allow-list (empty)"}]}},
+                  open(os.path.join(run, "apiurl-app.json"), "w"))
     return run
 
 
@@ -71,7 +76,7 @@ class Criteria(unittest.TestCase):
             fails = rollout.check([r], "full", None)
         return sorted(f["id"].split(":")[1] for f in fails
                       if f["id"].split(":")[1] in ("forged-refused", "flood-bounded", "no-event-storm",
-                                                   "operator-bounded"))
+                                                   "operator-bounded", "apiurl-refused"))
 
     def test_pass(self):
         self.assertEqual(self.failed(), [])
@@ -83,6 +88,8 @@ class Criteria(unittest.TestCase):
         self.assertEqual(self.failed(events=["GateCallUnattributed"]), ["no-event-storm"])
         self.assertEqual(self.failed(after_threads=200), ["operator-bounded"])
         self.assertEqual(self.failed(heap=900 * 2**20), ["operator-bounded"])
+        self.assertEqual(self.failed(apiurl=None), ["apiurl-refused"])
+        self.assertEqual(self.failed(apiurl="AsExpected"), ["apiurl-refused"])
 
 
 if __name__ == "__main__":
