@@ -666,9 +666,9 @@ def check(results, mode, per_pod=None):
         flood = h["attacks"]["flood"]
         need(f["floodHeldAtMostLimit"] and f["floodRestRefused429"] and f["floodBoundedByBudget"],
              name + ":flood-bounded",
-             "%s: tenant B's own flood held at most the per-namespace limit (%d held of %d, answers %s), the rest "
-             "429, the slowest answered in %.1f s, by B's budget and not its 2^31 s annotation"
-             % (name, f["floodHeld"], flood["sent"], flood["answers"], f["floodSlowestSeconds"]))
+             "%s: tenant B's own flood: at most the per-namespace limit held at once (peak %s in flight), the rest "
+             "429 (answers to %d calls: %s), the slowest held %.1f s, by B's budget and not its 2^31 s annotation"
+             % (name, f.get("maxInFlight"), flood["sent"], flood["answers"], f["floodSlowestSeconds"]))
         refusal = h.get("apiUrlRefusal") or {}
         need(refusal.get("reason") == "InvalidSpec" and "allow-list" in (refusal.get("message") or ""),
              name + ":apiurl-refused",

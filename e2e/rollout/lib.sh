@@ -334,7 +334,11 @@ hostile_attack() {
     [[ -n $(kubectl -n "$ns" get pod "$first" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null) ]] && break
     sleep 0.2
   done
-  python3 "$ROOT/e2e/tenancy/attack.py" --gate "$gate" --victim "$ns/app/$first" \
+  local metrics=() ip
+  for ip in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[*].status.podIP}'); do
+    metrics+=(--metrics "http://$ip:9000/q/metrics")
+  done
+  python3 "$ROOT/e2e/tenancy/attack.py" --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
     --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
     >"$dir/attack.log" 2>&1 || return 1
   # B points its app's front-end API at the API server: the operator must refuse to fetch it.

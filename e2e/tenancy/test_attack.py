@@ -31,7 +31,7 @@ def results(forged=None, flood=None):
 
 class Summary(unittest.TestCase):
     def test_a_gate_that_holds_its_limits_passes(self):
-        f = attack.summarize(results(), 1000, 10)
+        f = attack.summarize(results(), 1000, 10, 1003)
         self.assertTrue(f["forgedAll401"] and f["floodHeldAtMostLimit"] and f["floodRestRefused429"]
                         and f["floodBoundedByBudget"])
 
@@ -39,7 +39,8 @@ class Summary(unittest.TestCase):
         self.assertFalse(attack.summarize(results(forged={"401": 1999, "200": 1}), 1000, 10)["forgedAll401"])
         self.assertFalse(attack.summarize(results(forged={"401": 1990, "error:TimeoutError": 10}), 1000, 10)
                          ["forgedAll401"])
-        self.assertFalse(attack.summarize(results(flood={"200": 1200, "429": 300}), 1000, 10)["floodHeldAtMostLimit"])
+        self.assertFalse(attack.summarize(results(), 1000, 10, 1200)["floodHeldAtMostLimit"])
+        self.assertFalse(attack.summarize(results(), 1000, 10, None)["floodHeldAtMostLimit"], "no gauge read, no pass")
         self.assertFalse(attack.summarize(results(flood={"200": 1000, "429": 400, "error:X": 100}), 1000, 10)
                          ["floodRestRefused429"])
         slow = results()
@@ -66,7 +67,7 @@ def write_run(tmp, facts, before_threads=60, after_threads=70, heap=200 * 2**20,
 
 class Criteria(unittest.TestCase):
     def failed(self, **kw):
-        facts = attack.summarize(results(), 1000, 10)
+        facts = attack.summarize(results(), 1000, 10, 1001)
         facts.update(kw.pop("facts", {}))
         with tempfile.TemporaryDirectory() as tmp:
             h = rollout.hostile_facts(write_run(tmp, facts, **kw))
