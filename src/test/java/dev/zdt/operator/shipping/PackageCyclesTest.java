@@ -52,7 +52,7 @@ class PackageCyclesTest {
     static List<String> cycle(Map<String, Set<String>> deps) {
         Map<String, Integer> state = new TreeMap<>();
         List<String> path = new ArrayList<>();
-        for (String p : deps.keySet()) {
+        for (String p : new TreeSet<>(deps.keySet())) {
             List<String> found = visit(p, deps, state, path);
             if (!found.isEmpty()) {
                 return found;
@@ -74,7 +74,7 @@ class PackageCyclesTest {
         }
         state.put(p, 1);
         path.add(p);
-        for (String q : deps.getOrDefault(p, Set.of())) {
+        for (String q : new TreeSet<>(deps.getOrDefault(p, Set.of()))) {
             List<String> found = visit(q, deps, state, path);
             if (!found.isEmpty()) {
                 return found;
