@@ -105,21 +105,18 @@ public final class DrainHelper {
         }
         env.add(downward(POD_NAME_ENV, "metadata.name"));
         env.add(downward(POD_IP_ENV, "status.podIP"));
-        if (token != null) {
-            env.add(new EnvVarBuilder().withName(GateToken.ENV).withValue(token).build());
-        }
         List<VolumeMount> mounts = new ArrayList<>();
         if (container.getVolumeMounts() != null) {
             mounts.addAll(container.getVolumeMounts());
         }
         mounts.add(new VolumeMountBuilder().withName(VOLUME).withMountPath(MOUNT_PATH).withReadOnly(true).build());
-        return new ContainerBuilder(container)
+        return GateToken.withEnv(new ContainerBuilder(container)
                 .withEnv(env)
                 .withVolumeMounts(mounts)
                 .editOrNewLifecycle()
                     .withPreStop(new LifecycleHandlerBuilder().withNewExec().withCommand(command).endExec().build())
                 .endLifecycle()
-                .build();
+                .build(), token);
     }
 
     private static EnvVar downward(String name, String field) {

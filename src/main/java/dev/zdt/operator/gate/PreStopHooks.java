@@ -49,10 +49,9 @@ public final class PreStopHooks {
      */
     static String execScript(int holdSeconds, GateEndpoint gate, boolean token, String namespace, String app) {
         String url = gate.url(GateEndpoint.appPath(namespace, app)) + "/$HOSTNAME";
-        String header = token ? "--header \"" + GateToken.HEADER + ": " + GateToken.BEARER + "$" + GateToken.ENV + "\" "
-                : "";
-        String curlHeader = token ? "-H \"" + GateToken.HEADER + ": " + GateToken.BEARER + "$" + GateToken.ENV + "\" "
-                : "";
+        String authorization = "\"" + GateToken.HEADER + ": " + GateToken.BEARER + "$" + GateToken.ENV + "\" ";
+        String header = token ? "--header " + authorization : "";
+        String curlHeader = token ? "-H " + authorization : "";
         return "start=$(date +%s); "
                 + "if command -v wget >/dev/null 2>&1; then wget -q -t 1 -T " + holdSeconds + " " + header
                 + "-O /dev/null \"" + url + "\" && exit 0; "
