@@ -13,6 +13,9 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh" # the workloads, load, recording and completion check shared with the drills
+# A scenario that stops half-way must not leave its load generator, sampler or watchers running
+# into the next run.
+trap 'jobs -p | xargs -r kill 2>/dev/null || true' EXIT
 
 MODE=full
 KEEP=""

@@ -268,7 +268,11 @@ HOSTILE_NS=bench-hostile-b
 # operator's heap and threads are read before.
 hostile_prepare() {
   local dir=$1
-  kubectl delete namespace "$HOSTILE_NS" --ignore-not-found --wait=true >/dev/null
+  # An earlier run that stopped half-way leaves the decoy's finalizer, which would hold the
+  # namespace's deletion forever.
+  kubectl -n "$HOSTILE_NS" patch pod decoy --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' \
+    >/dev/null 2>&1 || true
+  kubectl delete namespace "$HOSTILE_NS" --ignore-not-found --wait=true --timeout=120s >/dev/null
   kubectl create namespace "$HOSTILE_NS" >/dev/null
   kubectl apply -f - >/dev/null <<YAML
 apiVersion: zdt.dev/v1alpha1
