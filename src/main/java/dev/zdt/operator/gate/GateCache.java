@@ -127,13 +127,10 @@ final class GateCache {
                 .withName(Constants.policyAppName(policy.getMetadata().getName())).withUid(policy.getMetadata().getUid())
                 .build());
         ZeroDowntimeAppSpec spec = new ZeroDowntimeAppSpec();
-        // A copy: the cached policy is shared. The ingress check looks up a Service named after the
-        // app, which a policy's pods do not have; were verify ingress ever set, it would see no server
-        // and call every pod gone, so a policy is verified by its EndpointSlices and the propagation time.
+        // A copy: the cached policy is shared. verify ingress needs nothing of the policy beyond this:
+        // the ingress check finds the pods' addresses among every route of the controller, whatever
+        // the route or Service is called.
         TrafficSpec traffic = Serialization.clone(policy.getSpec().getTraffic());
-        if (traffic != null && traffic.getVerify() == TrafficSpec.Verify.INGRESS) {
-            traffic.setVerify(TrafficSpec.Verify.ENDPOINTS);
-        }
         spec.setTraffic(traffic);
         if (policy.getSpec().getDrain() != null) {
             spec.setDrain(policy.getSpec().getDrain());

@@ -35,6 +35,7 @@ import jakarta.inject.Inject;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.ControllerRef;
 import dev.zdt.operator.api.v1alpha1.Provider;
 import dev.zdt.operator.api.v1alpha1.TrafficSpec;
@@ -115,7 +116,9 @@ public class TraefikVerifier implements IngressVerifier {
         if (refused.isPresent()) {
             return CompletableFuture.completedFuture(IngressObservation.unknown(refused.get(), asked));
         }
-        Hints hints = new Hints(app.getMetadata().getNamespace(), app.getMetadata().getName());
+        // A DrainPolicy's pods are routed under its Services' names, which are often the policy's own.
+        String policy = Constants.policyOf(app.getMetadata().getName());
+        Hints hints = new Hints(app.getMetadata().getNamespace(), policy != null ? policy : app.getMetadata().getName());
         ControllerRef controller = traffic.getController();
         if (controller != null && replicas != null) {
             return replicas.find(controller).thenCompose(found -> found.error() != null

@@ -16,7 +16,6 @@ import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.InvalidSpecException;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.DrainSpec;
-import dev.zdt.operator.api.v1alpha1.TrafficSpec;
 import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.gate.DrainHelper;
 import dev.zdt.operator.gate.DrainHelperConfig;
@@ -62,9 +61,6 @@ public final class PolicyPods {
         if (drain != null && drain.getMode() != null && drain.getMode() != DrainSpec.Mode.GATE) {
             throw new InvalidSpecException("drain.mode " + drain.getMode().value()
                     + " is not supported by a DrainPolicy; remove it (gate)");
-        }
-        if (policy.getSpec().getTraffic() != null && policy.getSpec().getTraffic().getVerify() == TrafficSpec.Verify.INGRESS) {
-            throw new InvalidSpecException("traffic.verify ingress is not supported by a DrainPolicy yet; use endpoints or none");
         }
         if (policy.getSpec().getServices() == null || policy.getSpec().getServices().isEmpty()) {
             throw new InvalidSpecException("services must name at least one Service whose endpoints route to the pods");

@@ -15,8 +15,6 @@ import io.fabric8.kubernetes.api.model.LabelSelector;
         message = "selector must have matchLabels or matchExpressions: an empty selector would take every pod of the namespace")
 @ValidationRule(value = "!has(self.drain) || !has(self.drain.mode) || self.drain.mode == 'gate'",
         message = "a DrainPolicy supports drain.mode gate only (its hook keeps the pod's own preStop); remove drain.mode")
-@ValidationRule(value = "!has(self.traffic.verify) || self.traffic.verify != 'ingress'",
-        message = "traffic.verify ingress is not supported by a DrainPolicy yet (the ingress check looks up the Service of a ZeroDowntimeApp); use endpoints or none")
 public class DrainPolicySpec {
 
     @JsonPropertyDescription("The pods to protect, in the policy's namespace, by their labels. Only pods created after the policy (or re-created, e.g. by kubectl rollout restart) get the drain; status.unprotectedPods counts the others. A pod of a ZeroDowntimeApp is never touched; a pod matched by several policies gets the one whose name sorts first.")
