@@ -99,6 +99,29 @@ class DrainsNamedOnce(unittest.TestCase):
         self.assertEqual(self.failed("zdt", "gate", ["a", "b"], [], recorded=False), ["x:drains-named-once"])
 
 
+class StatefulSetNames(unittest.TestCase):
+    """A StatefulSet's replacement pod takes the old one's name: the two are told apart by UID, the old
+    one keeping the name its log file has, so its IP and termination are not overwritten."""
+
+    def test_replacement_gets_its_own_key(self):
+        with tempfile.TemporaryDirectory() as run:
+            events = [
+                {"type": "ADDED", "object": {"metadata": {"name": "app-0", "uid": "old"}, "status": {"podIP": "10.0.0.1"}}},
+                {"type": "MODIFIED", "object": {"metadata": {"name": "app-0", "uid": "old", "deletionTimestamp":
+                                                             "2026-11-30T00:53:40Z", "deletionGracePeriodSeconds": 30},
+                                                "status": {"podIP": "10.0.0.1"}}},
+                {"type": "ADDED", "object": {"metadata": {"name": "app-0", "uid": "new"}, "status": {"podIP": "10.0.0.9"}}},
+            ]
+            with open(os.path.join(run, "pods.json"), "w") as f:
+                f.write("\n".join(json.dumps(e) for e in events))
+            pods = rollout.pod_timeline(run)
+        self.assertEqual(sorted(pods), ["app-0", "app-0#2"])
+        self.assertEqual(pods["app-0"]["ip"], "10.0.0.1")
+        self.assertIn("stopAt", pods["app-0"])
+        self.assertEqual(pods["app-0#2"]["ip"], "10.0.0.9")
+        self.assertNotIn("stopAt", pods["app-0#2"])
+
+
 class CommandLine(unittest.TestCase):
     """analyze.py as bench.sh runs it: rollout.json and rollout.md in --out, exit 1 when a criterion fails."""
 
