@@ -111,7 +111,7 @@ run_scenario() { # run_scenario <name>
     done
     kubectl -n "$ns" rollout restart "$WORKLOAD/app" >/dev/null
     kubectl -n "$ns" rollout status "$WORKLOAD/app" --timeout=300s >/dev/null || die "$name: the restart did not finish"
-    until [[ -z $(kubectl -n "$ns" get pods -o jsonpath='{.items[?(@.metadata.deletionTimestamp)].metadata.name}') ]]; do sleep 0.5; done
+    no_terminating "$ns" 120 || die "$name: pods still terminating 120 s after the restart"
     app_wait_ready "$name" "$ns" "$replicas"
     policy_wait_protected "$ns" "$replicas" "$dir/policy-protected.json"
   fi
@@ -209,6 +209,15 @@ operator_logs() {
   done
 }
 
+# no_terminating <ns> <timeout s>: returns once no pod of the namespace is terminating, 1 at the timeout.
+no_terminating() {
+  local deadline=$(($(date +%s) + $2))
+  until [[ -z $(kubectl -n "$1" get pods -o jsonpath='{.items[?(@.metadata.deletionTimestamp)].metadata.name}') ]]; do
+    (($(date +%s) < deadline)) || return 1
+    sleep 0.5
+  done
+}
+
 # policy_removed <name> <ns> <dir>: the DrainPolicy deleted, the Deployment restarted; the new pods
 # are written to plain-after.json (analyze.py: they must carry nothing of the drain).
 policy_removed() {
@@ -216,7 +225,7 @@ policy_removed() {
   kubectl -n "$ns" delete drainpolicy app --wait=true >/dev/null
   kubectl -n "$ns" rollout restart deploy/app >/dev/null
   kubectl -n "$ns" rollout status deploy/app --timeout=300s >/dev/null || die "$name: the restart after the policy's deletion did not finish"
-  until [[ -z $(kubectl -n "$ns" get pods -o jsonpath='{.items[?(@.metadata.deletionTimestamp)].metadata.name}') ]]; do sleep 0.5; done
+  no_terminating "$ns" 120 || die "$name: pods still terminating 120 s after the restart without the policy"
   kubectl -n "$ns" get pods -o json >"$dir/plain-after.json"
 }
 
