@@ -36,7 +36,21 @@ TITLES = {
     "gate-restricted": "zdt gate, restricted namespace, image without a shell, own preStop kept",
     "gate-hostile": "(c) gate while another tenant attacks the gate",
     "gate-2traefik": "zdt gate through two Traefik replicas, load split, one lagging",
+    "policy-deployment": "plain Deployment (as a chart renders it) + DrainPolicy",
+    "policy-statefulset": "plain StatefulSet, RollingUpdate + DrainPolicy",
 }
+
+# What the webhook injects into a pod a DrainPolicy selects (docs/api.md, DrainPolicy), and what a
+# pod created after the policy's deletion must not carry.
+INJECTED_INIT = "zdt-drain-install"
+INJECTED_GATE = "zdt.dev/in-rotation"
+INJECTED_LABEL = "zdt.dev/app"
+INJECTED_ANNOTATION = "zdt.dev/drain-policy"
+# The operator's log line for each drain it answered (DrainReporter.line): a DrainPolicy's drains
+# are logged and counted, not kept in a status. The policy's pods are known to the gate as
+# policy.<name>.
+DRAIN_LOG = re.compile(r"\bdrain (?P<ns>[^/\s]+)/(?P<app>\S+) pod (?P<pod>\S+) released by (?P<by>\w+) after "
+                       r"(?P<held>[0-9.]+)s")
 
 # gate-hostile: how much the operator's threads may grow, and its heap may reach, under the attack.
 HOSTILE_THREADS_GROWTH = 50
@@ -100,13 +114,25 @@ def watch_events(path):
     return out
 
 
+def pod_key(uids, meta):
+    """The name a pod is known by in the analysis: its own, or for a later pod of the same name (a
+    StatefulSet's replacement) the name with #2, #3, ... (the old pod keeps the name its log has)."""
+    name, uid = meta["name"], meta.get("uid")
+    seen = uids.setdefault(name, [])
+    if uid is not None and uid not in seen:
+        seen.append(uid)
+    n = seen.index(uid) + 1 if uid is not None else 1
+    return name if n == 1 else "%s#%d" % (name, n)
+
+
 def pod_timeline(run):
     """Per pod: IP, when its termination started (preStop), when it became ready."""
-    pods = {}
+    pods, uids = {}, {}
     for ev in watch_events(os.path.join(run, "pods.json")):
         pod = ev.get("object", ev)
         meta, status = pod["metadata"], pod.get("status", {})
-        p = pods.setdefault(meta["name"], {"name": meta["name"]})
+        key = pod_key(uids, meta)
+        p = pods.setdefault(key, {"name": key})
         if status.get("podIP"):
             p["ip"] = status["podIP"]
         if meta.get("deletionTimestamp") and "stopAt" not in p:
@@ -193,6 +219,85 @@ def pod_log(run, pod):
             except ValueError:  # not one of the app's lines (they start with their timestamp)
                 continue
             out["eventLine"][kv["event"]] = i
+    return out
+
+
+def pod_specs(run):
+    """Per pod (pod_timeline's keys): the last spec, labels and annotations the watch recorded."""
+    out, uids = {}, {}
+    for ev in watch_events(os.path.join(run, "pods.json")):
+        pod = ev.get("object", ev)
+        meta = pod["metadata"]
+        out[pod_key(uids, meta)] = {"spec": pod.get("spec") or {}, "labels": meta.get("labels") or {},
+                                    "annotations": meta.get("annotations") or {}}
+    return out
+
+
+def drain_parts(pod, container_name=None):
+    """What of the DrainPolicy's drain a pod ({"spec", "labels", "annotations"}) carries: the init
+    container, a preStop on the serving container (containerName, default the first), the
+    readiness gate, the label and the annotation; and its terminationGracePeriodSeconds."""
+    spec = pod.get("spec") or {}
+    containers = spec.get("containers") or []
+    serving = next((c for c in containers if c.get("name") == container_name), containers[0] if containers else {})
+    return {
+        "initContainer": any(c.get("name") == INJECTED_INIT for c in spec.get("initContainers") or []),
+        "preStop": bool(((serving.get("lifecycle") or {}).get("preStop"))),
+        "readinessGate": any(g.get("conditionType") == INJECTED_GATE for g in spec.get("readinessGates") or []),
+        "label": INJECTED_LABEL in (pod.get("labels") or {}),
+        "annotation": INJECTED_ANNOTATION in (pod.get("annotations") or {}),
+        "grace": spec.get("terminationGracePeriodSeconds"),
+    }
+
+
+def policy_facts(run, meta):
+    """A policy-* run: the policy's status after the rollout (budget, minReadySeconds advice, Ready),
+    the owner's minReadySeconds, what each recorded pod carries of the drain, the drains the
+    operator logged, and (policy-deployment) the pods created after the policy was deleted."""
+    def load(name):
+        path = os.path.join(run, name)
+        return json.load(open_text(path)) if exists(path) else None
+
+    policy = load("policy.json") or {}
+    status = policy.get("status") or {}
+    budget = status.get("drainBudget") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    owner = load("owner.json")
+    owner_min = None if owner is None else (owner.get("spec") or {}).get("minReadySeconds", 0)
+    advised = budget.get("minReadySeconds")
+    container = (policy.get("spec") or {}).get("containerName")
+    out = {
+        "policyRecorded": bool(policy),
+        "ready": {"status": ready.get("status"), "reason": ready.get("reason"), "message": ready.get("message")},
+        "coveredPods": status.get("coveredPods"),
+        "unprotectedPods": status.get("unprotectedPods"),
+        "graceSeconds": budget.get("terminationGracePeriodSeconds"),
+        "propagationSeconds": budget.get("propagationSeconds"),
+        "minReadySeconds": {"advised": advised, "owner": owner_min,
+                            "ownerHasIt": None if advised is None or owner_min is None else owner_min >= advised},
+        "pods": {k: drain_parts(v, container) for k, v in sorted(pod_specs(run).items())},
+    }
+    after = load("plain-after.json")
+    if after is not None:
+        live = [p for p in after.get("items") or [] if not (p.get("metadata") or {}).get("deletionTimestamp")]
+        out["afterDeletion"] = {
+            (p.get("metadata") or {}).get("name"): drain_parts(
+                {"spec": p.get("spec"), "labels": (p.get("metadata") or {}).get("labels"),
+                 "annotations": (p.get("metadata") or {}).get("annotations")}) for p in live}
+    return out
+
+
+def logged_drains(run, namespace=None):
+    """The drains the operator logged (operator.log, every replica's lines), oldest first, as
+    status.lastDrains entries: pod, releasedBy, heldSeconds."""
+    path = os.path.join(run, "operator.log")
+    out = []
+    if not exists(path):
+        return out
+    for line in open_text(path):
+        m = DRAIN_LOG.search(line)
+        if m and (namespace is None or m.group("ns") == namespace):
+            out.append({"pod": m.group("pod"), "releasedBy": m.group("by"), "heldSeconds": float(m.group("held"))})
     return out
 
 
@@ -404,16 +509,21 @@ def analyze(run):
     released = {}
     drains = []
     zdt_path = os.path.join(run, "zdt.json")
-    if os.path.exists(zdt_path):
+    # A ZeroDowntimeApp's drains are in its status.lastDrains; a DrainPolicy's in the operator's log.
+    policy = meta.get("kind") == "policy"
+    drains_recorded = exists(os.path.join(run, "operator.log")) if policy else os.path.exists(zdt_path)
+    if policy:
+        drains = logged_drains(run)
+    elif os.path.exists(zdt_path):
         drains = (json.load(open(zdt_path)).get("status") or {}).get("lastDrains") or []
-        for d in drains:
-            released[d.get("releasedBy", "?")] = released.get(d.get("releasedBy", "?"), 0) + 1
+    for d in drains:
+        released[d.get("releasedBy", "?")] = released.get(d.get("releasedBy", "?"), 0) + 1
     result = {
         "name": meta["name"],
         "title": TITLES.get(meta["name"], meta["name"]),
         "kind": meta.get("kind"),
         "mode": meta.get("mode"),
-        "lastDrainsRecorded": os.path.exists(zdt_path),
+        "lastDrainsRecorded": drains_recorded,
         # what bench.sh records about the namespace and the template (null for runs before it did)
         "podSecurity": meta.get("podSecurity"),
         "image": meta.get("image"),
@@ -441,6 +551,10 @@ def analyze(run):
     }
     if exists(os.path.join(run, "attack.json")):
         result["hostile"] = hostile_facts(run)
+    if policy:
+        result["workload"] = meta.get("workload")
+        result["replicas"] = meta.get("replicas")
+        result["policy"] = policy_facts(run, meta)
     if by_replica:
         result["byFrontEndReplica"] = by_replica
         result["laggingThrottleSeconds"] = meta.get("laggingThrottleSeconds")
@@ -561,6 +675,51 @@ def resolution_problem(p):
         "%d ms" % p["traefikGapMs"] if "traefikGapMs" in p else "still open when the recording ended")
 
 
+def policy_checks(name, r, need):
+    """A DrainPolicy's scenario: the pods carried the drain, every hold was released Verified, the
+    status advised the owner's minReadySeconds, and (policy-deployment) pods created after the
+    policy's deletion are plain again."""
+    f = r.get("policy") or {}
+    grace = f.get("graceSeconds")
+    pods = f.get("pods") or {}
+    bad = []
+    for pod, has in sorted(pods.items()):
+        missing = [k for k in ("initContainer", "preStop", "readinessGate", "label", "annotation") if not has[k]]
+        if grace is None or has["grace"] is None or has["grace"] < grace:
+            missing.append("grace %s < %s" % (has["grace"], grace))
+        if missing:
+            bad.append("%s (%s)" % (pod, ", ".join(missing)))
+    need(f.get("policyRecorded") and pods and not bad, name + ":injected",
+         "%s: every recorded pod carries the injected init container, preStop, readiness gate %s, label, annotation "
+         "and the derived grace (%s s or more) (%d pods%s)"
+         % (name, INJECTED_GATE, grace, len(pods), "; offending: " + ", ".join(bad) if bad else ""))
+    drains = [d for d in ((r.get("releasedBy") or {}).items())]
+    other = {k: v for k, v in drains if k != "Verified"}
+    need(r.get("lastDrainsRecorded") and drains and not other, name + ":holds-verified",
+         "%s: every hold the operator logged was released Verified (%s)"
+         % (name, ", ".join("%s %d" % kv for kv in sorted(drains)) or "no drain logged"))
+    m = f.get("minReadySeconds") or {}
+    advised, message = m.get("advised"), (f.get("ready") or {}).get("message") or ""
+    stated = isinstance(advised, int) and advised >= 0 and (
+        advised == 0 or "minReadySeconds >= %d" % advised in message)
+    need(stated, name + ":min-ready-stated",
+         "%s: the policy's status advises the owner's minReadySeconds (status %s, Ready message %s; the owner has "
+         "%s: %s)" % (name, advised, "has nothing to ask (0)" if advised == 0 else "names it"
+                      if advised and "minReadySeconds >= %d" % advised in message else "does not name it", m.get("owner"),
+                      {True: "enough", False: "less", None: "unknown"}[m.get("ownerHasIt")]))
+    if name != "policy-deployment" and "afterDeletion" not in f:
+        return
+    after = f.get("afterDeletion")
+    want = r.get("replicas")
+    bad = ["%s (%s)" % (pod, ", ".join(k for k in ("initContainer", "preStop", "readinessGate", "label", "annotation")
+                                        if has[k]))
+           for pod, has in sorted((after or {}).items()) if any(has[k] for k in ("initContainer", "preStop",
+                                                                                  "readinessGate", "label", "annotation"))]
+    need(after is not None and len(after) == want and not bad, name + ":plain-after-delete",
+         "%s: after the policy's deletion and a restart, the new pods carry nothing of the drain (%s of %s pods%s)"
+         % (name, "no record" if after is None else len(after), want, "; still injected: " + ", ".join(bad) if bad else ""))
+
+
 def check(results, mode, per_pod=None):
     """Prints each criterion and returns the failed ones: {"id": "<scenario>:<criterion>", "text"}."""
     by = {r["name"]: r for r in results}
@@ -577,8 +736,12 @@ def check(results, mode, per_pod=None):
              "%s: the load ran as asked (%s requests, %s req/s of %s asked, at least %s requests asked): %s"
              % (name, load.get("requests"), load.get("achievedRate"), load.get("rate"), load.get("minRequests"),
                 "; ".join(problems) or "yes"))
+    def gated(name):
+        """A scenario whose pods drain through the gate: a ZeroDowntimeApp's or a DrainPolicy's."""
+        return name.startswith("gate") or by[name].get("kind") == "policy"
+
     for name, r in by.items():
-        if name.startswith("gate"):
+        if gated(name):
             need(r["failed"] == 0, name + ":no-failed",
                  "%s drops no request (%d of %d failed)" % (name, r["failed"], r["requests"]))
     def each_stopped(name, cid, text, problem, label="offending"):
@@ -591,7 +754,7 @@ def check(results, mode, per_pod=None):
              % (name, text, len(stopped), "; %s: %s" % (label, ", ".join(bad)) if bad else ""))
 
     for name in by:
-        if not name.startswith("gate"):
+        if not gated(name):
             continue
         # Every pod that was stopped and had served must show its SIGTERM and Traefik's removal: a
         # pod without them would otherwise pass the hold check below unseen.
@@ -601,13 +764,18 @@ def check(results, mode, per_pod=None):
                      label="missing")
         timeouts = by[name]["releasedBy"].get("Timeout", 0)
         stopped = ((per_pod or {}).get(name) or {}).get("stopped") or []
+        # A DrainPolicy verifies by the EndpointSlices (it refuses verify: ingress): the gate waits
+        # the propagation time after they drop the pod, and Traefik's drop lies in that wait.
+        wait = (by[name].get("policy") or {}).get("propagationSeconds") if by[name].get("kind") == "policy" else 0
+        slack = 2.0 + (wait or 0)
         late = []
         for p in stopped:
-            if "sigtermAt" in p and "traefikRemovedAt" in p and p["sigtermAt"] - p["traefikRemovedAt"] > 2.0:
+            if "sigtermAt" in p and "traefikRemovedAt" in p and p["sigtermAt"] - p["traefikRemovedAt"] > slack:
                 late.append("%s %.1f s" % (p["pod"], p["sigtermAt"] - p["traefikRemovedAt"]))
         need(not late or timeouts >= len(late), name + ":hold-ends",
-             "%s: every hold ends within 2 s of Traefik's observed removal or by its bound (%s)"
-             % (name, ", ".join(late) or "none later"))
+             "%s: every hold ends within %s of Traefik's observed removal or by its bound (%s)"
+             % (name, "2 s" if not wait else "%g s (2 + the propagation time the EndpointSlice check waits)" % slack,
+                ", ".join(late) or "none later"))
         # Traefik's routing observed at 10 Hz or more, and what that achieved, stated.
         smp = by[name].get("traefikSampling") or {}
         med = smp.get("intervalMsMedian")
@@ -627,7 +795,7 @@ def check(results, mode, per_pod=None):
                      "held to its end, before SIGTERM", helper_problem)
     for name, r in by.items():
         # The gate records every drain it answers in status.lastDrains (sleep mode asks no gate).
-        if not (r.get("lastDrainsRecorded") or r.get("kind") == "zdt") or r.get("mode") == "sleep":
+        if not (r.get("lastDrainsRecorded") or r.get("kind") in ("zdt", "policy")) or r.get("mode") == "sleep":
             continue
         pods = (per_pod or {}).get(name)
         stopped = pods["stopped"] if pods else []
@@ -637,12 +805,14 @@ def check(results, mode, per_pod=None):
         missing = [n for n in ready if n not in named]
         # with more stopped pods than lastDrains keeps, the oldest may have been dropped from it
         allowed = max(0, len(ready) - LAST_DRAINS_KEEP)
-        problems = ([] if r.get("lastDrainsRecorded") else ["no zdt.json recorded"]) + \
+        problems = ([] if r.get("lastDrainsRecorded") else [
+            "no operator.log recorded" if r.get("kind") == "policy" else "no zdt.json recorded"]) + \
             ["named %d times: %s" % (named.count(n), n) for n in twice] + \
             (["not named: " + ", ".join(missing)] if len(missing) > allowed else [])
         need(pods is not None and stopped and not problems, name + ":drains-named-once",
-             "%s: status.lastDrains names each stopped pod, none twice (%d stopped, %d drains%s)"
-             % (name, len(stopped), len(named), "; " + "; ".join(problems) if problems else ""))
+             "%s: %s names each stopped pod, none twice (%d stopped, %d drains%s)"
+             % (name, "the operator's log" if r.get("kind") == "policy" else "status.lastDrains", len(stopped),
+                len(named), "; " + "; ".join(problems) if problems else ""))
     for name, r in by.items():
         if "noshell" not in (r.get("image") or ""):
             continue
@@ -682,6 +852,9 @@ def check(results, mode, per_pod=None):
              "%s: the operator stayed bounded: threads %d -> %d (at most +%d), heap %.0f MiB (at most %d MiB)"
              % (name, h["before"]["threads"], h["after"]["threads"], HOSTILE_THREADS_GROWTH,
                 h["after"]["heapBytes"] / 2**20, HOSTILE_HEAP_MAX_BYTES // 2**20))
+    for name, r in by.items():
+        if r.get("kind") == "policy":
+            policy_checks(name, r, need)
     if "plain" in by:
         need(by["plain"]["failed"] > 0, "plain:shows-problem",
              "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])

@@ -10,6 +10,11 @@
 #
 # gate-2traefik runs the gate through two Traefik replicas with the load split across both, the
 # second lagging (its throttle BENCH_LAG_THROTTLE, default 20 s); the others run through one.
+#
+# policy-deployment and policy-statefulset protect a plain workload (no zdt word in it) with a
+# DrainPolicy: namespace opted in, workload applied and ready, policy applied, `kubectl rollout
+# restart` so the webhook protects the pods, then the rollout under load. policy-deployment then
+# deletes the policy and restarts once more: the new pods must be plain (plain-after.json).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh" # the workloads, load, recording and completion check shared with the drills
@@ -20,7 +25,7 @@ trap 'jobs -p | xargs -r kill 2>/dev/null || true' EXIT
 MODE=full
 KEEP=""
 OUT=""
-SCENARIOS="plain,sleep30,gate,gate-restricted,zdt-sleep,sleep5,gate-scale-down,gate-delete-pod,gate-long-requests,gate-hostile,gate-2traefik"
+SCENARIOS="plain,sleep30,gate,gate-restricted,zdt-sleep,sleep5,gate-scale-down,gate-delete-pod,gate-long-requests,gate-hostile,gate-2traefik,policy-deployment,policy-statefulset"
 while (($#)); do
   case $1 in
     --ci) MODE=ci; SCENARIOS="plain,gate,gate-restricted"; shift ;;
@@ -55,7 +60,7 @@ bench_prepare
 run_scenario() { # run_scenario <name>
   local name=$1 ns="bench-$1" dir="$RUNS/$1" kind mode="" grace=30 sleep=0 replicas=$REPLICAS
   local level=$POD_SECURITY APP_IMAGE=localhost/demo-app:dev APP_RESTRICTED="" APP_OWN_PRESTOP=""
-  local traefiks=1 THROTTLE=$THROTTLE LOAD_SPLIT_URL="" TRAEFIK_API_URLS=$ZDT_TRAEFIK_API_URL
+  local traefiks=1 THROTTLE=$THROTTLE LOAD_SPLIT_URL="" TRAEFIK_API_URLS=$ZDT_TRAEFIK_API_URL WORKLOAD=deploy
   case $name in
     plain) kind=deploy ;;
     sleep30) kind=deploy sleep=30 grace=60 ;;
@@ -72,6 +77,9 @@ run_scenario() { # run_scenario <name>
     gate-2traefik)
       kind=zdt mode=gate traefiks=2 THROTTLE=$LAG_THROTTLE LOAD_SPLIT_URL=$ZDT_TRAEFIK_WEB_URL_2
       TRAEFIK_API_URLS="$ZDT_TRAEFIK_API_URL $ZDT_TRAEFIK_API_URL_2" ;;
+    # A plain workload, protected by a DrainPolicy (the webhook gives its pods gate mode's drain).
+    policy-deployment) kind=policy mode=gate ;;
+    policy-statefulset) kind=policy mode=gate WORKLOAD=statefulset ;;
     *) die "unknown scenario $name" ;;
   esac
   say "scenario $name"
@@ -81,12 +89,35 @@ run_scenario() { # run_scenario <name>
   kubectl create namespace "$ns" >/dev/null
   kubectl label namespace "$ns" "pod-security.kubernetes.io/enforce=$level" \
     pod-security.kubernetes.io/enforce-version=latest >/dev/null
-  if [[ $kind == deploy ]]; then
+  if [[ $kind == policy ]]; then
+    kubectl label namespace "$ns" zdt.dev/drain-policy=enabled >/dev/null # the webhook's opt-in
+    if [[ $WORKLOAD == statefulset ]]; then
+      plain_statefulset "$ns" v1 "$grace" | kubectl apply -f - >/dev/null
+    else
+      plain_deployment "$ns" v1 0 "$grace" | kubectl apply -f - >/dev/null
+    fi
+  elif [[ $kind == deploy ]]; then
     plain_deployment "$ns" v1 "$sleep" "$grace" | kubectl apply -f - >/dev/null
   else
     zdt_app "$ns" v1 "$mode" "$replicas" | kubectl apply -f - >/dev/null
   fi
   app_wait_ready "$name" "$ns" "$replicas"
+  if [[ $kind == policy ]]; then
+    # The pods predate the policy: it reports them unprotected until a restart replaces them.
+    drain_policy "$ns" | kubectl apply -f - >/dev/null
+    local i
+    for i in $(seq 1 60); do
+      kubectl -n "$ns" get drainpolicy app -o json >"$dir/policy-before-restart.json"
+      python3 -c 'import json,sys; sys.exit(0 if (json.load(open(sys.argv[1])).get("status") or {}).get("coveredPods") else 1)' \
+        "$dir/policy-before-restart.json" && break
+      sleep 1
+    done
+    kubectl -n "$ns" rollout restart "$WORKLOAD/app" >/dev/null
+    kubectl -n "$ns" rollout status "$WORKLOAD/app" --timeout=300s >/dev/null || die "$name: the restart did not finish"
+    no_terminating "$ns" 120 || die "$name: pods still terminating 120 s after the restart"
+    app_wait_ready "$name" "$ns" "$replicas"
+    policy_wait_protected "$ns" "$replicas" "$dir/policy-protected.json"
+  fi
   # Evidence that the image has no shell: the same exec a shell-based hook would need.
   local shell_absent=false
   if [[ $APP_IMAGE == *noshell* ]]; then
@@ -109,7 +140,7 @@ run_scenario() { # run_scenario <name>
   sleep "$WARMUP"
 
   local t0 change gen_before
-  gen_before=$(kubectl -n "$ns" get deploy app -o jsonpath='{.metadata.generation}')
+  gen_before=$(kubectl -n "$ns" get "$WORKLOAD" app -o jsonpath='{.metadata.generation}')
   t0=$(date +%s%3N)
   case $name in
     gate-scale-down) change="scale 4 -> 2"; kubectl -n "$ns" patch zdt app --type merge -p '{"spec":{"replicas":2}}' >/dev/null ;;
@@ -118,8 +149,8 @@ run_scenario() { # run_scenario <name>
       kubectl -n "$ns" delete pod "${old_pods%% *}" --wait=false >/dev/null ;;
     *)
       change="rolling update v1 -> v2"
-      if [[ $kind == deploy ]]; then
-        kubectl -n "$ns" set env deploy/app APP_VERSION=v2 >/dev/null
+      if [[ $kind == deploy || $kind == policy ]]; then
+        kubectl -n "$ns" set env "$WORKLOAD/app" APP_VERSION=v2 >/dev/null
       else
         kubectl -n "$ns" patch zdt app --type json \
           -p '[{"op":"replace","path":"/spec/template/spec/containers/0/env/1/value","value":"v2"}]' >/dev/null
@@ -134,6 +165,8 @@ run_scenario() { # run_scenario <name>
   local expect_gone=$old_pods any_gen=""
   [[ $name == gate-scale-down || $name == gate-delete-pod ]] && expect_gone=""
   [[ $name == gate-delete-pod ]] && any_gen=1
+  # A StatefulSet's new pods take the old ones' names: done = complete and none terminating.
+  [[ $WORKLOAD == statefulset ]] && expect_gone=""
   wait_done "$ns" "$gen_before" "$expect_gone" 600 $any_gen || die "$name: no completion within 10 minutes"
   local complete=$COMPLETE exited=$EXITED
   [[ -n $attacker ]] && { wait "$attacker" || die "$name: the attack did not run"; hostile_finish "$ns" "$dir"; }
@@ -147,9 +180,17 @@ run_scenario() { # run_scenario <name>
   [[ -n $slow ]] && { wait "$slow" || true; }
   record_stop
   [[ $kind == zdt ]] && kubectl -n "$ns" get zdt app -o json >"$dir/zdt.json"
+  if [[ $kind == policy ]]; then
+    # The policy's status after the rollout (its minReadySeconds advice), the owner (does it have
+    # that minReadySeconds?), and the operator's log lines: a policy's drains are logged, not in a status.
+    kubectl -n "$ns" get drainpolicy app -o json >"$dir/policy.json"
+    kubectl -n "$ns" get "$WORKLOAD" app -o json >"$dir/owner.json"
+    operator_logs "$((t0 / 1000 - WARMUP - 5))" >"$dir/operator.log"
+    [[ $name == policy-deployment ]] && policy_removed "$name" "$ns" "$dir"
+  fi
   kubectl -n "$ns" get events -o json >"$dir/events.json"
   cat >"$dir/meta.json" <<JSON
-{"name": "$name", "kind": "$kind", "mode": "$mode", "change": "$change", "replicas": $replicas,
+{"name": "$name", "kind": "$kind", "mode": "$mode", "change": "$change", "replicas": $replicas, "workload": "$WORKLOAD",
  "podSecurity": "$level", "image": "$APP_IMAGE", "ownPreStop": $([[ -n $APP_OWN_PRESTOP ]] && echo true || echo false),
  "shellAbsent": $shell_absent,
  "throttleSeconds": $THROTTLE, "frontEnd": "traefik", "frontEndReplicas": $traefiks,
@@ -160,6 +201,35 @@ JSON
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  requests %d, failed %d %s" % (s["requests"], s["failed"], s["failedByKind"]))' "$dir/summary.json"
   [[ -f $dir/summary-2.json ]] && python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  through the second Traefik: requests %d, failed %d %s" % (s["requests"], s["failed"], s["failedByKind"]))' "$dir/summary-2.json"
   return 0
+}
+
+# operator_logs <epoch s>: every operator replica's log lines since then.
+operator_logs() {
+  local since p
+  since=$(date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ)
+  for p in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[*].metadata.name}'); do
+    kubectl -n "$OPERATOR_NS" logs "$p" --since-time="$since" 2>/dev/null | sed "s|^|$p |" || true
+  done
+}
+
+# no_terminating <ns> <timeout s>: returns once no pod of the namespace is terminating, 1 at the timeout.
+no_terminating() {
+  local deadline=$(($(date +%s) + $2))
+  until [[ -z $(kubectl -n "$1" get pods -o jsonpath='{.items[?(@.metadata.deletionTimestamp)].metadata.name}') ]]; do
+    (($(date +%s) < deadline)) || return 1
+    sleep 0.5
+  done
+}
+
+# policy_removed <name> <ns> <dir>: the DrainPolicy deleted, the Deployment restarted; the new pods
+# are written to plain-after.json (analyze.py: they must carry nothing of the drain).
+policy_removed() {
+  local name=$1 ns=$2 dir=$3
+  kubectl -n "$ns" delete drainpolicy app --wait=true >/dev/null
+  kubectl -n "$ns" rollout restart deploy/app >/dev/null
+  kubectl -n "$ns" rollout status deploy/app --timeout=300s >/dev/null || die "$name: the restart after the policy's deletion did not finish"
+  no_terminating "$ns" 120 || die "$name: pods still terminating 120 s after the restart without the policy"
+  kubectl -n "$ns" get pods -o json >"$dir/plain-after.json"
 }
 
 # traefik_replicas <1|2>: the harness's Traefik with that many replicas (the second lagging).
@@ -193,7 +263,7 @@ traefik_replicas 1 # the cluster as it was: one Traefik
 status=0
 "$PY" "$HERE/analyze.py" --runs "$RUNS" --out "$OUT" --mode "$MODE" --scenarios "$SCENARIOS" || status=$?
 for s in "${list[@]}"; do
-  for f in requests.csv requests-2.csv slow-requests.csv pods.json traefik.txt events.json; do
+  for f in requests.csv requests-2.csv slow-requests.csv pods.json traefik.txt events.json operator.log; do
     [[ -f $RUNS/$s/$f ]] && gzip -f "$RUNS/$s/$f"
   done
 done

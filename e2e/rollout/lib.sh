@@ -86,6 +86,57 @@ spec:
 YAML
 }
 
+# A StatefulSet as a chart would render it: the same container, ordered RollingUpdate, behind the
+# same Service and Ingress as plain_deployment's (no word of zdt in either).
+plain_statefulset() { # plain_statefulset <ns> <version> <grace>
+  cat <<YAML
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: app, namespace: $1}
+spec:
+  replicas: $REPLICAS
+  serviceName: app
+  selector: {matchLabels: {app: app}}
+  updateStrategy: {type: RollingUpdate}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      terminationGracePeriodSeconds: $3
+      containers:
+$(container "$2" "      ")
+YAML
+  plain_deployment "$1" "$2" 0 "$3" | sed -n '/^---$/,$p'
+}
+
+# The DrainPolicy the policy-* scenarios attach to that plain workload: the gate scenario's traffic
+# and drain, but verified by the Service's EndpointSlices (a DrainPolicy refuses verify: ingress).
+drain_policy() { # drain_policy <ns>
+  cat <<YAML
+apiVersion: zdt.dev/v1alpha1
+kind: DrainPolicy
+metadata: {name: app, namespace: $1}
+spec:
+  selector: {matchLabels: {app: app}}
+  services: [app]
+  traffic: {provider: traefik, throttleSeconds: $THROTTLE, verify: endpoints}
+  drain: {maxRequestSeconds: 12, shutdownSeconds: 3}
+YAML
+}
+
+# policy_wait_protected <ns> <replicas> <out.json>: the DrainPolicy reports every matched pod
+# protected (Ready True) for want pods; its object is written to out.json. Dies otherwise.
+policy_wait_protected() {
+  local ns=$1 want=$2 out=$3 deadline=$(($(date +%s) + 90))
+  until kubectl -n "$ns" get drainpolicy app -o json >"$out" 2>/dev/null && python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1])).get("status") or {}
+ok = any(c["type"] == "Ready" and c["status"] == "True" for c in s.get("conditions") or [])
+sys.exit(0 if ok and s.get("coveredPods") == int(sys.argv[2]) and s.get("unprotectedPods") == 0 else 1)' "$out" "$want"; do
+    (($(date +%s) < deadline)) || { cat "$out" >&2; die "$ns: the DrainPolicy does not report $want protected pods"; }
+    sleep 1
+  done
+}
+
 zdt_app() { # zdt_app <ns> <version> <mode> <replicas>
   cat <<YAML
 apiVersion: zdt.dev/v1alpha1
@@ -132,12 +183,17 @@ traefik_servers_each() { # the smallest count of pod addresses that one replica 
 app_wait_ready() {
   local name=$1 ns=$2 want=$3
   local deadline=$(($(date +%s) + 60))
-  until kubectl -n "$ns" get deploy app >/dev/null 2>&1; do
-    (($(date +%s) < deadline)) || { kubectl -n "$ns" describe zdt app >&2 || true; die "$name: no Deployment"; }
+  until kubectl -n "$ns" get "${WORKLOAD:-deploy}" app >/dev/null 2>&1; do
+    (($(date +%s) < deadline)) || { kubectl -n "$ns" describe zdt app >&2 || true; die "$name: no ${WORKLOAD:-deploy}"; }
     sleep 0.5
   done
-  kubectl -n "$ns" wait --for=condition=Available deploy/app --timeout=180s >/dev/null ||
-    die "$name: the app did not become available"
+  if [[ ${WORKLOAD:-deploy} == deploy ]]; then
+    kubectl -n "$ns" wait --for=condition=Available deploy/app --timeout=180s >/dev/null ||
+      die "$name: the app did not become available"
+  else
+    kubectl -n "$ns" rollout status "$WORKLOAD/app" --timeout=180s >/dev/null ||
+      die "$name: the $WORKLOAD did not roll out"
+  fi
   deadline=$(($(date +%s) + 60))
   until (($(traefik_servers_each "$ns") == want)); do
     (($(date +%s) < deadline)) || die "$name: a Traefik replica does not route to $want pods"
@@ -233,13 +289,14 @@ load_start() {
 # done = the Deployment reports complete (a newer generation, unless any-generation) AND every
 # pod that had to go has exited (with no list: no pod is terminating any more). Sets COMPLETE
 # and EXITED (epoch ms); returns 1 when the timeout passes first (they stay empty then).
+# WORKLOAD=statefulset reads a StatefulSet of the same name instead of the Deployment.
 wait_done() {
   local ns=$1 gen_before=$2 expect_gone=$3 timeout=$4 any_gen=${5:-}
   local deadline=$(($(date +%s) + timeout)) d gen obs want_r have_r upd avail pods_now left p
   COMPLETE="" EXITED=""
   while [[ -z $COMPLETE || -z $EXITED ]]; do
     (($(date +%s) < deadline)) || return 1
-    d=$(kubectl -n "$ns" get deploy app -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.spec.replicas} {.status.replicas} {.status.updatedReplicas} {.status.availableReplicas}')
+    d=$(kubectl -n "$ns" get "${WORKLOAD:-deploy}" app -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.spec.replicas} {.status.replicas} {.status.updatedReplicas} {.status.availableReplicas}')
     read -r gen obs want_r have_r upd avail <<<"$d"
     if [[ -z $COMPLETE && ($gen -gt $gen_before || -n $any_gen) && $gen == "$obs" && $have_r == "$want_r" && ${upd:-0} == "$want_r" && ${avail:-0} == "$want_r" ]]; then
       COMPLETE=$(date +%s%3N)

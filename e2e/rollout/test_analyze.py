@@ -68,12 +68,13 @@ class EveryCriterionCanFail(unittest.TestCase):
         self.assertEqual(failures, [])
         # the criteria check() applies to the passing run: one line each
         kinds = {line for line in printed.splitlines() if line.startswith("PASS  ")}
-        self.assertEqual(len(kinds), 26, printed)
+        self.assertEqual(len(kinds), 39, printed)
         failing = {f.split(":")[1] for _, layers in cases() for f in fixtures.spec(layers[-1]).get("fails", [])}
         self.assertEqual(failing, {"load-ran", "no-failed", "per-pod-evidence", "hold-ends", "shows-problem",
                                    "too-short", "faster-than-sleep30", "helper-drained",
                                    "drains-named-once", "own-prestop-kept", "no-shell", "sampling",
-                                   "no-early-release", "release-resolved"})
+                                   "no-early-release", "release-resolved", "injected", "holds-verified",
+                                   "min-ready-stated", "plain-after-delete"})
 
 
 class DrainsNamedOnce(unittest.TestCase):
@@ -96,6 +97,29 @@ class DrainsNamedOnce(unittest.TestCase):
         self.assertEqual(self.failed("zdt", "sleep", ["a", "b"], []), [])
         self.assertEqual(self.failed("deploy", "", ["a", "b"], [], recorded=False), [])
         self.assertEqual(self.failed("zdt", "gate", ["a", "b"], [], recorded=False), ["x:drains-named-once"])
+
+
+class StatefulSetNames(unittest.TestCase):
+    """A StatefulSet's replacement pod takes the old one's name: the two are told apart by UID, the old
+    one keeping the name its log file has, so its IP and termination are not overwritten."""
+
+    def test_replacement_gets_its_own_key(self):
+        with tempfile.TemporaryDirectory() as run:
+            events = [
+                {"type": "ADDED", "object": {"metadata": {"name": "app-0", "uid": "old"}, "status": {"podIP": "10.0.0.1"}}},
+                {"type": "MODIFIED", "object": {"metadata": {"name": "app-0", "uid": "old", "deletionTimestamp":
+                                                             "2026-11-30T00:53:40Z", "deletionGracePeriodSeconds": 30},
+                                                "status": {"podIP": "10.0.0.1"}}},
+                {"type": "ADDED", "object": {"metadata": {"name": "app-0", "uid": "new"}, "status": {"podIP": "10.0.0.9"}}},
+            ]
+            with open(os.path.join(run, "pods.json"), "w") as f:
+                f.write("\n".join(json.dumps(e) for e in events))
+            pods = rollout.pod_timeline(run)
+        self.assertEqual(sorted(pods), ["app-0", "app-0#2"])
+        self.assertEqual(pods["app-0"]["ip"], "10.0.0.1")
+        self.assertIn("stopAt", pods["app-0"])
+        self.assertEqual(pods["app-0#2"]["ip"], "10.0.0.9")
+        self.assertNotIn("stopAt", pods["app-0#2"])
 
 
 class CommandLine(unittest.TestCase):
