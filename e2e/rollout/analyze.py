@@ -273,6 +273,7 @@ def policy_facts(run, meta):
         "unprotectedPods": status.get("unprotectedPods"),
         "graceSeconds": budget.get("terminationGracePeriodSeconds"),
         "propagationSeconds": budget.get("propagationSeconds"),
+        "verify": ((policy.get("spec") or {}).get("traffic") or {}).get("verify", "endpoints"),
         "minReadySeconds": {"advised": advised, "owner": owner_min,
                             "ownerHasIt": None if advised is None or owner_min is None else owner_min >= advised},
         "pods": {k: drain_parts(v, container) for k, v in sorted(pod_specs(run).items())},
@@ -764,9 +765,10 @@ def check(results, mode, per_pod=None):
                      label="missing")
         timeouts = by[name]["releasedBy"].get("Timeout", 0)
         stopped = ((per_pod or {}).get(name) or {}).get("stopped") or []
-        # A DrainPolicy verifies by the EndpointSlices (it refuses verify: ingress): the gate waits
-        # the propagation time after they drop the pod, and Traefik's drop lies in that wait.
-        wait = (by[name].get("policy") or {}).get("propagationSeconds") if by[name].get("kind") == "policy" else 0
+        # A DrainPolicy that verifies by the EndpointSlices waits the propagation time after they
+        # drop the pod, and Traefik's drop lies in that wait; verified by Traefik, it is held as an app is.
+        pol = by[name].get("policy") or {}
+        wait = pol.get("propagationSeconds") if by[name].get("kind") == "policy" and pol.get("verify") != "ingress" else 0
         slack = 2.0 + (wait or 0)
         late = []
         for p in stopped:

@@ -109,7 +109,7 @@ YAML
 }
 
 # The DrainPolicy the policy-* scenarios attach to that plain workload: the gate scenario's traffic
-# and drain, but verified by the Service's EndpointSlices (a DrainPolicy refuses verify: ingress).
+# and drain, verified against every Traefik replica as the gate scenario's app is.
 drain_policy() { # drain_policy <ns>
   cat <<YAML
 apiVersion: zdt.dev/v1alpha1
@@ -118,7 +118,11 @@ metadata: {name: app, namespace: $1}
 spec:
   selector: {matchLabels: {app: app}}
   services: [app]
-  traffic: {provider: traefik, throttleSeconds: $THROTTLE, verify: endpoints}
+  traffic:
+    provider: traefik
+    throttleSeconds: $THROTTLE
+    verify: ingress
+    controller: {namespace: zdt-ingress, service: traefik, port: traefik}
   drain: {maxRequestSeconds: 12, shutdownSeconds: 3}
 YAML
 }
