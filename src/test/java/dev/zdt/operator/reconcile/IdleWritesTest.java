@@ -90,6 +90,68 @@ class IdleWritesTest {
                 .as("status writes while nothing changed").isLessThanOrEqualTo(1);
     }
 
+    /**
+     * A child the API server refuses (here a Service, by an admission policy; in the scale run a 504
+     * on a slow Service create) fails the reconcile, and JOSDK retries it with growing pauses. The
+     * retries send the refused child again, not the children that already match, and not a tight
+     * loop of them.
+     */
+    @Test
+    void retriesOfAFailingChildDoNotResendTheOthers() {
+        String policy = "zdt-test-refuse-" + ns;
+        client.resource(new io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBuilder()
+                .withNewMetadata().withName(policy).endMetadata()
+                .withNewSpec().withFailurePolicy("Fail")
+                    .withNewMatchConstraints().addNewResourceRule().withApiGroups("").withApiVersions("v1")
+                        .withOperations("CREATE", "UPDATE").withResources("services").endResourceRule().endMatchConstraints()
+                    .addNewValidation().withExpression("object.metadata.name != 'flaky'")
+                        .withMessage("refused for the test").endValidation()
+                .endSpec().build()).create();
+        client.resource(new io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBindingBuilder()
+                .withNewMetadata().withName(policy).endMetadata()
+                .withNewSpec().withPolicyName(policy).withValidationActions("Deny")
+                    .withNewMatchResources().withNewNamespaceSelector()
+                        .addToMatchLabels("kubernetes.io/metadata.name", ns).endNamespaceSelector().endMatchResources()
+                .endSpec().build()).create();
+        try {
+            // The policy is enforced once the API server has loaded it: probe with a Service of that name.
+            await().atMost(WAIT).until(() -> {
+                try {
+                    client.resource(ServiceDependent.render(withNamespace(Apps.parse(Apps.yaml("flaky", ""))))).create();
+                    client.services().inNamespace(ns).withName("flaky").delete();
+                    return false;
+                } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                    return e.getCode() == 422 || e.getCode() == 403;
+                }
+            });
+            double deploymentWrites = apiRequests("deployments", "");
+            double serviceWrites = apiRequests("services", "");
+            double reconciles = reconciles();
+            client.resource(withNamespace(Apps.parse(Apps.yaml("flaky", "")))).serverSideApply();
+            await().atMost(WAIT).until(() -> {
+                ZeroDowntimeApp a = client.resources(ZeroDowntimeApp.class).inNamespace(ns).withName("flaky").get();
+                return a.getStatus() != null && a.getStatus().getConditions().stream()
+                        .anyMatch(c -> "Ready".equals(c.getType()) && "ReconcileError".equals(c.getReason()));
+            });
+            long start = System.nanoTime();
+            // Three retries at JOSDK's 2 s x 1.5 pauses: about 2 + 3 + 4.5 s after the first attempt.
+            await().atMost(WAIT).until(() -> apiRequests("services", "") - serviceWrites >= 4);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertThat(client.apps().deployments().inNamespace(ns).withName("flaky").get()).isNotNull();
+            assertThat(apiRequests("deployments", "") - deploymentWrites)
+                    .as("Deployment writes over %s reconciles", reconciles() - reconciles).isLessThanOrEqualTo(1);
+            assertThat(seconds).as("seconds until the refused Service was sent 4 times: retries pause").isGreaterThan(5);
+        } finally {
+            client.admissionRegistration().v1().validatingAdmissionPolicyBindings().withName(policy).delete();
+            client.admissionRegistration().v1().validatingAdmissionPolicies().withName(policy).delete();
+        }
+    }
+
+    private ZeroDowntimeApp withNamespace(ZeroDowntimeApp app) {
+        app.getMetadata().setNamespace(ns);
+        return app;
+    }
+
     private double reconciles() {
         return registry.find("reconciliations.started.total").tag("controller.name", ZeroDowntimeAppReconciler.NAME).counters().stream()
                 .mapToDouble(c -> c.count()).sum();
