@@ -120,8 +120,10 @@ public final class DrainHelper {
     }
 
     private static EnvVar downward(String name, String field) {
-        return new EnvVarBuilder().withName(name).withNewValueFrom().withNewFieldRef().withFieldPath(field)
-                .endFieldRef().endValueFrom().build();
+        // apiVersion as the API server defaults it: the same value written two ways would read as a
+        // change to JOSDK's server-side-apply matcher, and the Deployment be applied on every reconcile.
+        return new EnvVarBuilder().withName(name).withNewValueFrom().withNewFieldRef().withApiVersion("v1")
+                .withFieldPath(field).endFieldRef().endValueFrom().build();
     }
 
     /** The helper cannot look up a container's port names: the kubelet would, so the operator does. */

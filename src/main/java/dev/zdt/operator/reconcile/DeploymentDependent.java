@@ -130,6 +130,9 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
             volumes.add(DrainHelper.volume());
         }
 
+        containers.forEach(DeploymentDependent::withDefaultedFieldRefs);
+        initContainers.forEach(DeploymentDependent::withDefaultedFieldRefs);
+
         StrategySpec strategy = spec.getStrategy();
         // The Deployment controller must not call a slow, gated rollout stalled.
         int progressDeadline = Math.max(600, budget.terminationGracePeriodSeconds() + budget.minReadySeconds() + 120);
@@ -142,7 +145,7 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                 .withNewSpec()
                     .withReplicas(spec.getReplicas())
                     .withNewSelector().withMatchLabels(Labels.selector(app)).endSelector()
-                    .withMinReadySeconds(budget.minReadySeconds())
+                    .withMinReadySeconds(budget.minReadySeconds() == 0 ? null : budget.minReadySeconds())
                     .withProgressDeadlineSeconds(progressDeadline)
                     .withNewStrategy()
                         .withType("RollingUpdate")
@@ -166,6 +169,23 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                         .build())
                 .endSpec()
                 .build();
+    }
+
+    /**
+     * Writes the Deployment as the API server stores it where the two differ only by a default:
+     * JOSDK's server-side-apply matcher compares what the operator applied with what the server
+     * kept, so a field it omits (a zero minReadySeconds, above) or fills in (a downward-API
+     * fieldRef's apiVersion, here) reads as a change, and the unchanged Deployment would be applied
+     * again on every reconcile (issue 18: the idle load at 100 apps).
+     */
+    private static void withDefaultedFieldRefs(Container container) {
+        if (container.getEnv() == null) {
+            return;
+        }
+        container.getEnv().stream()
+                .filter(e -> e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null
+                        && e.getValueFrom().getFieldRef().getApiVersion() == null)
+                .forEach(e -> e.getValueFrom().getFieldRef().setApiVersion("v1"));
     }
 
     /**

@@ -151,6 +151,9 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
      * generation, and generation-aware event filtering skips it.
      */
     private static void writeStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status, Context<ZeroDowntimeApp> context) {
+        if (unchanged(app.getStatus(), status)) {
+            return;
+        }
         try {
             context.getClient().resource(withStatus(app, status)).subresource("status")
                     .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
@@ -161,6 +164,28 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
                 throw e;
             }
         }
+    }
+
+    /**
+     * The status this reconciler would write is the one the app already has (from the informer's
+     * copy): a write would change nothing but cost a request, and the 2-minute periodic pass made
+     * one for every app (issue 18: 0.8 writes/s at 100 apps, idle). Condition times are kept by
+     * {@link StatusAggregator} while a condition's status stays, so an unchanged status compares
+     * equal. {@code lastDrains} is the drain reporter's and left out of the comparison. A stale
+     * copy can only cause a write that was not needed, never skip one: the copy differs then.
+     */
+    static boolean unchanged(ZeroDowntimeAppStatus current, ZeroDowntimeAppStatus next) {
+        if (current == null) {
+            return false;
+        }
+        return ownFields(current).equals(ownFields(next));
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode ownFields(ZeroDowntimeAppStatus status) {
+        com.fasterxml.jackson.databind.node.ObjectNode tree = io.fabric8.kubernetes.client.utils.Serialization
+                .jsonMapper().valueToTree(status);
+        tree.remove("lastDrains");
+        return tree;
     }
 
     /** One Event per new reason or message, not one per reconcile. */

@@ -2,6 +2,7 @@ package dev.zdt.operator.warmin;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.Optional;
 
 import dev.zdt.operator.Constants;
@@ -50,6 +51,39 @@ public final class Admission {
                         + ", which serves the drain gate this pod's preStop hook calls")
                 .withLastTransitionTime(now.truncatedTo(ChronoUnit.SECONDS).toString())
                 .build());
+    }
+
+    /**
+     * How long a pod whose containers are ready waits for the replica that owns it ({@link #writes})
+     * before any serving replica admits it: the owner may have stopped or fallen behind.
+     */
+    public static final java.time.Duration TAKEOVER = java.time.Duration.ofSeconds(10);
+
+    /**
+     * Whether {@code replica} writes the condition on {@code pod}: one replica per pod, so that two
+     * replicas do not both write the same condition (issue 18: 1,772 writes for 1,000 pods with two
+     * replicas). The owner is one of {@code serving}, the replicas that are ready endpoints of the
+     * gate Service, picked by the pod's uid; every replica computes the same owner from the same
+     * EndpointSlice. With no list (a fixed gate host, no Service to read) every replica writes, as
+     * does any serving replica once the pod's containers have been ready for {@link #TAKEOVER}
+     * (or since an unknown time) and it is still waiting.
+     */
+    public static boolean writes(Pod pod, String replica, List<String> serving, Instant now) {
+        if (serving.isEmpty()) {
+            return true;
+        }
+        List<String> sorted = serving.stream().distinct().sorted().toList();
+        String key = pod.getMetadata().getUid() != null ? pod.getMetadata().getUid()
+                : pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
+        if (sorted.get(Math.floorMod(key.hashCode(), sorted.size())).equals(replica)) {
+            return true;
+        }
+        String readySince = pod.getStatus() == null || pod.getStatus().getConditions() == null ? null
+                : pod.getStatus().getConditions().stream()
+                        .filter(c -> CONTAINERS_READY.equals(c.getType()) && "True".equals(c.getStatus()))
+                        .map(PodCondition::getLastTransitionTime).filter(java.util.Objects::nonNull)
+                        .findFirst().orElse(null);
+        return readySince == null || !Instant.parse(readySince).plus(TAKEOVER).isAfter(now);
     }
 
     public static boolean hasGate(Pod pod) {

@@ -38,8 +38,11 @@ import io.quarkus.runtime.StartupEvent;
  * (see {@link Admission} for when, and why not later).
  *
  * <p>Every replica runs it from its own pod informer, not tied to leadership, like the drain gate:
- * admission keeps working while leadership moves. Two replicas admitting the same pod write the
- * same condition (a strategic merge on the status's conditions, keyed by type), which is harmless.
+ * admission keeps working while leadership moves. Each pod has one writer among the replicas that
+ * serve the gate ({@link Admission#writes}); another replica steps in only when the owner has not
+ * admitted the pod within {@link Admission#TAKEOVER}. Writes go out on {@link #WRITERS} threads, one
+ * pod at most once at a time: with one thread a replica admitted about one pod a second under load
+ * (issue 18), each write waiting for the API server's answer to the one before.
  * A failed write is retried after {@link #RETRY_SECONDS}; every pod is looked at again each minute
  * too. The pods come from the cache the drain gate uses ({@link ManagedPods}).
  */
@@ -47,6 +50,8 @@ import io.quarkus.runtime.StartupEvent;
 public class WarmIn {
 
     static final long RETRY_SECONDS = 2;
+    /** Concurrent condition writes per replica. */
+    static final int WRITERS = 4;
     private static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
     private static final long RESYNC_MILLIS = 60_000;
     private static final Logger LOG = Logger.getLogger(WarmIn.class);
@@ -56,11 +61,14 @@ public class WarmIn {
     private final GateConfig gate;
     private final Counter admitted;
     private final String replica = System.getenv().getOrDefault("POD_NAME", Constants.OPERATOR_NAME);
-    private final ScheduledExecutorService writer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "zdt-warm-in");
+    private final java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
+    private final ScheduledExecutorService writer = Executors.newScheduledThreadPool(WRITERS, r -> {
+        Thread t = new Thread(r, "zdt-warm-in-" + threads.incrementAndGet());
         t.setDaemon(true);
         return t;
     });
+    /** Pods ({@code namespace/name}) with a write queued or running: one at a time per pod. */
+    private final java.util.Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile SharedIndexInformer<Pod> pods;
     /** The gate Service's EndpointSlices: is this replica a ready endpoint, one the kubelet's hook can reach? */
     private volatile SharedIndexInformer<EndpointSlice> gateSlices;
@@ -151,7 +159,17 @@ public class WarmIn {
                 }
                 return;
             }
-            writer.execute(() -> admit(pod.getMetadata().getNamespace(), pod.getMetadata().getName()));
+            String namespace = pod.getMetadata().getNamespace();
+            String name = pod.getMetadata().getName();
+            if (!pending.add(namespace + "/" + name)) {
+                return;
+            }
+            if (Admission.writes(pod, replica, servingReplicas(), Instant.now())) {
+                writer.execute(() -> admit(namespace, name));
+            } else {
+                // Another replica's pod: look again once it would be overdue, in case its owner did not write.
+                writer.schedule(() -> admit(namespace, name), Admission.TAKEOVER.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            }
         }
     }
 
@@ -169,24 +187,43 @@ public class WarmIn {
      * With a fixed {@code zdt.gate.host} there is no Service to ask.
      */
     boolean gateServing() {
+        if (gateSlices == null) {
+            return gate.host().isPresent();
+        }
+        return servingReplicas().contains(replica);
+    }
+
+    /** The replicas that are ready endpoints of the gate Service; empty with a fixed gate host. */
+    private List<String> servingReplicas() {
         SharedIndexInformer<EndpointSlice> slices = gateSlices;
         if (slices == null) {
-            return gate.host().isPresent();
+            return List.of();
         }
         return slices.getIndexer().list().stream()
                 .flatMap(s -> s.getEndpoints() == null ? Stream.empty() : s.getEndpoints().stream())
-                .anyMatch(e -> e.getTargetRef() != null && replica.equals(e.getTargetRef().getName())
-                        && e.getConditions() != null && Boolean.TRUE.equals(e.getConditions().getReady()));
+                .filter(e -> e.getTargetRef() != null && e.getTargetRef().getName() != null
+                        && e.getConditions() != null && Boolean.TRUE.equals(e.getConditions().getReady()))
+                .map(e -> e.getTargetRef().getName())
+                .toList();
     }
 
     /** Decides again from the newest copy the informer holds, so a queued write never acts on stale state. */
     private void admit(String namespace, String name) {
+        try {
+            write(namespace, name);
+        } finally {
+            pending.remove(namespace + "/" + name);
+        }
+    }
+
+    private void write(String namespace, String name) {
         Pod pod = pods.getIndexer().getByKey(namespace + "/" + name);
         if (stopping() || pod == null || !ours(pod) || !gateServing()) {
             return;
         }
-        Optional<PodCondition> condition = Admission.decide(pod, replica, Instant.now());
-        if (condition.isEmpty()) {
+        Instant now = Instant.now();
+        Optional<PodCondition> condition = Admission.decide(pod, replica, now);
+        if (condition.isEmpty() || !Admission.writes(pod, replica, servingReplicas(), now)) {
             return;
         }
         String patch = Serialization.asJson(Map.of("status", Map.of("conditions", List.of(condition.get()))));

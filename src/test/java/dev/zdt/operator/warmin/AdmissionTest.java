@@ -83,4 +83,43 @@ class AdmissionTest {
                 .withLabels(Map.of(Constants.APP_LABEL, "web", Constants.MANAGED_BY_LABEL, "helm")).endMetadata().build();
         assertThat(WarmIn.ours(otherManager)).isFalse();
     }
+
+    private static Pod readyPod(String uid, String containersReadySince) {
+        Pod p = pod(true, "True", null, false);
+        p.getMetadata().setUid(uid);
+        p.getStatus().getConditions().get(0).setLastTransitionTime(containersReadySince);
+        return p;
+    }
+
+    @Test
+    void eachPodHasExactlyOneWriterAmongTheServingReplicas() {
+        List<String> serving = List.of("zdt-operator-b", "zdt-operator-a");
+        Map<String, Integer> perReplica = new java.util.HashMap<>();
+        for (int i = 0; i < 200; i++) {
+            Pod p = readyPod("uid-" + i, NOW.toString());
+            List<String> writers = serving.stream().filter(r -> Admission.writes(p, r, serving, NOW)).toList();
+            assertThat(writers).as("writers of pod %d", i).hasSize(1);
+            // Every replica picks the same owner, whatever order it reads the EndpointSlice in.
+            assertThat(Admission.writes(p, writers.get(0), List.of("zdt-operator-a", "zdt-operator-b"), NOW)).isTrue();
+            perReplica.merge(writers.get(0), 1, Integer::sum);
+        }
+        assertThat(perReplica.keySet()).as("both replicas share the pods").containsExactlyInAnyOrder(serving.toArray(String[]::new));
+        assertThat(perReplica.values()).allMatch(n -> n > 50);
+    }
+
+    @Test
+    void anotherServingReplicaStepsInOnceTheOwnerIsOverdue() {
+        List<String> serving = List.of("zdt-operator-a", "zdt-operator-b");
+        Pod p = readyPod("u-overdue", NOW.minusSeconds(3).toString());
+        String other = serving.stream().filter(r -> !Admission.writes(p, r, serving, NOW)).findFirst().orElseThrow();
+        assertThat(Admission.writes(p, other, serving, NOW.plus(Admission.TAKEOVER).minusSeconds(4))).isFalse();
+        assertThat(Admission.writes(p, other, serving, NOW.plus(Admission.TAKEOVER).minusSeconds(3))).isTrue();
+    }
+
+    @Test
+    void withoutAListOfServingReplicasEveryReplicaWrites() {
+        Pod p = readyPod("u-fixed-host", NOW.toString());
+        assertThat(Admission.writes(p, "zdt-operator-a", List.of(), NOW)).isTrue();
+        assertThat(Admission.writes(p, "zdt-operator-b", List.of(), NOW)).isTrue();
+    }
 }

@@ -1,0 +1,176 @@
+package dev.zdt.operator.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.zdt.operator.Constants;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.testing.Apps;
+import dev.zdt.operator.testing.KubeApiServerResource;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * A reconcile that finds nothing changed sends nothing: no apply of an unchanged Deployment, no
+ * status write of an unchanged status (issue 18: at 100 apps the 2-minute periodic pass alone made
+ * 1.6 writes/s). Requests are counted by the API server itself ({@code apiserver_request_total}).
+ */
+@QuarkusTest
+@QuarkusTestResource(value = KubeApiServerResource.class, restrictToAnnotatedClass = false)
+class IdleWritesTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final int POKES = 6;
+
+    @Inject
+    KubernetesClient client;
+
+    @Inject
+    MeterRegistry registry;
+
+    private String ns;
+
+    @BeforeEach
+    void namespace() {
+        ns = "t-" + Long.toString(System.nanoTime(), 36);
+        client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+        Apps.ensureGateService(client);
+    }
+
+    @AfterEach
+    void cleanUp() {
+        client.namespaces().withName(ns).delete();
+    }
+
+    @Test
+    void reconcilesThatChangeNothingWriteNothing() {
+        ZeroDowntimeApp app = Apps.parse(Apps.yaml("idle", ""));
+        app.getMetadata().setNamespace(ns);
+        client.resource(app).serverSideApply();
+        await().atMost(WAIT).until(() -> client.apps().deployments().inNamespace(ns).withName("idle").get() != null);
+        await().atMost(WAIT).until(() -> {
+            ZeroDowntimeApp a = client.resources(ZeroDowntimeApp.class).inNamespace(ns).withName("idle").get();
+            return a.getStatus() != null && Long.valueOf(1).equals(a.getStatus().getObservedGeneration());
+        });
+
+        // A pod of the app: each change of it is an event of the app's pod informer, so a reconcile.
+        Pod poke = client.resource(new PodBuilder().withNewMetadata().withName("idle-poke").withNamespace(ns)
+                .addToLabels(Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME)
+                .addToLabels(Constants.APP_LABEL, "idle").endMetadata()
+                .withNewSpec().addNewContainer().withName("c").withImage("localhost/none").endContainer().endSpec()
+                .build()).create();
+        double reconciles = reconciles();
+        double deploymentWrites = apiRequests("deployments", "");
+        double statusWrites = apiRequests("zerodowntimeapps", "status");
+        for (int i = 0; i < POKES; i++) {
+            double before = reconciles();
+            client.pods().inNamespace(ns).withName(poke.getMetadata().getName())
+                    .edit(p -> new PodBuilder(p).editMetadata().addToLabels("poke", Long.toString(System.nanoTime())).endMetadata().build());
+            await().atMost(WAIT).until(() -> reconciles() > before);
+        }
+        assertThat(reconciles() - reconciles).as("reconciles the pokes caused").isGreaterThanOrEqualTo(POKES);
+        assertThat(apiRequests("deployments", "") - deploymentWrites)
+                .as("Deployment writes while nothing changed").isLessThanOrEqualTo(1);
+        assertThat(apiRequests("zerodowntimeapps", "status") - statusWrites)
+                .as("status writes while nothing changed").isLessThanOrEqualTo(1);
+    }
+
+    /**
+     * A child the API server refuses (here a Service, by an admission policy; in the scale run a 504
+     * on a slow Service create) fails the reconcile, and JOSDK retries it with growing pauses. The
+     * retries send the refused child again, not the children that already match, and not a tight
+     * loop of them.
+     */
+    @Test
+    void retriesOfAFailingChildDoNotResendTheOthers() {
+        String policy = "zdt-test-refuse-" + ns;
+        client.resource(new io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBuilder()
+                .withNewMetadata().withName(policy).endMetadata()
+                .withNewSpec().withFailurePolicy("Fail")
+                    .withNewMatchConstraints().addNewResourceRule().withApiGroups("").withApiVersions("v1")
+                        .withOperations("CREATE", "UPDATE").withResources("services").endResourceRule().endMatchConstraints()
+                    .addNewValidation().withExpression("object.metadata.name != 'flaky'")
+                        .withMessage("refused for the test").endValidation()
+                .endSpec().build()).create();
+        client.resource(new io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBindingBuilder()
+                .withNewMetadata().withName(policy).endMetadata()
+                .withNewSpec().withPolicyName(policy).withValidationActions("Deny")
+                    .withNewMatchResources().withNewNamespaceSelector()
+                        .addToMatchLabels("kubernetes.io/metadata.name", ns).endNamespaceSelector().endMatchResources()
+                .endSpec().build()).create();
+        try {
+            // The policy is enforced once the API server has loaded it: probe with a Service of that name.
+            await().atMost(WAIT).until(() -> {
+                try {
+                    client.resource(ServiceDependent.render(withNamespace(Apps.parse(Apps.yaml("flaky", ""))))).create();
+                    client.services().inNamespace(ns).withName("flaky").delete();
+                    return false;
+                } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                    return e.getCode() == 422 || e.getCode() == 403;
+                }
+            });
+            double deploymentWrites = apiRequests("deployments", "");
+            double serviceWrites = apiRequests("services", "");
+            double reconciles = reconciles();
+            client.resource(withNamespace(Apps.parse(Apps.yaml("flaky", "")))).serverSideApply();
+            await().atMost(WAIT).until(() -> {
+                ZeroDowntimeApp a = client.resources(ZeroDowntimeApp.class).inNamespace(ns).withName("flaky").get();
+                return a.getStatus() != null && a.getStatus().getConditions().stream()
+                        .anyMatch(c -> "Ready".equals(c.getType()) && "ReconcileError".equals(c.getReason()));
+            });
+            long start = System.nanoTime();
+            // Three retries at JOSDK's 2 s x 1.5 pauses: about 2 + 3 + 4.5 s after the first attempt.
+            await().atMost(WAIT).until(() -> apiRequests("services", "") - serviceWrites >= 4);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertThat(client.apps().deployments().inNamespace(ns).withName("flaky").get()).isNotNull();
+            assertThat(apiRequests("deployments", "") - deploymentWrites)
+                    .as("Deployment writes over %s reconciles", reconciles() - reconciles).isLessThanOrEqualTo(1);
+            assertThat(seconds).as("seconds until the refused Service was sent 4 times: retries pause").isGreaterThan(5);
+        } finally {
+            client.admissionRegistration().v1().validatingAdmissionPolicyBindings().withName(policy).delete();
+            client.admissionRegistration().v1().validatingAdmissionPolicies().withName(policy).delete();
+        }
+    }
+
+    private ZeroDowntimeApp withNamespace(ZeroDowntimeApp app) {
+        app.getMetadata().setNamespace(ns);
+        return app;
+    }
+
+    private double reconciles() {
+        return registry.find("reconciliations.started.total").tag("controller.name", ZeroDowntimeAppReconciler.NAME).counters().stream()
+                .mapToDouble(c -> c.count()).sum();
+    }
+
+    private static final Pattern SAMPLE = Pattern.compile("^apiserver_request_total\\{([^}]*)} (\\S+)$", Pattern.MULTILINE);
+
+    /** Writes (APPLY, PATCH, UPDATE, CREATE) of a resource the API server has answered, from its own metrics. */
+    private double apiRequests(String resource, String subresource) {
+        String metrics = client.raw(client.getMasterUrl().toString().replaceAll("/$", "") + "/metrics");
+        double total = 0;
+        Matcher m = SAMPLE.matcher(metrics);
+        while (m.find()) {
+            String labels = m.group(1);
+            if (labels.contains("resource=\"" + resource + "\"") && labels.contains("subresource=\"" + subresource + "\"")
+                    && labels.matches(".*verb=\"(APPLY|PATCH|UPDATE|POST|CREATE)\".*")) {
+                total += Double.parseDouble(m.group(2));
+            }
+        }
+        return total;
+    }
+}
