@@ -22,7 +22,7 @@ import io.fabric8.kubernetes.api.model.PodReadinessGate;
  * once it is Ready, which the condition itself holds back. The front end's warm-in after Ready is
  * covered by the Deployment's minReadySeconds (derived, see DrainBudget).
  *
- * <p>What the gate buys: a pod becomes Ready only while an operator replica is up to hold its
+ * <p>What admission buys: a pod becomes Ready only while an operator replica is up to hold its
  * later drain, so a rollout with every operator replica down waits (maxUnavailable 0 keeps the old
  * pods) instead of terminating old pods whose preStop call cannot be held.
  */
@@ -36,7 +36,7 @@ public final class Admission {
 
     /** The condition to write on {@code pod} now, or empty when there is nothing to do. */
     public static Optional<PodCondition> decide(Pod pod, String replica, Instant now) {
-        if (!hasGate(pod) || pod.getMetadata().getDeletionTimestamp() != null) {
+        if (!awaitsInRotation(pod) || pod.getMetadata().getDeletionTimestamp() != null) {
             return Optional.empty();
         }
         if (conditionIs(pod, Constants.IN_ROTATION_CONDITION, "True") || !conditionIs(pod, CONTAINERS_READY, "True")) {
@@ -52,7 +52,8 @@ public final class Admission {
                 .build());
     }
 
-    public static boolean hasGate(Pod pod) {
+    /** The pod carries the {@code zdt.dev/in-rotation} readiness condition: it becomes Ready only once admitted. */
+    public static boolean awaitsInRotation(Pod pod) {
         return pod.getSpec() != null && pod.getSpec().getReadinessGates() != null
                 && pod.getSpec().getReadinessGates().stream()
                         .map(PodReadinessGate::getConditionType)
