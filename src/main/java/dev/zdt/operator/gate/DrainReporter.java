@@ -270,8 +270,8 @@ public class DrainReporter {
 
     /**
      * Writes what is pending before anything else stops: a replica's last releases happen during
-     * its graceful shutdown, and the operator SDK closes the shared client on ShutdownEvent (seen
-     * in the restart drill: a drain released at the end of the wait lost its record and Event).
+     * its graceful shutdown, and the operator SDK closes the shared client on ShutdownEvent, after
+     * which a drain released at the end of the wait could no longer get its record and Event.
      */
     void onShutdown(@Observes @Priority(1) ShutdownEvent event) {
         stop();
