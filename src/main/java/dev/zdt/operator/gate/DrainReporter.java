@@ -59,6 +59,11 @@ public class DrainReporter {
     private static final int ATTEMPTS = 5;
     /** Tasks waiting for the reporter's thread at most. */
     static final int QUEUE = 10_000;
+    /**
+     * Aggregation windows kept at most (one per app and reason); past that the expired ones are
+     * dropped, so warnings about apps long gone do not pile up.
+     */
+    static final int WINDOWS = 10_000;
     /** One aggregated Event per app and reason per this long. */
     static final Duration AGGREGATE = Duration.ofSeconds(60);
 
@@ -161,7 +166,7 @@ public class DrainReporter {
             w.left++;
             return null;
         }
-        if (windows.size() >= QUEUE) {
+        if (windows.size() >= WINDOWS) {
             windows.values().removeIf(x -> !at.isBefore(x.start.plus(AGGREGATE)));
         }
         String text = w == null || w.left == 0 ? note
