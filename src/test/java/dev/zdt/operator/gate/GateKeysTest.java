@@ -91,6 +91,37 @@ class GateKeysTest {
     }
 
     @Test
+    void aCheckedAppCostsNoFurtherHmacUntilTheKeysChangeAndTheCacheStaysBounded() throws Exception {
+        write("current", KEY_A);
+        GateKeys keys = keys();
+        ZeroDowntimeApp shop = app("team-a", "shop", "uid-1");
+        String token = keys.tokenFor(shop, null);
+        assertThat(keys.hmacs()).isEqualTo(1);
+        for (int i = 0; i < 100; i++) {
+            assertThat(keys.check(token, shop)).isEqualTo(GateKeys.Match.CURRENT);
+            assertThat(keys.check("v1.forged", shop)).isEqualTo(GateKeys.Match.NONE);
+        }
+        assertThat(keys.hmacs()).as("repeated calls of one app reuse its expected token").isEqualTo(1);
+
+        // A rotation makes new keys: two HMACs for the app (current and previous), once.
+        write("previous", KEY_A);
+        write("current", KEY_B);
+        now = now.plusSeconds(10);
+        assertThat(keys.hmacs()).as("not re-read before the next call").isEqualTo(1);
+        assertThat(keys.check(token, shop)).isEqualTo(GateKeys.Match.PREVIOUS);
+        assertThat(keys.check(token, shop)).isEqualTo(GateKeys.Match.PREVIOUS);
+        assertThat(keys.hmacs()).isEqualTo(2);
+        assertThat(keys.check(GateKeys.token(KEY_B.getBytes(), shop), shop)).isEqualTo(GateKeys.Match.CURRENT);
+
+        for (int i = 0; i < GateKeys.CACHED_APPS + 10; i++) {
+            keys.check(token, app("team-a", "app-" + i, "uid-" + i));
+        }
+        assertThat(keys.cachedApps()).isBetween(1, GateKeys.CACHED_APPS);
+        assertThat(keys.check(token, shop)).as("an app dropped from the cache is computed again, same answer")
+                .isEqualTo(GateKeys.Match.PREVIOUS);
+    }
+
+    @Test
     void aShortOrMissingKeyIsRefusedAtStartAndABadNewFileKeepsTheOldKey() throws Exception {
         assertThatThrownBy(this::keys).hasMessageContaining("cannot read the gate key");
         write("current", "short");
