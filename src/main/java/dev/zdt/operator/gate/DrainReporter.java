@@ -217,11 +217,18 @@ public class DrainReporter {
         }
         batch.forEach((key, records) -> {
             int slash = key.indexOf('/');
-            // A DrainPolicy's drains are logged and counted; its status has no lastDrains (yet).
-            if (Constants.policyOf(key.substring(slash + 1)) == null) {
+            if (writesStatusOf(key.substring(slash + 1))) {
                 write(key.substring(0, slash), key.substring(slash + 1), records);
             }
         });
+    }
+
+    /**
+     * Whether the drains of an app-shaped name go to a status: a ZeroDowntimeApp's do; a DrainPolicy's
+     * ({@code policy.<name>}) are logged and counted only, its status has one writer, its reconciler.
+     */
+    static boolean writesStatusOf(String name) {
+        return Constants.policyOf(name) == null;
     }
 
     private void write(String namespace, String name, List<DrainRecord> records) {
@@ -258,7 +265,8 @@ public class DrainReporter {
         }
     }
 
-    private String patch(ZeroDowntimeApp current, List<DrainRecord> kept) {
+    /** The JSON patch of status.lastDrains, the one status field this writer owns (docs/design.md). */
+    String patch(ZeroDowntimeApp current, List<DrainRecord> kept) {
         ArrayNode ops = json.createArrayNode();
         ops.addObject().put("op", "test").put("path", "/metadata/resourceVersion")
                 .put("value", current.getMetadata().getResourceVersion());

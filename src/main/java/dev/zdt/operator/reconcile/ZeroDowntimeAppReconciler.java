@@ -182,8 +182,8 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
                 : status.getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
     }
 
-    // Server-side apply of the status: send only what this reconciler owns.
-    private static ZeroDowntimeApp withStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
+    // Server-side apply of the status: send only what this reconciler owns (docs/design.md, "Who writes the status").
+    static ZeroDowntimeApp withStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
         ZeroDowntimeApp fresh = new ZeroDowntimeApp();
         fresh.setMetadata(new ObjectMetaBuilder()
                 .withName(app.getMetadata().getName())
