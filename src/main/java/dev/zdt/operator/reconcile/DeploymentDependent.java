@@ -169,8 +169,8 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
     }
 
     /**
-     * The user's readiness gates, plus the in-rotation condition in the modes whose drain calls the
-     * drain gate (gate, exec): their pods become Ready only once a running operator replica admitted them.
+     * The user's readiness gates, plus warm-in's in the modes whose drain needs the operator's gate
+     * (gate, exec): their pods become Ready only once a running operator replica admitted them.
      */
     static List<PodReadinessGate> readinessGates(PodTemplateSpec template, DrainSpec.Mode mode) {
         List<PodReadinessGate> conditions = new ArrayList<>();
