@@ -36,7 +36,7 @@ public final class Admission {
 
     /** The condition to write on {@code pod} now, or empty when there is nothing to do. */
     public static Optional<PodCondition> decide(Pod pod, String replica, Instant now) {
-        if (!awaitsInRotation(pod) || pod.getMetadata().getDeletionTimestamp() != null) {
+        if (!hasGate(pod) || pod.getMetadata().getDeletionTimestamp() != null) {
             return Optional.empty();
         }
         if (conditionIs(pod, Constants.IN_ROTATION_CONDITION, "True") || !conditionIs(pod, CONTAINERS_READY, "True")) {
@@ -52,8 +52,7 @@ public final class Admission {
                 .build());
     }
 
-    /** The pod carries the {@code zdt.dev/in-rotation} readiness condition: it becomes Ready only once admitted. */
-    public static boolean awaitsInRotation(Pod pod) {
+    public static boolean hasGate(Pod pod) {
         return pod.getSpec() != null && pod.getSpec().getReadinessGates() != null
                 && pod.getSpec().getReadinessGates().stream()
                         .map(PodReadinessGate::getConditionType)
