@@ -108,52 +108,64 @@ def rolled(app, replicas):
             and st.get("readyReplicas") == replicas and st.get("replicas") == replicas)
 
 
-def follow_apps(kube, done, want, stop, on_done):
-    """Lists then watches every ZeroDowntimeApp; calls on_done(key, t) the first time done(app) holds."""
+APPS = "/apis/zdt.dev/v1alpha1/zerodowntimeapps"
+
+
+def list_and_watch(kube, path, handle, stop):
+    """Lists path and hands every item to handle("ADDED", obj) now, then every later change to
+    handle(type, obj) on a daemon thread, watching from the list's resourceVersion until stop is set.
+    Returns that thread."""
+    lst = kube.call("GET", path)
+    for item in lst["items"]:
+        handle("ADDED", item)
+
+    def follow():
+        for typ, obj in kube.watch(path, lst["metadata"]["resourceVersion"], stop):
+            handle(typ, obj)
+
+    th = threading.Thread(target=follow, daemon=True)
+    th.start()
+    return th
+
+
+def await_apps(kube, done, want, on_done, timeout):
+    """Lists then watches every ZeroDowntimeApp; calls on_done(key, t) the first time done(app) holds
+    for an app in want. True once it held for all of them, False when timeout seconds passed first."""
     seen = set()
-    lst = kube.call("GET", "/apis/zdt.dev/v1alpha1/zerodowntimeapps")
+    lock = threading.Lock()
+    stop = threading.Event()
 
-    def check(app):
+    def check(typ, app):
+        if typ not in ("ADDED", "MODIFIED"):
+            return
         key = app["metadata"]["namespace"] + "/" + app["metadata"]["name"]
-        if key in want and key not in seen and done(app):
-            seen.add(key)
-            on_done(key, time.time())
-        if want <= seen:
-            stop.set()
+        with lock:
+            if key in want and key not in seen and done(app):
+                seen.add(key)
+                on_done(key, time.time())
+            if want <= seen:
+                stop.set()
 
-    for app in lst["items"]:
-        check(app)
-    if stop.is_set():
-        return
-    for typ, app in kube.watch("/apis/zdt.dev/v1alpha1/zerodowntimeapps", lst["metadata"]["resourceVersion"], stop):
-        if typ in ("ADDED", "MODIFIED"):
-            check(app)
+    list_and_watch(kube, APPS, check, stop)
+    finished = stop.wait(timeout)
+    stop.set()
+    return finished
 
 
 def cmd_ready(kube, a):
-    lst = kube.call("GET", "/apis/zdt.dev/v1alpha1/zerodowntimeapps")
+    lst = kube.call("GET", APPS)
     want = {i["metadata"]["namespace"] + "/" + i["metadata"]["name"] for i in lst["items"]}
     if len(want) != a.apps:
         sys.exit(f"expected {a.apps} ZeroDowntimeApps, found {len(want)}")
-    stop = threading.Event()
-    out = open(a.out, "w")
-    lock = threading.Lock()
-
-    def on_done(key, t):
-        with lock:
-            out.write(json.dumps({"app": key, "readyAt": t}) + "\n")
-
-    th = threading.Thread(target=follow_apps, args=(kube, ready_for_generation, want, stop, on_done), daemon=True)
-    th.start()
-    th.join(a.timeout)
-    out.close()
-    if th.is_alive():
-        stop.set()
+    with open(a.out, "w") as out:
+        finished = await_apps(kube, ready_for_generation, want,
+                              lambda key, t: out.write(json.dumps({"app": key, "readyAt": t}) + "\n"), a.timeout)
+    if not finished:
         sys.exit(f"not every app was Ready within {a.timeout}s (see {a.out})")
 
 
 def cmd_churn(kube, a):
-    lst = kube.call("GET", "/apis/zdt.dev/v1alpha1/zerodowntimeapps")
+    lst = kube.call("GET", APPS)
     apps = sorted(lst["items"], key=lambda i: (i["metadata"]["namespace"], i["metadata"]["name"]))[: a.apps]
     if len(apps) < a.apps:
         sys.exit(f"only {len(apps)} apps exist, {a.apps} asked")
@@ -173,8 +185,6 @@ def cmd_churn(kube, a):
             out.flush()
 
     # EndpointSlices: the first moment each pod's endpoint is seen not ready (or gone).
-    slices = kube.call("GET", "/apis/discovery.k8s.io/v1/endpointslices?labelSelector=" +
-                       urllib.parse.quote("app.kubernetes.io/managed-by=zdt-operator"))
     ready_pods = {}
 
     def slice_event(typ, s):
@@ -190,15 +200,6 @@ def cmd_churn(kube, a):
         for pod in ready_pods.get(key, set()) - now_ready:
             record({"kind": "endpointNotReady", "pod": pod, "t": now})
         ready_pods[key] = now_ready
-
-    for s in slices["items"]:
-        slice_event("ADDED", s)
-
-    def follow_slices():
-        for typ, s in kube.watch("/apis/discovery.k8s.io/v1/endpointslices?labelSelector=" +
-                                 urllib.parse.quote("app.kubernetes.io/managed-by=zdt-operator"),
-                                 slices["metadata"]["resourceVersion"], stop):
-            slice_event(typ, s)
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=a.max_calls)
     called = set()
@@ -241,17 +242,9 @@ def cmd_churn(kube, a):
         record({"kind": "terminating", "pod": key, "t": time.time()})
         pool.submit(prestop, md["namespace"], md["name"], app)
 
-    pods = kube.call("GET", "/api/v1/pods?labelSelector=" + urllib.parse.quote(APP_LABEL))
-
-    def follow_pods():
-        for typ, p in kube.watch("/api/v1/pods?labelSelector=" + urllib.parse.quote(APP_LABEL),
-                                 pods["metadata"]["resourceVersion"], stop):
-            pod_event(typ, p)
-
-    for p in pods["items"]:
-        pod_event("ADDED", p)
-    threading.Thread(target=follow_slices, daemon=True).start()
-    threading.Thread(target=follow_pods, daemon=True).start()
+    list_and_watch(kube, "/apis/discovery.k8s.io/v1/endpointslices?labelSelector=" +
+                   urllib.parse.quote("app.kubernetes.io/managed-by=zdt-operator"), slice_event, stop)
+    list_and_watch(kube, "/api/v1/pods?labelSelector=" + urllib.parse.quote(APP_LABEL), pod_event, stop)
 
     # Roll every chosen app at once, as one `kubectl patch` each would.
     rev = str(int(time.time()))
@@ -264,23 +257,15 @@ def cmd_churn(kube, a):
             "application/merge-patch+json"), apps))
     record({"kind": "rollPatched", "t": time.time()})
 
-    done_stop = threading.Event()
-
-    def on_done(key, t):
-        record({"kind": "appRolled", "app": key, "t": t})
-
-    th = threading.Thread(target=follow_apps, args=(kube, lambda app: rolled(app, a.replicas) and terminated.get(
-        app["metadata"]["namespace"] + "/" + app["metadata"]["name"], 0) >= a.replicas, want, done_stop, on_done),
-                          daemon=True)
     # Rolled apps are only counted after the patch above raised their generation.
-    th.start()
-    th.join(a.timeout)
+    finished = await_apps(kube, lambda app: rolled(app, a.replicas) and terminated.get(
+        app["metadata"]["namespace"] + "/" + app["metadata"]["name"], 0) >= a.replicas, want,
+        lambda key, t: record({"kind": "appRolled", "app": key, "t": t}), a.timeout)
     pool.shutdown(wait=True)
     stop.set()
-    record({"kind": "rollEnd", "t": time.time(), "complete": not th.is_alive()})
+    record({"kind": "rollEnd", "t": time.time(), "complete": finished})
     out.close()
-    if th.is_alive():
-        done_stop.set()
+    if not finished:
         sys.exit(f"the rollout of {a.apps} apps did not complete within {a.timeout}s (see {a.out})")
 
 

@@ -14,7 +14,10 @@ public final class Constants {
     public static final String BUDGET_HASH_ANNOTATION = "zdt.dev/budget-hash";
     /** Pod template annotation: the hold bound the pods were created with (the gate uses it). */
     public static final String HOLD_ANNOTATION = "zdt.dev/hold-seconds";
-    /** Pod readiness gate: an operator replica admitted the new pod into rotation (warm-in, gate and exec modes). */
+    /**
+     * Pod condition listed in spec.readinessGates: an operator replica admitted the new pod into
+     * rotation (warm-in, gate and exec modes).
+     */
     public static final String IN_ROTATION_CONDITION = "zdt.dev/in-rotation";
     /** Path of the drain gate; the kubelet calls {@code /gate/v1/{namespace}/{app}}. */
     public static final String GATE_PATH = "/gate/v1";

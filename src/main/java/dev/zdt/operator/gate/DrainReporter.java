@@ -59,6 +59,11 @@ public class DrainReporter {
     private static final int ATTEMPTS = 5;
     /** Tasks waiting for the reporter's thread at most. */
     static final int QUEUE = 10_000;
+    /**
+     * Aggregation windows kept at most (one per app and reason); past that the expired ones are
+     * dropped, so warnings about apps long gone do not pile up.
+     */
+    static final int WINDOWS = 10_000;
     /** One aggregated Event per app and reason per this long. */
     static final Duration AGGREGATE = Duration.ofSeconds(60);
 
@@ -161,7 +166,7 @@ public class DrainReporter {
             w.left++;
             return null;
         }
-        if (windows.size() >= QUEUE) {
+        if (windows.size() >= WINDOWS) {
             windows.values().removeIf(x -> !at.isBefore(x.start.plus(AGGREGATE)));
         }
         String text = w == null || w.left == 0 ? note
@@ -212,11 +217,18 @@ public class DrainReporter {
         }
         batch.forEach((key, records) -> {
             int slash = key.indexOf('/');
-            // A DrainPolicy's drains are logged and counted; its status has no lastDrains (yet).
-            if (Constants.policyOf(key.substring(slash + 1)) == null) {
+            if (writesStatusOf(key.substring(slash + 1))) {
                 write(key.substring(0, slash), key.substring(slash + 1), records);
             }
         });
+    }
+
+    /**
+     * Whether the drains of an app-shaped name go to a status: a ZeroDowntimeApp's do; a DrainPolicy's
+     * ({@code policy.<name>}) are logged and counted only, its status has one writer, its reconciler.
+     */
+    static boolean writesStatusOf(String name) {
+        return Constants.policyOf(name) == null;
     }
 
     private void write(String namespace, String name, List<DrainRecord> records) {
@@ -253,7 +265,8 @@ public class DrainReporter {
         }
     }
 
-    private String patch(ZeroDowntimeApp current, List<DrainRecord> kept) {
+    /** The JSON patch of status.lastDrains, the one status field this writer owns (docs/design.md). */
+    String patch(ZeroDowntimeApp current, List<DrainRecord> kept) {
         ArrayNode ops = json.createArrayNode();
         ops.addObject().put("op", "test").put("path", "/metadata/resourceVersion")
                 .put("value", current.getMetadata().getResourceVersion());
@@ -270,8 +283,8 @@ public class DrainReporter {
 
     /**
      * Writes what is pending before anything else stops: a replica's last releases happen during
-     * its graceful shutdown, and the operator SDK closes the shared client on ShutdownEvent (seen
-     * in the restart drill: a drain released at the end of the wait lost its record and Event).
+     * its graceful shutdown, and the operator SDK closes the shared client on ShutdownEvent, after
+     * which a drain released at the end of the wait could no longer get its record and Event.
      */
     void onShutdown(@Observes @Priority(1) ShutdownEvent event) {
         stop();

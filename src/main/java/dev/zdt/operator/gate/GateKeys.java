@@ -11,7 +11,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Base64;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -43,6 +46,11 @@ public class GateKeys {
     static final String CURRENT = "current";
     static final String PREVIOUS = "previous";
     static final int MIN_KEY_BYTES = 32;
+    /**
+     * Apps whose expected tokens one key generation keeps at most. Every call is checked on the
+     * event loop; without the cache it costs one HMAC, two during a rotation, per call.
+     */
+    static final int CACHED_APPS = 8192;
     private static final String PREFIX = "v1.";
     private static final Logger LOG = Logger.getLogger(GateKeys.class);
 
@@ -100,7 +108,7 @@ public class GateKeys {
         if (rendered != null && match(k, rendered, app) != Match.NONE) {
             return rendered;
         }
-        return token(k.current, app);
+        return k.expected(app).current;
     }
 
     /**
@@ -123,15 +131,27 @@ public class GateKeys {
 
     private static Match match(Keys k, String token, ZeroDowntimeApp app) {
         byte[] given = token.getBytes(StandardCharsets.US_ASCII);
+        Expected expected = k.expected(app);
         // Constant-time comparison: the answer must not tell a caller how much of a guess was right.
-        if (MessageDigest.isEqual(given, token(k.current, app).getBytes(StandardCharsets.US_ASCII))) {
+        if (MessageDigest.isEqual(given, expected.currentBytes)) {
             return Match.CURRENT;
         }
-        if (k.previous != null
-                && MessageDigest.isEqual(given, token(k.previous, app).getBytes(StandardCharsets.US_ASCII))) {
+        if (expected.previousBytes != null && MessageDigest.isEqual(given, expected.previousBytes)) {
             return Match.PREVIOUS;
         }
         return Match.NONE;
+    }
+
+    /** How many apps the keys now in use hold expected tokens for (bounded by {@link #CACHED_APPS}). */
+    int cachedApps() {
+        Keys k = keys;
+        return k == null ? 0 : k.expected.size();
+    }
+
+    /** HMACs computed under the keys now in use: a cached app costs none. */
+    long hmacs() {
+        Keys k = keys;
+        return k == null ? 0 : k.hmacs.get();
     }
 
     static String token(byte[] key, ZeroDowntimeApp app) {
@@ -216,18 +236,51 @@ public class GateKeys {
         return end == b.length ? b : java.util.Arrays.copyOf(b, end);
     }
 
-    /** The accepted keys, and short ids for logs (a hash prefix, never the key). */
+    /** An app's tokens under the current and the previous key (null without one). */
+    record Expected(String current, byte[] currentBytes, byte[] previousBytes) {
+
+        static Expected of(String current, String previous) {
+            return new Expected(current, current.getBytes(StandardCharsets.US_ASCII),
+                    previous == null ? null : previous.getBytes(StandardCharsets.US_ASCII));
+        }
+    }
+
+    /**
+     * The accepted keys, and short ids for logs (a hash prefix, never the key). A reload makes a new
+     * Keys, so the expected tokens cached here never outlive the keys they were made with.
+     */
     static final class Keys {
         final byte[] current;
         final byte[] previous;
         final String currentId;
         final String previousId;
+        /** Per namespace, name and uid: the tokens these keys expect. */
+        private final Map<String, Expected> expected = new ConcurrentHashMap<>();
+        private final AtomicLong hmacs = new AtomicLong();
 
         Keys(byte[] current, byte[] previous) {
             this.current = current;
             this.previous = previous;
             this.currentId = id(current);
             this.previousId = previous == null ? null : id(previous);
+        }
+
+        Expected expected(ZeroDowntimeApp app) {
+            String namespace = app.getMetadata().getNamespace();
+            String name = app.getMetadata().getName();
+            String uid = app.getMetadata().getUid();
+            String key = namespace + "\n" + name + "\n" + uid;
+            Expected e = expected.get(key);
+            if (e == null) {
+                hmacs.addAndGet(previous == null ? 1 : 2);
+                e = Expected.of(token(current, namespace, name, uid),
+                        previous == null ? null : token(previous, namespace, name, uid));
+                if (expected.size() >= CACHED_APPS) {
+                    expected.clear(); // bounded: apps deleted long ago must not pile up
+                }
+                expected.put(key, e);
+            }
+            return e;
         }
 
         private static String id(byte[] key) {

@@ -91,7 +91,7 @@ public class GateResource {
             answer = answer.emitOn(task -> context.runOnContext(ignored -> task.run()));
         }
         // RestResponse<String> rather than Response: the writer for the entity is chosen once, at
-        // build time, instead of being looked up for every answer (seen in a profile of a burst).
+        // build time, instead of being looked up for every answer, a cost a burst of releases pays per call.
         return answer.map(a -> {
             RestResponse.ResponseBuilder<String> r = RestResponse.ResponseBuilder.<String>create(a.status())
                     .entity(a.text()).type(MediaType.TEXT_PLAIN_TYPE)

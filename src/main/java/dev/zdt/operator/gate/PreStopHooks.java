@@ -42,8 +42,8 @@ public final class PreStopHooks {
      * Calls the gate for this very pod ($HOSTNAME is the pod name); if the gate cannot be asked
      * (no client in the image, operator down), sleeps what is left of the hold instead. One try
      * only: GNU wget otherwise retries after each timeout, and every retry is a new call that the
-     * gate may hold for a whole hold again (seen in ExecHookTest: a gate that accepted and never
-     * answered kept a 2 s hook running past 15 s). Debian's busybox wget crashes on -T; the script
+     * gate may hold for a whole hold again, so a gate that accepts and never answers would keep the
+     * hook running for several holds. Debian's busybox wget crashes on -T; the script
      * then sleeps the hold. With auth, the token comes from the container's environment
      * ({@link GateToken#ENV}), so it is not in the process list of the script's command line.
      */

@@ -167,10 +167,10 @@ public final class PolicyPods {
             inits.addAll(pod.getSpec().getInitContainers());
         }
         volumes.add(DrainHelper.volume());
-        List<PodReadinessGate> gates = new ArrayList<>(
+        List<PodReadinessGate> conditions = new ArrayList<>(
                 pod.getSpec().getReadinessGates() == null ? List.of() : pod.getSpec().getReadinessGates());
-        if (gates.stream().noneMatch(g -> Constants.IN_ROTATION_CONDITION.equals(g.getConditionType()))) {
-            gates.add(new PodReadinessGate(Constants.IN_ROTATION_CONDITION));
+        if (conditions.stream().noneMatch(g -> Constants.IN_ROTATION_CONDITION.equals(g.getConditionType()))) {
+            conditions.add(new PodReadinessGate(Constants.IN_ROTATION_CONDITION));
         }
         Map<String, String> labels = new LinkedHashMap<>(
                 pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels());
@@ -186,7 +186,7 @@ public final class PolicyPods {
                     .withContainers(containers)
                     .withInitContainers(inits)
                     .withVolumes(volumes)
-                    .withReadinessGates(gates)
+                    .withReadinessGates(conditions)
                     .withTerminationGracePeriodSeconds(grace)
                 .endSpec()
                 .build();

@@ -193,15 +193,15 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
      * (gate, exec): their pods become Ready only once a running operator replica admitted them.
      */
     static List<PodReadinessGate> readinessGates(PodTemplateSpec template, DrainSpec.Mode mode) {
-        List<PodReadinessGate> gates = new ArrayList<>();
+        List<PodReadinessGate> conditions = new ArrayList<>();
         if (template.getSpec().getReadinessGates() != null) {
             template.getSpec().getReadinessGates().stream()
                     .filter(g -> !Constants.IN_ROTATION_CONDITION.equals(g.getConditionType()))
-                    .forEach(gates::add);
+                    .forEach(conditions::add);
         }
         if (mode.asksTheGate()) {
-            gates.add(new PodReadinessGate(Constants.IN_ROTATION_CONDITION));
+            conditions.add(new PodReadinessGate(Constants.IN_ROTATION_CONDITION));
         }
-        return gates;
+        return conditions;
     }
 }

@@ -27,19 +27,19 @@ import io.quarkus.runtime.Quarkus;
  * <p>Losing the lease while running ends the process, so that two replicas never reconcile at
  * once; JOSDK's own exit-on-stop is off because it calls {@code System.exit} also when the lease is
  * given up during a normal shutdown, from inside the JVM's shutdown, where that call blocks until
- * the kubelet kills the pod (seen: a stopped leader hung for its whole grace period, cutting the
- * gate calls it still held). Here a lost lease exits through Quarkus (a graceful stop: the gate calls
+ * the kubelet kills the pod: a stopped leader would hang for its whole grace period and cut the
+ * gate calls it still holds. Here a lost lease exits through Quarkus (a graceful stop: the gate calls
  * this replica holds are still answered), and a shutdown just goes on.
  *
  * <p>The lease is long (60 s, renewed within 50 s) rather than JOSDK's 15/10 s: a leader that cannot
  * reach the API server gives its lease up after the renew deadline and exits, and while it
- * restarts its share of the gate Service's preStop calls is refused (measured in the API-server
- * restart drill: 42 s without an API server cost a restart and 693 failed requests). The price is
+ * restarts its share of the gate Service's preStop calls is refused; a lease longer than an
+ * API-server restart keeps that outage from turning into an operator restart. The price is
  * a slower takeover after a leader crash, which delays reconciling, never a drain.
  *
  * <p>A leader that stops gracefully (an upgrade, a scale-down, a node drain) gives its lease back:
- * JOSDK stops renewing but leaves the Lease held for its full duration, so the next leader waited
- * up to 60 s before reconciling again. Here the stopping leader marks the Lease free (no holder,
+ * JOSDK stops renewing but leaves the Lease held for its full duration, so the next leader would
+ * wait up to 60 s before reconciling again. Here the stopping leader marks the Lease free (no holder,
  * a 1 s duration), guarded by its resourceVersion, and only while it still names this replica.
  */
 @Singleton

@@ -146,8 +146,8 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
      * Server-side apply of the status, written here rather than returned as
      * {@code UpdateControl.patchStatus}: JOSDK 5.3.2 defers the app's events while it patches the
      * status and then keeps only the newest, so a spec change that lands during that window is
-     * dropped as if it were the operator's own write (seen in tests: a second apply ignored until
-     * the 2-minute periodic pass). Our own status write needs no filtering: it does not change the
+     * dropped as if it were the operator's own write (a second apply would wait for the 2-minute
+     * periodic pass). Our own status write needs no filtering: it does not change the
      * generation, and generation-aware event filtering skips it.
      */
     private static void writeStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status, Context<ZeroDowntimeApp> context) {
@@ -207,8 +207,8 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
                 : status.getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
     }
 
-    // Server-side apply of the status: send only what this reconciler owns.
-    private static ZeroDowntimeApp withStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
+    // Server-side apply of the status: send only what this reconciler owns (docs/design.md, "Who writes the status").
+    static ZeroDowntimeApp withStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
         ZeroDowntimeApp fresh = new ZeroDowntimeApp();
         fresh.setMetadata(new ObjectMetaBuilder()
                 .withName(app.getMetadata().getName())

@@ -23,7 +23,7 @@ import io.fabric8.kubernetes.api.model.PodReadinessGate;
  * once it is Ready, which the condition itself holds back. The front end's warm-in after Ready is
  * covered by the Deployment's minReadySeconds (derived, see DrainBudget).
  *
- * <p>What the gate buys: a pod becomes Ready only while an operator replica is up to hold its
+ * <p>What admission buys: a pod becomes Ready only while an operator replica is up to hold its
  * later drain, so a rollout with every operator replica down waits (maxUnavailable 0 keeps the old
  * pods) instead of terminating old pods whose preStop call cannot be held.
  */

@@ -13,6 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -40,15 +41,7 @@ class InvalidSpecRefusedTest {
         }
     }
 
-    private static final String CONTAINERS = """
-              template:
-                spec:
-                  containers:
-                  - name: web
-                    image: localhost/demo-app:latest
-                    ports:
-                    - containerPort: 8080
-            """;
+    private static final String CONTAINERS = "  template:\n    spec:\n" + Apps.WEB_POD_SPEC;
 
     private static String app(String spec) {
         return "apiVersion: zdt.dev/v1alpha1\nkind: ZeroDowntimeApp\nmetadata:\n  name: bad\nspec:\n" + spec;

@@ -44,6 +44,12 @@ class GateKeysTest {
         Files.writeString(dir.resolve(file), content);
     }
 
+    /** Rotate: the old key A becomes previous, B current. */
+    private void rotate() throws Exception {
+        write("previous", KEY_A);
+        write("current", KEY_B);
+    }
+
     @Test
     void anAppsTokenOpensOnlyThatApp() throws Exception {
         write("current", KEY_A + "\n");
@@ -72,9 +78,7 @@ class GateKeysTest {
         ZeroDowntimeApp shop = app("team-a", "shop", "uid-1");
         String old = keys.tokenFor(shop, null);
 
-        // Rotate: the old key becomes previous, a new one current.
-        write("previous", KEY_A);
-        write("current", KEY_B);
+        rotate();
         assertThat(keys.check(old, shop)).as("not re-read before the interval").isEqualTo(GateKeys.Match.CURRENT);
         now = now.plusSeconds(10);
         assertThat(keys.check(old, shop)).isEqualTo(GateKeys.Match.PREVIOUS);
@@ -88,6 +92,37 @@ class GateKeysTest {
         now = now.plusSeconds(10);
         assertThat(keys.check(old, shop)).isEqualTo(GateKeys.Match.NONE);
         assertThat(keys.tokenFor(shop, old)).isEqualTo(fresh);
+    }
+
+    @Test
+    void aCheckedAppCostsNoFurtherHmacUntilTheKeysChangeAndTheCacheStaysBounded() throws Exception {
+        write("current", KEY_A);
+        GateKeys keys = keys();
+        ZeroDowntimeApp shop = app("team-a", "shop", "uid-1");
+        assertThat(keys.hmacs()).as("nothing computed before an app is asked for").isZero();
+        String token = keys.tokenFor(shop, null);
+        assertThat(keys.hmacs()).isEqualTo(1);
+        for (int i = 0; i < 100; i++) {
+            assertThat(keys.check(token, shop)).isEqualTo(GateKeys.Match.CURRENT);
+            assertThat(keys.check("v1.forged", shop)).isEqualTo(GateKeys.Match.NONE);
+        }
+        assertThat(keys.hmacs()).as("repeated calls of one app reuse its expected token").isEqualTo(1);
+
+        // A rotation makes new keys: two HMACs for the app (current and previous), once.
+        rotate();
+        now = now.plusSeconds(10);
+        assertThat(keys.hmacs()).as("not re-read before the next call").isEqualTo(1);
+        assertThat(keys.check(token, shop)).isEqualTo(GateKeys.Match.PREVIOUS);
+        assertThat(keys.check(token, shop)).isEqualTo(GateKeys.Match.PREVIOUS);
+        assertThat(keys.hmacs()).isEqualTo(2);
+        assertThat(keys.check(GateKeys.token(KEY_B.getBytes(), shop), shop)).isEqualTo(GateKeys.Match.CURRENT);
+
+        for (int i = 0; i < GateKeys.CACHED_APPS + 10; i++) {
+            keys.check(token, app("team-a", "app-" + i, "uid-" + i));
+        }
+        assertThat(keys.cachedApps()).isBetween(1, GateKeys.CACHED_APPS);
+        assertThat(keys.check(token, shop)).as("an app dropped from the cache is computed again, same answer")
+                .isEqualTo(GateKeys.Match.PREVIOUS);
     }
 
     @Test

@@ -161,15 +161,10 @@ class DrainPolicyWebhookTest {
                     app: web
                     app.kubernetes.io/managed-by: Helm
                 spec:
-                  containers:
-                  - name: web
-                    image: localhost/demo-app:latest
-                    ports:
-                    - name: http
-                      containerPort: 8080
-                  - name: sidecar
-                    image: localhost/demo-app:latest
-            """;
+            %s""".formatted(Apps.podSpec(Apps.WEB_CONTAINER + """
+            - name: sidecar
+              image: localhost/demo-app:latest
+            """));
 
     private static final String STATEFUL_SET = """
             apiVersion: apps/v1

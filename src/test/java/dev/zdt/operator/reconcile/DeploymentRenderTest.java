@@ -44,14 +44,7 @@ class DeploymentRenderTest {
         return app;
     }
 
-    private static final String WEB = """
-                  containers:
-                  - name: web
-                    image: localhost/demo-app:latest
-                    ports:
-                    - name: http
-                      containerPort: 8080
-            """;
+    private static final String WEB = Apps.WEB_POD_SPEC;
 
     private static Deployment render(ZeroDowntimeApp app) {
         return render(app, null);
@@ -138,13 +131,7 @@ class DeploymentRenderTest {
 
     @Test
     void theContainersOwnPreStopIsHandedToTheHelperWithItsNamedPortResolved() {
-        Deployment d = render(app("""
-                      containers:
-                      - name: web
-                        image: localhost/demo-app:latest
-                        ports:
-                        - name: http
-                          containerPort: 8080
+        Deployment d = render(app(Apps.podSpec(Apps.WEB_CONTAINER + """
                         - name: admin
                           containerPort: 9090
                         env:
@@ -163,7 +150,7 @@ class DeploymentRenderTest {
                           preStop:
                             exec:
                               command: ["/bin/busybox", "sleep", "1"]
-                """, ""));
+                      """), ""));
 
         List<String> command = web(d).getLifecycle().getPreStop().getExec().getCommand();
         assertThat(command).containsSubsequence("--then");

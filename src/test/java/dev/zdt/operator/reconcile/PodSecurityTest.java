@@ -35,22 +35,17 @@ class PodSecurityTest {
 
     /** A template that itself meets restricted: gate mode must not be what breaks it. */
     private static final String RESTRICTED_TEMPLATE = """
-                  securityContext:
-                    runAsNonRoot: true
-                    runAsUser: 10001
-                    seccompProfile:
-                      type: RuntimeDefault
-                  containers:
-                  - name: web
-                    image: localhost/demo-app:latest
-                    ports:
-                    - name: http
-                      containerPort: 8080
-                    securityContext:
-                      allowPrivilegeEscalation: false
-                      capabilities:
-                        drop: ["ALL"]
-            """;
+            securityContext:
+              runAsNonRoot: true
+              runAsUser: 10001
+              seccompProfile:
+                type: RuntimeDefault
+            """.indent(6) + Apps.podSpec(Apps.WEB_CONTAINER + """
+              securityContext:
+                allowPrivilegeEscalation: false
+                capabilities:
+                  drop: ["ALL"]
+            """);
 
     @Inject
     KubernetesClient client;

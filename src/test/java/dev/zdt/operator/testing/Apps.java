@@ -27,34 +27,38 @@ public final class Apps {
                   replicas: 2
                   template:
                     spec:
-                      containers:
-                      - name: web
-                        image: localhost/demo-app:latest
-                        ports:
-                        - name: http
-                          containerPort: 8080
-                  traffic:
+                %s  traffic:
                 %s
                 %s
-                """.formatted(name, traffic.indent(4).stripTrailing(), extraSpec.indent(2).stripTrailing());
+                """.formatted(name, WEB_POD_SPEC, traffic.indent(4).stripTrailing(), extraSpec.indent(2).stripTrailing());
+    }
+
+    /**
+     * The serving container of {@link #yaml} as a YAML list item at column 0; lines appended at two
+     * spaces continue it (more ports, env, a securityContext), at column 0 they add containers.
+     */
+    public static final String WEB_CONTAINER = """
+            - name: web
+              image: localhost/demo-app:latest
+              ports:
+              - name: http
+                containerPort: 8080
+            """;
+
+    /** A pod spec with these containers (list items at column 0), indented as it stands in an app or a workload. */
+    public static String podSpec(String containers) {
+        return ("containers:\n" + containers).indent(6);
     }
 
     /** The pod spec lines of {@link #yaml}, as they stand in it (under template.spec). */
-    private static final String WEB_CONTAINERS = String.join("\n",
-            "      containers:",
-            "      - name: web",
-            "        image: localhost/demo-app:latest",
-            "        ports:",
-            "        - name: http",
-            "          containerPort: 8080",
-            "");
+    public static final String WEB_POD_SPEC = podSpec(WEB_CONTAINER);
 
     /** An app's YAML from {@link #yaml} with its pod spec lines replaced by {@code podSpec}, indented as they are. */
     public static String withPodSpec(String appYaml, String podSpec) {
-        if (!appYaml.contains(WEB_CONTAINERS)) {
+        if (!appYaml.contains(WEB_POD_SPEC)) {
             throw new IllegalArgumentException("not an app from Apps.yaml: " + appYaml);
         }
-        return appYaml.replace(WEB_CONTAINERS, podSpec);
+        return appYaml.replace(WEB_POD_SPEC, podSpec);
     }
 
     /** The gate Service the chart installs; the operator reads its ClusterIP for preStop hooks. */

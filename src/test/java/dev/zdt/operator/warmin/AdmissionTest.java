@@ -18,7 +18,7 @@ class AdmissionTest {
 
     private static final Instant NOW = Instant.parse("2026-11-23T10:00:00.123Z");
 
-    private static Pod pod(boolean gate, String containersReady, String inRotation, boolean terminating) {
+    private static Pod pod(boolean inRotationCondition, String containersReady, String inRotation, boolean terminating) {
         PodBuilder b = new PodBuilder().withNewMetadata().withName("web-7d9f-abcde").withNamespace("shop")
                 .withLabels(Map.of(Constants.APP_LABEL, "web", Constants.MANAGED_BY_LABEL, Constants.OPERATOR_NAME))
                 .addNewOwnerReference().withApiVersion("apps/v1").withKind("ReplicaSet").withName("web-7d9f")
@@ -26,7 +26,7 @@ class AdmissionTest {
                 .withDeletionTimestamp(terminating ? "2026-11-23T09:59:00Z" : null)
                 .endMetadata()
                 .withNewSpec().addNewContainer().withName("web").withImage("demo").endContainer().endSpec();
-        if (gate) {
+        if (inRotationCondition) {
             b.editSpec().addNewReadinessGate(Constants.IN_ROTATION_CONDITION).endSpec();
         }
         List<PodCondition> conditions = new java.util.ArrayList<>();
@@ -56,7 +56,7 @@ class AdmissionTest {
     }
 
     @Test
-    void leavesAlonePodsWithoutTheGateTerminatingPodsAndAdmittedPods() {
+    void leavesAlonePodsWithoutTheInRotationConditionTerminatingPodsAndAdmittedPods() {
         assertThat(Admission.decide(pod(false, "True", null, false), "r", NOW)).isEmpty();
         assertThat(Admission.decide(pod(true, "True", null, true), "r", NOW)).isEmpty();
         assertThat(Admission.decide(pod(true, "True", "True", false), "r", NOW)).isEmpty();

@@ -79,23 +79,23 @@ class WarmInTest {
                 d -> d != null);
     }
 
-    private static List<String> gates(Deployment d) {
-        List<PodReadinessGate> gates = d.getSpec().getTemplate().getSpec().getReadinessGates();
-        return gates == null ? List.of() : gates.stream().map(PodReadinessGate::getConditionType).toList();
+    private static List<String> readinessConditions(Deployment d) {
+        List<PodReadinessGate> listed = d.getSpec().getTemplate().getSpec().getReadinessGates();
+        return listed == null ? List.of() : listed.stream().map(PodReadinessGate::getConditionType).toList();
     }
 
     @Test
-    void gateAndExecModesCarryTheReadinessGateAndSleepModeDoesNot() {
-        assertThat(gates(deploymentOf(Apps.yaml("gated", "")))).containsExactly(Constants.IN_ROTATION_CONDITION);
-        assertThat(gates(deploymentOf(Apps.yaml("execd", "drain:\n  mode: exec")))).containsExactly(Constants.IN_ROTATION_CONDITION);
-        assertThat(gates(deploymentOf(Apps.yaml("slept", "drain:\n  mode: sleep")))).isEmpty();
+    void gateAndExecModesCarryTheInRotationConditionAndSleepModeDoesNot() {
+        assertThat(readinessConditions(deploymentOf(Apps.yaml("gated", "")))).containsExactly(Constants.IN_ROTATION_CONDITION);
+        assertThat(readinessConditions(deploymentOf(Apps.yaml("execd", "drain:\n  mode: exec")))).containsExactly(Constants.IN_ROTATION_CONDITION);
+        assertThat(readinessConditions(deploymentOf(Apps.yaml("slept", "drain:\n  mode: sleep")))).isEmpty();
     }
 
     @Test
     void theUsersOwnReadinessGatesAreKept() {
         String yaml = Apps.yaml("own", "").replace("      containers:",
                 "      readinessGates:\n      - conditionType: example.com/warm-cache\n      containers:");
-        assertThat(gates(deploymentOf(yaml))).containsExactly("example.com/warm-cache", Constants.IN_ROTATION_CONDITION);
+        assertThat(readinessConditions(deploymentOf(yaml))).containsExactly("example.com/warm-cache", Constants.IN_ROTATION_CONDITION);
     }
 
     @Test

@@ -1,0 +1,65 @@
+package dev.zdt.operator.gate;
+
+import jakarta.annotation.PreDestroy;
+
+import org.jboss.logging.Logger;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+
+/**
+ * One informer per replica that several readers share: made on first use, started on the first
+ * {@link #watch} (so a reader takes it, adds its handler, and is never called before it holds the
+ * cache it reads), and retrying for as long as the API server, or the CRD, is away.
+ */
+public abstract class SharedInformer<T extends HasMetadata> {
+
+    private static final Logger LOG = Logger.getLogger(SharedInformer.class);
+
+    private SharedIndexInformer<T> informer;
+    private boolean started;
+
+    /** A new, unstarted informer with the indexers its readers need. */
+    protected abstract SharedIndexInformer<T> create();
+
+    /** Names the informer in the log line of a failed list or watch. */
+    protected abstract String what();
+
+    /** The informer; not started until the first {@link #watch} or {@link #start}. */
+    public synchronized SharedIndexInformer<T> informer() {
+        if (informer == null) {
+            informer = create();
+            informer.exceptionHandler((isStarted, error) -> {
+                LOG.debugf("%s informer: %s; retrying", what(), error.getMessage());
+                return true;
+            });
+        }
+        return informer;
+    }
+
+    /** Adds a handler; it is also told of everything already in the cache. Starts the watch on first use. */
+    public synchronized void watch(ResourceEventHandler<T> handler) {
+        informer().addEventHandler(handler);
+        start();
+    }
+
+    public synchronized void start() {
+        if (!started) {
+            started = true;
+            informer().start();
+        }
+    }
+
+    /** Started, and everything listed once. */
+    public synchronized boolean synced() {
+        return started && informer().hasSynced();
+    }
+
+    @PreDestroy
+    synchronized void stop() {
+        if (informer != null) {
+            informer.stop();
+        }
+    }
+}
