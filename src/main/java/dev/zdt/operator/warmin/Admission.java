@@ -37,7 +37,7 @@ public final class Admission {
 
     /** The condition to write on {@code pod} now, or empty when there is nothing to do. */
     public static Optional<PodCondition> decide(Pod pod, String replica, Instant now) {
-        if (!hasGate(pod) || pod.getMetadata().getDeletionTimestamp() != null) {
+        if (!awaitsInRotation(pod) || pod.getMetadata().getDeletionTimestamp() != null) {
             return Optional.empty();
         }
         if (conditionIs(pod, Constants.IN_ROTATION_CONDITION, "True") || !conditionIs(pod, CONTAINERS_READY, "True")) {
@@ -86,7 +86,7 @@ public final class Admission {
         return readySince == null || !Instant.parse(readySince).plus(TAKEOVER).isAfter(now);
     }
 
-    public static boolean hasGate(Pod pod) {
+    public static boolean awaitsInRotation(Pod pod) {
         return pod.getSpec() != null && pod.getSpec().getReadinessGates() != null
                 && pod.getSpec().getReadinessGates().stream()
                         .map(PodReadinessGate::getConditionType)
