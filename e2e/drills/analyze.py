@@ -18,6 +18,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rollout"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import runcode as measured_code  # noqa: E402
 from analyze import (RESOLUTION_BOUND_MS, SAMPLING_MEDIAN_MS_MAX, exists, open_text, load_facts, load_problems,  # noqa: E402
                      pod_log, pod_timeline, release_time, release_verdict, routing, sampling_facts, traefik_samples, ts,
                      watch_events)
@@ -513,7 +515,8 @@ def main():
             "yes" if r["passed"] else "**no**", r["finding"].replace("|", "/")))
     with open(os.path.join(a.out, "drills.md"), "w") as f:
         f.write("Failure drills (`e2e/drills/run.sh`), 250 req/s through Traefik (8 s provider throttle), a new "
-                "connection per request.%s\n\n" % ("" if a.wall is None else " Last run: %d s wall time." % a.wall))
+                "connection per request.%s%s\n\n" % ("" if a.wall is None else " Last run: %d s wall time." % a.wall,
+                                                     measured_code.sentence(a.runs)))
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
     failed = [n for n in order if not previous[n]["passed"]]

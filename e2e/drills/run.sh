@@ -56,6 +56,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 bench_prepare
+record_code "$RUNS/code.json"
 OPERATOR_REPLICAS=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.spec.replicas}')
 # Metrics are on the operator's management port, not the gate port.
 MANAGEMENT_PORT=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" \

@@ -22,6 +22,8 @@ import sys
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import runcode as measured_code  # noqa: E402
 import traefik_sampler  # noqa: E402
 
 TITLES = {
@@ -920,8 +922,9 @@ def main():
             r["deploymentCompleteSeconds"], hold, prop, rel))
     table = "\n".join(lines)
     with open(os.path.join(a.out, prefix + ".md"), "w") as f:
-        f.write("Traefik providers throttle %ss, %s req/s through the ingress, new connection per request.%s\n\n"
-                % (results[0]["throttleSeconds"], results[0]["rate"], sampling_sentence(results)) + table + "\n")
+        f.write("Traefik providers throttle %ss, %s req/s through the ingress, new connection per request.%s%s\n\n"
+                % (results[0]["throttleSeconds"], results[0]["rate"], sampling_sentence(results),
+                   measured_code.sentence(a.runs)) + table + "\n")
     print(table)
     if timeline_png(pictures, os.path.join(a.out, prefix + ".png")):
         print("timeline: " + os.path.join(a.out, prefix + ".png"))

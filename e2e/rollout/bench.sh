@@ -55,6 +55,7 @@ RUNS=$OUT/rollout-runs
 mkdir -p "$RUNS"
 
 bench_prepare
+record_code "$RUNS/code.json"
 
 # --- one scenario ----------------------------------------------------------------------------
 run_scenario() { # run_scenario <name>

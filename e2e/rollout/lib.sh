@@ -22,6 +22,18 @@ bench_prepare() {
   fi
 }
 
+# record_code <file>: which code a run measured, for the result tables: the checkout's commit,
+# whether the operator's sources differ from it, the operator image that ran, and when.
+record_code() {
+  local commit differ=false image
+  commit=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+  [[ -n $(git -C "$ROOT" status --porcelain -- src/main pom.xml .mvn 2>/dev/null) ]] && differ=true
+  image=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.spec.template.spec.containers[0].image}' \
+    2>/dev/null || true)
+  printf '{"commit": "%s", "operatorSourcesDiffer": %s, "operatorImage": "%s", "measuredAt": "%s"}\n' \
+    "$commit" "$differ" "$image" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$1"
+}
+
 # --- workloads -------------------------------------------------------------------------------
 # APP_IMAGE (default localhost/demo-app:dev), APP_RESTRICTED=1 (meets Pod Security restricted) and
 # APP_OWN_PRESTOP=1 (the template's own preStop: httpGet /prestop, which the app logs) vary it.
