@@ -6,16 +6,15 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import dev.zdt.operator.api.v1alpha1.PodOwnerStatus;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.apps.DaemonSet;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
-import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 
@@ -51,22 +50,22 @@ final class PodOwners {
                     return up != null && isApps(up, "Deployment") ? up : controller;
                 });
                 if (isApps(deployment, "Deployment")) {
-                    owner = owners.computeIfAbsent("Deployment/" + deployment.getName(), k -> read(client, "Deployment",
+                    owner = owners.computeIfAbsent("Deployment/" + deployment.getName(), k -> read("Deployment",
                             deployment.getName(), () -> client.apps().deployments().inNamespace(ns).withName(deployment.getName()).get(),
-                            d -> ((Deployment) d).getSpec().getMinReadySeconds()));
+                            d -> d.getSpec().getMinReadySeconds()));
                 } else {
-                    owner = owners.computeIfAbsent("ReplicaSet/" + controller.getName(), k -> read(client, "ReplicaSet",
+                    owner = owners.computeIfAbsent("ReplicaSet/" + controller.getName(), k -> read("ReplicaSet",
                             controller.getName(), () -> client.apps().replicaSets().inNamespace(ns).withName(controller.getName()).get(),
-                            r -> ((ReplicaSet) r).getSpec().getMinReadySeconds()));
+                            r -> r.getSpec().getMinReadySeconds()));
                 }
             } else if (isApps(controller, "StatefulSet")) {
-                owner = owners.computeIfAbsent("StatefulSet/" + controller.getName(), k -> read(client, "StatefulSet",
+                owner = owners.computeIfAbsent("StatefulSet/" + controller.getName(), k -> read("StatefulSet",
                         controller.getName(), () -> client.apps().statefulSets().inNamespace(ns).withName(controller.getName()).get(),
-                        s -> ((StatefulSet) s).getSpec().getMinReadySeconds()));
+                        s -> s.getSpec().getMinReadySeconds()));
             } else if (isApps(controller, "DaemonSet")) {
-                owner = owners.computeIfAbsent("DaemonSet/" + controller.getName(), k -> read(client, "DaemonSet",
+                owner = owners.computeIfAbsent("DaemonSet/" + controller.getName(), k -> read("DaemonSet",
                         controller.getName(), () -> client.apps().daemonSets().inNamespace(ns).withName(controller.getName()).get(),
-                        d -> ((DaemonSet) d).getSpec().getMinReadySeconds()));
+                        d -> d.getSpec().getMinReadySeconds()));
             } else {
                 owner = owners.computeIfAbsent(controller.getKind() + "/" + controller.getName(), k -> unknown(
                         controller.getKind(), controller.getName(), "the operator does not read minReadySeconds of a "
@@ -93,7 +92,7 @@ final class PodOwners {
         return Boolean.FALSE.equals(o.getSufficient()) ? 0 : o.getSufficient() == null ? 1 : 2;
     }
 
-    private static OwnerReference controller(io.fabric8.kubernetes.api.model.ObjectMeta meta) {
+    private static OwnerReference controller(ObjectMeta meta) {
         return meta.getOwnerReferences() == null ? null
                 : meta.getOwnerReferences().stream().filter(o -> Boolean.TRUE.equals(o.getController())).findFirst().orElse(null);
     }
@@ -102,8 +101,8 @@ final class PodOwners {
         return kind.equals(ref.getKind()) && ref.getApiVersion() != null && ref.getApiVersion().startsWith("apps/");
     }
 
-    private static <T extends HasMetadata> PodOwnerStatus read(KubernetesClient client, String kind, String name,
-            Supplier<T> get, java.util.function.Function<HasMetadata, Integer> minReady) {
+    private static <T extends HasMetadata> PodOwnerStatus read(String kind, String name,
+            Supplier<T> get, Function<T, Integer> minReady) {
         T owner;
         try {
             owner = get.get();

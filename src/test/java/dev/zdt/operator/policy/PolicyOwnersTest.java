@@ -80,11 +80,7 @@ class PolicyOwnersTest {
     @Test
     void aDeploymentBelowTheNeededMinReadySecondsIsNamedWithThePatchUntilItIsRaised() {
         Deployment deployment = deployment("web", 0);
-        ReplicaSet rs = client.resource(new ReplicaSetBuilder().withNewMetadata().withName("web-7c9d").withNamespace(ns)
-                .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("apps/v1").withKind("Deployment")
-                        .withName("web").withUid(deployment.getMetadata().getUid()).withController(true).build())
-                .endMetadata().withNewSpec().withSelector(deployment.getSpec().getSelector())
-                .withTemplate(template()).endSpec().build()).create();
+        ReplicaSet rs = replicaSetOf(deployment, "web-7c9d");
         pod("web-7c9d-aaaaa", rs);
         pod("web-7c9d-bbbbb", rs);
         policy(PROBED);
@@ -145,11 +141,7 @@ class PolicyOwnersTest {
     @Test
     void withNothingNeededEveryOwnerIsSufficientAndAMissingOneIsUnknown() {
         Deployment deployment = deployment("web", 0);
-        ReplicaSet rs = client.resource(new ReplicaSetBuilder().withNewMetadata().withName("web-1a2b").withNamespace(ns)
-                .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("apps/v1").withKind("Deployment")
-                        .withName("web").withUid(deployment.getMetadata().getUid()).withController(true).build())
-                .endMetadata().withNewSpec().withSelector(deployment.getSpec().getSelector())
-                .withTemplate(template()).endSpec().build()).create();
+        ReplicaSet rs = replicaSetOf(deployment, "web-1a2b");
         pod("web-1a2b-aaaaa", rs);
         // A StatefulSet that is gone (no garbage collector runs here to take its pod with it).
         StatefulSet ghost = new StatefulSetBuilder().withNewMetadata().withName("ghost").withNamespace(ns)
@@ -172,6 +164,16 @@ class PolicyOwnersTest {
         return client.resource(new DeploymentBuilder().withNewMetadata().withName(name).withNamespace(ns).endMetadata()
                 .withNewSpec().withMinReadySeconds(minReadySeconds)
                 .withSelector(new LabelSelectorBuilder().withMatchLabels(Map.of("app", "web")).build())
+                .withTemplate(template()).endSpec().build()).create();
+    }
+
+    /** What the Deployment controller would make: a ReplicaSet it controls. */
+    private ReplicaSet replicaSetOf(Deployment deployment, String name) {
+        return client.resource(new ReplicaSetBuilder().withNewMetadata().withName(name).withNamespace(ns)
+                .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("apps/v1").withKind("Deployment")
+                        .withName(deployment.getMetadata().getName()).withUid(deployment.getMetadata().getUid())
+                        .withController(true).build())
+                .endMetadata().withNewSpec().withSelector(deployment.getSpec().getSelector())
                 .withTemplate(template()).endSpec().build()).create();
     }
 
