@@ -19,8 +19,8 @@ import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.InvalidSpecException;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.DrainPolicyStatus;
-import dev.zdt.operator.api.v1alpha1.PodOwnerStatus;
 import dev.zdt.operator.api.v1alpha1.DrainSpec;
+import dev.zdt.operator.api.v1alpha1.PodOwnerStatus;
 import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.kube.EventRecorder;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -44,8 +44,8 @@ import io.quarkus.runtime.StartupEvent;
 /**
  * Reports what a DrainPolicy covers: the derived budget, the pods its selector matches and those of
  * them without the drain (created before the policy, while the webhook was down, or in a namespace
- * not opted in), the workloads owning them with their minReadySeconds (see PodOwners), a Ready condition, Events when that changes, and the gauge
- * {@code zdt_policy_unprotected_pods}. The pods are listed from the API server on every pass, which
+ * not opted in), the workloads owning them with their minReadySeconds (see PodOwners), a Ready
+ * condition, Events when that changes, and the gauge {@code zdt_policy_unprotected_pods}. The pods are listed from the API server on every pass, which
  * runs on every change of the policy and every zdt.policy.resync: a policy's selector is arbitrary,
  * so no label-filtered cache holds its unprotected pods.
  */
@@ -61,7 +61,7 @@ public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
 
     public static final String NAME = "drainpolicy";
     static final String READY = "Ready";
-    /** At most this many unprotected pods are named in the status. */
+    /** At most this many unprotected pods are named in the status, and owners in the Ready message. */
     static final int EXAMPLES = 5;
 
     private final EventRecorder events;
@@ -123,7 +123,9 @@ public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
             List<PodOwnerStatus> owners = PodOwners.of(context.getClient(), ns, pods, budget.minReadySeconds());
             status.setOwnerCount(owners.size());
             status.setOwners(owners.isEmpty() ? null : owners.subList(0, Math.min(PodOwners.LISTED, owners.size())));
-            List<PodOwnerStatus> tooLow = owners.stream().filter(o -> Boolean.FALSE.equals(o.getSufficient())).toList();
+            // Named in the message: the first few (status.owners lists more).
+            List<PodOwnerStatus> tooLow = owners.stream().filter(o -> Boolean.FALSE.equals(o.getSufficient()))
+                    .limit(EXAMPLES).toList();
             String optIn = optedIn(context, ns);
             if (optIn != null) {
                 ready = condition(policy, "False", "NamespaceNotEnabled", optIn, now);
@@ -154,7 +156,7 @@ public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
 
     /** The owners whose minReadySeconds could not be checked, for the Ready message. */
     private static String unknownOwners(List<PodOwnerStatus> owners) {
-        List<String> unknown = owners.stream().filter(o -> o.getSufficient() == null)
+        List<String> unknown = owners.stream().filter(o -> o.getSufficient() == null).limit(EXAMPLES)
                 .map(o -> o.getKind() + " " + o.getName()).toList();
         return unknown.isEmpty() ? "; every owner has it"
                 : "; not checked for " + String.join(", ", unknown) + " (see status.owners[].note)";
