@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 
 import jakarta.enterprise.event.Observes;
 
@@ -19,6 +20,7 @@ import dev.zdt.operator.api.InvalidSpecException;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.DrainPolicyStatus;
 import dev.zdt.operator.api.v1alpha1.DrainSpec;
+import dev.zdt.operator.api.v1alpha1.PodOwnerStatus;
 import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.kube.EventRecorder;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -42,8 +44,8 @@ import io.quarkus.runtime.StartupEvent;
 /**
  * Reports what a DrainPolicy covers: the derived budget, the pods its selector matches and those of
  * them without the drain (created before the policy, while the webhook was down, or in a namespace
- * not opted in), a Ready condition, Events when that changes, and the gauge
- * {@code zdt_policy_unprotected_pods}. The pods are listed from the API server on every pass, which
+ * not opted in), the workloads owning them with their minReadySeconds (see PodOwners), a Ready
+ * condition, Events when that changes, and the gauge {@code zdt_policy_unprotected_pods}. The pods are listed from the API server on every pass, which
  * runs on every change of the policy and every zdt.policy.resync: a policy's selector is arbitrary,
  * so no label-filtered cache holds its unprotected pods.
  */
@@ -53,11 +55,13 @@ import io.quarkus.runtime.StartupEvent;
 @RBACRule(apiGroups = "admissionregistration.k8s.io", resources = "mutatingwebhookconfigurations",
         verbs = { "get", "patch", "update" })
 @RBACRule(apiGroups = "", resources = "namespaces", verbs = { "get" })
+// The pods' owners, for their minReadySeconds (deployments are read already as the apps' children).
+@RBACRule(apiGroups = "apps", resources = { "replicasets", "statefulsets", "daemonsets" }, verbs = { "get" })
 public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
 
     public static final String NAME = "drainpolicy";
     static final String READY = "Ready";
-    /** At most this many unprotected pods are named in the status. */
+    /** At most this many unprotected pods are named in the status, and owners in the Ready message. */
     static final int EXAMPLES = 5;
 
     private final EventRecorder events;
@@ -116,6 +120,12 @@ public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
             status.setUnprotectedPods(without.size());
             status.setUnprotectedExamples(without.isEmpty() ? null : without.subList(0, Math.min(EXAMPLES, without.size())));
             gauge(policy).set(without.size());
+            List<PodOwnerStatus> owners = PodOwners.of(context.getClient(), ns, pods, budget.minReadySeconds());
+            status.setOwnerCount(owners.size());
+            status.setOwners(owners.isEmpty() ? null : owners.subList(0, Math.min(PodOwners.LISTED, owners.size())));
+            // Named in the message: the first few (status.owners lists more).
+            List<PodOwnerStatus> tooLow = owners.stream().filter(o -> Boolean.FALSE.equals(o.getSufficient()))
+                    .limit(EXAMPLES).toList();
             String optIn = optedIn(context, ns);
             if (optIn != null) {
                 ready = condition(policy, "False", "NamespaceNotEnabled", optIn, now);
@@ -124,10 +134,16 @@ public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
                         + " matched pods were created without the drain (before the policy, or while the webhook was"
                         + " down): " + String.join(", ", status.getUnprotectedExamples())
                         + (without.size() > EXAMPLES ? ", ..." : "") + "; kubectl rollout restart their owner to protect them", now);
+            } else if (!tooLow.isEmpty()) {
+                ready = condition(policy, "False", "OwnerMinReadySecondsTooLow", "the front end needs a new pod ready for "
+                        + budget.minReadySeconds() + "s before the rollout goes on (a pod cannot carry minReadySeconds), but "
+                        + tooLow.stream().map(o -> o.getKind() + " " + o.getName() + " has minReadySeconds "
+                                + o.getMinReadySeconds()).collect(Collectors.joining(", "))
+                        + "; " + tooLow.stream().map(o -> PodOwners.patch(ns, o)).collect(Collectors.joining("; ")), now);
             } else {
                 ready = condition(policy, "True", "AllPodsProtected", pods.size() + " matched pods, all protected; "
-                        + budget.derivation() + (budget.minReadySeconds() > 0 ? "; give the pods' owner minReadySeconds >= "
-                        + budget.minReadySeconds() + " (a pod cannot carry it)" : ""), now);
+                        + budget.derivation() + (budget.minReadySeconds() > 0 ? "; the owners need minReadySeconds >= "
+                        + budget.minReadySeconds() + " (a pod cannot carry it)" + unknownOwners(owners) : ""), now);
             }
         } catch (InvalidSpecException e) {
             ready = condition(policy, "False", "InvalidSpec", e.getMessage(), now);
@@ -136,6 +152,14 @@ public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
         recordChange(policy, ready);
         write(policy, status, context);
         return UpdateControl.<DrainPolicy>noUpdate().rescheduleAfter(resync);
+    }
+
+    /** The owners whose minReadySeconds could not be checked, for the Ready message. */
+    private static String unknownOwners(List<PodOwnerStatus> owners) {
+        List<String> unknown = owners.stream().filter(o -> o.getSufficient() == null).limit(EXAMPLES)
+                .map(o -> o.getKind() + " " + o.getName()).toList();
+        return unknown.isEmpty() ? "; every owner has it"
+                : "; not checked for " + String.join(", ", unknown) + " (see status.owners[].note)";
     }
 
     /** Pods of a ZeroDowntimeApp are the app's: the webhook never touches them, so they are not counted. */

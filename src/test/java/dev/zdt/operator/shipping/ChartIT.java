@@ -57,6 +57,13 @@ class ChartIT {
         // The gate and the status aggregator only read pods: nothing in the chart lets the operator change them.
         assertThat(role.getRules()).filteredOn(r -> r.getResources().contains("pods"))
                 .allSatisfy(r -> assertThat(r.getVerbs()).containsOnly("get", "list", "watch"));
+        // A DrainPolicy's pods' owners are read for their minReadySeconds, one get each: no list, no write.
+        assertThat(role.getRules()).filteredOn(r -> r.getResources().contains("statefulsets")).singleElement()
+                .satisfies(r -> {
+                    assertThat(r.getApiGroups()).containsExactly("apps");
+                    assertThat(r.getResources()).containsExactly("replicasets", "statefulsets", "daemonsets");
+                    assertThat(r.getVerbs()).containsExactly("get");
+                });
     }
 
     @Test

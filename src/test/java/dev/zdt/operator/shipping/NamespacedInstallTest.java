@@ -118,6 +118,52 @@ class NamespacedInstallTest {
         assertThat(can("list", "pods", UNWATCHED)).isFalse();
         assertThat(can("list", "zerodowntimeapps", null)).isFalse();
         assertThat(can("list", "customresourcedefinitions", null)).isFalse();
+        // The pods' owners, for a DrainPolicy's minReadySeconds report: get only, watched namespaces only.
+        for (String owners : List.of("replicasets", "statefulsets", "daemonsets")) {
+            assertThat(can("get", owners, WATCHED.get(0))).as("get %s", owners).isTrue();
+            assertThat(can("list", owners, WATCHED.get(0))).as("list %s", owners).isFalse();
+            assertThat(can("get", owners, UNWATCHED)).as("get %s in %s", owners, UNWATCHED).isFalse();
+        }
+    }
+
+    @Test
+    void aDrainPolicyReadsItsPodsOwnerThroughTheNamespacesRole() {
+        String ns = WATCHED.get(1);
+        var sts = admin.resource(new io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder().withNewMetadata()
+                .withName("owned").withNamespace(ns).endMetadata().withNewSpec().withMinReadySeconds(7)
+                .withServiceName("owned").withNewSelector().addToMatchLabels("app", "owned").endSelector()
+                .withNewTemplate().withNewMetadata().addToLabels("app", "owned").endMetadata().withNewSpec()
+                .addNewContainer().withName("web").withImage("registry.example/web:1").endContainer().endSpec()
+                .endTemplate().endSpec().build()).create();
+        admin.resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("owned-0")
+                .withNamespace(ns).addToLabels("app", "owned").addNewOwnerReference().withApiVersion("apps/v1")
+                .withKind("StatefulSet").withName("owned").withUid(sts.getMetadata().getUid()).withController(true)
+                .endOwnerReference().endMetadata().withNewSpec().addNewContainer().withName("web")
+                .withImage("registry.example/web:1").endContainer().endSpec().build()).create();
+        var policy = io.fabric8.kubernetes.client.utils.Serialization.unmarshal("""
+                apiVersion: zdt.dev/v1alpha1
+                kind: DrainPolicy
+                metadata:
+                  name: owned
+                spec:
+                  selector:
+                    matchLabels:
+                      app: owned
+                  services: [owned]
+                  traffic:
+                    provider: traefik
+                """, dev.zdt.operator.api.v1alpha1.DrainPolicy.class);
+        policy.getMetadata().setNamespace(ns);
+        admin.resource(policy).create();
+
+        // Without get on statefulsets in the namespace's Role, the owner would be listed with a 403 note instead.
+        var status = await().atMost(WAIT).until(() -> admin.resources(dev.zdt.operator.api.v1alpha1.DrainPolicy.class)
+                .inNamespace(ns).withName("owned").get().getStatus(), st -> st != null && st.getOwners() != null);
+        assertThat(status.getOwners()).singleElement().satisfies(o -> {
+            assertThat(o.getKind()).isEqualTo("StatefulSet");
+            assertThat(o.getNote()).isNull();
+            assertThat(o.getMinReadySeconds()).isEqualTo(7);
+        });
     }
 
     private boolean can(String verb, String resource, String namespace) {
@@ -126,6 +172,7 @@ class NamespacedInstallTest {
                 .withGroup(switch (resource) {
                     case "zerodowntimeapps" -> "zdt.dev";
                     case "customresourcedefinitions" -> "apiextensions.k8s.io";
+                    case "replicasets", "statefulsets", "daemonsets" -> "apps";
                     default -> "";
                 }).withNamespace(namespace)
                 .endResourceAttributes().endSpec().build();

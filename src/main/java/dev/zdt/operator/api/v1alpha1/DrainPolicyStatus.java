@@ -22,10 +22,16 @@ public class DrainPolicyStatus {
     @JsonPropertyDescription("Up to 5 of the unprotected pods, by name.")
     private List<String> unprotectedExamples;
 
-    @JsonPropertyDescription("Ready (the policy is valid and every matched pod is protected), with a CamelCase reason and a message.")
+    @JsonPropertyDescription("The workloads that own the covered pods (Deployment, StatefulSet, DaemonSet, ...), with their minReadySeconds and whether it is at least what the derived budget needs. Those without enough come first, then those unknown, then the rest, each by kind and name; at most 10 (ownerCount says how many there are).")
+    private List<PodOwnerStatus> owners;
+
+    @JsonPropertyDescription("How many distinct owners the covered pods have (owners lists at most 10).")
+    private Integer ownerCount;
+
+    @JsonPropertyDescription("Ready (the policy is valid, every matched pod is protected and no owner has a minReadySeconds known to be below the needed one), with a CamelCase reason and a message.")
     private List<Condition> conditions = new ArrayList<>();
 
-    @JsonPropertyDescription("The derived drain timings and how they were derived. minReadySeconds cannot be set on a pod: give the pods' owner (Deployment, StatefulSet) at least this minReadySeconds.")
+    @JsonPropertyDescription("The derived drain timings and how they were derived. minReadySeconds cannot be set on a pod: give the pods' owner (Deployment, StatefulSet) at least this minReadySeconds; owners says which have it.")
     private DrainBudgetStatus drainBudget;
 
     public Long getObservedGeneration() { return observedGeneration; }
@@ -36,6 +42,10 @@ public class DrainPolicyStatus {
     public void setUnprotectedPods(Integer unprotectedPods) { this.unprotectedPods = unprotectedPods; }
     public List<String> getUnprotectedExamples() { return unprotectedExamples; }
     public void setUnprotectedExamples(List<String> unprotectedExamples) { this.unprotectedExamples = unprotectedExamples; }
+    public List<PodOwnerStatus> getOwners() { return owners; }
+    public void setOwners(List<PodOwnerStatus> owners) { this.owners = owners; }
+    public Integer getOwnerCount() { return ownerCount; }
+    public void setOwnerCount(Integer ownerCount) { this.ownerCount = ownerCount; }
     public List<Condition> getConditions() { return conditions; }
     public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
     public DrainBudgetStatus getDrainBudget() { return drainBudget; }
