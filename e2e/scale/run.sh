@@ -153,7 +153,8 @@ EOF
   # The API server taints a new node not-ready; the node lifecycle controller, not run here (no
   # kubelet heartbeats to judge), would lift it once the node is Ready.
   k taint nodes --all node.kubernetes.io/not-ready:NoSchedule- >/dev/null
-  k apply --server-side -f "$ROOT/deploy/crds/zerodowntimeapps.zdt.dev-v1.yml" >/dev/null
+  local crd
+  for crd in "$ROOT"/deploy/crds/*.yml; do k apply --server-side -f "$crd" >/dev/null; done
   k create namespace "$OPERATOR_NS" >/dev/null
   # What the chart installs, but the operator's own Deployment, PDB and the kinds this API server
   # has no CRD for: the operator runs as processes here, under the chart's ServiceAccount.
