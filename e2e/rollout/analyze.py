@@ -276,6 +276,8 @@ def policy_facts(run, meta):
         "graceSeconds": budget.get("terminationGracePeriodSeconds"),
         "propagationSeconds": budget.get("propagationSeconds"),
         "verify": ((policy.get("spec") or {}).get("traffic") or {}).get("verify", "endpoints"),
+        "owners": status.get("owners"),
+        "ownerName": None if owner is None else "%s %s" % (owner.get("kind"), (owner.get("metadata") or {}).get("name")),
         "minReadySeconds": {"advised": advised, "owner": owner_min,
                             "ownerHasIt": None if advised is None or owner_min is None else owner_min >= advised},
         "pods": {k: drain_parts(v, container) for k, v in sorted(pod_specs(run).items())},
@@ -701,15 +703,20 @@ def policy_checks(name, r, need):
     need(r.get("lastDrainsRecorded") and drains and not other, name + ":holds-verified",
          "%s: every hold the operator logged was released Verified (%s)"
          % (name, ", ".join("%s %d" % kv for kv in sorted(drains)) or "no drain logged"))
+    # Item 4 of issue 17: the status says what minReadySeconds the owner needs and whether it has it.
     m = f.get("minReadySeconds") or {}
-    advised, message = m.get("advised"), (f.get("ready") or {}).get("message") or ""
-    stated = isinstance(advised, int) and advised >= 0 and (
-        advised == 0 or "minReadySeconds >= %d" % advised in message)
+    advised = m.get("advised")
+    entry = next((o for o in f.get("owners") or [] if "%s %s" % (o.get("kind"), o.get("name")) == f.get("ownerName")), None)
+    has = m.get("ownerHasIt")
+    stated = (isinstance(advised, int) and advised >= 0 and entry is not None and has is not None
+              and entry.get("neededMinReadySeconds", 0) == advised and entry.get("sufficient") is has
+              and entry.get("minReadySeconds", 0) == m.get("owner"))
     need(stated, name + ":min-ready-stated",
-         "%s: the policy's status advises the owner's minReadySeconds (status %s, Ready message %s; the owner has "
-         "%s: %s)" % (name, advised, "has nothing to ask (0)" if advised == 0 else "names it"
-                      if advised and "minReadySeconds >= %d" % advised in message else "does not name it", m.get("owner"),
-                      {True: "enough", False: "less", None: "unknown"}[m.get("ownerHasIt")]))
+         "%s: the policy's status says what minReadySeconds the owner needs and whether it has it (needs %s; "
+         "%s has %s, %s; the status says %s)"
+         % (name, advised, f.get("ownerName"), m.get("owner"), {True: "enough", False: "too little", None: "unknown"}[has],
+            "nothing about it" if entry is None else "needed %s, has %s, sufficient %s" % (
+                entry.get("neededMinReadySeconds", 0), entry.get("minReadySeconds", 0), entry.get("sufficient"))))
     if name != "policy-deployment" and "afterDeletion" not in f:
         return
     after = f.get("afterDeletion")
