@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 tag=$(operator_tag)
-if ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images ls -q 2>/dev/null | grep -qxF "$OPERATOR_IMAGE:$tag"; then
+if ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images ls -q 2>/dev/null | grep -xF "$OPERATOR_IMAGE:$tag" >/dev/null; then
   say "$OPERATOR_IMAGE:$tag is already in containerd (same sources)"
   echo "$tag"
   exit 0

@@ -236,7 +236,9 @@ policy_removed() {
 # traefik_replicas <1|2>: the harness's Traefik with that many replicas (the second lagging).
 traefik_replicas() {
   local running=1
-  "$CLUSTER" status 2>/dev/null | grep -Eq 'traefik-2 +running' && running=2
+  # grep without -q reads to the end: with -q it would exit at the match, the status command would
+  # die of SIGPIPE, and pipefail would read that as "no second replica".
+  "$CLUSTER" status 2>/dev/null | grep -E 'traefik-2 +running' >/dev/null && running=2
   [[ $running == "$1" ]] && return 0
   say "Traefik with $1 replica(s)"
   if [[ $1 == 2 ]]; then
