@@ -13,12 +13,12 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.gate.GateFixture.Answer;
 import dev.zdt.operator.gate.Policies;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -36,19 +36,8 @@ class PolicyGateTest extends GateTestBase {
 
     @BeforeEach
     void policy() {
-        DrainPolicy p = Serialization.unmarshal("""
-                apiVersion: zdt.dev/v1alpha1
-                kind: DrainPolicy
-                metadata:
-                  name: web
-                spec:
-                  selector:
-                    matchLabels: {app: web}
-                  services: [web]
-                  traffic: {provider: generic, propagationSeconds: 1, verify: endpoints}
-                """, DrainPolicy.class);
-        p.getMetadata().setNamespace(f.ns);
-        client.resource(p).create();
+        client.resource(Apps.webPolicy(f.ns, "traffic: {provider: generic, propagationSeconds: 1, verify: endpoints}\n"))
+                .create();
         await().atMost(Duration.ofSeconds(10)).until(() -> policies.get(f.ns, "web") != null);
     }
 

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import dev.zdt.operator.api.v1alpha1.DrainPolicy;
+import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.gate.GateFixture;
 import dev.zdt.operator.gate.GateFixture.Answer;
@@ -28,7 +28,6 @@ import dev.zdt.operator.gate.GateTestBase;
 import dev.zdt.operator.gate.Policies;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressClassBuilder;
@@ -369,20 +368,8 @@ class TraefikGateTest extends GateTestBase {
     @Test
     void aDrainPolicysPodIsHeldUntilTraefikDropsItsAddress() throws Exception {
         // A workload the operator did not render: routed under a name of the user's, found by address.
-        DrainPolicy policy = Serialization.unmarshal("""
-                apiVersion: zdt.dev/v1alpha1
-                kind: DrainPolicy
-                metadata:
-                  name: web
-                spec:
-                  selector:
-                    matchLabels: {app: web}
-                  services: [web]
-                  drain: {holdSeconds: 10}
-                  traffic:
-                """ + TRAFFIC.formatted(f.ns).indent(4), DrainPolicy.class);
-        policy.getMetadata().setNamespace(f.ns);
-        client.resource(policy).create();
+        client.resource(Apps.webPolicy(f.ns, "drain: {holdSeconds: 10}\ntraffic:\n" + TRAFFIC.formatted(f.ns).indent(2)))
+                .create();
         await().atMost(Duration.ofSeconds(10)).until(() -> policies.get(f.ns, "web") != null);
         Path dir = Files.createTempDirectory("traefik-files");
         Pod a = f.policyPod("web", "web-a", 10);

@@ -85,24 +85,13 @@ class DrainPolicyWebhookTest {
         Apps.ensureGateService(client);
         port = webhook.listening().get(30, TimeUnit.SECONDS);
         configuration("https://127.0.0.1:" + port + PodWebhook.PATH);
-        DrainPolicy policy = Serialization.unmarshal("""
-                apiVersion: zdt.dev/v1alpha1
-                kind: DrainPolicy
-                metadata:
-                  name: web
-                spec:
-                  selector:
-                    matchLabels:
-                      app: web
-                  services: [web]
-                  traffic:
-                    provider: traefik
-                    throttleSeconds: 8
-                  drain:
-                    maxRequestSeconds: 20
-                """, DrainPolicy.class);
-        policy.getMetadata().setNamespace(ns);
-        client.resource(policy).create();
+        client.resource(Apps.webPolicy(ns, """
+                traffic:
+                  provider: traefik
+                  throttleSeconds: 8
+                drain:
+                  maxRequestSeconds: 20
+                """)).create();
         await().atMost(WAIT).until(() -> policies.get(ns, "web") != null);
     }
 

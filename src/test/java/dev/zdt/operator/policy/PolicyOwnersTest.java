@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.PodOwnerStatus;
@@ -33,7 +34,6 @@ import io.fabric8.kubernetes.api.model.apps.ReplicaSetBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -199,19 +199,7 @@ class PolicyOwnersTest {
     }
 
     private void policy(String traffic) {
-        DrainPolicy policy = Serialization.unmarshal("""
-                apiVersion: zdt.dev/v1alpha1
-                kind: DrainPolicy
-                metadata:
-                  name: web
-                spec:
-                  selector:
-                    matchLabels:
-                      app: web
-                  services: [web]
-                """ + traffic.indent(2), DrainPolicy.class);
-        policy.getMetadata().setNamespace(ns);
-        client.resource(policy).create();
+        client.resource(Apps.webPolicy(ns, traffic)).create();
     }
 
     private DrainPolicy await(Predicate<DrainPolicy> condition) {

@@ -1,5 +1,6 @@
 package dev.zdt.operator.testing;
 
+import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -70,5 +71,25 @@ public final class Apps {
 
     public static ZeroDowntimeApp parse(String yaml) {
         return Serialization.unmarshal(yaml, ZeroDowntimeApp.class);
+    }
+
+    /**
+     * The DrainPolicy the policy tests share: {@code web} in {@code namespace}, selecting the pods
+     * labelled {@code app: web} behind Service {@code web}; {@code specTail} adds the rest of the
+     * spec (traffic, drain), written at the spec's own indentation.
+     */
+    public static DrainPolicy webPolicy(String namespace, String specTail) {
+        DrainPolicy policy = Serialization.unmarshal("""
+                apiVersion: zdt.dev/v1alpha1
+                kind: DrainPolicy
+                metadata:
+                  name: web
+                spec:
+                  selector:
+                    matchLabels: {app: web}
+                  services: [web]
+                """ + specTail.indent(2), DrainPolicy.class);
+        policy.getMetadata().setNamespace(namespace);
+        return policy;
     }
 }
