@@ -779,10 +779,13 @@ def check(results, mode, per_pod=None):
         pol = by[name].get("policy") or {}
         wait = pol.get("propagationSeconds") if by[name].get("kind") == "policy" and pol.get("verify") != "ingress" else 0
         slack = 2.0 + (wait or 0)
+        # The hold ends at the release (the helper's own line, else the SIGTERM line that follows the
+        # whole preStop); what the kubelet and the pod's own hook take after it is not the hold's.
         late = []
         for p in stopped:
-            if "sigtermAt" in p and "traefikRemovedAt" in p and p["sigtermAt"] - p["traefikRemovedAt"] > slack:
-                late.append("%s %.1f s" % (p["pod"], p["sigtermAt"] - p["traefikRemovedAt"]))
+            end = p.get("releaseAt") if p.get("releaseAt") is not None else p.get("sigtermAt")
+            if end is not None and "traefikRemovedAt" in p and end - p["traefikRemovedAt"] > slack:
+                late.append("%s %.1f s" % (p["pod"], end - p["traefikRemovedAt"]))
         need(not late or timeouts >= len(late), name + ":hold-ends",
              "%s: every hold ends within %s of Traefik's observed removal or by its bound (%s)"
              % (name, "2 s" if not wait else "%g s (2 + the propagation time the EndpointSlice check waits)" % slack,
