@@ -26,6 +26,8 @@ import urllib.parse
 
 PRESTOP_DONE = "scale.zdt.dev/prestop-done"
 APP_LABEL = "zdt.dev/app"
+PROGRESS_SECONDS = 10
+TOKEN_ENV = "ZDT_GATE_TOKEN"  # where the operator renders an app's gate token (GateToken.ENV)
 
 
 class Kube:
@@ -147,7 +149,16 @@ def await_apps(kube, done, want, on_done, timeout):
                 stop.set()
 
     list_and_watch(kube, APPS, check, stop)
-    finished = stop.wait(timeout)
+    # Progress on stderr every PROGRESS_SECONDS: a cold start of 1,000 apps takes minutes.
+    t0 = time.time()
+    finished = False
+    while not finished and time.time() - t0 < timeout:
+        finished = stop.wait(min(PROGRESS_SECONDS, max(0.0, timeout - (time.time() - t0))))
+        if not finished:
+            with lock:
+                done_now = len(seen)
+            print("  %d of %d apps done after %.0f s" % (done_now, len(want), time.time() - t0),
+                  file=sys.stderr, flush=True)
     stop.set()
     return finished
 
@@ -205,7 +216,15 @@ def cmd_churn(kube, a):
     called = set()
     terminated = {}  # app -> pods seen terminating: an app has rolled once all its old pods went
 
-    def prestop(ns, pod, app):
+    def pod_token(p):
+        """The app's gate token, where the operator rendered it: the drain helper's environment."""
+        for c in (p.get("spec") or {}).get("containers") or []:
+            for e in c.get("env") or []:
+                if e.get("name") == TOKEN_ENV and e.get("value"):
+                    return e["value"]
+        return None
+
+    def prestop(ns, pod, app, token):
         # What the kubelet does for a terminating pod: run the hook (the gate call), then let the
         # container stop; here KWOK deletes the pod once it carries PRESTOP_DONE.
         gate = random.choice(gates)
@@ -215,7 +234,10 @@ def cmd_churn(kube, a):
                "holdSeconds": hold.get(ns + "/" + app), "sent": t0}
         try:
             c = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
-            c.request("GET", f"/gate/v1/{ns}/{app}/{pod}", headers={"User-Agent": "kube-probe/scale"})
+            headers = {"User-Agent": "kube-probe/scale"}
+            if token:
+                headers["Authorization"] = "Bearer " + token
+            c.request("GET", f"/gate/v1/{ns}/{app}/{pod}", headers=headers)
             r = c.getresponse()
             body = r.read().decode(errors="replace")
             rec.update(answered=time.time(), status=r.status, decidedAt=r.getheader("X-Zdt-Decided-At"),
@@ -240,7 +262,7 @@ def cmd_churn(kube, a):
         called.add(key)
         terminated[md["namespace"] + "/" + app] = terminated.get(md["namespace"] + "/" + app, 0) + 1
         record({"kind": "terminating", "pod": key, "t": time.time()})
-        pool.submit(prestop, md["namespace"], md["name"], app)
+        pool.submit(prestop, md["namespace"], md["name"], app, pod_token(p))
 
     list_and_watch(kube, "/apis/discovery.k8s.io/v1/endpointslices?labelSelector=" +
                    urllib.parse.quote("app.kubernetes.io/managed-by=zdt-operator"), slice_event, stop)
@@ -273,6 +295,12 @@ def cmd_probe(kube, a):
     """Polls a restarted replica until its gate serves: readiness UP and a gate call not answered 503."""
     lst = kube.call("GET", "/apis/zdt.dev/v1alpha1/zerodowntimeapps?limit=1")
     ns, app = lst["items"][0]["metadata"]["namespace"], lst["items"][0]["metadata"]["name"]
+    # The app's token, from one of its pods: without it the gate answers 401 before it looks at
+    # anything, synced or not, and the probe could not tell a serving gate from a syncing one.
+    pods = kube.call("GET", f"/api/v1/namespaces/{ns}/pods?labelSelector=" + urllib.parse.quote(APP_LABEL + "=" + app))
+    token = next((e["value"] for p in pods["items"] for c in p["spec"]["containers"] for e in c.get("env") or []
+                  if e.get("name") == TOKEN_ENV and e.get("value")), None)
+    headers = {"Authorization": "Bearer " + token} if token else {}
     gu, mu = urllib.parse.urlparse(a.gate), urllib.parse.urlparse(a.management)
     ready_at = served = None
     deadline = time.time() + a.timeout
@@ -292,7 +320,7 @@ def cmd_probe(kube, a):
             t0 = time.time()
             c = http.client.HTTPConnection(gu.hostname, gu.port, timeout=10)
             # A pod name no app has: a serving gate refuses it (404/409), a gate still syncing says 503.
-            c.request("GET", f"/gate/v1/{ns}/{app}/scale-probe-no-such-pod")
+            c.request("GET", f"/gate/v1/{ns}/{app}/scale-probe-no-such-pod", headers=headers)
             r = c.getresponse()
             body = r.read().decode(errors="replace").strip()
             c.close()

@@ -36,7 +36,7 @@ source "$ZDT_CLUSTER_DIR/lib/pki.sh"
 APISERVER_PORT=16443
 ETCD_CLIENT_PORT=23790 ETCD_PEER_PORT=23800 ETCD_METRICS_PORT=23810
 KCM_PORT=20257 SCHED_PORT=20259 KWOK_PORT=20247
-GATE_PORTS=(18080 18081) MGMT_PORTS=(19000 19001)
+GATE_PORTS=(18080 18081) MGMT_PORTS=(19000 19001) WEBHOOK_PORTS=(18443 18444)
 OPERATOR_NS=zdt-system
 APPS_PER_NS=50
 NODES=10
@@ -229,6 +229,10 @@ EOF
 
 start_operator() { # <index>
   local i=$1 jfr=()
+  # The gate's token key, as the chart's Secret holds it (both replicas read the same one).
+  if [[ ! -s $ZDT_RUN/gate-key/current ]]; then
+    mkdir -p "$ZDT_RUN/gate-key" && head -c 48 /dev/urandom | base64 -w0 >"$ZDT_RUN/gate-key/current"
+  fi
   ((JFR)) && jfr=("-XX:StartFlightRecording=filename=$OUT/operator-$i-$SIZE.jfr,settings=profile,dumponexit=true")
   # As in the chart's pod: the JVM sizes itself for the 512 MiB memory limit (MaxRAM; initial heap
   # 1/64 of it, MaxRAMPercentage=75 as the image sets, so a 384 MiB ceiling) and takes the collector
@@ -239,6 +243,7 @@ start_operator() { # <index>
     ZDT_GATE_SERVICE_NAME=zdt-operator-gate ZDT_GATE_NAMESPACE="$OPERATOR_NS" ZDT_GATE_PORT=80 \
     ZDT_DRAIN_HELPER_IMAGE=localhost/zdt-drain:kwok ZDT_LEADER_ELECTION_LEASE_NAME=zdt-operator-leader \
     QUARKUS_HTTP_PORT="${GATE_PORTS[$i]}" QUARKUS_MANAGEMENT_PORT="${MGMT_PORTS[$i]}" QUARKUS_LOG_LEVEL=INFO \
+    ZDT_WEBHOOK_PORT="${WEBHOOK_PORTS[$i]}" ZDT_GATE_AUTH_KEY_DIR="$ZDT_RUN/gate-key" \
     java -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseSerialGC "${jfr[@]}" -jar "$JAR"
 }
 
@@ -311,6 +316,8 @@ run_size() {
   sleep "$IDLE"
   meta "$d/meta.jsonl" idleEnd "$(now)"
   for i in 0 1; do sample "$i" "$d/process.jsonl" idleEndBeforeGc; live_heap "$i" "$d/process.jsonl" idleEnd; done
+  # What the live heap is made of: each replica's 60 largest classes (a full GC first), for the profile.
+  for i in 0 1; do jcmd "$(operator_pid "$i")" GC.class_histogram 2>/dev/null | head -64 >"$d/histogram-$i.txt" || true; done
   curl -fsS --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
     "https://127.0.0.1:$APISERVER_PORT/metrics" | grep '^apiserver_request_total' >"$d/apiserver-metrics-end.txt"
   meta "$d/meta.jsonl" idleLoadAfter "\"$(load)\""
