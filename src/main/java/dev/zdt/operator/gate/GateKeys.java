@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
@@ -41,6 +42,7 @@ import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
  * the drain helper then holds them for the whole hold, unverified but never shorter.
  */
 @ApplicationScoped
+@Startup // a missing or unreadable key stops the operator at start, not each reconcile after it
 public class GateKeys {
 
     static final String CURRENT = "current";
