@@ -1,5 +1,6 @@
 package dev.zdt.operator.gate;
 
+import java.util.List;
 import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -12,7 +13,8 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 /**
  * The pods the operator drains (its zdt.dev/app label: ZeroDowntimeApps' pods, and DrainPolicies'
  * pods, labelled by the webhook), in the watched namespaces: one cache per
- * replica, shared by the drain gate and warm-in rather than one each. Not tied to leadership:
+ * replica, shared by the drain gate, warm-in and the reconciler ({@code reconcile/AppPods}) rather
+ * than one each. Not tied to leadership:
  * every replica serves the gate and admits pods. Indexed by {@link GateCache#APP_INDEX}
  * ({@code namespace/app}).
  */
@@ -38,5 +40,10 @@ public class ManagedPods extends SharedInformer<Pod> {
         SharedIndexInformer<Pod> pods = watched.informerWithLabel(client.pods(), Constants.APP_LABEL);
         pods.addIndexers(Map.of(GateCache.APP_INDEX, p -> GateCache.keys(p, Constants.APP_LABEL)));
         return pods;
+    }
+
+    /** The cached pods labelled with this app (a ZeroDowntimeApp's name, or a DrainPolicy's app name). */
+    public List<Pod> ofApp(String namespace, String app) {
+        return informer().getIndexer().byIndex(GateCache.APP_INDEX, GateCache.key(namespace, app));
     }
 }

@@ -19,6 +19,7 @@ public abstract class SharedInformer<T extends HasMetadata> {
 
     private SharedIndexInformer<T> informer;
     private boolean started;
+    private java.util.concurrent.CompletableFuture<Void> synced;
 
     /** A new, unstarted informer with the indexers its readers need. */
     protected abstract SharedIndexInformer<T> create();
@@ -47,7 +48,25 @@ public abstract class SharedInformer<T extends HasMetadata> {
     public synchronized void start() {
         if (!started) {
             started = true;
-            informer().start();
+            synced = informer().start().toCompletableFuture();
+        }
+    }
+
+    /**
+     * Waits until everything was listed once, at most {@code limit}: false if it was not by then
+     * (the API server away, the list retried meanwhile). Starts the informer if not yet started.
+     */
+    public boolean awaitSynced(java.time.Duration limit) throws InterruptedException {
+        java.util.concurrent.CompletableFuture<Void> done;
+        synchronized (this) {
+            start();
+            done = synced;
+        }
+        try {
+            done.get(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            return informer().hasSynced();
         }
     }
 

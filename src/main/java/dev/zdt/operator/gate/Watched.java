@@ -6,6 +6,7 @@ import java.util.function.Function;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import dev.zdt.operator.kube.Lean;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.dsl.FilterWatchListDeletable;
 import io.fabric8.kubernetes.client.dsl.MixedOperation;
@@ -52,12 +53,17 @@ public class Watched {
     private <T extends HasMetadata> SharedIndexInformer<T> informer(MixedOperation<T, ?, ?> resources,
             Function<FilterWatchListDeletable<T, ?, ?>, FilterWatchListDeletable<T, ?, ?>> filter) {
         if (namespaces.isEmpty()) {
-            return filter.apply(resources.inAnyNamespace()).runnableInformer(0);
+            return lean(filter.apply(resources.inAnyNamespace()).runnableInformer(0));
         }
         if (namespaces.size() == 1) {
-            return filter.apply(resources.inNamespace(namespaces.get(0))).runnableInformer(0);
+            return lean(filter.apply(resources.inNamespace(namespaces.get(0))).runnableInformer(0));
         }
         return new NamespacesInformer<>(namespaces.stream()
-                .map(ns -> filter.apply(resources.inNamespace(ns)).runnableInformer(0)).toList());
+                .map(ns -> lean(filter.apply(resources.inNamespace(ns)).runnableInformer(0))).toList());
+    }
+
+    /** Caches without managed fields: the gate and warm-in read none. */
+    private static <T extends HasMetadata> SharedIndexInformer<T> lean(SharedIndexInformer<T> informer) {
+        return informer.itemStore(Lean.store());
     }
 }

@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
@@ -15,6 +14,7 @@ import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.InvalidSpecException;
 import dev.zdt.operator.ingress.IngressPolicy;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.gate.ManagedPods;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
 import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.gate.GateUnavailableException;
@@ -26,7 +26,6 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
-import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
@@ -36,9 +35,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
-import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
 
 /**
@@ -68,25 +65,18 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
 
     private final EventRecorder events;
     private final IngressPolicy ingressPolicy;
+    private final ManagedPods managedPods;
 
-    public ZeroDowntimeAppReconciler(EventRecorder events, IngressPolicy ingressPolicy) {
+    public ZeroDowntimeAppReconciler(EventRecorder events, IngressPolicy ingressPolicy, ManagedPods managedPods) {
         this.events = events;
         this.ingressPolicy = ingressPolicy;
+        this.managedPods = managedPods;
     }
 
     @Override
     public List<EventSource<?, ZeroDowntimeApp>> prepareEventSources(EventSourceContext<ZeroDowntimeApp> context) {
-        // Pods map to their app by the selector label; they are not owned by the app directly. No
-        // primary-to-secondary mapper: JOSDK then finds an app's pods through the inverse of this one.
-        var pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, ZeroDowntimeApp.class)
-                .withName("pods")
-                .withLabelSelector(Constants.SELECTOR_MANAGED)
-                .withSecondaryToPrimaryMapper(pod -> {
-                    String app = pod.getMetadata().getLabels() == null ? null
-                            : pod.getMetadata().getLabels().get(Constants.APP_LABEL);
-                    return app == null ? Set.of() : Set.of(new ResourceID(app, pod.getMetadata().getNamespace()));
-                })
-                .build(), context);
+        // An app's pods come from the pod cache the drain gate keeps (one copy per replica, not two).
+        var pods = new AppPods(managedPods);
         return List.of(pods);
     }
 
