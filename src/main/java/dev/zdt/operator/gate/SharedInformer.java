@@ -39,6 +39,31 @@ public abstract class SharedInformer<T extends HasMetadata> {
         return informer;
     }
 
+    /**
+     * A handler that passes every added and updated object to {@code changed}, and every deleted
+     * one too when {@code deletes}.
+     */
+    public static <T> ResourceEventHandler<T> onChange(java.util.function.Consumer<T> changed, boolean deletes) {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(T object) {
+                changed.accept(object);
+            }
+
+            @Override
+            public void onUpdate(T before, T object) {
+                changed.accept(object);
+            }
+
+            @Override
+            public void onDelete(T object, boolean unknownFinalState) {
+                if (deletes) {
+                    changed.accept(object);
+                }
+            }
+        };
+    }
+
     /** Adds a handler; it is also told of everything already in the cache. Starts the watch on first use. */
     public synchronized void watch(ResourceEventHandler<T> handler) {
         informer().addEventHandler(handler);

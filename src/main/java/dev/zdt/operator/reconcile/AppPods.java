@@ -9,8 +9,8 @@ import org.jboss.logging.Logger;
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.gate.ManagedPods;
+import dev.zdt.operator.gate.SharedInformer;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.javaoperatorsdk.operator.processing.event.Event;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.AbstractEventSource;
@@ -40,23 +40,8 @@ final class AppPods extends AbstractEventSource<Pod, ZeroDowntimeApp> {
     public synchronized void start() {
         if (!watching) {
             watching = true;
-            // Handlers cannot be taken off the shared cache; after a stop, isRunning() silences this one.
-            pods.watch(new ResourceEventHandler<>() {
-                @Override
-                public void onAdd(Pod pod) {
-                    changed(pod);
-                }
-
-                @Override
-                public void onUpdate(Pod before, Pod pod) {
-                    changed(pod);
-                }
-
-                @Override
-                public void onDelete(Pod pod, boolean unknownFinalState) {
-                    changed(pod);
-                }
-            });
+            // The handler stays on the shared cache; after a stop, isRunning() silences it.
+            pods.watch(SharedInformer.onChange(this::changed, true));
         }
         try {
             // A reconcile before the first list would report an app without pods.

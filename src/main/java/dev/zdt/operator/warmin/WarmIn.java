@@ -19,6 +19,7 @@ import dev.zdt.operator.Constants;
 import dev.zdt.operator.Stopping;
 import dev.zdt.operator.gate.GateConfig;
 import dev.zdt.operator.gate.ManagedPods;
+import dev.zdt.operator.gate.SharedInformer;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -94,21 +95,7 @@ public class WarmIn {
             return;
         }
         pods = managedPods.informer();
-        ResourceEventHandler<Pod> onPod = new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(Pod pod) {
-                consider(pod);
-            }
-
-            @Override
-            public void onUpdate(Pod before, Pod pod) {
-                consider(pod);
-            }
-
-            @Override
-            public void onDelete(Pod pod, boolean unknownFinalState) {
-            }
-        };
+        ResourceEventHandler<Pod> onPod = SharedInformer.onChange(this::consider, false);
         if (gate.host().isEmpty()) {
             String namespace = gate.namespace().orElseGet(client::getNamespace);
             gateSlices = client.discovery().v1().endpointSlices().inNamespace(namespace)
