@@ -204,6 +204,24 @@ class ScaleAnalysis(unittest.TestCase):
         self.assertEqual({"replica": 0, "seconds": 30.0, "cause": "Caused by: the restart's own"}, r["failedToStart"])
         self.assertFalse(analyze.analyze(self.run)["targets"]["restart"]["met"])
 
+    def test_a_larger_size_whose_replica_never_served_fails_the_target(self):
+        # Served at 300 apps; at 1,000 the restarted replica ran out of heap and the probe gave up:
+        # the target is judged at 1,000, not on the 300-app figure.
+        write_size(self.run, 300, 110, idle_requests=1, restart_s=18.0)
+        write_size(self.run, 1000, 300, idle_requests=1)
+        d = os.path.join(self.run, "1000")
+        open(os.path.join(d, "restart.json"), "w").close()
+        with gzip.open(os.path.join(d, "operator-1.log.gz"), "wt") as f:
+            f.write(iso(T0 + 450).replace("Z", "+0000") + " WARN  [io.fa.ku.cl.in.im.ca.Reflector] listSyncAndWatch failed"
+                    " for v1/pods, will retry: java.util.concurrent.CompletionException: java.lang.OutOfMemoryError:"
+                    " Java heap space\nCaused by: java.lang.OutOfMemoryError: Java heap space\n")
+        r = analyze.analyze(self.run)
+        t = r["targets"]["restart"]
+        self.assertEqual((False, 1000, "did not serve"), (t["met"], t["measuredAt"], t["value"]))
+        self.assertEqual("Caused by: java.lang.OutOfMemoryError: Java heap space",
+                         r["sizes"][1]["restart"]["failedToStart"]["cause"])
+        self.assertIn("| did not serve (Java heap space) |", analyze.markdown(r))
+
     def test_percentile_is_nearest_rank(self):
         self.assertEqual(99, analyze.pct(list(range(1, 101)), 99))
         self.assertEqual(1, analyze.pct([1], 99))
