@@ -30,6 +30,15 @@ PROGRESS_SECONDS = 10
 TOKEN_ENV = "ZDT_GATE_TOKEN"  # where the operator renders an app's gate token (GateToken.ENV)
 
 
+def pod_token(p):
+    """The app's gate token, where the operator rendered it into the pod: the drain helper's environment."""
+    for c in (p.get("spec") or {}).get("containers") or []:
+        for e in c.get("env") or []:
+            if e.get("name") == TOKEN_ENV and e.get("value"):
+                return e["value"]
+    return None
+
+
 class Kube:
     """Just enough of a Kubernetes client: one TLS connection per call, JSON in and out."""
 
@@ -216,14 +225,6 @@ def cmd_churn(kube, a):
     called = set()
     terminated = {}  # app -> pods seen terminating: an app has rolled once all its old pods went
 
-    def pod_token(p):
-        """The app's gate token, where the operator rendered it: the drain helper's environment."""
-        for c in (p.get("spec") or {}).get("containers") or []:
-            for e in c.get("env") or []:
-                if e.get("name") == TOKEN_ENV and e.get("value"):
-                    return e["value"]
-        return None
-
     def prestop(ns, pod, app, token):
         # What the kubelet does for a terminating pod: run the hook (the gate call), then let the
         # container stop; here KWOK deletes the pod once it carries PRESTOP_DONE.
@@ -298,8 +299,7 @@ def cmd_probe(kube, a):
     # The app's token, from one of its pods: without it the gate answers 401 before it looks at
     # anything, synced or not, and the probe could not tell a serving gate from a syncing one.
     pods = kube.call("GET", f"/api/v1/namespaces/{ns}/pods?labelSelector=" + urllib.parse.quote(APP_LABEL + "=" + app))
-    token = next((e["value"] for p in pods["items"] for c in p["spec"]["containers"] for e in c.get("env") or []
-                  if e.get("name") == TOKEN_ENV and e.get("value")), None)
+    token = next((t for t in map(pod_token, pods["items"]) if t), None)
     headers = {"Authorization": "Bearer " + token} if token else {}
     gu, mu = urllib.parse.urlparse(a.gate), urllib.parse.urlparse(a.management)
     ready_at = served = None

@@ -1,5 +1,12 @@
 package dev.zdt.operator.gate;
 
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
 import jakarta.annotation.PreDestroy;
 
 import org.jboss.logging.Logger;
@@ -19,7 +26,7 @@ public abstract class SharedInformer<T extends HasMetadata> {
 
     private SharedIndexInformer<T> informer;
     private boolean started;
-    private java.util.concurrent.CompletableFuture<Void> synced;
+    private CompletableFuture<Void> synced;
 
     /** A new, unstarted informer with the indexers its readers need. */
     protected abstract SharedIndexInformer<T> create();
@@ -43,7 +50,7 @@ public abstract class SharedInformer<T extends HasMetadata> {
      * A handler that passes every added and updated object to {@code changed}, and every deleted
      * one too when {@code deletes}.
      */
-    public static <T> ResourceEventHandler<T> onChange(java.util.function.Consumer<T> changed, boolean deletes) {
+    public static <T> ResourceEventHandler<T> onChange(Consumer<T> changed, boolean deletes) {
         return new ResourceEventHandler<>() {
             @Override
             public void onAdd(T object) {
@@ -81,16 +88,16 @@ public abstract class SharedInformer<T extends HasMetadata> {
      * Waits until everything was listed once, at most {@code limit}: false if it was not by then
      * (the API server away, the list retried meanwhile). Starts the informer if not yet started.
      */
-    public boolean awaitSynced(java.time.Duration limit) throws InterruptedException {
-        java.util.concurrent.CompletableFuture<Void> done;
+    public boolean awaitSynced(Duration limit) throws InterruptedException {
+        CompletableFuture<Void> done;
         synchronized (this) {
             start();
             done = synced;
         }
         try {
-            done.get(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            done.get(limit.toMillis(), TimeUnit.MILLISECONDS);
             return true;
-        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+        } catch (TimeoutException | ExecutionException e) {
             return informer().hasSynced();
         }
     }

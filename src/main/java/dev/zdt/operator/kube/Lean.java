@@ -21,7 +21,7 @@ public final class Lean {
     }
 
     /** The same object without its managed fields. */
-    public static <T extends HasMetadata> T strip(T object) {
+    private static <T extends HasMetadata> T strip(T object) {
         if (object.getMetadata() != null) {
             object.getMetadata().setManagedFields(null);
         }

@@ -24,16 +24,17 @@ import io.javaoperatorsdk.operator.processing.event.source.AbstractEventSource;
  */
 final class AppPods extends AbstractEventSource<Pod, ZeroDowntimeApp> {
 
-    /** How long the start waits for the pod cache's first list, as JOSDK's informers wait for theirs. */
-    static final Duration SYNC_WAIT = Duration.ofMinutes(2);
     private static final Logger LOG = Logger.getLogger(AppPods.class);
 
     private final ManagedPods pods;
+    /** How long the start waits for the pod cache's first list: JOSDK's cache-sync timeout, as its informers wait. */
+    private final Duration syncWait;
     private boolean watching;
 
-    AppPods(ManagedPods pods) {
+    AppPods(ManagedPods pods, Duration syncWait) {
         super(Pod.class, "pods");
         this.pods = pods;
+        this.syncWait = syncWait;
     }
 
     @Override
@@ -45,9 +46,9 @@ final class AppPods extends AbstractEventSource<Pod, ZeroDowntimeApp> {
         }
         try {
             // A reconcile before the first list would report an app without pods.
-            if (!pods.awaitSynced(SYNC_WAIT)) {
+            if (!pods.awaitSynced(syncWait)) {
                 LOG.warnf("the pod cache has not listed the pods within %s; apps are reconciled meanwhile and"
-                        + " again as their pods arrive", SYNC_WAIT);
+                        + " again as their pods arrive", syncWait);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -14,10 +14,10 @@ import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.InvalidSpecException;
 import dev.zdt.operator.ingress.IngressPolicy;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
-import dev.zdt.operator.gate.ManagedPods;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
 import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.gate.GateUnavailableException;
+import dev.zdt.operator.gate.ManagedPods;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -76,7 +76,8 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     @Override
     public List<EventSource<?, ZeroDowntimeApp>> prepareEventSources(EventSourceContext<ZeroDowntimeApp> context) {
         // An app's pods come from the pod cache the drain gate keeps (one copy per replica, not two).
-        var pods = new AppPods(managedPods);
+        var pods = new AppPods(managedPods,
+                context.getControllerConfiguration().getConfigurationService().cacheSyncTimeout());
         return List.of(pods);
     }
 
