@@ -21,8 +21,15 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 public class Watched {
 
     private final List<String> namespaces;
+    /** Objects per list page; null: one answer. */
+    private final Long pageSize;
 
     public Watched(WatchConfig config) {
+        if (config.listPageSize() < 0) {
+            throw new IllegalArgumentException("zdt.watch.list-page-size must be 0 (no pages) or more, not "
+                    + config.listPageSize());
+        }
+        this.pageSize = config.listPageSize() == 0 ? null : config.listPageSize();
         this.namespaces = config.namespaces().map(l -> l.stream().map(String::trim).filter(s -> !s.isEmpty()).toList())
                 .orElse(List.of());
     }
@@ -53,17 +60,19 @@ public class Watched {
     private <T extends HasMetadata> SharedIndexInformer<T> informer(MixedOperation<T, ?, ?> resources,
             Function<FilterWatchListDeletable<T, ?, ?>, FilterWatchListDeletable<T, ?, ?>> filter) {
         if (namespaces.isEmpty()) {
-            return lean(filter.apply(resources.inAnyNamespace()).runnableInformer(0));
+            return lean(filter.apply(resources.inAnyNamespace()));
         }
         if (namespaces.size() == 1) {
-            return lean(filter.apply(resources.inNamespace(namespaces.get(0))).runnableInformer(0));
+            return lean(filter.apply(resources.inNamespace(namespaces.get(0))));
         }
         return new NamespacesInformer<>(namespaces.stream()
-                .map(ns -> lean(filter.apply(resources.inNamespace(ns)).runnableInformer(0))).toList());
+                .map(ns -> lean(filter.apply(resources.inNamespace(ns)))).toList());
     }
 
     /** Caches without managed fields: the gate and warm-in read none. */
-    private static <T extends HasMetadata> SharedIndexInformer<T> lean(SharedIndexInformer<T> informer) {
-        return informer.itemStore(Lean.store());
+    private <T extends HasMetadata> SharedIndexInformer<T> lean(FilterWatchListDeletable<T, ?, ?> selected) {
+        // Listed in pages: fabric8 adds each page's objects to the store (stripped) before it asks
+        // for the next, so a list never holds more than one page of decoded objects at once.
+        return selected.withLimit(pageSize).runnableInformer(0).itemStore(Lean.store());
     }
 }

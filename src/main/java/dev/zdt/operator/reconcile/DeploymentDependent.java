@@ -57,10 +57,22 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
         DrainSpec.Mode mode = spec.getDrain().getMode();
         // Only gate and exec hooks need the gate's address; sleep mode works without the operator.
         GateEndpoint gate = mode.asksTheGate() ? gateAddress.endpoint() : null;
+        return render(app, budget, gate, token(app, context), drainHelper);
+    }
+
+    /** The gate token is made from the operator's keys, not the spec: a key that is no longer accepted renders again. */
+    @Override
+    protected Object inputs(ZeroDowntimeApp app, Context<ZeroDowntimeApp> context) {
+        return token(app, context);
+    }
+
+    private String token(ZeroDowntimeApp app, Context<ZeroDowntimeApp> context) {
+        if (!app.getSpec().getDrain().getMode().asksTheGate()) {
+            return null;
+        }
         // The token the running pods carry stays while it is accepted: a key rotation rolls no app.
         String rendered = context.getSecondaryResource(Deployment.class).map(GateToken::renderedIn).orElse(null);
-        String token = mode.asksTheGate() ? gateKeys.tokenFor(app, rendered) : null;
-        return render(app, budget, gate, token, drainHelper);
+        return gateKeys.tokenFor(app, rendered);
     }
 
     /**

@@ -142,6 +142,16 @@ class GateAuthTest extends GateTestBase {
                     () -> client.apps().deployments().inNamespace(f.ns).withName("web").get(),
                     x -> x.getSpec().getReplicas() == 3);
             assertThat(GateToken.renderedIn(scaled)).isEqualTo(rendered);
+
+            // The rotation ends: the old key is no longer accepted. The next reconcile, even one a pod
+            // caused and that changes nothing in the spec, renders the current key's token.
+            Files.delete(KEYS.resolve("previous"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> keys.check(rendered, web) == GateKeys.Match.NONE);
+            f.pod("web", "web-c", 8);
+            Deployment renewed = await().atMost(Duration.ofSeconds(30)).until(
+                    () -> client.apps().deployments().inNamespace(f.ns).withName("web").get(),
+                    x -> !rendered.equals(GateToken.renderedIn(x)));
+            assertThat(GateToken.renderedIn(renewed)).isEqualTo(GateKeys.token(KEY_B, f.read("web")));
         } finally {
             Files.write(KEYS.resolve("current"), KEY_A);
             Files.deleteIfExists(KEYS.resolve("previous"));

@@ -74,7 +74,13 @@ class IdleWritesTest {
                 .addToLabels(Constants.APP_LABEL, "idle").endMetadata()
                 .withNewSpec().addNewContainer().withName("c").withImage("localhost/none").endContainer().endSpec()
                 .build()).create();
+        // The counters are the operator's, not this app's: apps of earlier tests whose namespaces are
+        // still being deleted lose their children meanwhile, and would be compared again.
+        await().atMost(Duration.ofSeconds(90)).until(() -> client.namespaces().list().getItems().stream()
+                .noneMatch(n -> "Terminating".equals(n.getStatus().getPhase())));
         double reconciles = reconciles();
+        double compared = childChecks("compared");
+        double unchanged = childChecks("unchanged");
         double deploymentWrites = apiRequests("deployments", "");
         double statusWrites = apiRequests("zerodowntimeapps", "status");
         for (int i = 0; i < POKES; i++) {
@@ -84,6 +90,10 @@ class IdleWritesTest {
             await().atMost(WAIT).until(() -> reconciles() > before);
         }
         assertThat(reconciles() - reconciles).as("reconciles the pokes caused").isGreaterThanOrEqualTo(POKES);
+        // Nothing a child is made from changed: no child was rendered and compared again.
+        assertThat(childChecks("compared") - compared).as("children rendered and compared for pod events").isZero();
+        assertThat(childChecks("unchanged") - unchanged).as("children left as they were")
+                .isGreaterThanOrEqualTo(3.0 * POKES); // Deployment, Service, PodDisruptionBudget; no Ingress
         assertThat(apiRequests("deployments", "") - deploymentWrites)
                 .as("Deployment writes while nothing changed").isLessThanOrEqualTo(1);
         assertThat(apiRequests("zerodowntimeapps", "status") - statusWrites)
@@ -150,6 +160,12 @@ class IdleWritesTest {
     private ZeroDowntimeApp withNamespace(ZeroDowntimeApp app) {
         app.getMetadata().setNamespace(ns);
         return app;
+    }
+
+    /** Checks of every app's children (the test's app is the only one changing meanwhile). */
+    private double childChecks(String result) {
+        return registry.find("zdt.children.checks").tag("result", result).counters().stream()
+                .mapToDouble(c -> c.count()).sum();
     }
 
     private double reconciles() {
