@@ -304,7 +304,12 @@ class ChartIT {
 
         // In each watched namespace, the cluster-wide install's rules for apps, through a Role.
         List<PolicyRule> clusterRules = one(cluster, ClusterRole.class, "zdt-zdt-operator").getRules().stream()
-                .filter(r -> !r.getResources().contains("customresourcedefinitions")).toList();
+                .filter(r -> !r.getResources().contains("customresourcedefinitions") && !r.getResources().contains("namespaces"))
+                .toList();
+        // Namespaces are cluster-scoped: only the cluster-wide install reads them (a get, for a DrainPolicy's status).
+        assertThat(one(cluster, ClusterRole.class, "zdt-zdt-operator").getRules())
+                .filteredOn(r -> r.getResources().contains("namespaces")).singleElement()
+                .satisfies(r -> assertThat(r.getVerbs()).containsExactly("get"));
         for (String ns : List.of("team-a", "team-b")) {
             Role role = all(objects, Role.class).stream().filter(r -> ns.equals(r.getMetadata().getNamespace()))
                     .findFirst().orElseThrow(() -> new AssertionError("no Role in " + ns));
