@@ -33,6 +33,7 @@ public final class StatusAggregator {
     private final Instant now;
     private final List<Condition> conditions = new ArrayList<>();
     private final ZeroDowntimeAppStatus status = new ZeroDowntimeAppStatus();
+    private String routeUnavailable;
 
     public StatusAggregator(ZeroDowntimeApp app, Instant now) {
         this.app = app;
@@ -59,6 +60,11 @@ public final class StatusAggregator {
         };
     }
 
+    /** spec.route is set but the cluster cannot take an HTTPRoute: reported as Degraded GatewayApiMissing. */
+    public void routeUnavailable(String message) {
+        this.routeUnavailable = message;
+    }
+
     public ZeroDowntimeAppStatus from(DrainBudget budget, Optional<Deployment> deployment, List<Pod> pods) {
         DrainSpec.Mode mode = app.getSpec().getDrain().getMode();
         status.setDrainBudget(budget.toStatus(mode));
@@ -71,7 +77,11 @@ public final class StatusAggregator {
             status.setUpdatedReplicas(0);
             set(READY, "False", "Creating", "the Deployment is being created");
             set(PROGRESSING, "True", "Creating", "the Deployment is being created");
-            set(DEGRADED, "False", "AsExpected", "");
+            if (routeUnavailable != null) {
+                set(DEGRADED, "True", "GatewayApiMissing", routeUnavailable);
+            } else {
+                set(DEGRADED, "False", "AsExpected", "");
+            }
             return finish();
         }
         Deployment d = deployment.get();
@@ -117,6 +127,8 @@ public final class StatusAggregator {
             // Without the kubelet's changing back-off text, so that one Event is written per new trouble.
             set(DEGRADED, "True", "PodsNotStarting", PodTrouble.describe(troubles, false)
                     + "; fix the template (image, command, config) and the rollout continues");
+        } else if (routeUnavailable != null) {
+            set(DEGRADED, "True", "GatewayApiMissing", routeUnavailable);
         } else if (stalled.isPresent()) {
             set(DEGRADED, "True", "RolloutStalled", stalled.get().getReason() + ": " + stalled.get().getMessage());
         } else if (!budget.warnings().isEmpty()) {

@@ -39,7 +39,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
 
 /**
- * Turns a ZeroDowntimeApp into its Deployment, Service, Ingress and PodDisruptionBudget (managed
+ * Turns a ZeroDowntimeApp into its Deployment, Service, Ingress or HTTPRoute and PodDisruptionBudget (managed
  * dependents, server-side apply) and reports one aggregated status.
  */
 // A periodic pass besides the events: drift that slipped past an informer is reverted within minutes.
@@ -49,6 +49,8 @@ import io.quarkiverse.operatorsdk.annotations.RBACRule;
         @Dependent(name = "deployment", type = DeploymentDependent.class),
         @Dependent(name = "service", type = ServiceDependent.class),
         @Dependent(name = "ingress", type = IngressDependent.class, reconcilePrecondition = IngressRequested.class),
+        @Dependent(name = "httproute", type = HTTPRouteDependent.class, reconcilePrecondition = RouteRequested.class,
+                activationCondition = GatewayApiPresent.class),
         @Dependent(name = "pdb", type = PodDisruptionBudgetDependent.class)
 })
 // Pods: count draining pods and hold the gate; EndpointSlices: the gate's view of rotation.
@@ -93,7 +95,13 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
         List<Pod> pods = context.getSecondaryResourcesAsStream(Pod.class)
                 .filter(p -> app.getMetadata().getName().equals(p.getMetadata().getLabels().get(Constants.APP_LABEL)))
                 .toList();
-        ZeroDowntimeAppStatus status = new StatusAggregator(app, Instant.now()).from(budget, deployment, pods);
+        StatusAggregator aggregator = new StatusAggregator(app, Instant.now());
+        if (app.getSpec().getRoute() != null && !GatewayApiPresent.served(context.getClient())) {
+            aggregator.routeUnavailable("spec.route is set but this cluster serves no Gateway API "
+                    + "(gateway.networking.k8s.io/v1 httproutes): no HTTPRoute was created, so nothing routes to the app "
+                    + "through a Gateway; install the Gateway API standard CRDs, or use spec.ingress");
+        }
+        ZeroDowntimeAppStatus status = aggregator.from(budget, deployment, pods);
         warnOnNewDegradation(app, status);
         writeStatus(app, status, context);
         return UpdateControl.noUpdate();

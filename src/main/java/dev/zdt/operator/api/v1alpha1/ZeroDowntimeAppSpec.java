@@ -14,6 +14,8 @@ import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = "!has(self.template.spec.terminationGracePeriodSeconds)",
         message = "template.spec.terminationGracePeriodSeconds is derived by the operator from the drain budget; remove it, or set drain.terminationGracePeriodSeconds to override the derived value")
+@ValidationRule(value = "!(has(self.ingress) && has(self.route))",
+        message = "set ingress or route, not both: ingress renders a networking.k8s.io Ingress, route a Gateway API HTTPRoute")
 @ValidationRule(value = "self.template.spec.containers.size() > 0",
         message = "template.spec.containers must name at least one container")
 // containerName and port are checked by the operator (InvalidSpec): a CEL rule over the unbounded
@@ -43,6 +45,9 @@ public class ZeroDowntimeAppSpec {
     @JsonPropertyDescription("An Ingress the operator creates for the app. When absent, the app is reached through an ingress or load balancer you manage; the traffic profile still applies.")
     private IngressSpec ingress;
 
+    @JsonPropertyDescription("A Gateway API HTTPRoute (gateway.networking.k8s.io/v1) the operator creates for the app, attached to the Gateways in parentRefs and sending to the app's Service. Mutually exclusive with ingress. Needs the Gateway API CRDs in the cluster; without them the app reports Degraded with reason GatewayApiMissing.")
+    private RouteSpec route;
+
     @JsonPropertyDescription("How the ingress controller or load balancer in front of the pods learns about endpoint changes; the drain budget is derived from it.")
     @Required
     private TrafficSpec traffic;
@@ -67,6 +72,8 @@ public class ZeroDowntimeAppSpec {
     public void setService(ServiceSpec service) { this.service = service; }
     public IngressSpec getIngress() { return ingress; }
     public void setIngress(IngressSpec ingress) { this.ingress = ingress; }
+    public RouteSpec getRoute() { return route; }
+    public void setRoute(RouteSpec route) { this.route = route; }
     public TrafficSpec getTraffic() { return traffic; }
     public void setTraffic(TrafficSpec traffic) { this.traffic = traffic; }
     public DrainSpec getDrain() { return drain; }
