@@ -52,8 +52,8 @@ public class GatewayApiPresent implements Condition<HTTPRoute, ZeroDowntimeApp> 
         return answer;
     }
 
-    /** Forget the last answer (tests that add or remove the CRDs). */
-    static void forget() {
+    /** Forgets the last answer, so the next call asks: for tests that add or remove the CRDs. */
+    public static void forget() {
         served = null;
         checkedAt = Instant.MIN;
     }

@@ -32,13 +32,16 @@ public final class TraefikProcess implements AutoCloseable {
     /** The non-loopback address its API listens on (an EndpointSlice refuses loopback addresses). */
     public final String host;
     public final int apiPort;
+    /** The port of its "web" entrypoint (a Gateway's listener names it by this port). */
+    public final int webPort;
     private final HttpClient http = HttpClient.newHttpClient();
     private final ObjectMapper json = new ObjectMapper();
 
-    private TraefikProcess(Process process, String host, int apiPort) {
+    private TraefikProcess(Process process, String host, int apiPort, int webPort) {
         this.process = process;
         this.host = host;
         this.apiPort = apiPort;
+        this.webPort = webPort;
         this.apiUrl = "http://" + host + ":" + apiPort;
     }
 
@@ -51,6 +54,23 @@ public final class TraefikProcess implements AutoCloseable {
         return start(throttle, kubeconfig, "--providers.kubernetesIngress=true");
     }
 
+    /**
+     * Traefik's Kubernetes CRD (IngressRoute, {@code @kubernetescrd}) and Gateway API
+     * ({@code @kubernetesgateway}) providers on the test's API server; their CRDs must be installed.
+     */
+    public static TraefikProcess startWithCrdAndGatewayProviders(Duration throttle) throws IOException {
+        String kubeconfig = System.getProperty("kubeconfig");
+        if (kubeconfig == null) {
+            throw new IllegalStateException("no kubeconfig: KubeApiServerResource must start first");
+        }
+        return start(throttle, kubeconfig, "--providers.kubernetesCRD=true", "--providers.kubernetesGateway=true");
+    }
+
+    /** The Traefik version of {@link #binary()}, from its cache directory's name (traefik-v3.6.23). */
+    public static String version() throws IOException {
+        return binary().getParent().getFileName().toString().replaceFirst("^traefik-", "");
+    }
+
     /** Traefik's file provider on a directory it watches: services named {@code <name>@file}, servers by URL. */
     public static TraefikProcess startWithFiles(Path directory) throws IOException {
         return start(Duration.ofMillis(100), null, "--providers.file.directory=" + directory,
@@ -60,10 +80,11 @@ public final class TraefikProcess implements AutoCloseable {
     private static TraefikProcess start(Duration throttle, String kubeconfig, String... providers) throws IOException {
         String host = hostAddress();
         int api = freePort();
+        int web = freePort();
         Path log = Files.createTempFile(Path.of(System.getProperty("java.io.tmpdir")), "traefik-", ".log");
         List<String> command = new java.util.ArrayList<>(List.of(binary().toString(),
                 "--global.checkNewVersion=false", "--global.sendAnonymousUsage=false",
-                "--entryPoints.web.address=127.0.0.1:" + freePort(),
+                "--entryPoints.web.address=127.0.0.1:" + web,
                 "--entryPoints.traefik.address=" + host + ":" + api,
                 "--api=true", "--api.insecure=true", "--api.dashboard=false",
                 "--ping=true", "--ping.entryPoint=traefik",
@@ -74,7 +95,7 @@ public final class TraefikProcess implements AutoCloseable {
         if (kubeconfig != null) {
             pb.environment().put("KUBECONFIG", kubeconfig);
         }
-        TraefikProcess traefik = new TraefikProcess(pb.start(), host, api);
+        TraefikProcess traefik = new TraefikProcess(pb.start(), host, api, web);
         await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
             if (!traefik.process.isAlive()) {
                 throw new IllegalStateException("traefik exited; see " + log + ":\n" + Files.readString(log));
@@ -138,6 +159,28 @@ public final class TraefikProcess implements AutoCloseable {
             ips.add(URI.create(server.path("url").asText()).getHost());
         }
         return ips;
+    }
+
+    /**
+     * Every HTTP service of every provider that sends new requests to the address (fenced servers
+     * left out), by full name: what the gate must wait out whatever names Traefik gives a route.
+     */
+    public Set<String> servicesRoutingTo(String ip) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(apiUrl + "/api/http/services?per_page=1000"))
+                .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("Traefik answered " + r.statusCode() + ": " + r.body());
+        }
+        Set<String> names = new HashSet<>();
+        for (JsonNode service : json.readTree(r.body())) {
+            for (JsonNode server : service.path("loadBalancer").path("servers")) {
+                if (!server.path("fenced").asBoolean(false)
+                        && ip.equals(URI.create(server.path("url").asText()).getHost())) {
+                    names.add(service.path("name").asText());
+                }
+            }
+        }
+        return names;
     }
 
     private int status(String path) throws Exception {
