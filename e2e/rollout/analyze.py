@@ -38,6 +38,8 @@ TITLES = {
     "gate-restricted": "zdt gate, restricted namespace, image without a shell, own preStop kept",
     "gate-hostile": "(c) gate while another tenant attacks the gate",
     "gate-2traefik": "zdt gate through two Traefik replicas, load split, one lagging",
+    "plain-httproute": "plain Deployment, its own HTTPRoute, through Traefik's Gateway API provider",
+    "gate-httproute": "zdt gate, spec.route rendered as an HTTPRoute, through Traefik's Gateway API provider",
     "policy-deployment": "plain Deployment (as a chart renders it) + DrainPolicy",
     "policy-statefulset": "plain StatefulSet, RollingUpdate + DrainPolicy",
 }
@@ -869,6 +871,18 @@ def check(results, mode, per_pod=None):
     for name, r in by.items():
         if r.get("kind") == "policy":
             policy_checks(name, r, need)
+    for name, r in by.items():
+        # Through another front end (or another of Traefik's providers): the gate's holds there must
+        # all have been confirmed by that front end's verifier, not ended by their bound.
+        if r.get("frontEnd", "traefik") == "traefik-gateway" and r.get("kind") == "zdt" and r.get("mode") == "gate":
+            drains = sorted((r.get("releasedBy") or {}).items())
+            need(r.get("lastDrainsRecorded") and drains and all(k == "Verified" for k, _ in drains),
+                 name + ":holds-verified", "%s: every hold through %s was released Verified (%s)"
+                 % (name, r["frontEnd"], ", ".join("%s %d" % kv for kv in drains) or "no drain recorded"))
+        # The plain Deployment through that front end: the problem the gate removes shows there too.
+        if name.startswith("plain-") and r.get("kind") == "deploy":
+            need(r["failed"] > 0, name + ":shows-problem", "%s: the plain Deployment through %s shows the problem "
+                 "(%d failed)" % (name, r.get("frontEnd", "traefik"), r["failed"]))
     if "plain" in by:
         need(by["plain"]["failed"] > 0, "plain:shows-problem",
              "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])

@@ -11,6 +11,10 @@
 # gate-2traefik runs the gate through two Traefik replicas with the load split across both, the
 # second lagging (its throttle BENCH_LAG_THROTTLE, default 20 s); the others run through one.
 #
+# plain-httproute and gate-httproute route through Traefik's Gateway API provider (TRAEFIK_GATEWAY=1,
+# Gateway zdt-ingress/traefik): a plain Deployment with its own HTTPRoute, and a ZeroDowntimeApp
+# whose spec.route the operator renders; rows say frontEnd traefik-gateway. Not in the default list.
+#
 # policy-deployment and policy-statefulset protect a plain workload (no zdt word in it) with a
 # DrainPolicy: namespace opted in, workload applied and ready, policy applied, `kubectl rollout
 # restart` so the webhook protects the pods, then the rollout under load. policy-deployment then
@@ -62,6 +66,7 @@ run_scenario() { # run_scenario <name>
   local name=$1 ns="bench-$1" dir="$RUNS/$1" kind mode="" grace=30 sleep=0 replicas=$REPLICAS
   local level=$POD_SECURITY APP_IMAGE=localhost/demo-app:dev APP_RESTRICTED="" APP_OWN_PRESTOP=""
   local traefiks=1 THROTTLE=$THROTTLE LOAD_SPLIT_URL="" TRAEFIK_API_URLS=$ZDT_TRAEFIK_API_URL WORKLOAD=deploy
+  local ROUTE="" gateway=0 frontend=traefik
   case $name in
     plain) kind=deploy ;;
     sleep30) kind=deploy sleep=30 grace=60 ;;
@@ -78,13 +83,16 @@ run_scenario() { # run_scenario <name>
     gate-2traefik)
       kind=zdt mode=gate traefiks=2 THROTTLE=$LAG_THROTTLE LOAD_SPLIT_URL=$ZDT_TRAEFIK_WEB_URL_2
       TRAEFIK_API_URLS="$ZDT_TRAEFIK_API_URL $ZDT_TRAEFIK_API_URL_2" ;;
+    # Through Traefik's Gateway API provider: an HTTPRoute instead of an Ingress.
+    plain-httproute) kind=deploy ROUTE=1 gateway=1 frontend=traefik-gateway ;;
+    gate-httproute) kind=zdt mode=gate ROUTE=1 gateway=1 frontend=traefik-gateway ;;
     # A plain workload, protected by a DrainPolicy (the webhook gives its pods gate mode's drain).
     policy-deployment) kind=policy mode=gate ;;
     policy-statefulset) kind=policy mode=gate WORKLOAD=statefulset ;;
     *) die "unknown scenario $name" ;;
   esac
   say "scenario $name"
-  traefik_replicas "$traefiks"
+  traefik_replicas "$traefiks" "$gateway"
   rm -rf "$dir" && mkdir -p "$dir/logs"
   kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
   kubectl create namespace "$ns" >/dev/null
@@ -194,7 +202,7 @@ run_scenario() { # run_scenario <name>
 {"name": "$name", "kind": "$kind", "mode": "$mode", "change": "$change", "replicas": $replicas, "workload": "$WORKLOAD",
  "podSecurity": "$level", "image": "$APP_IMAGE", "ownPreStop": $([[ -n $APP_OWN_PRESTOP ]] && echo true || echo false),
  "shellAbsent": $shell_absent,
- "throttleSeconds": $THROTTLE, "frontEnd": "traefik", "frontEndReplicas": $traefiks,
+ "throttleSeconds": $THROTTLE, "frontEnd": "$frontend", "frontEndReplicas": $traefiks,
  "laggingThrottleSeconds": $([[ $traefiks == 2 ]] && echo "$LAG_THROTTLE" || echo null), "rate": $RATE, "minRequests": $MIN_REQUESTS, "graceSeconds": $grace, "preStopSleepSeconds": $sleep,
  "changeAtMs": $t0, "deploymentCompleteAtMs": $complete, "oldPodsExitedAtMs": $exited}
 JSON
@@ -233,19 +241,20 @@ policy_removed() {
   kubectl -n "$ns" get pods -o json >"$dir/plain-after.json"
 }
 
-# traefik_replicas <1|2>: the harness's Traefik with that many replicas (the second lagging).
+# traefik_replicas <1|2> [gateway 0|1]: the harness's Traefik with that many replicas (the second
+# lagging), with the Gateway API provider or without it (the default).
 traefik_replicas() {
-  local running=1
+  local running=1 gw=${2:-0}
   # grep without -q reads to the end: with -q it would exit at the match, the status command would
   # die of SIGPIPE, and pipefail would read that as "no second replica".
   "$CLUSTER" status 2>/dev/null | grep -E 'traefik-2 +running' >/dev/null && running=2
-  [[ $running == "$1" ]] && return 0
-  say "Traefik with $1 replica(s)"
+  [[ $running == "$1" && $(cat "$ZDT_RUN/traefik/gateway" 2>/dev/null || echo 0) == "$gw" ]] && return 0
+  say "Traefik with $1 replica(s)$([[ $gw == 1 ]] && echo ", Gateway API provider on")"
   if [[ $1 == 2 ]]; then
-    TRAEFIK_REPLICAS=2 TRAEFIK_THROTTLE=${BENCH_THROTTLE:-8}s TRAEFIK_THROTTLE_2=${LAG_THROTTLE}s \
+    TRAEFIK_GATEWAY=$gw TRAEFIK_REPLICAS=2 TRAEFIK_THROTTLE=${BENCH_THROTTLE:-8}s TRAEFIK_THROTTLE_2=${LAG_THROTTLE}s \
       "$CLUSTER" restart-traefik >/dev/null
   else
-    TRAEFIK_REPLICAS=1 TRAEFIK_THROTTLE=${BENCH_THROTTLE:-8}s "$CLUSTER" restart-traefik >/dev/null
+    TRAEFIK_GATEWAY=$gw TRAEFIK_REPLICAS=1 TRAEFIK_THROTTLE=${BENCH_THROTTLE:-8}s "$CLUSTER" restart-traefik >/dev/null
   fi
 }
 
@@ -260,7 +269,7 @@ PY=python3
 
 IFS=, read -r -a list <<<"$SCENARIOS"
 for s in "${list[@]}"; do run_scenario "$s"; done
-traefik_replicas 1 # the cluster as it was: one Traefik
+traefik_replicas 1 0 # the cluster as it was: one Traefik, Ingress provider only
 # The raw record is committed compressed (analyze.py reads either form): every request, the pod
 # watch, Traefik's samples.
 status=0

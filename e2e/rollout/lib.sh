@@ -82,6 +82,23 @@ metadata: {name: app, namespace: $1}
 spec:
   selector: {app: app}
   ports: [{name: http, port: 80, targetPort: http}]
+YAML
+  # ROUTE=1: a Gateway API HTTPRoute on the harness's Gateway (TRAEFIK_GATEWAY=1) instead of an Ingress.
+  if [[ ${ROUTE:-} == 1 ]]; then
+    cat <<YAML
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: app, namespace: $1}
+spec:
+  parentRefs: [{name: traefik, namespace: zdt-ingress, sectionName: web}]
+  hostnames: [$1.bench.local]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: app, port: 80}]
+YAML
+  else
+    cat <<YAML
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -96,6 +113,7 @@ spec:
         pathType: Prefix
         backend: {service: {name: app, port: {number: 80}}}
 YAML
+  fi
 }
 
 # A StatefulSet as a chart would render it: the same container, ordered RollingUpdate, behind the
@@ -165,7 +183,11 @@ spec:
       "      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}")
       containers:
 $(container "$2" "      ")
-  ingress: {className: traefik, host: $1.bench.local}
+$( if [[ ${ROUTE:-} == 1 ]]; then
+  echo "  route: {parentRefs: [{name: traefik, namespace: zdt-ingress, sectionName: web}], hostnames: [$1.bench.local]}"
+else
+  echo "  ingress: {className: traefik, host: $1.bench.local}"
+fi )
   traffic:
     provider: traefik
     throttleSeconds: $THROTTLE

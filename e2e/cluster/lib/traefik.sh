@@ -18,8 +18,18 @@
 # app's `traffic.controller: {namespace: zdt-ingress, service: traefik, port: traefik}` names, so
 # that the operator asks every replica.
 
+#
+# TRAEFIK_GATEWAY=1 also runs Traefik's Gateway API provider (off by default, so the Ingress
+# scenarios run the Traefik they always ran): the Gateway API standard CRDs from the Go module
+# sigs.k8s.io/gateway-api (the version Traefik is built with; `go mod download`, cached), read
+# rights for Traefik on them, GatewayClass traefik and Gateway zdt-ingress/traefik with listener
+# "web" on the web entrypoint's port, open to routes of every namespace. A running Traefik whose
+# provider set differs is restarted.
+
 TRAEFIK_NAMESPACE=zdt-ingress
 TRAEFIK_REPLICAS=${TRAEFIK_REPLICAS:-1}
+TRAEFIK_GATEWAY=${TRAEFIK_GATEWAY:-0}
+GATEWAY_API_MODULE=sigs.k8s.io/gateway-api@v1.4.0
 TRAEFIK_WEB_PORT_2=${TRAEFIK_WEB_PORT_2:-8083}
 TRAEFIK_API_PORT_2=${TRAEFIK_API_PORT_2:-8084}
 
@@ -36,7 +46,9 @@ traefik_replica() {
 
 start_traefik() {
   [[ $TRAEFIK_REPLICAS == 1 || $TRAEFIK_REPLICAS == 2 ]] || die "TRAEFIK_REPLICAS must be 1 or 2, not $TRAEFIK_REPLICAS"
+  [[ $TRAEFIK_GATEWAY == 0 || $TRAEFIK_GATEWAY == 1 ]] || die "TRAEFIK_GATEWAY must be 0 or 1, not $TRAEFIK_GATEWAY"
   local i
+  [[ $TRAEFIK_GATEWAY == 1 ]] && gateway_api_prepare
   for ((i = 1; i <= TRAEFIK_REPLICAS; i++)); do start_traefik_replica "$i"; done
   # Fewer replicas asked than run: the extra one stops, and its EndpointSlice goes.
   if ((TRAEFIK_REPLICAS < 2)) && is_running traefik-2; then
@@ -65,6 +77,14 @@ start_traefik_replica() {
     say "$T_NAME runs with throttle $(cat "$state" 2>/dev/null), $T_THROTTLE asked: restarting it"
     stop_bg 10 "$T_NAME"
   fi
+  local gwstate=$ZDT_RUN/traefik/gateway${state#"$ZDT_RUN/traefik/throttle"}
+  if is_running "$T_NAME" && [[ $(cat "$gwstate" 2>/dev/null || echo 0) != "$TRAEFIK_GATEWAY" ]]; then
+    say "$T_NAME runs with Gateway API provider $(cat "$gwstate" 2>/dev/null || echo 0), $TRAEFIK_GATEWAY asked: restarting it"
+    stop_bg 10 "$T_NAME"
+  fi
+  local gateway=()
+  [[ $TRAEFIK_GATEWAY == 1 ]] && gateway=(--providers.kubernetesGateway=true)
+  is_running "$T_NAME" || echo "$TRAEFIK_GATEWAY" >"$gwstate"
   local accesslog=()
   [[ ${TRAEFIK_ACCESSLOG:-0} == 1 ]] && accesslog=(--accesslog=true "--accesslog.filepath=$LOGS/$T_NAME-access.log")
   is_running "$T_NAME" || echo "$T_THROTTLE" >"$state"
@@ -79,7 +99,7 @@ start_traefik_replica() {
     --providers.kubernetesIngress=true \
     --providers.kubernetesIngress.ingressClass=traefik \
     --providers.kubernetesIngress.ingressEndpoint.ip="$NODE_IP" \
-    --log.level="${TRAEFIK_LOG_LEVEL:-INFO}" "${accesslog[@]}"
+    "${gateway[@]}" --log.level="${TRAEFIK_LOG_LEVEL:-INFO}" "${accesslog[@]}"
   wait_for 30 "$T_NAME /ping" curl -fsS "http://$NODE_IP:$T_API/ping" ||
     { check_alive "$T_NAME"; die "$T_NAME did not answer on its API entrypoint"; }
   say "$T_NAME up (throttle $(cat "$state"), web :$T_WEB, API $NODE_IP:$T_API)"
@@ -134,6 +154,69 @@ YAML
     kubectl_admin -n "$TRAEFIK_NAMESPACE" delete endpointslice "traefik-host-$i" --ignore-not-found >/dev/null
   done
   say "Traefik exposed as Service $TRAEFIK_NAMESPACE/traefik ($TRAEFIK_REPLICAS replicas, API port name traefik)"
+}
+
+# The Gateway API for TRAEFIK_GATEWAY=1: CRDs, Traefik's rights on them, the GatewayClass and the
+# Gateway. Idempotent; nothing of it is removed when the provider is turned off again (unused then).
+gateway_api_prepare() {
+  local dir
+  dir=$(go mod download -json "$GATEWAY_API_MODULE" | jq -r .Dir) && [[ -d $dir/config/crd/standard ]] ||
+    die "no Gateway API CRDs: go mod download $GATEWAY_API_MODULE failed"
+  # Server-side: the HTTPRoute CRD is too large for kubectl's last-applied annotation.
+  kubectl_admin apply --server-side --force-conflicts -f "$dir/config/crd/standard/" >/dev/null ||
+    die "could not apply the Gateway API CRDs"
+  kubectl_admin wait --for condition=Established --timeout=60s -f "$dir/config/crd/standard/" >/dev/null ||
+    die "the Gateway API CRDs were not established"
+  kubectl_admin apply -f - >/dev/null <<YAML || die "could not apply the Gateway and Traefik's rights on the Gateway API"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: zdt-traefik-gateway
+rules:
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [list, watch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gatewayclasses, gateways, httproutes, grpcroutes, referencegrants, backendtlspolicies]
+  verbs: [get, list, watch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gatewayclasses/status, gateways/status, httproutes/status, grpcroutes/status, backendtlspolicies/status]
+  verbs: [update]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: zdt-traefik-gateway
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: zdt-traefik-gateway}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: zdt-traefik}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: $TRAEFIK_NAMESPACE
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: traefik
+spec:
+  controllerName: traefik.io/gateway-controller
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: traefik
+  namespace: $TRAEFIK_NAMESPACE
+spec:
+  gatewayClassName: traefik
+  listeners:
+  - name: web
+    protocol: HTTP
+    port: $TRAEFIK_WEB_PORT
+    allowedRoutes:
+      namespaces: {from: All}
+YAML
 }
 
 traefik_has_kubernetes_routers() { # <api port>
