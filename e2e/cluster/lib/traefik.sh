@@ -176,6 +176,10 @@ rules:
 - apiGroups: [""]
   resources: [namespaces]
   verbs: [list, watch]
+# The Gateway API provider also watches ConfigMaps (CA certificates of BackendTLSPolicies).
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch]
 - apiGroups: [gateway.networking.k8s.io]
   resources: [gatewayclasses, gateways, httproutes, grpcroutes, referencegrants, backendtlspolicies]
   verbs: [get, list, watch]

@@ -64,6 +64,7 @@ class AdmissionPolicyTest {
         role("deployments", "apps", "deployments", "create");
         role("services", "", "services", "create");
         role("ingresses", "networking.k8s.io", "ingresses", "create");
+        role("httproutes", "gateway.networking.k8s.io", "httproutes", "create");
         role("status", "zdt.dev", "zerodowntimeapps/status", "get", "update", "patch");
         bind("apps", "alice", "bob", "carol", "dave");
         bind("status", "alice");
@@ -71,6 +72,7 @@ class AdmissionPolicyTest {
         bind("deployments", "dave");
         bind("services", "dave");
         bind("ingresses", "carol");
+        bind("httproutes", "carol");
     }
 
     @AfterAll
@@ -153,6 +155,21 @@ class AdmissionPolicyTest {
                     KubernetesClientException.class, e -> assertThat(e.getMessage())
                             .contains("dave may not create poddisruptionbudgets.policy in namespace " + NS)
                             .doesNotContain("deployments.apps").doesNotContain("may not create services"));
+        }
+    }
+
+    @Test
+    void anAppWithARouteNeedsTheRightToCreateHTTPRoutes() {
+        try (KubernetesClient alice = as("alice"); KubernetesClient bob = as("bob"); KubernetesClient carol = as("carol")) {
+            refused(alice, app("probe-route", "")); // the policy is active from here on
+            String route = "route:\n  parentRefs: [{name: edge}]";
+            assertThatThrownBy(() -> bob.resource(app("bobs-routed", route)).create()).isInstanceOfSatisfying(
+                    KubernetesClientException.class, e -> {
+                        assertThat(e.getCode()).isEqualTo(403);
+                        assertThat(e.getMessage()).contains("bob may not create httproutes.gateway.networking.k8s.io "
+                                + "(spec.route is set) in namespace " + NS);
+                    });
+            assertThat(carol.resource(app("carols-routed", route)).create().getMetadata().getUid()).isNotBlank();
         }
     }
 
