@@ -161,6 +161,12 @@ public final class TraefikProcess implements AutoCloseable {
         return ips;
     }
 
+    /** Traefik's answer to {@code GET /api/http/services}, verbatim (recorded as test data). */
+    public String rawServices() throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(apiUrl + "/api/http/services?per_page=1000"))
+                .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
     /**
      * Every HTTP service of every provider that sends new requests to the address (fenced servers
      * left out), by full name: what the gate must wait out whatever names Traefik gives a route.

@@ -154,6 +154,10 @@ class TraefikProvidersGateTest extends GateTestBase {
                 s -> !s.isEmpty() && s.stream().allMatch(n -> n.endsWith(provider)));
         await().atMost(Duration.ofSeconds(10)).until(() -> !traefik.servicesRoutingTo(ip(b)).isEmpty());
         Set<String> names = traefik.servicesRoutingTo(ip(a));
+        // What Traefik answers here, kept for TraefikVerifierTest's fixtures (target/recorded/).
+        Path recorded = Path.of("target", "recorded", "http-services-" + provider.substring(1) + ".json");
+        java.nio.file.Files.createDirectories(recorded.getParent());
+        java.nio.file.Files.writeString(recorded, traefik.rawServices());
 
         f.terminate(a);
         CompletableFuture<Answer> call = f.callApp("shop");

@@ -95,6 +95,39 @@ class TraefikVerifierTest {
         assertThat(tally.hints).containsOnlyKeys("web-shop-http@kubernetes");
     }
 
+    /**
+     * Answers of a real Traefik v3.6.23, recorded by TraefikProvidersGateTest: an IngressRoute's
+     * service is named by a hash ({@code <ns>-shop-38bcef...@kubernetescrd}), an HTTPRoute's by
+     * the backend ({@code <ns>-shop-http-80@kubernetesgateway}) behind a weighted service without
+     * servers; the gateway answer also lists the earlier test's IngressRoute, one server fenced.
+     */
+    @Test
+    void findsThePodsInRecordedAnswersOfTheCrdAndGatewayApiProviders() throws Exception {
+        Map<String, Set<String>> routes = new TreeMap<>();
+        TraefikVerifier.Tally tally = new TraefikVerifier.Tally(Set.of());
+        TraefikVerifier.read(new ObjectMapper().readTree(resource("/traefik/http-services-recorded-crd.json")),
+                Set.of("10.77.0.2", "10.77.0.3", "10.77.0.9"), new TraefikVerifier.Hints("g-e0x2hl97y", "shop"),
+                routes, tally);
+        assertThat(routes).containsOnly(
+                Map.entry("10.77.0.2", Set.of("g-e0x2hl97y-shop-38bcef08ab977d6de43a@kubernetescrd")),
+                Map.entry("10.77.0.3", Set.of("g-e0x2hl97y-shop-38bcef08ab977d6de43a@kubernetescrd")));
+
+        routes.clear();
+        TraefikVerifier.read(new ObjectMapper().readTree(resource("/traefik/http-services-recorded-gateway.json")),
+                Set.of("10.77.0.2", "10.77.0.5", "10.77.0.6", "10.77.0.9"), new TraefikVerifier.Hints("g-e1ffub88h", "shop"),
+                routes, new TraefikVerifier.Tally(Set.of()));
+        assertThat(routes).containsOnly(
+                Map.entry("10.77.0.5", Set.of("g-e1ffub88h-shop-http-80@kubernetesgateway")),
+                Map.entry("10.77.0.6", Set.of("g-e1ffub88h-shop-http-80@kubernetesgateway")));
+        assertThat(routes).as("fenced in the other app's IngressRoute: no new requests").doesNotContainKey("10.77.0.2");
+    }
+
+    private static byte[] resource(String path) throws IOException {
+        try (InputStream in = TraefikVerifierTest.class.getResourceAsStream(path)) {
+            return in.readAllBytes();
+        }
+    }
+
     @Test
     void readsEveryPageOfTheList() throws Exception {
         server.createContext("/api/http/services", ex -> {
