@@ -367,8 +367,10 @@ class ChartIT {
                 .anySatisfy(e -> assertThat(e).contains("group('').resource('services')"))
                 .anySatisfy(e -> assertThat(e).contains("group('policy').resource('poddisruptionbudgets')"))
                 .anySatisfy(e -> assertThat(e).contains("has(object.spec.ingress)")
-                        .contains("group('networking.k8s.io').resource('ingresses')"));
-        assertThat(policy.getSpec().getValidations()).hasSize(4).allSatisfy(v -> {
+                        .contains("group('networking.k8s.io').resource('ingresses')"))
+                .anySatisfy(e -> assertThat(e).contains("has(object.spec.route)")
+                        .contains("group('gateway.networking.k8s.io').resource('httproutes')"));
+        assertThat(policy.getSpec().getValidations()).hasSize(5).allSatisfy(v -> {
             assertThat(v.getReason()).isEqualTo("Forbidden");
             assertThat(v.getMessageExpression()).contains("request.userInfo.username").doesNotContain("authorizer");
         });
