@@ -14,8 +14,6 @@ Each line is `<wall ms> <monotonic ms> <took ms> http://<ip>:<port> ...` (or `! 
 sample without an answer), so that analyze.py reads it as it reads traefik.txt.
 """
 import argparse
-import http.client
-import json
 import os
 import signal
 import sys
@@ -44,30 +42,15 @@ def balanced(clusters, prefix):
     return sorted(out)
 
 
-class Client:
+class Client(traefik_sampler.Client):
     """GETs of Envoy's cluster list over one HTTP/1.1 connection, opened again after a failure."""
 
     def __init__(self, admin, prefix, timeout):
-        u = urllib.parse.urlsplit(admin)
-        self.host, self.port, self.timeout = u.hostname, u.port or 80, timeout
-        self.path = "%s/clusters?format=json" % u.path.rstrip("/")
-        self.prefix, self.conn = prefix, None
+        super().__init__(admin, prefix, timeout)
+        self.path = "%s/clusters?format=json" % urllib.parse.urlsplit(admin).path.rstrip("/")
 
-    def servers(self):
-        try:
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            self.conn.request("GET", self.path)
-            r = self.conn.getresponse()
-            body = r.read()
-            if r.status != 200:
-                raise OSError("HTTP %d" % r.status)
-            return balanced(json.loads(body), self.prefix)
-        except (OSError, http.client.HTTPException, ValueError):
-            if self.conn is not None:
-                self.conn.close()
-            self.conn = None
-            raise
+    def parse(self, answer):
+        return balanced(answer, self.prefix)
 
 
 def main(argv=None):
