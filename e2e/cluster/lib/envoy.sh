@@ -22,6 +22,8 @@ ENVOY_ADMIN_PORT=${ENVOY_ADMIN_PORT:-8086}
 CONTOUR_XDS_PORT=${CONTOUR_XDS_PORT:-8087}
 CONTOUR_METRICS_PORT=${CONTOUR_METRICS_PORT:-8088}
 CONTOUR_HEALTH_PORT=${CONTOUR_HEALTH_PORT:-8089}
+CONTOUR_DEBUG_PORT=${CONTOUR_DEBUG_PORT:-8090}
+ENVOY_STATS_PORT=${ENVOY_STATS_PORT:-8091} # Contour's /stats and /ready listener in Envoy
 
 # The upstream manifests of the Contour module the binary is built from: its CRDs and ClusterRole.
 contour_examples() {
@@ -43,6 +45,9 @@ start_envoy() {
   write_kubeconfig "$PKI/contour.kubeconfig" contour
   kubectl_admin apply --server-side --force-conflicts -f "$ex/01-crds.yaml" >/dev/null ||
     die "could not install Contour's CRDs"
+  # Contour's informers fail at start for a CRD the API server does not serve yet.
+  kubectl_admin wait --for=condition=Established -f "$ex/01-crds.yaml" --timeout=60s >/dev/null ||
+    die "Contour's CRDs were not established within 60 s"
   { sed -n '/^kind: ClusterRole$/,/^---$/p' "$ex/02-role-contour.yaml" | sed '$d' |
       sed '1s/^/apiVersion: rbac.authorization.k8s.io\/v1\n/' | sed 's/^  name: contour$/  name: zdt-contour/'
     cat <<'YAML'
@@ -68,6 +73,8 @@ YAML
     --insecure --xds-address=127.0.0.1 --xds-port="$CONTOUR_XDS_PORT" \
     --http-address=127.0.0.1 --http-port="$CONTOUR_METRICS_PORT" \
     --health-address=127.0.0.1 --health-port="$CONTOUR_HEALTH_PORT" \
+    --debug-http-address=127.0.0.1 --debug-http-port="$CONTOUR_DEBUG_PORT" \
+    --stats-address=127.0.0.1 --stats-port="$ENVOY_STATS_PORT" \
     --envoy-service-http-address=0.0.0.0 --envoy-service-http-port="$ENVOY_WEB_PORT" \
     --ingress-class-name=contour --disable-leader-election
   wait_for 30 "contour's health endpoint" curl -fsS "http://127.0.0.1:$CONTOUR_HEALTH_PORT/healthz" ||
@@ -84,8 +91,15 @@ b = json.load(open(path))
 b["admin"]["address"] = {"socket_address": {"address": ip, "port_value": port}}
 json.dump(b, open(path, "w"), indent=1)
 PY
-  start_bg envoy "$ENVOY_VENV/bin/envoy" -c "$run/bootstrap.json" --use-dynamic-base-id \
-    --service-cluster zdt-ingress --service-node envoy-host-1 --log-level "${ENVOY_LOG_LEVEL:-warning}"
+  # Not start_bg: Envoy gets SIGTERM when the process that started it exits (seen here each time
+  # `zdt-cluster envoy up` returned, one second after Envoy's start; an Envoy whose parent was
+  # already gone lived on). So it starts from a subshell that exits at once, as init's child.
+  printf '\n==== %s starting: envoy -c %s\n' "$(date -u +%FT%TZ)" "$run/bootstrap.json" >>"$LOGS/envoy.log"
+  ( setsid env ZDT_OWNER="$ZDT_RUN" "$ENVOY_VENV/bin/envoy" -c "$run/bootstrap.json" --use-dynamic-base-id \
+      --service-cluster zdt-ingress --service-node envoy-host-1 --log-level "${ENVOY_LOG_LEVEL:-warning}" \
+      >>"$LOGS/envoy.log" 2>&1 </dev/null 9>&- &
+    echo $! >"$PIDS/envoy.pid" )
+  say "started envoy (pid $(cat "$PIDS/envoy.pid"), log $LOGS/envoy.log)"
   wait_for 30 "envoy's admin /ready" curl -fsS "http://$NODE_IP:$ENVOY_ADMIN_PORT/ready" ||
     { check_alive envoy; die "envoy did not become ready (it gets its listeners from contour over xDS)"; }
   expose_envoy
