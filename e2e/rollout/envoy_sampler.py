@@ -13,9 +13,7 @@ The clusters watched are those whose name starts with the prefix: Contour names 
 Each line is `<wall ms> <monotonic ms> <took ms> http://<ip>:<port> ...` (or `! <reason>` for a
 sample without an answer), so that analyze.py reads it as it reads traefik.txt.
 """
-import argparse
 import os
-import signal
 import sys
 import urllib.parse
 
@@ -54,31 +52,8 @@ class Client(traefik_sampler.Client):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--admin", required=True, action="append",
-                    help="Envoy's admin, e.g. http://10.244.0.1:8086; repeat it for every replica")
-    ap.add_argument("--prefix", required=True, help="the clusters to watch: names starting with this")
-    ap.add_argument("--interval-ms", type=int, default=50)
-    ap.add_argument("--timeout-s", type=float, default=2.0)
-    ap.add_argument("--once", action="store_true", help="print the balanced hosts' URLs once, one a line")
-    a = ap.parse_args(argv)
-    if a.interval_ms <= 0:
-        ap.error("--interval-ms must be positive, got %d" % a.interval_ms)
-    clients = [Client(url, a.prefix, a.timeout_s) for url in a.admin]
-    client = clients[0] if len(clients) == 1 else traefik_sampler.Replicas(clients)
-    if a.once:
-        try:
-            print("\n".join(client.servers()))
-        except Exception as e:  # noqa: BLE001
-            print("envoy_sampler: %s: %s" % (a.admin, e), file=sys.stderr)
-            return 1
-        return 0
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
-    signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
-    traefik_sampler.run(client, a.interval_ms / 1000.0, sys.stdout, lambda: bool(stopping))
-    return 0
-
+    return traefik_sampler.main(argv, "admin", "Envoy's admin, e.g. http://10.244.0.1:8086", Client,
+                                "print the balanced hosts' URLs once, one a line")
 
 if __name__ == "__main__":
     sys.exit(main())
