@@ -16,8 +16,9 @@ test: ## every test: analysis checks, unit, API-server integration, chart, clust
 analysis-test: ## the rollout proof's and the drills' pass criteria, each failing on recorded test data (no cluster)
 	python3 -m unittest discover -s e2e -p 'test_*.py'
 
-unit: ## unit and API-server tests only (needs `$(CLUSTER) build api` once)
+unit: ## unit and API-server tests only (needs `$(CLUSTER) build api` once; Envoy for EnvoyGateTest from PyPI)
 	$(CLUSTER) build api
+	$(CLUSTER) build envoy
 	./mvnw -B verify
 
 helper-test: ## vet and test the preStop helper (src/main/go/zdt-drain), about 15 s

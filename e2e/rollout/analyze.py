@@ -40,6 +40,8 @@ TITLES = {
     "gate-2traefik": "zdt gate through two Traefik replicas, load split, one lagging",
     "plain-httproute": "plain Deployment, its own HTTPRoute, through Traefik's Gateway API provider",
     "gate-httproute": "zdt gate, spec.route rendered as an HTTPRoute, through Traefik's Gateway API provider",
+    "plain-envoy": "(a) plain Deployment, no preStop, through Envoy (Contour)",
+    "gate-envoy": "(c) ZeroDowntimeApp, gate mode, through Envoy (Contour), verified at Envoy's admin",
     "policy-deployment": "plain Deployment (as a chart renders it) + DrainPolicy",
     "policy-statefulset": "plain StatefulSet, RollingUpdate + DrainPolicy",
 }
@@ -314,8 +316,11 @@ def log_events(run, pod):
 
 
 def traefik_samples(run):
-    """Traefik's recorded server lists (traefik_sampler.Sample), oldest first."""
-    path = os.path.join(run, "traefik.txt")
+    """The front end's recorded server lists (traefik_sampler.Sample), oldest first: Traefik's, or
+    Envoy's balanced hosts (envoy_sampler.py, same format) for a run through Envoy."""
+    path = os.path.join(run, "envoy.txt")
+    if not exists(path):
+        path = os.path.join(run, "traefik.txt")
     return traefik_sampler.read_samples(open_text(path)) if exists(path) else []
 
 
@@ -871,21 +876,19 @@ def check(results, mode, per_pod=None):
     for name, r in by.items():
         if r.get("kind") == "policy":
             policy_checks(name, r, need)
+    for name in by:
+        if name == "plain" or name.startswith("plain-"):
+            need(by[name]["failed"] > 0, name + ":shows-problem", "the plain Deployment shows the problem%s (%d failed)"
+                 % ("" if name == "plain" else " through " + by[name].get("frontEnd", "traefik"), by[name]["failed"]))
     for name, r in by.items():
-        # Through another front end (or another of Traefik's providers): the gate's holds there must
-        # all have been confirmed by that front end's verifier, not ended by their bound.
-        if r.get("frontEnd", "traefik") == "traefik-gateway" and r.get("kind") == "zdt" and r.get("mode") == "gate":
-            drains = sorted((r.get("releasedBy") or {}).items())
-            need(r.get("lastDrainsRecorded") and drains and all(k == "Verified" for k, _ in drains),
-                 name + ":holds-verified", "%s: every hold through %s was released Verified (%s)"
-                 % (name, r["frontEnd"], ", ".join("%s %d" % kv for kv in drains) or "no drain recorded"))
-        # The plain Deployment through that front end: the problem the gate removes shows there too.
-        if name.startswith("plain-") and r.get("kind") == "deploy":
-            need(r["failed"] > 0, name + ":shows-problem", "%s: the plain Deployment through %s shows the problem "
-                 "(%d failed)" % (name, r.get("frontEnd", "traefik"), r["failed"]))
-    if "plain" in by:
-        need(by["plain"]["failed"] > 0, "plain:shows-problem",
-             "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])
+        # A front end other than Traefik: every hold of the gate ended Verified by its own verifier
+        # (none by the bound), so the rollout's 0 failed is that front end's doing, not the wait's.
+        if r.get("kind") != "zdt" or r.get("mode") != "gate" or r.get("frontEnd", "traefik") == "traefik":
+            continue
+        drains = sorted((r.get("releasedBy") or {}).items())
+        need(r.get("lastDrainsRecorded") and drains and all(k == "Verified" for k, _ in drains), name + ":holds-verified",
+             "%s: every hold was released Verified by the %s verifier (%s)"
+             % (name, r.get("frontEnd"), ", ".join("%s %d" % kv for kv in drains) or "no drain recorded"))
     if "sleep5" in by:
         need(by["sleep5"]["failed"] > 0, "sleep5:too-short",
              "a fixed 5 s sleep is too short for this ingress (%d failed)" % by["sleep5"]["failed"])

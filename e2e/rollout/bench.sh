@@ -8,6 +8,7 @@
 #   e2e/rollout/bench.sh --scenarios plain,gate
 #   --out DIR writes the results elsewhere; --keep leaves the last scenario's namespace running
 #
+# plain-envoy and gate-envoy run through Envoy driven by Contour instead (e2e/cluster/lib/envoy.sh).
 # gate-2traefik runs the gate through two Traefik replicas with the load split across both, the
 # second lagging (its throttle BENCH_LAG_THROTTLE, default 20 s); the others run through one.
 #
@@ -66,7 +67,7 @@ run_scenario() { # run_scenario <name>
   local name=$1 ns="bench-$1" dir="$RUNS/$1" kind mode="" grace=30 sleep=0 replicas=$REPLICAS
   local level=$POD_SECURITY APP_IMAGE=localhost/demo-app:dev APP_RESTRICTED="" APP_OWN_PRESTOP=""
   local traefiks=1 THROTTLE=$THROTTLE LOAD_SPLIT_URL="" TRAEFIK_API_URLS=$ZDT_TRAEFIK_API_URL WORKLOAD=deploy
-  local ROUTE="" gateway=0 frontend=traefik
+  local ROUTE="" gateway=0 FRONT_END=traefik INGRESS_CLASS=traefik LOAD_URL=""
   case $name in
     plain) kind=deploy ;;
     sleep30) kind=deploy sleep=30 grace=60 ;;
@@ -84,8 +85,12 @@ run_scenario() { # run_scenario <name>
       kind=zdt mode=gate traefiks=2 THROTTLE=$LAG_THROTTLE LOAD_SPLIT_URL=$ZDT_TRAEFIK_WEB_URL_2
       TRAEFIK_API_URLS="$ZDT_TRAEFIK_API_URL $ZDT_TRAEFIK_API_URL_2" ;;
     # Through Traefik's Gateway API provider: an HTTPRoute instead of an Ingress.
-    plain-httproute) kind=deploy ROUTE=1 gateway=1 frontend=traefik-gateway ;;
-    gate-httproute) kind=zdt mode=gate ROUTE=1 gateway=1 frontend=traefik-gateway ;;
+    plain-httproute) kind=deploy ROUTE=1 gateway=1 FRONT_END=traefik-gateway ;;
+    gate-httproute) kind=zdt mode=gate ROUTE=1 gateway=1 FRONT_END=traefik-gateway ;;
+    # Through Envoy driven by Contour (host processes, `zdt-cluster envoy up`): the load goes to
+    # Envoy's listener, the app is verified against Envoy's admin /clusters.
+    plain-envoy) kind=deploy FRONT_END=envoy INGRESS_CLASS=contour LOAD_URL=$ZDT_ENVOY_WEB_URL ;;
+    gate-envoy) kind=zdt mode=gate FRONT_END=envoy INGRESS_CLASS=contour LOAD_URL=$ZDT_ENVOY_WEB_URL ;;
     # A plain workload, protected by a DrainPolicy (the webhook gives its pods gate mode's drain).
     policy-deployment) kind=policy mode=gate ;;
     policy-statefulset) kind=policy mode=gate WORKLOAD=statefulset ;;
@@ -93,6 +98,7 @@ run_scenario() { # run_scenario <name>
   esac
   say "scenario $name"
   traefik_replicas "$traefiks" "$gateway"
+  [[ $FRONT_END == envoy ]] && { "$CLUSTER" envoy up >/dev/null || die "$name: Contour and Envoy did not start"; ENVOY_STARTED=1; }
   rm -rf "$dir" && mkdir -p "$dir/logs"
   kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
   kubectl create namespace "$ns" >/dev/null
@@ -202,7 +208,7 @@ run_scenario() { # run_scenario <name>
 {"name": "$name", "kind": "$kind", "mode": "$mode", "change": "$change", "replicas": $replicas, "workload": "$WORKLOAD",
  "podSecurity": "$level", "image": "$APP_IMAGE", "ownPreStop": $([[ -n $APP_OWN_PRESTOP ]] && echo true || echo false),
  "shellAbsent": $shell_absent,
- "throttleSeconds": $THROTTLE, "frontEnd": "$frontend", "frontEndReplicas": $traefiks,
+ "throttleSeconds": $THROTTLE, "frontEnd": "$FRONT_END", "frontEndReplicas": $traefiks,
  "laggingThrottleSeconds": $([[ $traefiks == 2 ]] && echo "$LAG_THROTTLE" || echo null), "rate": $RATE, "minRequests": $MIN_REQUESTS, "graceSeconds": $grace, "preStopSleepSeconds": $sleep,
  "changeAtMs": $t0, "deploymentCompleteAtMs": $complete, "oldPodsExitedAtMs": $exited}
 JSON
@@ -270,12 +276,13 @@ PY=python3
 IFS=, read -r -a list <<<"$SCENARIOS"
 for s in "${list[@]}"; do run_scenario "$s"; done
 traefik_replicas 1 0 # the cluster as it was: one Traefik, Ingress provider only
+[[ -n ${ENVOY_STARTED:-} ]] && "$CLUSTER" envoy down >/dev/null # and no Envoy
 # The raw record is committed compressed (analyze.py reads either form): every request, the pod
 # watch, Traefik's samples.
 status=0
 "$PY" "$HERE/analyze.py" --runs "$RUNS" --out "$OUT" --mode "$MODE" --scenarios "$SCENARIOS" || status=$?
 for s in "${list[@]}"; do
-  for f in requests.csv requests-2.csv slow-requests.csv pods.json traefik.txt events.json operator.log; do
+  for f in requests.csv requests-2.csv slow-requests.csv pods.json traefik.txt envoy.txt events.json operator.log; do
     [[ -f $RUNS/$s/$f ]] && gzip -f "$RUNS/$s/$f"
   done
 done

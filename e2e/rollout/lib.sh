@@ -104,7 +104,7 @@ apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: app, namespace: $1}
 spec:
-  ingressClassName: traefik
+  ingressClassName: ${INGRESS_CLASS:-traefik}
   rules:
   - host: $1.bench.local
     http:
@@ -186,15 +186,31 @@ $(container "$2" "      ")
 $( if [[ ${ROUTE:-} == 1 ]]; then
   echo "  route: {parentRefs: [{name: traefik, namespace: zdt-ingress, sectionName: web}], hostnames: [$1.bench.local]}"
 else
-  echo "  ingress: {className: traefik, host: $1.bench.local}"
+  echo "  ingress: {className: ${INGRESS_CLASS:-traefik}, host: $1.bench.local}"
 fi )
   traffic:
+$(app_traffic)
+  drain: {mode: $3, maxRequestSeconds: 12, shutdownSeconds: 3}
+YAML
+}
+
+# The app's traffic section for the front end under test (FRONT_END traefik or envoy): verified
+# against every replica of it, found through its Service in zdt-ingress.
+app_traffic() {
+  if [[ ${FRONT_END:-traefik} == envoy ]]; then
+    cat <<YAML
+    provider: envoy
+    verify: ingress
+    controller: {namespace: zdt-ingress, service: envoy, port: admin}
+YAML
+  else
+    cat <<YAML
     provider: traefik
     throttleSeconds: $THROTTLE
     verify: ingress
     controller: {namespace: zdt-ingress, service: traefik, port: traefik}
-  drain: {mode: $3, maxRequestSeconds: 12, shutdownSeconds: 3}
 YAML
+  fi
 }
 
 # --- recording -------------------------------------------------------------------------------
@@ -203,12 +219,17 @@ TRAEFIK_API_URLS=${TRAEFIK_API_URLS:-$ZDT_TRAEFIK_API_URL}
 
 traefik_servers() { # the pod addresses any Traefik replica routes to for <ns> now, one a line
   local url apis=()
+  if [[ ${FRONT_END:-traefik} == envoy ]]; then # Envoy: the hosts of Contour's clusters for <ns>/app
+    python3 "$ROOT/e2e/rollout/envoy_sampler.py" --admin "$ZDT_ENVOY_ADMIN_URL" --prefix "$1/app/" --once 2>/dev/null
+    return
+  fi
   for url in $TRAEFIK_API_URLS; do apis+=(--api "$url"); done
   python3 "$ROOT/e2e/rollout/traefik_sampler.py" "${apis[@]}" --prefix "$1-app-" --once 2>/dev/null
 }
 
 traefik_servers_each() { # the smallest count of pod addresses that one replica routes to for <ns>
   local url n min=""
+  [[ ${FRONT_END:-traefik} == envoy ]] && { traefik_servers "$1" | wc -l; return; }
   for url in $TRAEFIK_API_URLS; do
     n=$(TRAEFIK_API_URLS=$url traefik_servers "$1" | wc -l)
     [[ -z $min || $n -lt $min ]] && min=$n
@@ -274,8 +295,13 @@ record_start() {
   # its 20 Hz schedule would otherwise slip behind the load generator and the JVMs.
   local url apis=()
   for url in $TRAEFIK_API_URLS; do apis+=(--api "$url"); done
+  if [[ ${FRONT_END:-traefik} == envoy ]]; then # Envoy's admin instead, same record format
+    nice -n -10 python3 "$ROOT/e2e/rollout/envoy_sampler.py" --admin "$ZDT_ENVOY_ADMIN_URL" --prefix "$ns/app/" \
+      --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/envoy.txt" 2>>"$dir/envoy-sampler.log" &
+  else
   nice -n -10 python3 "$ROOT/e2e/rollout/traefik_sampler.py" "${apis[@]}" --prefix "$ns-app-" \
     --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/traefik.txt" 2>>"$dir/traefik-sampler.log" &
+  fi
   REC_SAMPLER=$!
   REC_PIDS+=($!)
 }
@@ -293,6 +319,7 @@ record_stop() {
   kill_tree "${REC_PIDS[@]}"
   wait "$REC_SAMPLER" 2>/dev/null || true
   [[ -s $REC_DIR/traefik-sampler.log ]] || rm -f "$REC_DIR/traefik-sampler.log"
+  [[ -s $REC_DIR/envoy-sampler.log ]] || rm -f "$REC_DIR/envoy-sampler.log"
 }
 
 # record_reconnect: a resilient recording started again from scratch, appending (kubectl's
@@ -311,7 +338,8 @@ load_start() {
   local ns=$1 dir=$2 rate=$RATE
   rm -f "$dir/stop"
   [[ -n ${LOAD_SPLIT_URL:-} ]] && rate=$((RATE / 2))
-  "$ROOT/e2e/loadgen/loadgen" --url http://127.0.0.1:8081/ --host-header "$ns.bench.local" --rate "$rate" \
+  # LOAD_URL: another front end's HTTP listener (Envoy's), else Traefik's.
+  "$ROOT/e2e/loadgen/loadgen" --url "${LOAD_URL:-http://127.0.0.1:8081}/" --host-header "$ns.bench.local" --rate "$rate" \
     --until-file "$dir/stop" --duration 900s --timeout 5s --out "$dir/requests.csv" \
     --summary "$dir/summary.json" 2>"$dir/loadgen.log" &
   LOADGEN=$!

@@ -233,3 +233,54 @@ class TwoTraefikReplicas(unittest.TestCase):
             alone, none = rollout.merged_summary(run)
             self.assertEqual(alone["requests"], 5000)
             self.assertIsNone(none)
+
+
+class OtherFrontEnds(unittest.TestCase):
+    """Scenarios through a front end other than Traefik (plain-envoy, gate-envoy): the plain one must
+    fail requests, and every hold of the gate one must end Verified, never by its bound."""
+
+    def failed(self, results):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return sorted(f["id"] for f in rollout.check(results, "full", {})
+                          if f["id"].endswith((":shows-problem", ":holds-verified")))
+
+    @staticmethod
+    def row(name, kind, mode, failed, released, recorded=True):
+        return {"name": name, "kind": kind, "mode": mode, "frontEnd": "envoy", "failed": failed, "requests": 9000,
+                "releasedBy": released, "lastDrainsRecorded": recorded}
+
+    def test_plain_through_envoy_must_fail_requests(self):
+        self.assertEqual(self.failed([self.row("plain-envoy", "deploy", "", 12, {})]), [])
+        self.assertEqual(self.failed([self.row("plain-envoy", "deploy", "", 0, {})]), ["plain-envoy:shows-problem"])
+
+    def test_every_gate_hold_through_envoy_is_verified(self):
+        self.assertEqual(self.failed([self.row("gate-envoy", "zdt", "gate", 0, {"Verified": 3})]), [])
+        self.assertEqual(self.failed([self.row("gate-envoy", "zdt", "gate", 0, {"Verified": 2, "Timeout": 1})]),
+                         ["gate-envoy:holds-verified"])
+        self.assertEqual(self.failed([self.row("gate-envoy", "zdt", "gate", 0, {}, recorded=False)]),
+                         ["gate-envoy:holds-verified"])
+        # Traefik's scenarios keep their own rule (hold-ends allows holds to the bound).
+        traefik = dict(self.row("gate", "zdt", "gate", 0, {"Verified": 2, "Timeout": 1}), frontEnd="traefik")
+        self.assertEqual(self.failed([traefik]), [])
+
+    def test_the_envoy_record_is_read_as_the_traefik_one(self):
+        with tempfile.TemporaryDirectory() as run:
+            with open(os.path.join(run, "envoy.txt"), "w") as f:
+                f.write("# envoy_sampler\n1000 5 1 http://10.244.0.7:8080\n1050 55 1 ! HTTP 503\n1100 105 1 \n")
+            samples = rollout.traefik_samples(run)
+        self.assertEqual([s.servers for s in samples], [["http://10.244.0.7:8080"], [], []])
+        self.assertEqual([s.error for s in samples], [None, "HTTP 503", None])
+
+
+class EnvoySampler(unittest.TestCase):
+    """envoy_sampler.py lists the hosts Envoy balances to, from a recorded /clusters answer."""
+
+    def test_excluded_hosts_and_other_clusters_are_left_out(self):
+        es = fixtures.module("zdt_envoy_sampler", os.path.join(HERE, "envoy_sampler.py"))
+        path = os.path.join(HERE, "..", "..", "src", "test", "resources", "envoy", "clusters.json")
+        with open(path) as f:
+            clusters = json.load(f)
+        self.assertEqual(es.balanced(clusters, "web/shop/"), ["http://10.244.0.10:8080", "http://10.244.0.13:8080",
+                                                              "http://10.244.0.15:8080", "http://fd00:10:244::30:8080"])
+        self.assertEqual(es.balanced(clusters, "web/cart/"), ["http://127.0.0.1:19901"])
+        self.assertEqual(es.balanced({}, "web/shop/"), [])

@@ -26,6 +26,7 @@ import concurrent.futures
 import http.client
 import json
 import math
+import os
 import signal
 import statistics
 import sys
@@ -103,6 +104,10 @@ class Client:
             {"search": prefix, "per_page": 1000}))
         self.prefix, self.conn = prefix, None
 
+    def parse(self, answer):
+        """The routed server URLs in one answer (envoy_sampler.py reads Envoy's cluster list instead)."""
+        return unfenced(answer, self.prefix)
+
     def servers(self):
         try:
             if self.conn is None:
@@ -112,7 +117,7 @@ class Client:
             body = r.read()
             if r.status != 200:
                 raise OSError("HTTP %d" % r.status)
-            return unfenced(json.loads(body), self.prefix)
+            return self.parse(json.loads(body))
         except (OSError, http.client.HTTPException, ValueError):
             if self.conn is not None:
                 self.conn.close()
@@ -168,24 +173,26 @@ def run(client, interval, out, stop):
     return samples
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--api", required=True, action="append",
-                    help="Traefik's API, e.g. http://10.244.0.1:8082; repeat it for every replica")
-    ap.add_argument("--prefix", required=True, help="the services to watch: names starting with this")
+def main(argv=None, what="api", what_help="Traefik's API, e.g. http://10.244.0.1:8082", client_class=None,
+         once_help="print the non-fenced server URLs once, one a line"):
+    """The command line of this sampler, and of envoy_sampler.py with its own client (--admin)."""
+    ap = argparse.ArgumentParser(description=(sys.modules["__main__"].__doc__ or __doc__).split("\n")[0])
+    ap.add_argument("--" + what, required=True, action="append", help=what_help + "; repeat it for every replica")
+    ap.add_argument("--prefix", required=True, help="the backends to watch: names starting with this")
     ap.add_argument("--interval-ms", type=int, default=50)
     ap.add_argument("--timeout-s", type=float, default=2.0)
-    ap.add_argument("--once", action="store_true", help="print the non-fenced server URLs once, one a line")
+    ap.add_argument("--once", action="store_true", help=once_help)
     a = ap.parse_args(argv)
     if a.interval_ms <= 0:
         ap.error("--interval-ms must be positive, got %d" % a.interval_ms)
-    clients = [Client(api, a.prefix, a.timeout_s) for api in a.api]
+    urls = getattr(a, what)
+    clients = [(client_class or Client)(url, a.prefix, a.timeout_s) for url in urls]
     client = clients[0] if len(clients) == 1 else Replicas(clients)
     if a.once:
         try:
             print("\n".join(client.servers()))
         except Exception as e:  # noqa: BLE001
-            print("traefik_sampler: %s: %s" % (a.api, e), file=sys.stderr)
+            print("%s: %s: %s" % (os.path.basename(sys.argv[0]), urls, e), file=sys.stderr)
             return 1
         return 0
     stopping = []
@@ -193,7 +200,6 @@ def main(argv=None):
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
     run(client, a.interval_ms / 1000.0, sys.stdout, lambda: bool(stopping))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

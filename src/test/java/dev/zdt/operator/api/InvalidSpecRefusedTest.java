@@ -68,7 +68,7 @@ class InvalidSpecRefusedTest {
                         "provider generic needs propagationSeconds"),
                 Arguments.of("ingress verification for a load balancer",
                         withTraffic("provider: health-probe\nverify: ingress\napiUrl: http://lb:9000", ""),
-                        "verify: ingress is implemented for provider traefik only"),
+                        "verify: ingress is implemented for providers traefik and envoy"),
                 Arguments.of("ingress verification without the API's URL", withTraffic("provider: traefik\nverify: ingress", ""),
                         "verify: ingress needs controller, the Service in front of the ingress controller's API"),
                 Arguments.of("ingress verification naming both a controller and a URL", withTraffic("""

@@ -103,6 +103,18 @@ class DrainBudgetTest {
     }
 
     @Test
+    void envoyPropagationIsTheControlPlanesPushPlusWatchAndNeedsNoWarmIn() {
+        DrainBudget b = DrainBudget.derive(traffic(Provider.ENVOY), drain(30, 5, 5), new StrategySpec());
+
+        assertThat(b.propagationSeconds()).isEqualTo(3);
+        assertThat(b.derivation()).contains("propagation 3s (envoy xDS push 1s default + watch 2s)");
+        assertThat(b.minReadySeconds()).isZero();
+        TrafficSpec overridden = traffic(Provider.ENVOY);
+        overridden.setPropagationSeconds(9);
+        assertThat(DrainBudget.derive(overridden, drain(30, 5, 5), new StrategySpec()).propagationSeconds()).isEqualTo(9);
+    }
+
+    @Test
     void traefikDefaultThrottleIsTwoSecondsAndShownAsDefault() {
         DrainBudget b = DrainBudget.derive(traffic(Provider.TRAEFIK), drain(30, 5, 5), new StrategySpec());
 

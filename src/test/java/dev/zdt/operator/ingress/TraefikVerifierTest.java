@@ -66,7 +66,7 @@ class TraefikVerifierTest {
 
     private ReplicaAnswer ask(TraefikVerifier v, Set<String> addresses) throws Exception {
         return v.ask(new ControllerReplicas.Replica("traefik-0", base), addresses,
-                new TraefikVerifier.Hints("web", "shop")).get(20, TimeUnit.SECONDS);
+                new FrontEndApi.Hints("web", "shop")).get(20, TimeUnit.SECONDS);
     }
 
     private void serve(int status, byte[] body, Map<String, String> headers) {
@@ -82,16 +82,16 @@ class TraefikVerifierTest {
     @Test
     void findsThePodsByAddressInTheServicesOfEveryProvider() throws Exception {
         Map<String, Set<String>> routes = new TreeMap<>();
-        TraefikVerifier.Tally tally = new TraefikVerifier.Tally(Set.of());
+        FrontEndApi.Tally tally = TraefikVerifier.tally(Set.of());
         TraefikVerifier.read(new ObjectMapper().readTree(fixture()),
                 Set.of("10.244.0.10", "10.244.0.12", "10.244.0.20", "fd00:10:244::30", "10.244.0.99"),
-                new TraefikVerifier.Hints("web", "shop"), routes, tally);
+                new FrontEndApi.Hints("web", "shop"), routes, tally);
         assertThat(routes).containsOnly(
                 Map.entry("10.244.0.10", Set.of("web-shop-http@kubernetes")),
                 Map.entry("10.244.0.20", Set.of("web-cart-route-4f8a2c@kubernetescrd")),
                 Map.entry("fd00:10:244::30", Set.of("web-api-http-80@kubernetesgateway")));
         assertThat(routes).as("a fenced server gets no new request: not routed").doesNotContainKey("10.244.0.12");
-        assertThat(tally.services).isEqualTo(5);
+        assertThat(tally.backends).isEqualTo(5);
         assertThat(tally.hints).containsOnlyKeys("web-shop-http@kubernetes");
     }
 
@@ -185,7 +185,7 @@ class TraefikVerifierTest {
         ReplicaAnswer streamed = ask(verifier(Duration.ofSeconds(5), 100, 4096), SHOP);
         assertThat(streamed.known()).isFalse();
         assertThat(streamed.detail()).isEqualTo("Traefik replica traefik-0 sent a response over 4096 bytes");
-        assertThat(TraefikVerifier.size(8 << 20)).isEqualTo("8 MiB");
+        assertThat(FrontEndApi.size(8 << 20)).isEqualTo("8 MiB");
     }
 
     @Test

@@ -23,7 +23,7 @@ public class ControllerRef {
     @Pattern("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     private String service;
 
-    @JsonPropertyDescription("The Service port, by name or number, that reaches the controller's API on each replica (for Traefik the entrypoint serving /api, often named traefik). Each replica is asked at its endpoint address and the EndpointSlice's port of that name.")
+    @JsonPropertyDescription("The Service port, by name or number, that reaches the controller's API on each replica (for Traefik the entrypoint serving /api, often named traefik; for Envoy its admin listener). Each replica is asked at its endpoint address and the EndpointSlice's port of that name.")
     @Required
     private IntOrString port;
 

@@ -7,6 +7,7 @@ public enum Provider {
     @JsonProperty("traefik") TRAEFIK("traefik"),
     @JsonProperty("ingress-nginx") INGRESS_NGINX("ingress-nginx"),
     @JsonProperty("haproxy") HAPROXY("haproxy"),
+    @JsonProperty("envoy") ENVOY("envoy"),
     @JsonProperty("aws-alb") AWS_ALB("aws-alb"),
     @JsonProperty("gce") GCE("gce"),
     @JsonProperty("azure-application-gateway") AZURE_APPLICATION_GATEWAY("azure-application-gateway"),

@@ -22,8 +22,8 @@ import io.fabric8.generator.annotation.ValidationRule;
         message = "deregistrationDelaySeconds applies only to provider aws-alb")
 @ValidationRule(value = "self.provider != 'generic' || has(self.propagationSeconds)",
         message = "provider generic needs propagationSeconds: how long your front end takes to stop sending to a removed endpoint")
-@ValidationRule(value = "self.verify != 'ingress' || self.provider == 'traefik'",
-        message = "verify: ingress is implemented for provider traefik only; use verify: endpoints for other providers")
+@ValidationRule(value = "self.verify != 'ingress' || self.provider in ['traefik', 'envoy']",
+        message = "verify: ingress is implemented for providers traefik and envoy; use verify: endpoints for other providers")
 @ValidationRule(value = "self.verify != 'ingress' || has(self.controller) || has(self.apiUrl)",
         message = "verify: ingress needs controller, the Service in front of the ingress controller's API (namespace, service, port), or apiUrl for a single instance")
 @ValidationRule(value = "!(has(self.controller) && has(self.apiUrl))",
@@ -37,7 +37,7 @@ public class TrafficSpec {
         @JsonProperty("none") NONE
     }
 
-    @JsonPropertyDescription("The ingress controller or load balancer in front of the pods: traefik, ingress-nginx, haproxy, aws-alb, gce, azure-application-gateway, health-probe (any load balancer that polls a health endpoint) or generic (give propagationSeconds).")
+    @JsonPropertyDescription("The ingress controller or load balancer in front of the pods: traefik, ingress-nginx, haproxy, envoy (Envoy under Contour, Envoy Gateway or another xDS control plane), aws-alb, gce, azure-application-gateway, health-probe (any load balancer that polls a health endpoint) or generic (give propagationSeconds).")
     @Required
     private Provider provider;
 
@@ -70,7 +70,7 @@ public class TrafficSpec {
     @Max(3600)
     private Integer propagationSeconds;
 
-    @JsonPropertyDescription("How removal is confirmed before a pod is released: endpoints (EndpointSlices, then the propagation time), ingress (ask every replica of the ingress controller; traefik only, needs controller or apiUrl) or none (hold for the full hold time).")
+    @JsonPropertyDescription("How removal is confirmed before a pod is released: endpoints (EndpointSlices, then the propagation time), ingress (ask every replica of the front end: Traefik's API or Envoy's admin; providers traefik and envoy, needs controller or apiUrl) or none (hold for the full hold time).")
     @Default("endpoints")
     private Verify verify = Verify.ENDPOINTS;
 
