@@ -1,13 +1,10 @@
 package dev.zdt.operator.ingress;
 
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,13 +16,10 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 
 import jakarta.annotation.PreDestroy;
@@ -140,21 +134,9 @@ public class TraefikVerifier implements IngressVerifier {
                 addresses, hints, asked);
     }
 
-    /** Every replica at once; the observation completes when the last one answered or failed. */
     CompletableFuture<IngressObservation> askAll(List<ControllerReplicas.Replica> all, String source,
             Set<String> addresses, Hints hints, Instant asked) {
-        List<CompletableFuture<ReplicaAnswer>> answers = new ArrayList<>();
-        for (ControllerReplicas.Replica r : all) {
-            answers.add(ask(r, addresses, hints));
-        }
-        return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenApply(done -> {
-            Map<String, ReplicaAnswer> byName = new LinkedHashMap<>();
-            for (CompletableFuture<ReplicaAnswer> a : answers) {
-                ReplicaAnswer answer = a.join();
-                byName.put(answer.replica(), answer);
-            }
-            return IngressObservation.answered(byName, source, asked);
-        });
+        return ReplicaQuestions.askAll(all, source, asked, r -> ask(r, addresses, hints));
     }
 
     CompletableFuture<ReplicaAnswer> ask(ControllerReplicas.Replica replica, Set<String> addresses, Hints hints) {
@@ -296,30 +278,10 @@ public class TraefikVerifier implements IngressVerifier {
 
     /** What failed, in our words: the remote host's text (exception messages included) is never repeated. */
     String describe(Throwable e) {
-        Throwable t = e;
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        String limit = String.format(Locale.ROOT, "%.1f s", timeout.toMillis() / 1000.0);
-        if (t instanceof CappedBody.TooLarge) {
-            return "sent a response over " + size(maxBytes);
-        }
-        if (t instanceof HttpConnectTimeoutException) {
-            return "could not be connected to within " + limit;
-        }
-        if (t instanceof HttpTimeoutException || t instanceof TimeoutException) {
-            return "timed out after " + limit;
-        }
-        if (t instanceof ConnectException) {
-            return "could not be connected to (refused or unreachable)";
-        }
-        if (t instanceof IOException) {
-            return "failed while answering (" + t.getClass().getSimpleName() + ")";
-        }
-        return "could not be asked (" + t.getClass().getSimpleName() + ")";
+        return ReplicaQuestions.describe(e, timeout, maxBytes);
     }
 
     static String size(int bytes) {
-        return bytes % (1 << 20) == 0 ? (bytes >> 20) + " MiB" : bytes + " bytes";
+        return ReplicaQuestions.size(bytes);
     }
 }
