@@ -38,6 +38,8 @@ TITLES = {
     "gate-restricted": "zdt gate, restricted namespace, image without a shell, own preStop kept",
     "gate-hostile": "(c) gate while another tenant attacks the gate",
     "gate-2traefik": "zdt gate through two Traefik replicas, load split, one lagging",
+    "plain-haproxy": "plain Deployment through HAProxy probing the pods",
+    "gate-haproxy": "zdt gate through HAProxy probing the pods, verified by its runtime API",
     "policy-deployment": "plain Deployment (as a chart renders it) + DrainPolicy",
     "policy-statefulset": "plain StatefulSet, RollingUpdate + DrainPolicy",
 }
@@ -312,9 +314,14 @@ def log_events(run, pod):
 
 
 def traefik_samples(run):
-    """Traefik's recorded server lists (traefik_sampler.Sample), oldest first."""
-    path = os.path.join(run, "traefik.txt")
-    return traefik_sampler.read_samples(open_text(path)) if exists(path) else []
+    """The front end's recorded server lists (traefik_sampler.Sample), oldest first: HAProxy's
+    (haproxy.txt, haproxy_sampler.py writes the same format) when the load went through it, else
+    Traefik's."""
+    for name in ("haproxy.txt", "traefik.txt"):
+        path = os.path.join(run, name)
+        if exists(path):
+            return traefik_sampler.read_samples(open_text(path))
+    return []
 
 
 def routing(samples, ip, stop_at):
@@ -869,6 +876,21 @@ def check(results, mode, per_pod=None):
     for name, r in by.items():
         if r.get("kind") == "policy":
             policy_checks(name, r, need)
+    for name, r in by.items():
+        if r.get("frontEnd") != "haproxy":
+            continue
+        # Through the probing balancer: the plain Deployment fails, and every hold of the gate was
+        # released because HAProxy's runtime API showed the pod no longer routed.
+        if name.startswith("plain"):
+            need(r["failed"] > 0, name + ":shows-problem",
+                 "%s: the plain Deployment through HAProxy shows the problem (%d failed)" % (name, r["failed"]))
+        if gated(name):
+            drains = (per_pod or {}).get(name, {}).get("lastDrains") or []
+            bad = ["%s %s" % (d.get("pod"), d.get("releasedBy")) for d in drains
+                   if d.get("releasedBy") != "Verified" or "by HAProxy" not in (d.get("message") or "")]
+            need(drains and not bad, name + ":holds-verified",
+                 "%s: every hold was released Verified by HAProxy's runtime API (%d drains%s)"
+                 % (name, len(drains), "; not: " + ", ".join(bad) if bad else ""))
     if "plain" in by:
         need(by["plain"]["failed"] > 0, "plain:shows-problem",
              "the plain Deployment shows the problem (%d failed)" % by["plain"]["failed"])

@@ -153,7 +153,11 @@ sys.exit(0 if ok and s.get("coveredPods") == int(sys.argv[2]) and s.get("unprote
   done
 }
 
-zdt_app() { # zdt_app <ns> <version> <mode> <replicas>
+zdt_app() { # zdt_app <ns> <version> <mode> <replicas>; APP_TRAFFIC replaces the traffic block (Traefik's)
+  local traffic=${APP_TRAFFIC:-"    provider: traefik
+    throttleSeconds: $THROTTLE
+    verify: ingress
+    controller: {namespace: zdt-ingress, service: traefik, port: traefik}"}
   cat <<YAML
 apiVersion: zdt.dev/v1alpha1
 kind: ZeroDowntimeApp
@@ -167,10 +171,7 @@ spec:
 $(container "$2" "      ")
   ingress: {className: traefik, host: $1.bench.local}
   traffic:
-    provider: traefik
-    throttleSeconds: $THROTTLE
-    verify: ingress
-    controller: {namespace: zdt-ingress, service: traefik, port: traefik}
+$traffic
   drain: {mode: $3, maxRequestSeconds: 12, shutdownSeconds: 3}
 YAML
 }
@@ -282,14 +283,14 @@ record_reconnect() {
   OLD_PODS=$old
 }
 
-# load_start <ns> <dir>: RATE req/s through Traefik until <dir>/stop exists. Sets LOADGEN (the
+# load_start <ns> <dir>: RATE req/s through Traefik (or LOAD_URL, e.g. HAProxy's) until <dir>/stop exists. Sets LOADGEN (the
 # pids). With LOAD_SPLIT_URL (a second Traefik replica's web URL), half the rate goes through each:
 # requests.csv/summary.json through the first, requests-2.csv/summary-2.json through the second.
 load_start() {
   local ns=$1 dir=$2 rate=$RATE
   rm -f "$dir/stop"
   [[ -n ${LOAD_SPLIT_URL:-} ]] && rate=$((RATE / 2))
-  "$ROOT/e2e/loadgen/loadgen" --url http://127.0.0.1:8081/ --host-header "$ns.bench.local" --rate "$rate" \
+  "$ROOT/e2e/loadgen/loadgen" --url "${LOAD_URL:-http://127.0.0.1:8081}/" --host-header "$ns.bench.local" --rate "$rate" \
     --until-file "$dir/stop" --duration 900s --timeout 5s --out "$dir/requests.csv" \
     --summary "$dir/summary.json" 2>"$dir/loadgen.log" &
   LOADGEN=$!
