@@ -11,7 +11,6 @@ no maintenance or drain flag, weight above 0 (the rule of ingress/HaproxyVerifie
 runtime API answers one command per connection, so each sample opens one (~1 ms locally).
 """
 import argparse
-import signal
 import socket
 import sys
 
@@ -80,19 +79,7 @@ def main(argv=None):
     if a.interval_ms <= 0:
         ap.error("--interval-ms must be positive, got %d" % a.interval_ms)
     client = Client(a.api, a.backend, a.timeout_s)
-    if a.once:
-        try:
-            print("\n".join(client.servers()))
-        except Exception as e:  # noqa: BLE001
-            print("haproxy_sampler: %s: %s" % (a.api, e), file=sys.stderr)
-            return 1
-        return 0
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
-    signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
-    traefik_sampler.run(client, a.interval_ms / 1000.0, sys.stdout, lambda: bool(stopping))
-    return 0
-
+    return traefik_sampler.once_or_run(client, a.once, a.interval_ms, "haproxy_sampler: %s" % a.api)
 
 if __name__ == "__main__":
     sys.exit(main())

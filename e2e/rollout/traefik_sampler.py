@@ -181,17 +181,23 @@ def main(argv=None):
         ap.error("--interval-ms must be positive, got %d" % a.interval_ms)
     clients = [Client(api, a.prefix, a.timeout_s) for api in a.api]
     client = clients[0] if len(clients) == 1 else Replicas(clients)
-    if a.once:
+    return once_or_run(client, a.once, a.interval_ms, "traefik_sampler: %s" % a.api)
+
+
+def once_or_run(client, once, interval_ms, name):
+    """once: prints the servers routed to now, one a line (1 and a line on stderr when the front end
+    did not answer); else samples to stdout until SIGTERM or SIGINT. Shared with haproxy_sampler.py."""
+    if once:
         try:
             print("\n".join(client.servers()))
         except Exception as e:  # noqa: BLE001
-            print("traefik_sampler: %s: %s" % (a.api, e), file=sys.stderr)
+            print("%s: %s" % (name, e), file=sys.stderr)
             return 1
         return 0
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
-    run(client, a.interval_ms / 1000.0, sys.stdout, lambda: bool(stopping))
+    run(client, interval_ms / 1000.0, sys.stdout, lambda: bool(stopping))
     return 0
 
 
