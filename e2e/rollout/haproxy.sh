@@ -56,7 +56,6 @@ resolvers cluster
   hold other 0s
 defaults
   mode http
-  option httplog
   timeout connect 2s
   timeout client 30s
   timeout server 30s
