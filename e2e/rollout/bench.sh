@@ -89,7 +89,7 @@ run_scenario() { # run_scenario <name>
     gate-haproxy)
       kind=zdt mode=gate fe=haproxy LOAD_URL=http://127.0.0.1:$HAPROXY_WEB_PORT
       APP_TRAFFIC="    provider: health-probe
-    probe: {intervalSeconds: $HAPROXY_INTER_S, timeoutSeconds: 1, unhealthyThreshold: $HAPROXY_FALL, healthyThreshold: 1}
+    probe: {intervalSeconds: $HAPROXY_INTER_S, timeoutSeconds: $HAPROXY_CHECK_TIMEOUT_S, unhealthyThreshold: $HAPROXY_FALL, healthyThreshold: 1}
     propagationSeconds: 10
     verify: ingress
     controller: {namespace: zdt-ingress, service: haproxy, port: runtime}" ;;

@@ -11,7 +11,8 @@
 # (app-probed, publishNotReadyAddresses false), resolved through the cluster's CoreDNS every
 # second. Kubernetes marks a terminating pod's endpoint not ready at once, so the pod leaves DNS
 # when its drain starts (after CoreDNS's 5 s cache at most) and HAProxy takes the slot out. The
-# HTTP health check (GET /healthz every HAPROXY_INTER, DOWN after HAPROXY_FALL failures) is the
+# HTTP health check (GET /healthz every HAPROXY_INTER_S, DOWN after HAPROXY_FALL failures or
+# timeouts of HAPROXY_CHECK_TIMEOUT_S; the app's traffic.probe says the same) is the
 # probe's part: it catches a pod that dies or stops answering; the demo app fails it only on
 # SIGTERM, which comes after the hold.
 #
@@ -22,7 +23,8 @@ HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
 HAPROXY_WEB_PORT=${HAPROXY_WEB_PORT:-8087}
 HAPROXY_API_PORT=${HAPROXY_API_PORT:-8088}
 HAPROXY_INTER_S=${HAPROXY_INTER_S:-1}
-HAPROXY_FALL=${HAPROXY_FALL:-2}
+HAPROXY_CHECK_TIMEOUT_S=${HAPROXY_CHECK_TIMEOUT_S:-3} # a 1 s check timed out under the bench's load (first run)
+HAPROXY_FALL=${HAPROXY_FALL:-3}
 HAPROXY_PID=""
 
 # haproxy_start <ns> <dir> <pod selector, e.g. app: app>: the headless Service, the config, the process, the Service of its runtime API.
@@ -50,16 +52,20 @@ resolvers cluster
   timeout resolve 1s
   timeout retry 1s
   hold valid 1s
+  # A pod's record gone from a good answer: its slot leaves at once. A failed answer (timeout,
+  # refused, other error, or NX) keeps the last good one for 30 s: with 0 s, one DNS hiccup of
+  # CoreDNS under load put every slot in maintenance at once (first run: 503 "no server available").
   hold obsolete 0s
-  hold nx 0s
-  hold refused 0s
-  hold other 0s
+  hold nx 30s
+  hold refused 30s
+  hold timeout 30s
+  hold other 30s
 defaults
   mode http
   timeout connect 2s
   timeout client 30s
   timeout server 30s
-  timeout check 1s
+  timeout check ${HAPROXY_CHECK_TIMEOUT_S}s
 frontend web
   bind 127.0.0.1:$HAPROXY_WEB_PORT
   default_backend app
