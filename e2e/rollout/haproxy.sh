@@ -23,7 +23,8 @@ HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
 HAPROXY_WEB_PORT=${HAPROXY_WEB_PORT:-8087}
 HAPROXY_API_PORT=${HAPROXY_API_PORT:-8088}
 HAPROXY_INTER_S=${HAPROXY_INTER_S:-2}
-X
+# 1 s checks timed out under the bench's load (first run); a probe's timeout may not exceed its interval.
+HAPROXY_CHECK_TIMEOUT_S=${HAPROXY_CHECK_TIMEOUT_S:-2}
 HAPROXY_FALL=${HAPROXY_FALL:-3}
 HAPROXY_PID=""
 
