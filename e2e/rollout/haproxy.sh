@@ -20,8 +20,8 @@
 # selector-less, with a hand-written EndpointSlice, as e2e/cluster/lib/traefik.sh does for Traefik.
 
 HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
-HAPROXY_WEB_PORT=${HAPROXY_WEB_PORT:-8087}
-HAPROXY_API_PORT=${HAPROXY_API_PORT:-8088}
+HAPROXY_WEB_PORT=${HAPROXY_WEB_PORT:-8193}
+HAPROXY_API_PORT=${HAPROXY_API_PORT:-8194}
 HAPROXY_INTER_S=${HAPROXY_INTER_S:-2}
 # 1 s checks timed out under the bench's load (first run); a probe's timeout may not exceed its interval.
 HAPROXY_CHECK_TIMEOUT_S=${HAPROXY_CHECK_TIMEOUT_S:-2}
