@@ -42,6 +42,11 @@ spec:
   selector: {$selector}
   ports: [{name: http, port: 8080, targetPort: http}]
 YAML
+  # HAPROXY_SERVERS=a: the Service's A records (what the first runs used: HAProxy 2.6 moves
+  # addresses between slots when the answer changes); srv: its SRV records, one target name per
+  # pod, so that a pod keeps its slot.
+  local target="app-probed.$ns.svc.cluster.local:8080"
+  [[ ${HAPROXY_SERVERS:-a} == srv ]] && target="_http._tcp.app-probed.$ns.svc.cluster.local"
   cat >"$dir/haproxy.cfg" <<CFG
 global
   stats socket ipv4@$ZDT_NODE_IP:$HAPROXY_API_PORT level user
@@ -74,7 +79,7 @@ backend app
   balance roundrobin
   option httpchk GET /healthz
   default-server inter ${HAPROXY_INTER_S}s fall $HAPROXY_FALL rise 1
-  server-template pod 1-10 app-probed.$ns.svc.cluster.local:8080 check resolvers cluster init-addr none resolve-prefer ipv4
+  server-template pod 1-10 $target check resolvers cluster init-addr none resolve-prefer ipv4
 CFG
   "$HAPROXY_BIN" -c -q -f "$dir/haproxy.cfg" || die "haproxy refused $dir/haproxy.cfg"
   "$HAPROXY_BIN" -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
