@@ -7,7 +7,7 @@
 #                                             like a cloud balancer, it does not re-send a failed request)
 #   runtime  $ZDT_NODE_IP:$HAPROXY_API_PORT   stats socket, level user: `show servers state`
 #
-# Servers come from DNS: `server-template` slots filled from the A records of a headless Service
+# Servers come from DNS: `server-template` slots filled from the SRV records of a headless Service
 # (app-probed, publishNotReadyAddresses false), resolved through the cluster's CoreDNS every
 # second. Kubernetes marks a terminating pod's endpoint not ready at once, so the pod leaves DNS
 # when its drain starts (after CoreDNS's 5 s cache at most) and HAProxy takes the slot out. The
@@ -42,11 +42,11 @@ spec:
   selector: {$selector}
   ports: [{name: http, port: 8080, targetPort: http}]
 YAML
-  # HAPROXY_SERVERS=a: the Service's A records (what the first runs used: HAProxy 2.6 moves
-  # addresses between slots when the answer changes); srv: its SRV records, one target name per
-  # pod, so that a pod keeps its slot.
-  local target="app-probed.$ns.svc.cluster.local:8080"
-  [[ ${HAPROXY_SERVERS:-a} == srv ]] && target="_http._tcp.app-probed.$ns.svc.cluster.local"
+  # HAPROXY_SERVERS=srv (default): the Service's SRV records, one target name per pod, so that a
+  # pod keeps its slot; a: its A records (the first runs: HAProxy 2.6 moved addresses between
+  # slots whenever the answer changed and failed requests before any rollout).
+  local target="_http._tcp.app-probed.$ns.svc.cluster.local"
+  [[ ${HAPROXY_SERVERS:-srv} == a ]] && target="app-probed.$ns.svc.cluster.local:8080""
   cat >"$dir/haproxy.cfg" <<CFG
 global
   stats socket ipv4@$ZDT_NODE_IP:$HAPROXY_API_PORT level user
