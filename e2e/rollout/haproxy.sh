@@ -46,7 +46,7 @@ YAML
   # pod keeps its slot; a: its A records (the first runs: HAProxy 2.6 moved addresses between
   # slots whenever the answer changed and failed requests before any rollout).
   local target="_http._tcp.app-probed.$ns.svc.cluster.local"
-  [[ ${HAPROXY_SERVERS:-srv} == a ]] && target="app-probed.$ns.svc.cluster.local:8080""
+  [[ ${HAPROXY_SERVERS:-srv} == a ]] && target="app-probed.$ns.svc.cluster.local:8080"
   cat >"$dir/haproxy.cfg" <<CFG
 global
   stats socket ipv4@$ZDT_NODE_IP:$HAPROXY_API_PORT level user
