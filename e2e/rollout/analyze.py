@@ -42,6 +42,8 @@ TITLES = {
     "gate-httproute": "zdt gate, spec.route rendered as an HTTPRoute, through Traefik's Gateway API provider",
     "plain-envoy": "(a) plain Deployment, no preStop, through Envoy (Contour)",
     "gate-envoy": "(c) ZeroDowntimeApp, gate mode, through Envoy (Contour), verified at Envoy's admin",
+    "plain-haproxy": "plain Deployment through HAProxy probing the pods",
+    "gate-haproxy": "zdt gate through HAProxy probing the pods, verified by its runtime API",
     "policy-deployment": "plain Deployment (as a chart renders it) + DrainPolicy",
     "policy-statefulset": "plain StatefulSet, RollingUpdate + DrainPolicy",
 }
@@ -316,12 +318,14 @@ def log_events(run, pod):
 
 
 def traefik_samples(run):
-    """The front end's recorded server lists (traefik_sampler.Sample), oldest first: Traefik's, or
-    Envoy's balanced hosts (envoy_sampler.py, same format) for a run through Envoy."""
-    path = os.path.join(run, "envoy.txt")
-    if not exists(path):
-        path = os.path.join(run, "traefik.txt")
-    return traefik_sampler.read_samples(open_text(path)) if exists(path) else []
+    """The front end's recorded server lists (traefik_sampler.Sample), oldest first: Envoy's
+    balanced hosts (envoy.txt) or HAProxy's servers (haproxy.txt) when the load went through them
+    (their samplers write traefik.txt's format), else Traefik's."""
+    for name in ("envoy.txt", "haproxy.txt", "traefik.txt"):
+        path = os.path.join(run, name)
+        if exists(path):
+            return traefik_sampler.read_samples(open_text(path))
+    return []
 
 
 def routing(samples, ip, stop_at):
@@ -883,12 +887,25 @@ def check(results, mode, per_pod=None):
     for name, r in by.items():
         # A front end other than Traefik: every hold of the gate ended Verified by its own verifier
         # (none by the bound), so the rollout's 0 failed is that front end's doing, not the wait's.
-        if r.get("kind") != "zdt" or r.get("mode") != "gate" or r.get("frontEnd", "traefik") == "traefik":
+        # HAProxy's holds are checked per pod below.
+        if r.get("kind") != "zdt" or r.get("mode") != "gate" or r.get("frontEnd", "traefik") in ("traefik", "haproxy"):
             continue
         drains = sorted((r.get("releasedBy") or {}).items())
         need(r.get("lastDrainsRecorded") and drains and all(k == "Verified" for k, _ in drains), name + ":holds-verified",
              "%s: every hold was released Verified by the %s verifier (%s)"
              % (name, r.get("frontEnd"), ", ".join("%s %d" % kv for kv in drains) or "no drain recorded"))
+    for name, r in by.items():
+        if r.get("frontEnd") != "haproxy":
+            continue
+        # Through the probing balancer: every hold of the gate was released because HAProxy's
+        # runtime API showed the pod no longer routed.
+        if gated(name):
+            drains = (per_pod or {}).get(name, {}).get("lastDrains") or []
+            bad = ["%s %s" % (d.get("pod"), d.get("releasedBy")) for d in drains
+                   if d.get("releasedBy") != "Verified" or "by HAProxy" not in (d.get("message") or "")]
+            need(drains and not bad, name + ":holds-verified",
+                 "%s: every hold was released Verified by HAProxy's runtime API (%d drains%s)"
+                 % (name, len(drains), "; not: " + ", ".join(bad) if bad else ""))
     if "sleep5" in by:
         need(by["sleep5"]["failed"] > 0, "sleep5:too-short",
              "a fixed 5 s sleep is too short for this ingress (%d failed)" % by["sleep5"]["failed"])

@@ -9,6 +9,9 @@
 #   --out DIR writes the results elsewhere; --keep leaves the last scenario's namespace running
 #
 # plain-envoy and gate-envoy run through Envoy driven by Contour instead (e2e/cluster/lib/envoy.sh).
+# plain-haproxy and gate-haproxy send the load through HAProxy probing the pods (haproxy.sh): a
+# plain Deployment, and the gate verified by HAProxy's runtime API (provider health-probe).
+#
 # gate-2traefik runs the gate through two Traefik replicas with the load split across both, the
 # second lagging (its throttle BENCH_LAG_THROTTLE, default 20 s); the others run through one.
 #
@@ -23,6 +26,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh" # the workloads, load, recording and completion check shared with the drills
+source "$HERE/haproxy.sh" # plain-haproxy, gate-haproxy: HAProxy as a probing balancer, a host process
 # A scenario that stops half-way must not leave its load generator, sampler or watchers running
 # into the next run.
 trap 'jobs -p | xargs -r kill 2>/dev/null || true' EXIT
@@ -67,7 +71,7 @@ run_scenario() { # run_scenario <name>
   local name=$1 ns="bench-$1" dir="$RUNS/$1" kind mode="" grace=30 sleep=0 replicas=$REPLICAS
   local level=$POD_SECURITY APP_IMAGE=localhost/demo-app:dev APP_RESTRICTED="" APP_OWN_PRESTOP=""
   local traefiks=1 THROTTLE=$THROTTLE LOAD_SPLIT_URL="" TRAEFIK_API_URLS=$ZDT_TRAEFIK_API_URL WORKLOAD=deploy
-  local ROUTE="" gateway=0 FRONT_END=traefik INGRESS_CLASS=traefik LOAD_URL=""
+  local ROUTE="" gateway=0 FRONT_END=traefik fe_replicas="" INGRESS_CLASS=traefik LOAD_URL="" APP_TRAFFIC=""
   case $name in
     plain) kind=deploy ;;
     sleep30) kind=deploy sleep=30 grace=60 ;;
@@ -91,6 +95,16 @@ run_scenario() { # run_scenario <name>
     # Envoy's listener, the app is verified against Envoy's admin /clusters.
     plain-envoy) kind=deploy FRONT_END=envoy INGRESS_CLASS=contour LOAD_URL=$ZDT_ENVOY_WEB_URL ;;
     gate-envoy) kind=zdt mode=gate FRONT_END=envoy INGRESS_CLASS=contour LOAD_URL=$ZDT_ENVOY_WEB_URL ;;
+    # HAProxy probing the pods, servers from DNS. The gate's bound covers the DNS path (CoreDNS
+    # caches 5 s, HAProxy resolves every second) on top of the probe: propagationSeconds 10.
+    plain-haproxy) kind=deploy FRONT_END=haproxy LOAD_URL=http://127.0.0.1:$HAPROXY_WEB_PORT ;;
+    gate-haproxy)
+      kind=zdt mode=gate FRONT_END=haproxy LOAD_URL=http://127.0.0.1:$HAPROXY_WEB_PORT
+      APP_TRAFFIC="    provider: health-probe
+    probe: {intervalSeconds: $HAPROXY_INTER_S, timeoutSeconds: $HAPROXY_CHECK_TIMEOUT_S, unhealthyThreshold: $HAPROXY_FALL, healthyThreshold: 1}
+    propagationSeconds: 10
+    verify: ingress
+    controller: {namespace: zdt-ingress, service: haproxy, port: runtime}" ;;
     # A plain workload, protected by a DrainPolicy (the webhook gives its pods gate mode's drain).
     policy-deployment) kind=policy mode=gate ;;
     policy-statefulset) kind=policy mode=gate WORKLOAD=statefulset ;;
@@ -117,6 +131,11 @@ run_scenario() { # run_scenario <name>
     zdt_app "$ns" v1 "$mode" "$replicas" | kubectl apply -f - >/dev/null
   fi
   app_wait_ready "$name" "$ns" "$replicas"
+  if [[ $FRONT_END == haproxy ]]; then
+    haproxy_start "$ns" "$dir" "$([[ $kind == zdt ]] && echo "zdt.dev/app: app" || echo "app: app")"
+    haproxy_wait_routes "$replicas"
+    fe_replicas=1
+  fi
   if [[ $kind == policy ]]; then
     # The pods predate the policy: it reports them unprotected until a restart replaces them.
     drain_policy "$ns" | kubectl apply -f - >/dev/null
@@ -142,7 +161,12 @@ run_scenario() { # run_scenario <name>
 
   # Record: every pod change, the old pods' own log lines, Traefik's server list every 200 ms.
   record_start "$ns" "$dir"
-  local old_pods=$OLD_PODS
+  local old_pods=$OLD_PODS hap_sampler=""
+  if [[ $FRONT_END == haproxy ]]; then # HAProxy's routing too, in traefik.txt's format (analyze.py prefers it)
+    nice -n -10 python3 "$HERE/haproxy_sampler.py" --api "$ZDT_NODE_IP:$HAPROXY_API_PORT" --backend app \
+      --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/haproxy.txt" 2>>"$dir/haproxy-sampler.log" &
+    hap_sampler=$!
+  fi
   load_start "$ns" "$dir"
   local loadgen=$LOADGEN slow="" p
   if [[ $name == gate-long-requests ]]; then # 10 s requests in flight through the whole rollout
@@ -194,6 +218,8 @@ run_scenario() { # run_scenario <name>
   for p in $loadgen; do wait "$p" || true; done
   [[ -n $slow ]] && { wait "$slow" || true; }
   record_stop
+  [[ -n $hap_sampler ]] && { kill "$hap_sampler" 2>/dev/null; wait "$hap_sampler" 2>/dev/null || true; }
+  [[ $FRONT_END == haproxy ]] && haproxy_stop
   [[ $kind == zdt ]] && kubectl -n "$ns" get zdt app -o json >"$dir/zdt.json"
   if [[ $kind == policy ]]; then
     # The policy's status after the rollout (its minReadySeconds advice), the owner (does it have
@@ -208,7 +234,7 @@ run_scenario() { # run_scenario <name>
 {"name": "$name", "kind": "$kind", "mode": "$mode", "change": "$change", "replicas": $replicas, "workload": "$WORKLOAD",
  "podSecurity": "$level", "image": "$APP_IMAGE", "ownPreStop": $([[ -n $APP_OWN_PRESTOP ]] && echo true || echo false),
  "shellAbsent": $shell_absent,
- "throttleSeconds": $THROTTLE, "frontEnd": "$FRONT_END", "frontEndReplicas": $traefiks,
+ "throttleSeconds": $THROTTLE, "frontEnd": "$FRONT_END", "frontEndReplicas": ${fe_replicas:-$traefiks},
  "laggingThrottleSeconds": $([[ $traefiks == 2 ]] && echo "$LAG_THROTTLE" || echo null), "rate": $RATE, "minRequests": $MIN_REQUESTS, "graceSeconds": $grace, "preStopSleepSeconds": $sleep,
  "changeAtMs": $t0, "deploymentCompleteAtMs": $complete, "oldPodsExitedAtMs": $exited}
 JSON
@@ -282,7 +308,7 @@ traefik_replicas 1 0 # the cluster as it was: one Traefik, Ingress provider only
 status=0
 "$PY" "$HERE/analyze.py" --runs "$RUNS" --out "$OUT" --mode "$MODE" --scenarios "$SCENARIOS" || status=$?
 for s in "${list[@]}"; do
-  for f in requests.csv requests-2.csv slow-requests.csv pods.json traefik.txt envoy.txt events.json operator.log; do
+  for f in requests.csv requests-2.csv slow-requests.csv pods.json traefik.txt envoy.txt haproxy.txt events.json operator.log; do
     [[ -f $RUNS/$s/$f ]] && gzip -f "$RUNS/$s/$f"
   done
 done

@@ -171,7 +171,11 @@ sys.exit(0 if ok and s.get("coveredPods") == int(sys.argv[2]) and s.get("unprote
   done
 }
 
-zdt_app() { # zdt_app <ns> <version> <mode> <replicas>
+zdt_app() { # zdt_app <ns> <version> <mode> <replicas>; APP_TRAFFIC replaces the traffic block (Traefik's)
+  local traffic=${APP_TRAFFIC:-"    provider: traefik
+    throttleSeconds: $THROTTLE
+    verify: ingress
+    controller: {namespace: zdt-ingress, service: traefik, port: traefik}"}
   cat <<YAML
 apiVersion: zdt.dev/v1alpha1
 kind: ZeroDowntimeApp
@@ -194,10 +198,13 @@ $(app_traffic)
 YAML
 }
 
-# The app's traffic section for the front end under test (FRONT_END traefik or envoy): verified
-# against every replica of it, found through its Service in zdt-ingress.
+# The app's traffic section for the front end under test (FRONT_END traefik or envoy, or
+# APP_TRAFFIC as given, e.g. HAProxy's): verified against every replica of it, found through its
+# Service in zdt-ingress.
 app_traffic() {
-  if [[ ${FRONT_END:-traefik} == envoy ]]; then
+  if [[ -n ${APP_TRAFFIC:-} ]]; then
+    printf '%s\n' "$APP_TRAFFIC"
+  elif [[ ${FRONT_END:-traefik} == envoy ]]; then
     cat <<YAML
     provider: envoy
     verify: ingress
@@ -331,14 +338,14 @@ record_reconnect() {
   OLD_PODS=$old
 }
 
-# load_start <ns> <dir>: RATE req/s through Traefik until <dir>/stop exists. Sets LOADGEN (the
+# load_start <ns> <dir>: RATE req/s through Traefik (or LOAD_URL, e.g. HAProxy's) until <dir>/stop exists. Sets LOADGEN (the
 # pids). With LOAD_SPLIT_URL (a second Traefik replica's web URL), half the rate goes through each:
 # requests.csv/summary.json through the first, requests-2.csv/summary-2.json through the second.
 load_start() {
   local ns=$1 dir=$2 rate=$RATE
   rm -f "$dir/stop"
   [[ -n ${LOAD_SPLIT_URL:-} ]] && rate=$((RATE / 2))
-  # LOAD_URL: another front end's HTTP listener (Envoy's), else Traefik's.
+  # LOAD_URL: another front end's HTTP listener (Envoy's, HAProxy's), else Traefik's.
   "$ROOT/e2e/loadgen/loadgen" --url "${LOAD_URL:-http://127.0.0.1:8081}/" --host-header "$ns.bench.local" --rate "$rate" \
     --until-file "$dir/stop" --duration 900s --timeout 5s --out "$dir/requests.csv" \
     --summary "$dir/summary.json" 2>"$dir/loadgen.log" &

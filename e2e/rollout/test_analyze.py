@@ -284,3 +284,37 @@ class EnvoySampler(unittest.TestCase):
                                                               "http://10.244.0.15:8080", "http://fd00:10:244::30:8080"])
         self.assertEqual(es.balanced(clusters, "web/cart/"), ["http://127.0.0.1:19901"])
         self.assertEqual(es.balanced({}, "web/shop/"), [])
+
+
+class HaproxyFrontEnd(unittest.TestCase):
+    """plain-haproxy and gate-haproxy: the load went through HAProxy probing the pods."""
+
+    def failed(self, name, kind, failed, drains):
+        r = {"name": name, "kind": kind, "mode": "gate" if kind == "zdt" else "", "failed": failed, "requests": 100,
+             "frontEnd": "haproxy", "lastDrainsRecorded": True, "releasedBy": {}}
+        per_pod = {name: {"stopped": [], "lastDrains": drains}}
+        with contextlib.redirect_stdout(io.StringIO()):
+            return [f["id"] for f in rollout.check([r], "full", per_pod)
+                    if f["id"] in (name + ":shows-problem", name + ":holds-verified")]
+
+    def test_the_plain_deployment_must_fail_requests(self):
+        self.assertEqual(self.failed("plain-haproxy", "deploy", 12, []), [])
+        self.assertEqual(self.failed("plain-haproxy", "deploy", 0, []), ["plain-haproxy:shows-problem"])
+
+    def test_every_hold_is_verified_by_haproxy(self):
+        ok = {"pod": "a", "releasedBy": "Verified", "message": "a (10.244.0.9) no longer routed to by HAProxy"}
+        self.assertEqual(self.failed("gate-haproxy", "zdt", 0, [ok, dict(ok, pod="b")]), [])
+        timeout = {"pod": "b", "releasedBy": "Timeout", "message": "hold bound 14.0s reached"}
+        self.assertEqual(self.failed("gate-haproxy", "zdt", 0, [ok, timeout]), ["gate-haproxy:holds-verified"])
+        by_slices = {"pod": "b", "releasedBy": "Verified", "message": "b out of the EndpointSlices for 10 s"}
+        self.assertEqual(self.failed("gate-haproxy", "zdt", 0, [ok, by_slices]), ["gate-haproxy:holds-verified"])
+        self.assertEqual(self.failed("gate-haproxy", "zdt", 0, []), ["gate-haproxy:holds-verified"])
+
+    def test_haproxys_samples_are_read_before_traefiks(self):
+        with tempfile.TemporaryDirectory() as run:
+            with open(os.path.join(run, "traefik.txt"), "w") as f:
+                f.write("1000 1 1 http://10.244.0.5:8080\n")
+            self.assertEqual(rollout.traefik_samples(run)[0].servers, ["http://10.244.0.5:8080"])
+            with open(os.path.join(run, "haproxy.txt"), "w") as f:
+                f.write("1000 1 1 http://10.244.0.7:8080\n")
+            self.assertEqual(rollout.traefik_samples(run)[0].servers, ["http://10.244.0.7:8080"])

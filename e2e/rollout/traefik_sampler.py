@@ -188,18 +188,25 @@ def main(argv=None, what="api", what_help="Traefik's API, e.g. http://10.244.0.1
     urls = getattr(a, what)
     clients = [(client_class or Client)(url, a.prefix, a.timeout_s) for url in urls]
     client = clients[0] if len(clients) == 1 else Replicas(clients)
-    if a.once:
+    return once_or_run(client, a.once, a.interval_ms, "%s: %s" % (os.path.basename(sys.argv[0]), urls))
+
+
+def once_or_run(client, once, interval_ms, name):
+    """once: prints the servers routed to now, one a line (1 and a line on stderr when the front end
+    did not answer); else samples to stdout until SIGTERM or SIGINT. Shared with haproxy_sampler.py."""
+    if once:
         try:
             print("\n".join(client.servers()))
         except Exception as e:  # noqa: BLE001
-            print("%s: %s: %s" % (os.path.basename(sys.argv[0]), urls, e), file=sys.stderr)
+            print("%s: %s" % (name, e), file=sys.stderr)
             return 1
         return 0
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
-    run(client, a.interval_ms / 1000.0, sys.stdout, lambda: bool(stopping))
+    run(client, interval_ms / 1000.0, sys.stdout, lambda: bool(stopping))
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,6 +7,7 @@ DEB_PACKAGES=(
   iptables conntrack ipset ethtool socat kmod   # what kubelet and kube-proxy call
   umoci skopeo busybox-static debootstrap       # daemonless image building
   openssl curl jq ca-certificates iproute2 util-linux procps psmisc
+  haproxy                                       # the probing balancer of HaproxyGateTest and the *-haproxy scenarios (run as our own process)
 )
 
 cmd_deps() {
@@ -32,6 +33,12 @@ cmd_deps() {
      systemctl is-active --quiet containerd 2>/dev/null; then
     warn "the system containerd service is running; zdt-cluster uses its own containerd, stopping the system one"
     systemctl stop containerd || true
+  fi
+  # Same for haproxy: ours runs as our own process with our own config; the packaged service must not run.
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]] &&
+     systemctl is-active --quiet haproxy 2>/dev/null; then
+    warn "the system haproxy service is running; zdt-cluster runs its own haproxy, stopping and disabling the system one"
+    systemctl disable --now haproxy || true
   fi
   command -v go >/dev/null || warn "go is not on PATH: 'zdt-cluster build' needs Go 1.26+"
 }

@@ -145,7 +145,8 @@ final class FrontEndApi {
         if (t instanceof HttpConnectTimeoutException) {
             return "could not be connected to within " + limit;
         }
-        if (t instanceof HttpTimeoutException || t instanceof TimeoutException) {
+        if (t instanceof HttpTimeoutException || t instanceof TimeoutException
+                || t instanceof java.net.SocketTimeoutException) {
             return "timed out after " + limit;
         }
         if (t instanceof ConnectException) {

@@ -104,9 +104,9 @@ class TraefikVerifierTest {
     @Test
     void findsThePodsInRecordedAnswersOfTheCrdAndGatewayApiProviders() throws Exception {
         Map<String, Set<String>> routes = new TreeMap<>();
-        TraefikVerifier.Tally tally = new TraefikVerifier.Tally(Set.of());
+        FrontEndApi.Tally tally = TraefikVerifier.tally(Set.of());
         TraefikVerifier.read(new ObjectMapper().readTree(resource("/traefik/http-services-recorded-crd.json")),
-                Set.of("10.77.0.2", "10.77.0.3", "10.77.0.9"), new TraefikVerifier.Hints("g-e0x2hl97y", "shop"),
+                Set.of("10.77.0.2", "10.77.0.3", "10.77.0.9"), new FrontEndApi.Hints("g-e0x2hl97y", "shop"),
                 routes, tally);
         assertThat(routes).containsOnly(
                 Map.entry("10.77.0.2", Set.of("g-e0x2hl97y-shop-38bcef08ab977d6de43a@kubernetescrd")),
@@ -114,8 +114,8 @@ class TraefikVerifierTest {
 
         routes.clear();
         TraefikVerifier.read(new ObjectMapper().readTree(resource("/traefik/http-services-recorded-gateway.json")),
-                Set.of("10.77.0.2", "10.77.0.5", "10.77.0.6", "10.77.0.9"), new TraefikVerifier.Hints("g-e1ffub88h", "shop"),
-                routes, new TraefikVerifier.Tally(Set.of()));
+                Set.of("10.77.0.2", "10.77.0.5", "10.77.0.6", "10.77.0.9"), new FrontEndApi.Hints("g-e1ffub88h", "shop"),
+                routes, TraefikVerifier.tally(Set.of()));
         assertThat(routes).containsOnly(
                 Map.entry("10.77.0.5", Set.of("g-e1ffub88h-shop-http-80@kubernetesgateway")),
                 Map.entry("10.77.0.6", Set.of("g-e1ffub88h-shop-http-80@kubernetesgateway")));

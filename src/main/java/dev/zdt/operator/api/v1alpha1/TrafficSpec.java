@@ -22,8 +22,10 @@ import io.fabric8.generator.annotation.ValidationRule;
         message = "deregistrationDelaySeconds applies only to provider aws-alb")
 @ValidationRule(value = "self.provider != 'generic' || has(self.propagationSeconds)",
         message = "provider generic needs propagationSeconds: how long your front end takes to stop sending to a removed endpoint")
-@ValidationRule(value = "self.verify != 'ingress' || self.provider in ['traefik', 'envoy']",
-        message = "verify: ingress is implemented for providers traefik and envoy; use verify: endpoints for other providers")
+@ValidationRule(value = "self.verify != 'ingress' || self.provider in ['traefik', 'envoy', 'health-probe']",
+        message = "verify: ingress is implemented for providers traefik, envoy (its admin API) and health-probe (an HAProxy's runtime API) only; use verify: endpoints for other providers")
+@ValidationRule(value = "self.verify != 'ingress' || self.provider != 'health-probe' || has(self.controller)",
+        message = "verify: ingress with provider health-probe needs controller: the Service in front of HAProxy's runtime API (a TCP port; apiUrl does not apply)")
 @ValidationRule(value = "self.verify != 'ingress' || has(self.controller) || has(self.apiUrl)",
         message = "verify: ingress needs controller, the Service in front of the ingress controller's API (namespace, service, port), or apiUrl for a single instance")
 @ValidationRule(value = "!(has(self.controller) && has(self.apiUrl))",
@@ -70,11 +72,11 @@ public class TrafficSpec {
     @Max(3600)
     private Integer propagationSeconds;
 
-    @JsonPropertyDescription("How removal is confirmed before a pod is released: endpoints (EndpointSlices, then the propagation time), ingress (ask every replica of the front end: Traefik's API or Envoy's admin; providers traefik and envoy, needs controller or apiUrl) or none (hold for the full hold time).")
+    @JsonPropertyDescription("How removal is confirmed before a pod is released: endpoints (EndpointSlices, then the propagation time), ingress (ask every replica of the front end: traefik through its API, envoy through its admin API, each needs controller or apiUrl; health-probe through an HAProxy's runtime API, needs controller) or none (hold for the full hold time).")
     @Default("endpoints")
     private Verify verify = Verify.ENDPOINTS;
 
-    @JsonPropertyDescription("verify: ingress: the Service in front of the ingress controller's API. The operator asks every ready replica behind it and releases a pod only when all of them stopped routing to it.")
+    @JsonPropertyDescription("verify: ingress: the Service in front of the ingress controller's API (traefik: its HTTP API; health-probe: an HAProxy's runtime API on TCP, level user). The operator asks every ready replica behind it and releases a pod only when all of them stopped routing to it.")
     private ControllerRef controller;
 
     @JsonPropertyDescription("verify: ingress, single instance: base URL of one ingress controller's API, e.g. http://10.88.0.1:9000. Only that one instance is asked. Accepted only when the cluster admin lists the URL in the operator's allow-list (zdt.ingress.allowed-api-urls, chart value ingress.allowedApiUrls); otherwise use controller.")
