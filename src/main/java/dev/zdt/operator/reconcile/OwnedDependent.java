@@ -3,6 +3,7 @@ package dev.zdt.operator.reconcile;
 import java.net.HttpURLConnection;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
@@ -90,17 +91,19 @@ abstract class OwnedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
             throw new ChildConflictException(actual.getKind(), actual, app.getMetadata().getName());
         }
         String uid = app.getMetadata().getUid();
-        Compared now = new Compared(app.getMetadata().getGeneration(), inputs(app, context),
-                actual == null ? null : actual.getMetadata().getResourceVersion());
-        if (actual != null && now.equals(compared.get(uid))) {
+        Object inputs = inputs(app, context);
+        Long generation = app.getMetadata().getGeneration();
+        Compared last = compared.get(uid);
+        if (actual != null && last != null && last.sameAs(generation, inputs, actual.getMetadata().getResourceVersion())) {
             count(unchanged);
             return ReconcileResult.noOperation(actual);
         }
         count(rendered);
         compared.remove(uid);
+        long times = last == null ? 1 : last.times() + 1;
         ReconcileResult<R> result = super.reconcile(app, actual, context);
         result.getSingleResource().ifPresent(child -> compared.put(uid,
-                new Compared(now.generation(), now.inputs(), child.getMetadata().getResourceVersion())));
+                new Compared(generation, inputs, child.getMetadata().getResourceVersion(), times)));
         forgetDeletedApps(context);
         return result;
     }
@@ -121,8 +124,21 @@ abstract class OwnedDependent<R extends HasMetadata> extends CRUDKubernetesDepen
         }
     }
 
-    /** The app's generation, the other inputs, and the child's resourceVersion after the last comparison. */
-    private record Compared(Long generation, Object inputs, String resourceVersion) {
+    /** How many times this app's child was rendered and compared (since this replica reconciles it); 0 if never. */
+    long comparisons(String appUid) {
+        Compared c = compared.get(appUid);
+        return c == null ? 0 : c.times();
+    }
+
+    /**
+     * The app's generation, the other inputs, and the child's resourceVersion after the last
+     * comparison; {@code times} counts the comparisons, for tests and nothing else.
+     */
+    private record Compared(Long generation, Object inputs, String resourceVersion, long times) {
+        boolean sameAs(Long generation, Object inputs, String resourceVersion) {
+            return Objects.equals(this.generation, generation) && Objects.equals(this.inputs, inputs)
+                    && Objects.equals(this.resourceVersion, resourceVersion);
+        }
     }
 
     @Override
