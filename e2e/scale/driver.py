@@ -263,7 +263,10 @@ def cmd_churn(kube, a):
         called.add(key)
         terminated[md["namespace"] + "/" + app] = terminated.get(md["namespace"] + "/" + app, 0) + 1
         record({"kind": "terminating", "pod": key, "t": time.time()})
-        pool.submit(prestop, md["namespace"], md["name"], app, pod_token(p))
+        try:
+            pool.submit(prestop, md["namespace"], md["name"], app, pod_token(p))
+        except RuntimeError:  # the churn is over (done or timed out) and its call pool shut down
+            record({"kind": "afterEnd", "pod": key, "t": time.time()})
 
     list_and_watch(kube, "/apis/discovery.k8s.io/v1/endpointslices?labelSelector=" +
                    urllib.parse.quote("app.kubernetes.io/managed-by=zdt-operator"), slice_event, stop)
