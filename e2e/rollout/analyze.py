@@ -40,6 +40,11 @@ TITLES = {
     "gate-2traefik": "zdt gate through two Traefik replicas, load split, one lagging",
     "plain-httproute": "plain Deployment, its own HTTPRoute, through Traefik's Gateway API provider",
     "gate-httproute": "zdt gate, spec.route rendered as an HTTPRoute, through Traefik's Gateway API provider",
+    "plain-2traefik": "plain Deployment through two Traefik replicas, load split, one lagging",
+    "sleep30-2traefik": "hand-tuned preStop sleep 30 through two Traefik replicas, load split, one lagging",
+    "sleep30-httproute": "hand-tuned preStop sleep 30, its own HTTPRoute, through Traefik's Gateway API provider",
+    "sleep30-envoy": "hand-tuned preStop sleep 30, through Envoy (Contour)",
+    "sleep30-haproxy": "hand-tuned preStop sleep 30, through HAProxy probing the pods",
     "plain-envoy": "(a) plain Deployment, no preStop, through Envoy (Contour)",
     "gate-envoy": "(c) ZeroDowntimeApp, gate mode, through Envoy (Contour), verified at Envoy's admin",
     "plain-haproxy": "plain Deployment through HAProxy probing the pods",
@@ -909,6 +914,13 @@ def check(results, mode, per_pod=None):
     if "sleep5" in by:
         need(by["sleep5"]["failed"] > 0, "sleep5:too-short",
              "a fixed 5 s sleep is too short for this ingress (%d failed)" % by["sleep5"]["failed"])
+    for name in by:
+        # Per front end: the gate's rollout against the hand-tuned sleep's through the same one.
+        front = name[len("sleep30-"):] if name.startswith("sleep30-") else None
+        if front and "gate-" + front in by:
+            gate, slept = by["gate-" + front]["rolloutSeconds"], by[name]["rolloutSeconds"]
+            need(gate is not None and slept is not None and gate < slept, "gate-%s:faster-than-sleep30" % front,
+                 "gate-%s's rollout (%s s) is shorter than %s's (%s s)" % (front, gate, name, slept))
     if "gate" in by and "sleep30" in by:
         need(by["gate"]["rolloutSeconds"] < by["sleep30"]["rolloutSeconds"], "gate:faster-than-sleep30",
              "the gate's rollout (%.1f s) is faster than sleep 30's (%.1f s)"

@@ -88,16 +88,24 @@ run_scenario() { # run_scenario <name>
     gate-2traefik)
       kind=zdt mode=gate traefiks=2 THROTTLE=$LAG_THROTTLE LOAD_SPLIT_URL=$ZDT_TRAEFIK_WEB_URL_2
       TRAEFIK_API_URLS="$ZDT_TRAEFIK_API_URL $ZDT_TRAEFIK_API_URL_2" ;;
+    # The plain Deployment and the hand-tuned sleep through the same two replicas.
+    plain-2traefik | sleep30-2traefik)
+      kind=deploy traefiks=2 THROTTLE=$LAG_THROTTLE LOAD_SPLIT_URL=$ZDT_TRAEFIK_WEB_URL_2
+      TRAEFIK_API_URLS="$ZDT_TRAEFIK_API_URL $ZDT_TRAEFIK_API_URL_2"
+      [[ $name == sleep30-* ]] && sleep=30 grace=60 ;;
     # Through Traefik's Gateway API provider: an HTTPRoute instead of an Ingress.
+    sleep30-httproute) kind=deploy sleep=30 grace=60 ROUTE=1 gateway=1 FRONT_END=traefik-gateway ;;
     plain-httproute) kind=deploy ROUTE=1 gateway=1 FRONT_END=traefik-gateway ;;
     gate-httproute) kind=zdt mode=gate ROUTE=1 gateway=1 FRONT_END=traefik-gateway ;;
     # Through Envoy driven by Contour (host processes, `zdt-cluster envoy up`): the load goes to
     # Envoy's listener, the app is verified against Envoy's admin /clusters.
     plain-envoy) kind=deploy FRONT_END=envoy INGRESS_CLASS=contour LOAD_URL=$ZDT_ENVOY_WEB_URL ;;
     gate-envoy) kind=zdt mode=gate FRONT_END=envoy INGRESS_CLASS=contour LOAD_URL=$ZDT_ENVOY_WEB_URL ;;
+    sleep30-envoy) kind=deploy sleep=30 grace=60 FRONT_END=envoy INGRESS_CLASS=contour LOAD_URL=$ZDT_ENVOY_WEB_URL ;;
     # HAProxy probing the pods, servers from DNS. The gate's bound covers the DNS path (CoreDNS
     # caches 5 s, HAProxy resolves every second) on top of the probe: propagationSeconds 10.
     plain-haproxy) kind=deploy FRONT_END=haproxy LOAD_URL=http://127.0.0.1:$HAPROXY_WEB_PORT ;;
+    sleep30-haproxy) kind=deploy sleep=30 grace=60 FRONT_END=haproxy LOAD_URL=http://127.0.0.1:$HAPROXY_WEB_PORT ;;
     gate-haproxy)
       kind=zdt mode=gate FRONT_END=haproxy LOAD_URL=http://127.0.0.1:$HAPROXY_WEB_PORT
       APP_TRAFFIC="    provider: health-probe
