@@ -29,15 +29,17 @@ public class EventRecorder {
         this.client = client;
     }
 
-    public void warning(HasMetadata regarding, String reason, String note) {
-        record(regarding, "Warning", reason, note);
+    /** @return whether the API server took the event; a failure is logged, never thrown */
+    public boolean warning(HasMetadata regarding, String reason, String note) {
+        return record(regarding, "Warning", reason, note);
     }
 
-    public void normal(HasMetadata regarding, String reason, String note) {
-        record(regarding, "Normal", reason, note);
+    /** @return whether the API server took the event; a failure is logged, never thrown */
+    public boolean normal(HasMetadata regarding, String reason, String note) {
+        return record(regarding, "Normal", reason, note);
     }
 
-    private void record(HasMetadata regarding, String type, String reason, String note) {
+    private boolean record(HasMetadata regarding, String type, String reason, String note) {
         String text = note.length() > MAX_NOTE ? note.substring(0, MAX_NOTE - 3) + "..." : note;
         try {
             client.resource(new EventBuilder()
@@ -62,10 +64,12 @@ public class EventRecorder {
                             .withUid(regarding.getMetadata().getUid())
                             .build())
                     .build()).create();
+            return true;
         } catch (KubernetesClientException e) {
             // An event is a courtesy; failing to write one must not fail a reconcile or a drain.
             LOG.warnf("could not record event %s on %s/%s: %s", reason, regarding.getMetadata().getNamespace(),
                     regarding.getMetadata().getName(), e.getMessage());
+            return false;
         }
     }
 }

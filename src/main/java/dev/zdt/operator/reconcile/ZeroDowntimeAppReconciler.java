@@ -1,8 +1,12 @@
 package dev.zdt.operator.reconcile;
 
 import dev.zdt.operator.kube.EventRecorder;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
@@ -65,7 +69,20 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     public static final String NAME = "zerodowntimeapp";
     private static final Logger LOG = Logger.getLogger(ZeroDowntimeAppReconciler.class);
 
+    /** How soon a pass whose Warning the API server refused tries again. */
+    static final Duration EVENT_RETRY = Duration.ofSeconds(10);
+    /** How many apps' refused Warnings are remembered; past that the oldest is forgotten (one Event lost, no leak). */
+    private static final int OWED_LIMIT = 1_000;
+
     private final EventRecorder events;
+    /** Per app uid, the Warning (reason and message) the API server refused, to be written again. */
+    private final Map<String, String> owedWarnings = Collections.synchronizedMap(
+            new LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                    return size() > OWED_LIMIT;
+                }
+            });
     private final IngressPolicy ingressPolicy;
     private final ManagedPods managedPods;
 
@@ -102,9 +119,9 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
                     + "through a Gateway; install the Gateway API standard CRDs, or use spec.ingress");
         }
         ZeroDowntimeAppStatus status = aggregator.from(budget, deployment, pods);
-        warnOnNewDegradation(app, status);
+        boolean owes = warnOnNewDegradation(app, status);
         writeStatus(app, status, context);
-        return UpdateControl.noUpdate();
+        return owes ? UpdateControl.<ZeroDowntimeApp>noUpdate().rescheduleAfter(EVENT_RETRY) : UpdateControl.noUpdate();
     }
 
     @Override
@@ -114,29 +131,29 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
         StatusAggregator aggregator = new StatusAggregator(app, Instant.now());
         if (cause instanceof InvalidSpecException) {
             ZeroDowntimeAppStatus status = aggregator.invalid("InvalidSpec", cause.getMessage());
-            warnOnNewDegradation(app, status);
+            boolean owes = warnOnNewDegradation(app, status);
             // Retrying cannot fix the spec; the next edit triggers a new reconcile.
             writeStatus(app, status, context);
-            return ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry();
+            return owing(ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry(), owes);
         }
         List<String> conflicts = all(e, ChildConflictException.class).stream().map(Throwable::getMessage).sorted().toList();
         if (!conflicts.isEmpty()) {
             ZeroDowntimeAppStatus status = aggregator.invalid("ChildConflict", String.join("; ", conflicts));
-            warnOnNewDegradation(app, status);
+            boolean owes = warnOnNewDegradation(app, status);
             // Retrying cannot remove the other object; the periodic pass and the next edit look again.
             writeStatus(app, status, context);
-            return ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry();
+            return owing(ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry(), owes);
         }
         if (cause instanceof GateUnavailableException) {
             ZeroDowntimeAppStatus status = aggregator.invalid("GateUnavailable", cause.getMessage());
-            warnOnNewDegradation(app, status);
+            warnOnNewDegradation(app, status); // JOSDK's retry of this error brings an owed Warning back
             writeStatus(app, status, context);
             return ErrorStatusUpdateControl.noStatusUpdate();
         }
         LOG.warnf(e, "reconcile of %s/%s failed", app.getMetadata().getNamespace(), app.getMetadata().getName());
         String message = Optional.ofNullable(e.getMessage()).orElse(e.getClass().getSimpleName());
         ZeroDowntimeAppStatus status = aggregator.invalid(conflict(e) ? "ChildConflict" : "ReconcileError", message);
-        warnOnNewDegradation(app, status);
+        warnOnNewDegradation(app, status); // as above, retried
         writeStatus(app, status, context);
         return ErrorStatusUpdateControl.noStatusUpdate();
     }
@@ -187,18 +204,39 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
         return tree;
     }
 
-    /** One Event per new reason or message, not one per reconcile. */
-    private void warnOnNewDegradation(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
+    /** A pass that still owes a Warning comes back after {@link #EVENT_RETRY} instead of the periodic interval. */
+    private static ErrorStatusUpdateControl<ZeroDowntimeApp> owing(ErrorStatusUpdateControl<ZeroDowntimeApp> control,
+            boolean owes) {
+        return owes ? control.rescheduleAfter(EVENT_RETRY) : control;
+    }
+
+    /**
+     * One Event per new reason or message, not one per reconcile. The status is written whether or
+     * not the Event was, so a refused Event (a timeout, a quota, an API server under load) would
+     * otherwise never be written: the next pass finds the same condition in the status and takes
+     * it as announced. Such a Warning is remembered here and written again on a later pass.
+     *
+     * @return whether the Warning for the current degradation is still owed
+     */
+    boolean warnOnNewDegradation(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
+        String uid = app.getMetadata().getUid();
         Condition now = find(status, StatusAggregator.DEGRADED);
         if (now == null || !"True".equals(now.getStatus())) {
-            return;
+            owedWarnings.remove(uid);
+            return false;
         }
+        String warning = now.getReason() + "\n" + now.getMessage();
         Condition before = app.getStatus() == null ? null : find(app.getStatus(), StatusAggregator.DEGRADED);
         if (before != null && Objects.equals(before.getReason(), now.getReason())
-                && Objects.equals(before.getMessage(), now.getMessage())) {
-            return;
+                && Objects.equals(before.getMessage(), now.getMessage()) && !warning.equals(owedWarnings.get(uid))) {
+            return false;
         }
-        events.warning(app, now.getReason(), now.getMessage());
+        if (events.warning(app, now.getReason(), now.getMessage())) {
+            owedWarnings.remove(uid);
+            return false;
+        }
+        owedWarnings.put(uid, warning);
+        return true;
     }
 
     private static Condition find(ZeroDowntimeAppStatus status, String type) {

@@ -25,10 +25,15 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
+import io.fabric8.kubernetes.api.model.MicroTime;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBindingBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBuilder;
 import io.fabric8.kubernetes.api.model.events.v1.Event;
+import io.fabric8.kubernetes.api.model.events.v1.EventBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -419,8 +424,61 @@ class ZeroDowntimeAppReconcilerTest {
                 + "container web: CrashLoopBackOff (back-off 40s restarting failed container=web pod=broken-2, last exit "
                 + "code 1 (Error))");
         assertThat(condition(app, "Progressing").getMessage()).contains("not starting: pod broken-1");
-        await().atMost(WAIT).until(() -> events("PodsNotStarting").stream()
-                .anyMatch(e -> e.getType().equals("Warning") && e.getNote().contains("broken-2 container web: CrashLoopBackOff")));
+        // Asserted, not polled for a boolean: a timeout names the Events that were there.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(events("PodsNotStarting"))
+                .extracting(e -> e.getType() + ": " + e.getNote())
+                .anyMatch(note -> note.startsWith("Warning: ") && note.contains("broken-2 container web: CrashLoopBackOff")));
+    }
+
+    @Test
+    void aWarningTheApiServerRefusedIsWrittenOnALaterPass() {
+        // An admission policy that refuses every Event in this namespace: the API server takes the
+        // status and refuses the Warning, as it would under a timeout or an outage of the events API.
+        var policy = client.resource(new ValidatingAdmissionPolicyBuilder()
+                .withNewMetadata().withName("no-events-" + ns).endMetadata()
+                .withNewSpec().withFailurePolicy("Fail")
+                    .withNewMatchConstraints().addNewResourceRule().withApiGroups("events.k8s.io", "")
+                        .withApiVersions("*").withOperations("CREATE").withResources("events").endResourceRule()
+                    .endMatchConstraints()
+                    .addNewValidation().withExpression("false").withMessage("no events here").endValidation()
+                .endSpec().build()).create();
+        var binding = client.resource(new ValidatingAdmissionPolicyBindingBuilder()
+                .withNewMetadata().withName("no-events-" + ns).endMetadata()
+                .withNewSpec().withPolicyName(policy.getMetadata().getName()).withValidationActions("Deny")
+                    .withNewMatchResources().withNewNamespaceSelector()
+                        .addToMatchLabels("kubernetes.io/metadata.name", ns).endNamespaceSelector().endMatchResources()
+                .endSpec().build()).create();
+        try {
+            // The API server takes a policy in after a moment: wait until an Event is refused.
+            await().atMost(WAIT).until(() -> {
+                try {
+                    client.resource(new EventBuilder().withNewMetadata().withGenerateName("probe-").withNamespace(ns)
+                            .endMetadata().withEventTime(new MicroTime("2026-01-01T00:00:00.000000Z"))
+                            .withReportingController("zdt.dev/test").withReportingInstance("test").withAction("Probe")
+                            .withReason("Probe").withType("Normal").withNewRegarding().withKind("Namespace").withApiVersion("v1")
+                                .withName(ns).withNamespace(ns).endRegarding().build()).create();
+                    return false;
+                } catch (KubernetesClientException e) {
+                    return e.getMessage().contains("no events here");
+                }
+            });
+
+            apply(Apps.yaml("refused", ""));
+            awaitDeployment("refused", x -> true);
+            podNotStarting("refused", "refused-1", "ImagePullBackOff", "Back-off pulling image", null);
+            awaitApp("refused", a -> "PodsNotStarting".equals(condition(a, "Degraded").getReason()));
+            assertThat(events("PodsNotStarting")).as("the policy refuses every Event").isEmpty();
+        } finally {
+            client.resource(binding).delete();
+            client.resource(policy).delete();
+        }
+        // The status already says PodsNotStarting; only the remembered refusal brings the Warning.
+        await().atMost(ZeroDowntimeAppReconciler.EVENT_RETRY.plus(WAIT)).untilAsserted(() -> assertThat(
+                events("PodsNotStarting")).extracting(e -> e.getType() + ": " + e.getNote())
+                .anyMatch(note -> note.startsWith("Warning: ") && note.contains("refused-1 container web")));
+        // Once written it is not owed any more: no second copy on the next passes.
+        await().during(ZeroDowntimeAppReconciler.EVENT_RETRY.plusSeconds(2)).atMost(WAIT)
+                .until(() -> events("PodsNotStarting").size() == 1);
     }
 
     @Test
