@@ -38,6 +38,7 @@ step "packages and binaries (cached under ~/.cache/zdt)" bash -c "'$CLUSTER' dep
 step "drain helper tests (go test)" bash -c 'cd src/main/go/zdt-drain && go vet ./... && go test -count=1 ./...'
 # Every pass criterion of the rollout proof and the drills fails on a recorded run made to fail it
 # (e2e/*/testdata/): no cluster needed.
+step "demo app tests (the proof's workload, on loopback)" e2e/demo-app/test.sh
 step "analysis checks (python unittest)" python3 -m unittest discover -s e2e -p 'test_*.py'
 step "unit, API-server and chart tests (./mvnw verify)" ./mvnw -B verify || finish
 step "cluster up" "$CLUSTER" up || { "$CLUSTER" down; finish; }

@@ -53,6 +53,21 @@ wait_exit() {
   wait "$pid"; RC=$?
 }
 
+# --- 0. warm-up before ready ------------------------------------------------------------------
+# A warm-up far longer than this check: the port is open, /healthz says "warming" with a 503, and
+# the app's own requests are not counted as served.
+env PORT=0 BIND_ADDRESS=127.0.0.1 WARMUP_REQUESTS=100000000 java -jar "$jar" >"$work/w.log" 2>&1 &
+wpid=$!; pids+=("$wpid"); wport=
+for _ in $(seq 1 100); do
+  wport=$(sed -n 's/.*event=listening.* port=\([0-9]*\).*/\1/p' "$work/w.log"); [[ -n $wport ]] && break; sleep 0.05
+done
+check "healthz is 503 warming during the warm-up" \
+  [ "$(curl -s -w '%{http_code}' --max-time 2 "http://127.0.0.1:$wport/healthz")" = $'warming\n503' ]
+check "warm-up requests are not counted as served" \
+  grep -q '"served":0,' <<<"$(curl -s --max-time 2 "http://127.0.0.1:$wport/stats")"
+check "not logged ready during the warm-up" bash -c "! grep -q event=ready '$work/w.log'"
+kill -9 "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+
 # --- 1. plain serving -------------------------------------------------------------------------
 start "$work/a.log" || { echo "0 passed, 1 failed"; exit 1; }
 base=http://127.0.0.1:$PORT

@@ -45,6 +45,9 @@ public final class DemoApp {
     private final long startupDelayMs;
 
     private volatile boolean draining;
+    // False until the warm-up is done: /healthz answers 503 "warming" meanwhile.
+    private volatile boolean warm;
+    private final int warmupRequests;
     private HttpServer server;
     private ThreadPoolExecutor pool;
     private ScheduledExecutorService timer;
@@ -66,6 +69,7 @@ public final class DemoApp {
         this.defaultDelayMs = intEnv("DEFAULT_DELAY_MS", 0);
         this.shutdownTimeoutSeconds = intEnv("SHUTDOWN_TIMEOUT_SECONDS", 30);
         this.startupDelayMs = intEnv("STARTUP_DELAY_MS", 0);
+        this.warmupRequests = intEnv("WARMUP_REQUESTS", 500);
     }
 
     public static void main(String[] args) throws Exception {
@@ -99,7 +103,16 @@ public final class DemoApp {
         server.createContext("/", this::route);
         server.setExecutor(pool);
         server.start();
-        log("ready", "port=" + server.getAddress().getPort() + " bind=" + bindAddress);
+        // A fresh JVM answers its first few hundred requests from interpreted code: on a small node
+        // where another pod is starting too, that took 1-5 s per request (the rollout benchmark's
+        // new pods, in their first seconds of traffic). Production JVM services warm up before they
+        // report ready; so does this one, on loopback, through the same HTTP stack.
+        log("listening", "port=" + server.getAddress().getPort() + " warmupRequests=" + warmupRequests);
+        long warmStart = System.nanoTime();
+        int warmed = warmUp(server.getAddress().getPort());
+        warm = true;
+        log("ready", "port=" + server.getAddress().getPort() + " bind=" + bindAddress + " warmupRequests=" + warmed
+                + " warmupMs=" + (System.nanoTime() - warmStart) / 1_000_000);
         // The main thread stays alive on purpose: only the shutdown hook ends the process.
         new java.util.concurrent.CountDownLatch(1).await();
     }
@@ -113,8 +126,10 @@ public final class DemoApp {
                     root(ex);
                     return; // root() answers (now or later) and does the bookkeeping
                 case "/healthz":
-                    // 503 once SIGTERM arrived, so a readiness probe takes the pod out of rotation.
-                    respond(ex, draining ? 503 : 200, draining ? "draining\n" : "ok\n", "text/plain");
+                    // 503 once SIGTERM arrived, so a readiness probe takes the pod out of rotation;
+                    // 503 before the warm-up is done, so it joins the rotation ready to answer fast.
+                    respond(ex, draining || !warm ? 503 : 200, draining ? "draining\n" : warm ? "ok\n" : "warming\n",
+                            "text/plain");
                     break;
                 case "/prestop":
                     // A template's own preStop hook (httpGet) lands here: the log line shows it ran,
@@ -148,7 +163,8 @@ public final class DemoApp {
             return;
         }
         if (delay <= 0) {
-            finish(ex, 200, body(), true);
+            // Warm-up requests are the app's own: not counted in /stats.
+            finish(ex, 200, body(), !ex.getRequestHeaders().containsKey(WARMUP_HEADER));
         } else {
             // The answer is written by a worker after the delay; the exchange stays open meanwhile.
             timer.schedule(() -> pool.execute(() -> finish(ex, 200, body(), true)), delay, TimeUnit.MILLISECONDS);
@@ -168,6 +184,47 @@ public final class DemoApp {
             appInFlight.decrementAndGet();
             allInFlight.decrementAndGet();
         }
+    }
+
+    private static final String WARMUP_HEADER = "X-Demo-Warmup";
+
+    /**
+     * Sends WARMUP_REQUESTS requests for "/" and "/healthz" to the app's own port over loopback, two
+     * at a time, so the hot paths are compiled before the pod reports ready. Stops early on SIGTERM.
+     *
+     * @return how many were answered
+     */
+    private int warmUp(int port) throws InterruptedException {
+        String host = "0.0.0.0".equals(bindAddress) || "::".equals(bindAddress) ? "127.0.0.1" : bindAddress;
+        AtomicInteger answered = new AtomicInteger();
+        AtomicInteger next = new AtomicInteger();
+        Runnable worker = () -> {
+            while (!draining && next.getAndIncrement() < warmupRequests) {
+                String path = next.get() % 4 == 0 ? "/healthz" : "/";
+                try {
+                    var conn = (java.net.HttpURLConnection) new java.net.URL("http", host, port, path).openConnection();
+                    conn.setRequestProperty(WARMUP_HEADER, "1");
+                    conn.setConnectTimeout(2000);
+                    conn.setReadTimeout(2000);
+                    try (var in = conn.getResponseCode() < 400 ? conn.getInputStream() : conn.getErrorStream()) {
+                        if (in != null) {
+                            in.readAllBytes();
+                        }
+                    }
+                    answered.incrementAndGet();
+                } catch (java.io.IOException e) {
+                    log("warmup-error", "path=" + path + " error=" + e);
+                    return;
+                }
+            }
+        };
+        Thread a = new Thread(worker, "warmup-1");
+        Thread b = new Thread(worker, "warmup-2");
+        a.start();
+        b.start();
+        a.join();
+        b.join();
+        return answered.get();
     }
 
     private String body() {
