@@ -46,6 +46,6 @@ trap '"$CLUSTER" down >/dev/null 2>&1' EXIT
 step "cluster smoke test" "$CLUSTER" smoke
 step "operator installed with helm" e2e/operator/test-install.sh
 # Run with bash: a lost execute bit must not skip the proof (a missing script fails the step).
-step "rollout proof (reduced: plain Deployment vs zdt gate)" bash e2e/rollout/bench.sh --ci
+step "rollout proof (reduced: plain Deployment vs zdt gate, one Traefik and two)" bash e2e/rollout/bench.sh --ci
 echo "total $(($(date +%s) - start)) s"
 finish

@@ -4,7 +4,7 @@
 # non-zero when a pass criterion fails (see analyze.py).
 #
 #   e2e/rollout/bench.sh                 # every scenario
-#   e2e/rollout/bench.sh --ci            # reduced: plain Deployment vs zdt gate, shorter load
+#   e2e/rollout/bench.sh --ci            # reduced: plain Deployment vs zdt gate (one Traefik and two), shorter load
 #   e2e/rollout/bench.sh --scenarios plain,gate
 #   --out DIR writes the results elsewhere; --keep leaves the last scenario's namespace running
 #
@@ -37,7 +37,7 @@ OUT=""
 SCENARIOS="plain,sleep30,gate,gate-restricted,zdt-sleep,sleep5,gate-scale-down,gate-delete-pod,gate-long-requests,gate-hostile,gate-2traefik,policy-deployment,policy-statefulset"
 while (($#)); do
   case $1 in
-    --ci) MODE=ci; SCENARIOS="plain,gate,gate-restricted"; shift ;;
+    --ci) MODE=ci; SCENARIOS="plain,gate,gate-restricted,gate-2traefik"; shift ;;
     --scenarios) SCENARIOS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
