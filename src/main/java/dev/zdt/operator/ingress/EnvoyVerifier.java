@@ -11,7 +11,6 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
-import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
@@ -38,7 +37,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * what failed and never repeats what the remote host sent.
  */
 @ApplicationScoped
-public class EnvoyVerifier implements IngressVerifier {
+public class EnvoyVerifier extends FrontEndVerifier {
 
     static final String PATH = "/clusters?format=json";
     /** Clusters named like the app that a "never seen" message lists. */
@@ -50,7 +49,6 @@ public class EnvoyVerifier implements IngressVerifier {
             "excluded_via_immediate_hc_fail");
 
     private final ObjectMapper json = new ObjectMapper();
-    private final FrontEndApi api;
 
     @Inject
     public EnvoyVerifier(KubernetesClient client, IngressConfig config, IngressPolicy policy) {
@@ -58,22 +56,7 @@ public class EnvoyVerifier implements IngressVerifier {
     }
 
     EnvoyVerifier(KubernetesClient client, Duration timeout, int maxBytes, IngressPolicy policy) {
-        this.api = new FrontEndApi(client, timeout, maxBytes, policy);
-    }
-
-    @PreDestroy
-    void stop() {
-        api.stop();
-    }
-
-    @Override
-    public boolean supports(Provider provider) {
-        return provider == Provider.ENVOY;
-    }
-
-    @Override
-    public String name() {
-        return "Envoy";
+        super(Provider.ENVOY, "Envoy", new FrontEndApi(client, timeout, maxBytes, policy));
     }
 
     @Override

@@ -10,7 +10,6 @@ import java.net.URI;
 import java.net.http.HttpConnectTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,9 +26,7 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
-import dev.zdt.operator.api.v1alpha1.ControllerRef;
 import dev.zdt.operator.api.v1alpha1.Provider;
-import dev.zdt.operator.api.v1alpha1.TrafficSpec;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
@@ -53,7 +50,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * own words: nothing the remote process sent is repeated.
  */
 @ApplicationScoped
-public class HaproxyVerifier implements IngressVerifier {
+public class HaproxyVerifier extends FrontEndVerifier {
 
     static final String COMMAND = "show servers state\n";
     /** The format of {@code show servers state} this parser reads (HAProxy 1.6 to 3.x print 1). */
@@ -72,7 +69,6 @@ public class HaproxyVerifier implements IngressVerifier {
 
     private final Duration timeout;
     private final int maxBytes;
-    private final FrontEndApi api;
     private final ExecutorService sockets;
 
     @Inject
@@ -81,9 +77,9 @@ public class HaproxyVerifier implements IngressVerifier {
     }
 
     HaproxyVerifier(KubernetesClient client, Duration timeout, int maxBytes, IngressPolicy policy) {
+        super(Provider.HEALTH_PROBE, "HAProxy", new FrontEndApi(client, timeout, maxBytes, policy));
         this.timeout = timeout;
         this.maxBytes = maxBytes;
-        this.api = new FrontEndApi(client, timeout, maxBytes, policy);
         // The runtime API is plain blocking TCP: each question has a thread, for at most twice the timeout.
         this.sockets = Executors.newCachedThreadPool(daemon("zdt-haproxy-ask"));
     }
@@ -96,20 +92,11 @@ public class HaproxyVerifier implements IngressVerifier {
         };
     }
 
+    @Override
     @PreDestroy
     void stop() {
-        api.stop();
+        super.stop();
         sockets.shutdownNow();
-    }
-
-    @Override
-    public boolean supports(Provider provider) {
-        return provider == Provider.HEALTH_PROBE;
-    }
-
-    @Override
-    public String name() {
-        return "HAProxy";
     }
 
     @Override

@@ -3,9 +3,6 @@ package dev.zdt.operator.ingress;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -13,7 +10,6 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
-import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
@@ -38,7 +34,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * status, timeout, size) and never repeats what the remote host sent.
  */
 @ApplicationScoped
-public class TraefikVerifier implements IngressVerifier {
+public class TraefikVerifier extends FrontEndVerifier {
 
     static final int PER_PAGE = 100;
     /** Traefik repeats pages past the end as page 1; this bounds a misbehaving API too. */
@@ -48,7 +44,6 @@ public class TraefikVerifier implements IngressVerifier {
 
     private final ObjectMapper json = new ObjectMapper();
     private final int perPage;
-    private final FrontEndApi api;
 
     @Inject
     public TraefikVerifier(KubernetesClient client, IngressConfig config, IngressPolicy policy) {
@@ -56,23 +51,8 @@ public class TraefikVerifier implements IngressVerifier {
     }
 
     TraefikVerifier(KubernetesClient client, Duration timeout, int perPage, int maxBytes, IngressPolicy policy) {
+        super(Provider.TRAEFIK, "Traefik", new FrontEndApi(client, timeout, maxBytes, policy));
         this.perPage = perPage;
-        this.api = new FrontEndApi(client, timeout, maxBytes, policy);
-    }
-
-    @PreDestroy
-    void stop() {
-        api.stop();
-    }
-
-    @Override
-    public boolean supports(Provider provider) {
-        return provider == Provider.TRAEFIK;
-    }
-
-    @Override
-    public String name() {
-        return "Traefik";
     }
 
     @Override
