@@ -116,22 +116,8 @@ class IdleWritesTest {
      */
     @Test
     void retriesOfAFailingChildDoNotResendTheOthers() {
-        String policy = "zdt-test-refuse-" + ns;
-        client.resource(new io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBuilder()
-                .withNewMetadata().withName(policy).endMetadata()
-                .withNewSpec().withFailurePolicy("Fail")
-                    .withNewMatchConstraints().addNewResourceRule().withApiGroups("").withApiVersions("v1")
-                        .withOperations("CREATE", "UPDATE").withResources("services").endResourceRule().endMatchConstraints()
-                    .addNewValidation().withExpression("object.metadata.name != 'flaky'")
-                        .withMessage("refused for the test").endValidation()
-                .endSpec().build()).create();
-        client.resource(new io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBindingBuilder()
-                .withNewMetadata().withName(policy).endMetadata()
-                .withNewSpec().withPolicyName(policy).withValidationActions("Deny")
-                    .withNewMatchResources().withNewNamespaceSelector()
-                        .addToMatchLabels("kubernetes.io/metadata.name", ns).endNamespaceSelector().endMatchResources()
-                .endSpec().build()).create();
-        try {
+        try (RefusalPolicy refusal = new RefusalPolicy(client, ns, "", "services", "object.metadata.name != 'flaky'",
+                "refused for the test", "CREATE", "UPDATE")) {
             // The policy is enforced once the API server has loaded it: probe with a Service of that name.
             await().atMost(WAIT).until(() -> {
                 try {
@@ -139,7 +125,7 @@ class IdleWritesTest {
                     client.services().inNamespace(ns).withName("flaky").delete();
                     return false;
                 } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-                    return e.getCode() == 422 || e.getCode() == 403;
+                    return refusal.refused(e);
                 }
             });
             double deploymentWrites = apiRequests("deployments", "");
@@ -159,9 +145,6 @@ class IdleWritesTest {
             assertThat(apiRequests("deployments", "") - deploymentWrites)
                     .as("Deployment writes over %s reconciles", reconciles() - reconciles).isLessThanOrEqualTo(1);
             assertThat(seconds).as("seconds until the refused Service was sent 4 times: retries pause").isGreaterThan(5);
-        } finally {
-            client.admissionRegistration().v1().validatingAdmissionPolicyBindings().withName(policy).delete();
-            client.admissionRegistration().v1().validatingAdmissionPolicies().withName(policy).delete();
         }
     }
 

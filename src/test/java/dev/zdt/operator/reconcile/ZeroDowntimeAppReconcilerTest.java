@@ -26,8 +26,6 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.api.model.MicroTime;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBindingBuilder;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBuilder;
 import io.fabric8.kubernetes.api.model.events.v1.Event;
 import io.fabric8.kubernetes.api.model.events.v1.EventBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
@@ -434,21 +432,8 @@ class ZeroDowntimeAppReconcilerTest {
     void aWarningTheApiServerRefusedIsWrittenOnALaterPass() {
         // An admission policy that refuses every Event in this namespace: the API server takes the
         // status and refuses the Warning, as it would under a timeout or an outage of the events API.
-        var policy = client.resource(new ValidatingAdmissionPolicyBuilder()
-                .withNewMetadata().withName("no-events-" + ns).endMetadata()
-                .withNewSpec().withFailurePolicy("Fail")
-                    .withNewMatchConstraints().addNewResourceRule().withApiGroups("events.k8s.io", "")
-                        .withApiVersions("*").withOperations("CREATE").withResources("events").endResourceRule()
-                    .endMatchConstraints()
-                    .addNewValidation().withExpression("false").withMessage("no events here").endValidation()
-                .endSpec().build()).create();
-        var binding = client.resource(new ValidatingAdmissionPolicyBindingBuilder()
-                .withNewMetadata().withName("no-events-" + ns).endMetadata()
-                .withNewSpec().withPolicyName(policy.getMetadata().getName()).withValidationActions("Deny")
-                    .withNewMatchResources().withNewNamespaceSelector()
-                        .addToMatchLabels("kubernetes.io/metadata.name", ns).endNamespaceSelector().endMatchResources()
-                .endSpec().build()).create();
-        try {
+        try (RefusalPolicy refusal = new RefusalPolicy(client, ns, "events.k8s.io", "events", "false",
+                "no events here", "CREATE")) {
             // The API server takes a policy in after a moment: wait until an Event is refused.
             await().atMost(WAIT).until(() -> {
                 try {
@@ -459,7 +444,7 @@ class ZeroDowntimeAppReconcilerTest {
                                 .withName(ns).withNamespace(ns).endRegarding().build()).create();
                     return false;
                 } catch (KubernetesClientException e) {
-                    return e.getMessage().contains("no events here");
+                    return refusal.refused(e);
                 }
             });
 
@@ -468,9 +453,6 @@ class ZeroDowntimeAppReconcilerTest {
             podNotStarting("refused", "refused-1", "ImagePullBackOff", "Back-off pulling image", null);
             awaitApp("refused", a -> "PodsNotStarting".equals(condition(a, "Degraded").getReason()));
             assertThat(events("PodsNotStarting")).as("the policy refuses every Event").isEmpty();
-        } finally {
-            client.resource(binding).delete();
-            client.resource(policy).delete();
         }
         // The status already says PodsNotStarting; only the remembered refusal brings the Warning.
         await().atMost(ZeroDowntimeAppReconciler.EVENT_RETRY.plus(WAIT)).untilAsserted(() -> assertThat(
