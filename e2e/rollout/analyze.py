@@ -82,6 +82,9 @@ LAST_DRAINS_KEEP = 10
 # The own preStop hook runs after the hold: its event=prestop may not be earlier than the pod's
 # termination start (from the pod watch, whole seconds, so never late) plus the helper's held.
 HOOK_SLACK = 0.5
+# How check texts name the front end a scenario's samples come from (meta.json's frontEnd).
+FRONT_END_NAMES = {"traefik": "Traefik", "traefik-gateway": "Traefik", "envoy": "Envoy", "haproxy": "HAProxy"}
+
 # Traefik's routing is sampled 20 times a second; the check needs at least 10 (a median interval
 # of at most this many ms over the whole recording).
 SAMPLING_MEDIAN_MS_MAX = 100
@@ -782,11 +785,13 @@ def check(results, mode, per_pod=None):
     for name in by:
         if not gated(name):
             continue
-        # Every pod that was stopped and had served must show its SIGTERM and Traefik's removal: a
-        # pod without them would otherwise pass the hold check below unseen.
-        each_stopped(name, "per-pod-evidence", "every stopped pod's SIGTERM line and Traefik's removal of it were recorded",
+        # The front end whose samples the per-pod checks read (traefik.txt's format for each).
+        fe = FRONT_END_NAMES.get(by[name].get("frontEnd") or "traefik", "the front end")
+        # Every pod that was stopped and had served must show its SIGTERM and the front end's removal:
+        # a pod without them would otherwise pass the hold check below unseen.
+        each_stopped(name, "per-pod-evidence", "every stopped pod's SIGTERM line and %s's removal of it were recorded" % fe,
                      lambda p: ", ".join(w for k, w in (("sigtermAt", "no SIGTERM line"),
-                                                       ("traefikRemovedAt", "no Traefik removal seen")) if k not in p),
+                                                       ("traefikRemovedAt", "no %s removal seen" % fe)) if k not in p),
                      label="missing")
         timeouts = by[name]["releasedBy"].get("Timeout", 0)
         stopped = ((per_pod or {}).get(name) or {}).get("stopped") or []
@@ -803,21 +808,21 @@ def check(results, mode, per_pod=None):
             if end is not None and "traefikRemovedAt" in p and end - p["traefikRemovedAt"] > slack:
                 late.append("%s %.1f s" % (p["pod"], end - p["traefikRemovedAt"]))
         need(not late or timeouts >= len(late), name + ":hold-ends",
-             "%s: every hold ends within %s of Traefik's observed removal or by its bound (%s)"
+             "%s: every hold ends within %s of %s's observed removal or by its bound (%s)"
              % (name, "2 s" if not wait else "%g s (2 + the propagation time the EndpointSlice check waits)" % slack,
-                ", ".join(late) or "none later"))
+                fe, ", ".join(late) or "none later"))
         # Traefik's routing observed at 10 Hz or more, and what that achieved, stated.
         smp = by[name].get("traefikSampling") or {}
         med = smp.get("intervalMsMedian")
         need(med is not None and med <= SAMPLING_MEDIAN_MS_MAX, name + ":sampling",
-             "%s: Traefik's routing sampled at least every %d ms (median %s ms, p99 %s, max %s over %s samples, "
+             "%s: %s's routing sampled at least every %d ms (median %s ms, p99 %s, max %s over %s samples, "
              "%s without an answer; widest window around a removal %s ms)"
-             % (name, SAMPLING_MEDIAN_MS_MAX, med, smp.get("intervalMsP99"), smp.get("intervalMsMax"),
+             % (name, fe, SAMPLING_MEDIAN_MS_MAX, med, smp.get("intervalMsP99"), smp.get("intervalMsMax"),
                 smp.get("samples"), smp.get("failedSamples"), smp.get("resolutionMsMax")))
-        each_stopped(name, "no-early-release", "no hold ended before Traefik's last sample still listing its pod",
+        each_stopped(name, "no-early-release", "no hold ended before %s's last sample still listing its pod" % fe,
                      release_problem)
-        each_stopped(name, "release-resolved", "every release is resolved against Traefik's drop to %d ms or better"
-                     % RESOLUTION_BOUND_MS, resolution_problem)
+        each_stopped(name, "release-resolved", "every release is resolved against %s's drop to %d ms or better"
+                     % (fe, RESOLUTION_BOUND_MS), resolution_problem)
     for name, r in by.items():
         if r.get("mode") != "gate":
             continue
