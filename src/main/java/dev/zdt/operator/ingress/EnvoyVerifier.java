@@ -11,7 +11,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.inject.Inject;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -36,7 +36,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * <p>The answer is one body, size-capped and time-limited like Traefik's pages; a failure says
  * what failed and never repeats what the remote host sent.
  */
-@ApplicationScoped
+@Singleton
 public class EnvoyVerifier extends FrontEndVerifier {
 
     static final String PATH = "/clusters?format=json";

@@ -7,7 +7,8 @@ import dev.zdt.operator.api.v1alpha1.Provider;
 /**
  * What every verifier shares: the provider it answers for, its name in messages, and the
  * {@link FrontEndApi} that finds the front end's replicas and asks them. A subclass only says how
- * to ask one replica and how to read its answer.
+ * to ask one replica and how to read its answer. Subclasses are {@code @Singleton} beans: a
+ * client proxy would need a no-argument constructor, and these hold final state from injection.
  */
 abstract class FrontEndVerifier implements IngressVerifier {
 

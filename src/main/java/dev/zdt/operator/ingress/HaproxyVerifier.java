@@ -23,7 +23,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 import jakarta.annotation.PreDestroy;
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.inject.Inject;
 
 import dev.zdt.operator.api.v1alpha1.Provider;
@@ -49,7 +49,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * <p>One command per connection, a connect and read time limit, a size cap, and messages in our
  * own words: nothing the remote process sent is repeated.
  */
-@ApplicationScoped
+@Singleton
 public class HaproxyVerifier extends FrontEndVerifier {
 
     static final String COMMAND = "show servers state\n";

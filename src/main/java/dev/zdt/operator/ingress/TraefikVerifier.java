@@ -10,7 +10,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.inject.Inject;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -33,7 +33,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * <p>Every page is size-capped and time-limited; an answer that fails says what failed (HTTP
  * status, timeout, size) and never repeats what the remote host sent.
  */
-@ApplicationScoped
+@Singleton
 public class TraefikVerifier extends FrontEndVerifier {
 
     static final int PER_PAGE = 100;
