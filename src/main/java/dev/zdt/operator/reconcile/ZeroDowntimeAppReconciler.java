@@ -69,17 +69,19 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     public static final String NAME = "zerodowntimeapp";
     private static final Logger LOG = Logger.getLogger(ZeroDowntimeAppReconciler.class);
 
-    /** How soon a pass whose Warning the API server refused tries again. */
+    /** How soon a pass whose Warning the API server refused tries again, the first time. */
     static final Duration EVENT_RETRY = Duration.ofSeconds(10);
+    /** The longest pause between tries: the periodic pass comes every 2 minutes anyway. */
+    static final Duration EVENT_RETRY_MAX = Duration.ofMinutes(2);
     /** How many apps' refused Warnings are remembered; past that the oldest is forgotten (one Event lost, no leak). */
     private static final int OWED_LIMIT = 1_000;
 
     private final EventRecorder events;
-    /** Per app uid, the Warning (reason and message) the API server refused, to be written again. */
-    private final Map<String, String> owedWarnings = Collections.synchronizedMap(
+    /** Per app uid, the Warning the API server refused, to be written again. */
+    private final Map<String, Owed> owedWarnings = Collections.synchronizedMap(
             new LinkedHashMap<>(16, 0.75f, false) {
                 @Override
-                protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                protected boolean removeEldestEntry(Map.Entry<String, Owed> eldest) {
                     return size() > OWED_LIMIT;
                 }
             });
@@ -119,9 +121,9 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
                     + "through a Gateway; install the Gateway API standard CRDs, or use spec.ingress");
         }
         ZeroDowntimeAppStatus status = aggregator.from(budget, deployment, pods);
-        boolean owes = warnOnNewDegradation(app, status);
+        Duration retry = warnOnNewDegradation(app, status);
         writeStatus(app, status, context);
-        return owes ? UpdateControl.<ZeroDowntimeApp>noUpdate().rescheduleAfter(EVENT_RETRY) : UpdateControl.noUpdate();
+        return retry != null ? UpdateControl.<ZeroDowntimeApp>noUpdate().rescheduleAfter(retry) : UpdateControl.noUpdate();
     }
 
     @Override
@@ -131,18 +133,18 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
         StatusAggregator aggregator = new StatusAggregator(app, Instant.now());
         if (cause instanceof InvalidSpecException) {
             ZeroDowntimeAppStatus status = aggregator.invalid("InvalidSpec", cause.getMessage());
-            boolean owes = warnOnNewDegradation(app, status);
+            Duration retry = warnOnNewDegradation(app, status);
             // Retrying cannot fix the spec; the next edit triggers a new reconcile.
             writeStatus(app, status, context);
-            return owing(ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry(), owes);
+            return owing(ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry(), retry);
         }
         List<String> conflicts = all(e, ChildConflictException.class).stream().map(Throwable::getMessage).sorted().toList();
         if (!conflicts.isEmpty()) {
             ZeroDowntimeAppStatus status = aggregator.invalid("ChildConflict", String.join("; ", conflicts));
-            boolean owes = warnOnNewDegradation(app, status);
+            Duration retry = warnOnNewDegradation(app, status);
             // Retrying cannot remove the other object; the periodic pass and the next edit look again.
             writeStatus(app, status, context);
-            return owing(ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry(), owes);
+            return owing(ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry(), retry);
         }
         if (cause instanceof GateUnavailableException) {
             ZeroDowntimeAppStatus status = aggregator.invalid("GateUnavailable", cause.getMessage());
@@ -204,10 +206,24 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
         return tree;
     }
 
-    /** A pass that still owes a Warning comes back after {@link #EVENT_RETRY} instead of the periodic interval. */
+    /** A pass that still owes a Warning comes back after {@code retry} instead of the periodic interval. */
     private static ErrorStatusUpdateControl<ZeroDowntimeApp> owing(ErrorStatusUpdateControl<ZeroDowntimeApp> control,
-            boolean owes) {
-        return owes ? control.rescheduleAfter(EVENT_RETRY) : control;
+            Duration retry) {
+        return retry != null ? control.rescheduleAfter(retry) : control;
+    }
+
+    /** A Warning the API server refused, and how many times in a row. */
+    private record Owed(String warning, int refusals) {
+    }
+
+    /**
+     * The pause before the next try after {@code refusals} refusals in a row: 10 s, doubling, at
+     * most 2 minutes, so a refusal that lasts (an admission policy, missing RBAC) costs one request
+     * per app per 2 minutes, not one per 10 s. Pure.
+     */
+    static Duration retryAfter(int refusals) {
+        long seconds = EVENT_RETRY.toSeconds() << Math.min(Math.max(refusals, 1) - 1, 10);
+        return Duration.ofSeconds(Math.min(seconds, EVENT_RETRY_MAX.toSeconds()));
     }
 
     /**
@@ -216,27 +232,30 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
      * otherwise never be written: the next pass finds the same condition in the status and takes
      * it as announced. Such a Warning is remembered here and written again on a later pass.
      *
-     * @return whether the Warning for the current degradation is still owed
+     * @return when to try again while the Warning for the current degradation is still owed, else null
      */
-    boolean warnOnNewDegradation(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
+    Duration warnOnNewDegradation(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
         String uid = app.getMetadata().getUid();
         Condition now = find(status, StatusAggregator.DEGRADED);
         if (now == null || !"True".equals(now.getStatus())) {
             owedWarnings.remove(uid);
-            return false;
+            return null;
         }
         String warning = now.getReason() + "\n" + now.getMessage();
+        Owed owed = owedWarnings.get(uid);
+        boolean stillOwed = owed != null && owed.warning().equals(warning);
         Condition before = app.getStatus() == null ? null : find(app.getStatus(), StatusAggregator.DEGRADED);
         if (before != null && Objects.equals(before.getReason(), now.getReason())
-                && Objects.equals(before.getMessage(), now.getMessage()) && !warning.equals(owedWarnings.get(uid))) {
-            return false;
+                && Objects.equals(before.getMessage(), now.getMessage()) && !stillOwed) {
+            return null;
         }
         if (events.warning(app, now.getReason(), now.getMessage())) {
             owedWarnings.remove(uid);
-            return false;
+            return null;
         }
-        owedWarnings.put(uid, warning);
-        return true;
+        int refusals = stillOwed ? owed.refusals() + 1 : 1;
+        owedWarnings.put(uid, new Owed(warning, refusals));
+        return retryAfter(refusals);
     }
 
     private static Condition find(ZeroDowntimeAppStatus status, String type) {
