@@ -9,7 +9,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
 import jakarta.inject.Singleton;
 import jakarta.inject.Inject;
@@ -18,7 +17,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.zdt.operator.api.v1alpha1.Provider;
-import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.ingress.FrontEndApi.Hints;
 import dev.zdt.operator.ingress.FrontEndApi.Tally;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -59,16 +57,11 @@ public class EnvoyVerifier extends FrontEndVerifier {
         super(Provider.ENVOY, "Envoy", new FrontEndApi(client, timeout, maxBytes, policy));
     }
 
-    @Override
-    public CompletionStage<IngressObservation> observe(ZeroDowntimeApp app, Set<String> addresses) {
-        Hints hints = Hints.of(app);
-        return api.observe(app, replica -> ask(replica, addresses, hints));
-    }
-
     static Tally tally(Set<String> addresses) {
         return new Tally(new TreeSet<>(addresses), "the hosts of every Envoy cluster", "clusters");
     }
 
+    @Override
     CompletableFuture<ReplicaAnswer> ask(ControllerReplicas.Replica replica, Set<String> addresses, Hints hints) {
         URI uri = URI.create(replica.baseUrl() + PATH);
         return api.get(uri).thenApply(response -> {

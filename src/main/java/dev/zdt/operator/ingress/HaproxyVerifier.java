@@ -18,7 +18,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -27,7 +26,7 @@ import jakarta.inject.Singleton;
 import jakarta.inject.Inject;
 
 import dev.zdt.operator.api.v1alpha1.Provider;
-import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.ingress.FrontEndApi.Hints;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
@@ -99,12 +98,9 @@ public class HaproxyVerifier extends FrontEndVerifier {
         sockets.shutdownNow();
     }
 
+    /** HAProxy's runtime API lists every server of every backend; the hints narrow nothing. */
     @Override
-    public CompletionStage<IngressObservation> observe(ZeroDowntimeApp app, Set<String> addresses) {
-        return api.observe(app, r -> ask(r, addresses));
-    }
-
-    CompletableFuture<ReplicaAnswer> ask(ControllerReplicas.Replica replica, Set<String> addresses) {
+    CompletableFuture<ReplicaAnswer> ask(ControllerReplicas.Replica replica, Set<String> addresses, Hints hints) {
         return CompletableFuture.supplyAsync(() -> {
             byte[] answer;
             try {

@@ -8,7 +8,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
 import jakarta.inject.Singleton;
 import jakarta.inject.Inject;
@@ -17,7 +16,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.zdt.operator.api.v1alpha1.Provider;
-import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.ingress.FrontEndApi.Hints;
 import dev.zdt.operator.ingress.FrontEndApi.Tally;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -55,16 +53,11 @@ public class TraefikVerifier extends FrontEndVerifier {
         this.perPage = perPage;
     }
 
-    @Override
-    public CompletionStage<IngressObservation> observe(ZeroDowntimeApp app, Set<String> addresses) {
-        Hints hints = Hints.of(app);
-        return api.observe(app, replica -> ask(replica, addresses, hints));
-    }
-
     static Tally tally(Set<String> addresses) {
         return new Tally(new TreeSet<>(addresses), "the servers of every HTTP service", "HTTP services");
     }
 
+    @Override
     CompletableFuture<ReplicaAnswer> ask(ControllerReplicas.Replica replica, Set<String> addresses, Hints hints) {
         Map<String, Set<String>> routes = new TreeMap<>();
         Tally tally = tally(addresses);

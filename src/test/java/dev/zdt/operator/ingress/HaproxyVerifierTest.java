@@ -137,7 +137,7 @@ class HaproxyVerifierTest {
     }
 
     private ReplicaAnswer ask(HaproxyVerifier v, String base, Set<String> addresses) throws Exception {
-        return v.ask(new ControllerReplicas.Replica("lb-1", base), addresses).get(10, TimeUnit.SECONDS);
+        return v.ask(new ControllerReplicas.Replica("lb-1", base), addresses, null).get(10, TimeUnit.SECONDS);
     }
 
     @Test
