@@ -37,20 +37,20 @@ class DeploymentRenderTest {
     };
 
     /** Traefik (throttle 10 s) in front: hold 17 s, grace 52 s (maxRequest 30, shutdown 5). */
-    private static ZeroDowntimeApp app(String containers, String drain) {
+    static ZeroDowntimeApp app(String containers, String drain) {
         String yaml = Apps.withPodSpec(Apps.yaml("shop", "provider: traefik\nthrottleSeconds: 10", drain), containers);
         ZeroDowntimeApp app = Apps.parse(yaml);
         app.getMetadata().setNamespace("shop-ns");
         return app;
     }
 
-    private static final String WEB = Apps.WEB_POD_SPEC;
+    static final String WEB = Apps.WEB_POD_SPEC;
 
     private static Deployment render(ZeroDowntimeApp app) {
         return render(app, null);
     }
 
-    private static Deployment render(ZeroDowntimeApp app, String token) {
+    static Deployment render(ZeroDowntimeApp app, String token) {
         var spec = app.getSpec();
         return DeploymentDependent.render(app, DrainBudget.derive(spec.getTraffic(), spec.getDrain(), spec.getStrategy()),
                 GATE, token, HELPER);
