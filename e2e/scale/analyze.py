@@ -145,7 +145,41 @@ def cold_start(m, ready, reqs, events=()):
     }
 
 
-def steady(m, proc, reqs, apps):
+STATUS_WRITE = " status of "
+STATUS_CHANGED = " written, changed: "
+
+
+def status_writes(d, t0, t1):
+    """What the reconciler's status writes in [t0, t1) changed, from its debug lines in each
+    replica's log ("status of NS/NAME written, changed: [conditions Ready, readyReplicas]"):
+    how many writes per set of changed fields, and how many apps they touched."""
+    by, apps = {}, set()
+    for i in (0, 1):
+        path = os.path.join(d, f"operator-{i}.log")
+        if not os.path.exists(path) and os.path.exists(path + ".gz"):
+            path += ".gz"
+        if not os.path.exists(path):
+            continue
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt", errors="replace") as f:
+            for line in f:
+                if STATUS_WRITE not in line or STATUS_CHANGED not in line:
+                    continue
+                stamp = line.split(" ", 1)[0]
+                try:
+                    t = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+                except ValueError:
+                    continue
+                if not t0 <= t < t1:
+                    continue
+                app, changed = line.split(STATUS_WRITE, 1)[1].split(STATUS_CHANGED, 1)
+                apps.add(app)
+                changed = changed.strip()
+                by[changed] = by.get(changed, 0) + 1
+    return {"apps": len(apps), "byChange": dict(sorted(by.items(), key=lambda kv: -kv[1]))}
+
+
+def steady(m, proc, reqs, apps, d=None):
     by = {(p["replica"], p["label"]): p for p in proc}
     window = m["idleEnd"] - m["idleStart"]
     replicas = {}
@@ -167,9 +201,12 @@ def steady(m, proc, reqs, apps):
             "load": b["load"],
         }
     total, by_kind = rate_by(reqs, m["idleStart"], m["idleEnd"])
-    return {"windowSeconds": round(window), "replicas": replicas,
-            "apiRequestsPerSecond": round(total, 3), "apiRequestsPerSecondByKind": by_kind,
-            "loadAfter": m.get("idleLoadAfter")}
+    out = {"windowSeconds": round(window), "replicas": replicas,
+           "apiRequestsPerSecond": round(total, 3), "apiRequestsPerSecondByKind": by_kind,
+           "loadAfter": m.get("idleLoadAfter")}
+    if d is not None:
+        out["statusWrites"] = status_writes(d, m["idleStart"], m["idleEnd"])
+    return out
 
 
 def churn(m, recs, reqs):
@@ -275,7 +312,7 @@ def analyze_size(d):
     out = {"apps": n, "replicasPerApp": m["replicas"], "pods": n * m["replicas"],
            "coldStart": cold_start(m, jsonl(os.path.join(d, "ready.jsonl")), reqs, events)}
     if "idleEnd" in m:
-        out["steady"] = steady(m, jsonl(os.path.join(d, "process.jsonl")), reqs, n)
+        out["steady"] = steady(m, jsonl(os.path.join(d, "process.jsonl")), reqs, n, d)
     out["churn"] = churn(m, jsonl(os.path.join(d, "churn.jsonl")), reqs)
     out["restart"] = restart(m, os.path.join(d, "restart.json"))
     return out

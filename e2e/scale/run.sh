@@ -237,14 +237,16 @@ start_operator() { # <index>
   # As in the chart's pod: the JVM sizes itself for the 512 MiB memory limit (MaxRAM; initial heap
   # 1/64 of it, MaxRAMPercentage=75 as the image sets, so a 384 MiB ceiling) and takes the collector
   # it picks in a container that small (Serial: under 1792 MiB it is no "server class machine").
-  # HOSTNAME is the leader-election identity (the pod name in a cluster).
+  # HOSTNAME is the leader-election identity (the pod name in a cluster). The reconciler's debug
+  # line names what each status write changed (analyze.py counts them over the idle window).
   start_bg "operator-$i" env KUBECONFIG="$ZDT_RUN/operator.kubeconfig" HOSTNAME="zdt-operator-scale-$i" \
     POD_NAME="zdt-operator-scale-$i" POD_NAMESPACE="$OPERATOR_NS" KUBERNETES_NAMESPACE="$OPERATOR_NS" \
     ZDT_GATE_SERVICE_NAME=zdt-operator-gate ZDT_GATE_NAMESPACE="$OPERATOR_NS" ZDT_GATE_PORT=80 \
     ZDT_DRAIN_HELPER_IMAGE=localhost/zdt-drain:kwok ZDT_LEADER_ELECTION_LEASE_NAME=zdt-operator-leader \
     QUARKUS_HTTP_PORT="${GATE_PORTS[$i]}" QUARKUS_MANAGEMENT_PORT="${MGMT_PORTS[$i]}" QUARKUS_LOG_LEVEL=INFO \
     ZDT_WEBHOOK_PORT="${WEBHOOK_PORTS[$i]}" ZDT_GATE_AUTH_KEY_DIR="$ZDT_RUN/gate-key" \
-    java -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseSerialGC "${jfr[@]}" -jar "$JAR"
+    java -XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseSerialGC "${jfr[@]}" \
+    '-Dquarkus.log.category."dev.zdt.operator.reconcile.ZeroDowntimeAppReconciler".level=DEBUG' -jar "$JAR"
 }
 
 operator_pid() { pid_of "operator-$1"; }

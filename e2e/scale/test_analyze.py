@@ -222,6 +222,26 @@ class ScaleAnalysis(unittest.TestCase):
                          r["sizes"][1]["restart"]["failedToStart"]["cause"])
         self.assertIn("| did not serve (Java heap space) |", analyze.markdown(r))
 
+    def test_status_writes_in_the_idle_window_are_counted_by_what_they_changed(self):
+        import datetime
+        d = os.path.join(self.run, "1000")
+        os.makedirs(d, exist_ok=True)
+
+        def stamp(t):
+            return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+
+        log = [f"{stamp(T0 + 5)} DEBUG [de.zd.op.re.ZeroDowntimeAppReconciler] status of s/app-1 written, changed: [all]",
+               f"{stamp(T0 + 20)} DEBUG [de.zd.op.re.ZeroDowntimeAppReconciler] status of s/app-1 written, changed: [conditions Ready]",
+               f"{stamp(T0 + 30)} DEBUG [de.zd.op.re.ZeroDowntimeAppReconciler] status of s/app-2 written, changed: [conditions Ready]",
+               f"{stamp(T0 + 31)} INFO  [io.quarkus] something else",
+               f"{stamp(T0 + 40)} DEBUG [de.zd.op.re.ZeroDowntimeAppReconciler] status of s/app-1 written, changed: [readyReplicas]"]
+        with gzip.open(os.path.join(d, "operator-1.log.gz"), "wt") as f:
+            f.write("\n".join(log) + "\n")
+        got = analyze.status_writes(d, T0 + 10, T0 + 35)
+        self.assertEqual(got, {"apps": 2, "byChange": {"[conditions Ready]": 2}})
+        self.assertEqual(analyze.status_writes(d, T0, T0 + 100)["byChange"],
+                         {"[conditions Ready]": 2, "[all]": 1, "[readyReplicas]": 1})
+
     def test_percentile_is_nearest_rank(self):
         self.assertEqual(99, analyze.pct(list(range(1, 101)), 99))
         self.assertEqual(1, analyze.pct([1], 99))

@@ -1,0 +1,54 @@
+package dev.zdt.operator.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import dev.zdt.operator.api.v1alpha1.DrainRecord;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+
+/** What the reconciler says changed when it writes a status (its debug line), and when it writes none. */
+class StatusChangeTest {
+
+    @Test
+    void theChangedFieldsAndConditionTypesAreNamed() {
+        ZeroDowntimeAppStatus before = status(3, condition("Ready", "True"), condition("Degraded", "False"));
+        ZeroDowntimeAppStatus after = status(2, condition("Ready", "False"), condition("Degraded", "False"));
+        assertThat(ZeroDowntimeAppReconciler.unchanged(before, after)).isFalse();
+        assertThat(ZeroDowntimeAppReconciler.changedFields(before, after)).containsExactly("conditions Ready", "readyReplicas");
+    }
+
+    @Test
+    void aConditionThatAppearsIsNamedAndNoCopyMeansAll() {
+        ZeroDowntimeAppStatus before = status(3, condition("Ready", "True"));
+        ZeroDowntimeAppStatus after = status(3, condition("Ready", "True"), condition("Progressing", "True"));
+        assertThat(ZeroDowntimeAppReconciler.changedFields(before, after)).containsExactly("conditions Progressing");
+        assertThat(ZeroDowntimeAppReconciler.changedFields(null, after)).containsExactly("all");
+    }
+
+    @Test
+    void theDrainReportersFieldIsNeitherAChangeNorAReasonToWrite() {
+        ZeroDowntimeAppStatus before = status(3, condition("Ready", "True"));
+        ZeroDowntimeAppStatus after = status(3, condition("Ready", "True"));
+        after.setLastDrains(List.of(new DrainRecord()));
+        assertThat(ZeroDowntimeAppReconciler.unchanged(before, after)).isTrue();
+        assertThat(ZeroDowntimeAppReconciler.changedFields(before, after)).isEmpty();
+    }
+
+    private static ZeroDowntimeAppStatus status(int ready, Condition... conditions) {
+        ZeroDowntimeAppStatus s = new ZeroDowntimeAppStatus();
+        s.setReplicas(3);
+        s.setReadyReplicas(ready);
+        s.setConditions(new java.util.ArrayList<>(List.of(conditions)));
+        return s;
+    }
+
+    private static Condition condition(String type, String status) {
+        return new ConditionBuilder().withType(type).withStatus(status).withReason("R").withMessage("m")
+                .withLastTransitionTime("2026-12-02T01:00:00Z").build();
+    }
+}
