@@ -78,7 +78,9 @@ public class DrainReporter {
                 return t;
             }, (task, pool) -> {
                 long n = dropped.incrementAndGet();
-                if (n == 1 || n % 1000 == 0) {
+                if (pool.isShutdown()) {
+                    LOG.warnf("drain reporter: a drain record or Event came after the reporter stopped and is lost (%d dropped so far)", n);
+                } else if (n == 1 || n % 1000 == 0) {
                     LOG.warnf("drain reporter: %d Events or records dropped so far, its queue of %d is full", n, QUEUE);
                 }
             });
