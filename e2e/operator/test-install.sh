@@ -128,6 +128,49 @@ wait_for 60 secret_gone || die "the webhook's certificate Secret outlived its co
 check "helm uninstall removed the webhook configuration and its certificate Secret"
 kubectl get crd zerodowntimeapps.zdt.dev >/dev/null || die "the CRD went away with the release"
 kubectl -n "$APP_NS" get zdt before-failover >/dev/null || die "the app went away with the release"
+
+# 6b. a namespaced install (watchNamespaces): the operator may act in the watched namespace only;
+#     every ClusterRole bound to it names the objects it may touch (the CRD for the startup check,
+#     its own webhook configuration); an app there is reconciled, an app elsewhere is not
+NS_WATCHED=zdt-install-watched NS_OTHER=zdt-install-other
+for ns in "$NS_WATCHED" "$NS_OTHER"; do
+  kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+done
+"$ROOT/e2e/operator/install.sh" --set "watchNamespaces={$NS_WATCHED}" >/dev/null
+sa=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.spec.template.spec.serviceAccountName}')
+as=(--as="system:serviceaccount:$OPERATOR_NS:$sa")
+[[ $(kubectl auth can-i create deployments -n "$NS_WATCHED" "${as[@]}") == yes ]] ||
+  die "namespaced install: the operator may not create Deployments in its watched namespace $NS_WATCHED"
+for verb in "list deployments" "create deployments" "list pods" "list zerodowntimeapps.zdt.dev"; do
+  # shellcheck disable=SC2086
+  [[ $(kubectl auth can-i $verb -n "$NS_OTHER" "${as[@]}" || true) == no ]] ||
+    die "namespaced install: the operator may $verb in $NS_OTHER, which it does not watch"
+done
+[[ $(kubectl auth can-i create deployments -n kube-system "${as[@]}" || true) == no ]] ||
+  die "namespaced install: the operator may create Deployments in kube-system"
+unnamed=$(kubectl get clusterrolebindings -o json | python3 -c '
+import json, subprocess, sys
+ns, sa = sys.argv[1], sys.argv[2]
+bound = [b["roleRef"]["name"] for b in json.load(sys.stdin)["items"]
+         if b["roleRef"]["kind"] == "ClusterRole"
+         and any(s.get("kind") == "ServiceAccount" and s.get("name") == sa and s.get("namespace") == ns
+                 for s in b.get("subjects") or [])]
+for name in bound:
+    role = json.loads(subprocess.check_output(["kubectl", "get", "clusterrole", name, "-o", "json"]))
+    for rule in role.get("rules") or []:
+        if not rule.get("resourceNames"):
+            print(f"{name}: {rule}")
+print("bound:", " ".join(bound), file=sys.stderr)' "$OPERATOR_NS" "$sa" 2>/tmp/zdt-namespaced-bound.txt)
+[[ -z $unnamed ]] || die "namespaced install: ClusterRole rules that name no object: $unnamed"
+APP_NS=$NS_WATCHED app watched sleep
+APP_NS=$NS_OTHER app elsewhere sleep
+wait_for 120 kubectl -n "$NS_WATCHED" get deploy watched || die "namespaced install: no Deployment for the watched app"
+kubectl -n "$NS_OTHER" get deploy elsewhere >/dev/null 2>&1 && die "namespaced install: an app outside the watched namespace got a Deployment"
+[[ -z $(kubectl -n "$NS_OTHER" get zdt elsewhere -o jsonpath='{.status}') ]] ||
+  die "namespaced install: an app outside the watched namespace got a status"
+check "namespaced install: reconciles $NS_WATCHED only, may not list or create in $NS_OTHER or kube-system; cluster-wide rules only by name ($(sed 's/^bound: //' /tmp/zdt-namespaced-bound.txt))"
+helm uninstall "$RELEASE" -n "$OPERATOR_NS" --wait >/dev/null
+kubectl delete namespace "$NS_WATCHED" "$NS_OTHER" --wait=false >/dev/null
 kubectl -n "$APP_NS" get deploy before-failover >/dev/null || die "the app's Deployment went away with the release"
 check "helm uninstall kept the CRD, the apps and their Deployments"
 
