@@ -128,6 +128,8 @@ wait_for 60 secret_gone || die "the webhook's certificate Secret outlived its co
 check "helm uninstall removed the webhook configuration and its certificate Secret"
 kubectl get crd zerodowntimeapps.zdt.dev >/dev/null || die "the CRD went away with the release"
 kubectl -n "$APP_NS" get zdt before-failover >/dev/null || die "the app went away with the release"
+kubectl -n "$APP_NS" get deploy before-failover >/dev/null || die "the app's Deployment went away with the release"
+check "helm uninstall kept the CRD, the apps and their Deployments"
 
 # 6b. a namespaced install (watchNamespaces): the operator may act in the watched namespace only;
 #     every ClusterRole bound to it names the objects it may touch (the CRD for the startup check,
@@ -171,8 +173,6 @@ kubectl -n "$NS_OTHER" get deploy elsewhere >/dev/null 2>&1 && die "namespaced i
 check "namespaced install: reconciles $NS_WATCHED only, may not list or create in $NS_OTHER or kube-system; cluster-wide rules only by name ($(sed 's/^bound: //' /tmp/zdt-namespaced-bound.txt))"
 helm uninstall "$RELEASE" -n "$OPERATOR_NS" --wait >/dev/null
 kubectl delete namespace "$NS_WATCHED" "$NS_OTHER" --wait=false >/dev/null
-kubectl -n "$APP_NS" get deploy before-failover >/dev/null || die "the app's Deployment went away with the release"
-check "helm uninstall kept the CRD, the apps and their Deployments"
 
 # 7. install again (the rest of the suite needs the operator); it adopts the existing apps
 "$ROOT/e2e/operator/install.sh" >/dev/null
