@@ -203,6 +203,11 @@ final class AppHolds {
         return states.containsKey(key);
     }
 
+    /** Calls held right now, all apps. */
+    int heldTotal() {
+        return open;
+    }
+
     /** Calls of the app held right now. */
     int held(String key) {
         AppState s = states.get(key);

@@ -90,6 +90,33 @@ class DrainGateTest extends GateTestBase {
     }
 
     /**
+     * A stopping replica waits, before its drain reporter stops, until the gate holds no call: the
+     * drain helper may close a call itself at the end of its hold, a moment before the gate's own
+     * pass at the bound, and that release must still get its record. The wait ends with the
+     * release, not before, and not later than its limit.
+     */
+    @Test
+    void theShutdownWaitLastsUntilNoCallIsHeldAndNoLongerThanItsLimit() throws Exception {
+        f.app("till", ENDPOINTS, "");
+        Pod a = f.pod("till", "till-a", 3);
+        Pod b = f.pod("till", "till-b", 3);
+        f.slice("till", GateFixture.ready(a), GateFixture.ready(b));
+        f.terminate(a);
+        CompletableFuture<Answer> call = f.callApp("till");
+        awaitHeld(1);
+
+        long started = System.nanoTime();
+        assertThat(gate.awaitNoneHeld(Duration.ofMillis(500))).as("held after a 0.5 s limit").isEqualTo(1);
+        assertThat(System.nanoTime() - started).isLessThan(TimeUnit.SECONDS.toNanos(2));
+        assertThat(call).isNotDone();
+
+        assertThat(gate.awaitNoneHeld(Duration.ofSeconds(10))).isZero();
+        assertThat(call).as("released before the wait ended").isDone();
+        assertThat(call.get().body()).startsWith("Timeout");
+        assertThat(awaitDrainRecord("till", "till-a").getReleasedBy()).isEqualTo(ReleasedBy.TIMEOUT);
+    }
+
+    /**
      * A pass run by the gate's own timer that still holds must set the next one: here the timer
      * set for shop-a's propagation finds shop-b still offered, and nothing changes afterwards, so
      * only the next timer can end the hold at its bound.
