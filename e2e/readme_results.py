@@ -83,6 +83,7 @@ RENDERERS = {
     "drills-results": lambda: read("drills.md"),
     "pod-start-results": pod_start,
     "scale-results": lambda: read("scale.md"),
+    "scale-slim-results": lambda: read("scale-slim-1000.md"),
 }
 
 
