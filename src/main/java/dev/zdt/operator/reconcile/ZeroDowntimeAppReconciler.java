@@ -77,6 +77,8 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     private static final int OWED_LIMIT = 1_000;
 
     private final EventRecorder events;
+    /** This replica's status writes the informer has not caught up with yet. */
+    private final WrittenStatuses written = new WrittenStatuses();
     /** Per app uid, the Warning the API server refused, to be written again. */
     private final Map<String, Owed> owedWarnings = Collections.synchronizedMap(
             new LinkedHashMap<>(16, 0.75f, false) {
@@ -103,7 +105,8 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     }
 
     @Override
-    public UpdateControl<ZeroDowntimeApp> reconcile(ZeroDowntimeApp app, Context<ZeroDowntimeApp> context) {
+    public UpdateControl<ZeroDowntimeApp> reconcile(ZeroDowntimeApp cached, Context<ZeroDowntimeApp> context) {
+        ZeroDowntimeApp app = written.freshest(cached);
         DrainBudget budget = DrainBudget.derive(app.getSpec().getTraffic(), app.getSpec().getDrain(),
                 app.getSpec().getStrategy());
         // A front end the operator may not ask would hold every drain to its bound: refuse it up front.
@@ -127,8 +130,9 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     }
 
     @Override
-    public ErrorStatusUpdateControl<ZeroDowntimeApp> updateErrorStatus(ZeroDowntimeApp app,
+    public ErrorStatusUpdateControl<ZeroDowntimeApp> updateErrorStatus(ZeroDowntimeApp cached,
             Context<ZeroDowntimeApp> context, Exception e) {
+        ZeroDowntimeApp app = written.freshest(cached);
         Throwable cause = rootOf(e, InvalidSpecException.class, GateUnavailableException.class);
         StatusAggregator aggregator = new StatusAggregator(app, Instant.now());
         if (cause instanceof InvalidSpecException) {
@@ -166,21 +170,23 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
      * status and then keeps only the newest, so a spec change that lands during that window is
      * dropped as if it were the operator's own write (a second apply would wait for the 2-minute
      * periodic pass). Our own status write needs no filtering: it does not change the
-     * generation, and generation-aware event filtering skips it.
+     * generation, and generation-aware event filtering skips it. What the API server returns is
+     * remembered in {@link #written} until the informer's copy catches up.
      */
-    private static void writeStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status, Context<ZeroDowntimeApp> context) {
+    private void writeStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status, Context<ZeroDowntimeApp> context) {
         if (unchanged(app.getStatus(), status)) {
             return;
         }
         if (LOG.isDebugEnabled()) { // what keeps an app's status moving (the scale benchmark turns this on)
-            LOG.debugf("status of %s/%s written, changed: %s", app.getMetadata().getNamespace(),
-                    app.getMetadata().getName(), changedFields(app.getStatus(), status));
+            String name = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
+            LOG.debugf("status of %s written, changed: %s", name, changedFields(app.getStatus(), status));
+            conditionChanges(app.getStatus(), status).forEach(change -> LOG.debugf("condition of %s: %s", name, change));
         }
         try {
-            context.getClient().resource(withStatus(app, status)).subresource("status")
+            written.wrote(context.getClient().resource(withStatus(app, status)).subresource("status")
                     .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
                             .withFieldManager(context.getControllerConfiguration().fieldManager())
-                            .withForce(true).build());
+                            .withForce(true).build()));
         } catch (KubernetesClientException e) {
             if (e.getCode() != 404) { // deleted meanwhile: nothing to report on
                 throw e;
@@ -233,6 +239,29 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
             }
         }
         return changed;
+    }
+
+    /**
+     * Each condition that changed, as {@code Ready True/Available "msg" since T -> False/...}: what
+     * the debug line above does not say (the scale run's idle writes at 1,000 apps).
+     */
+    static List<String> conditionChanges(ZeroDowntimeAppStatus current, ZeroDowntimeAppStatus next) {
+        List<String> changes = new java.util.ArrayList<>();
+        if (current == null) {
+            return changes;
+        }
+        for (Condition after : Optional.ofNullable(next.getConditions()).orElse(List.of())) {
+            Condition before = find(current, after.getType());
+            if (!Objects.equals(before, after)) {
+                changes.add(after.getType() + " " + describe(before) + " -> " + describe(after));
+            }
+        }
+        return changes;
+    }
+
+    private static String describe(Condition c) {
+        return c == null ? "(none)"
+                : c.getStatus() + "/" + c.getReason() + " \"" + c.getMessage() + "\" since " + c.getLastTransitionTime();
     }
 
     private static com.fasterxml.jackson.databind.JsonNode conditionNode(com.fasterxml.jackson.databind.JsonNode status,

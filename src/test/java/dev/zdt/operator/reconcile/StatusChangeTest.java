@@ -39,6 +39,17 @@ class StatusChangeTest {
         assertThat(ZeroDowntimeAppReconciler.changedFields(before, after)).isEmpty();
     }
 
+    @Test
+    void theValuesOfAChangedConditionAreSpelledOut() {
+        ZeroDowntimeAppStatus before = status(3, condition("Ready", "True"), condition("Degraded", "False"));
+        ZeroDowntimeAppStatus after = status(3, condition("Ready", "False"), condition("Degraded", "False"));
+        assertThat(ZeroDowntimeAppReconciler.conditionChanges(before, after)).containsExactly(
+                "Ready True/R \"m\" since 2026-12-02T01:00:00Z -> False/R \"m\" since 2026-12-02T01:00:00Z");
+        assertThat(ZeroDowntimeAppReconciler.conditionChanges(before, before)).isEmpty();
+        assertThat(ZeroDowntimeAppReconciler.conditionChanges(status(3), after)).hasSize(2)
+                .allSatisfy(change -> assertThat(change).contains("(none) -> "));
+    }
+
     private static ZeroDowntimeAppStatus status(int ready, Condition... conditions) {
         ZeroDowntimeAppStatus s = new ZeroDowntimeAppStatus();
         s.setReplicas(3);

@@ -1,0 +1,104 @@
+package dev.zdt.operator.reconcile;
+
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
+import io.fabric8.kubernetes.client.utils.Serialization;
+
+/**
+ * The status this replica last wrote for each app, kept until the informer's copy of the app has
+ * caught up with that write.
+ * <p>
+ * The reconciler compares the status it computes with the app's status to skip writes that change
+ * nothing, and keeps a condition's {@code lastTransitionTime} from the app's status. Both read the
+ * informer's copy, which lags the API server under load: in the scale run at 1,000 apps (issue 18)
+ * a burst of pod events reconciled an app several times before its own write came back through the
+ * watch, and every one of those reconciles found the old status, wrote the same new one again and
+ * stamped its conditions with a new transition time. With this, a reconcile that runs before its
+ * previous write came back compares with that write.
+ * <p>
+ * It can only make the reconciler see a newer status, never skip a write the app needs: an entry is
+ * used only while the informer's copy is older (a smaller resourceVersion) than the write, and the
+ * moment the copy is as new or newer (someone else wrote the status, the spec changed, the app was
+ * re-created) the copy is used again and the entry dropped.
+ */
+final class WrittenStatuses {
+
+    /** Entries the informer never caught up with (the app was deleted meanwhile) go after this many writes. */
+    static final int SWEEP_EVERY = 1_000;
+    /** An entry older than this is dropped at the next sweep: the informer has long caught up or the app is gone. */
+    static final long STALE_NANOS = 10L * 60 * 1_000_000_000;
+
+    private record Written(String uid, long resourceVersion, ZeroDowntimeAppStatus status, long atNanos) {
+    }
+
+    private final Map<String, Written> written = new ConcurrentHashMap<>();
+    private int writes;
+
+    /**
+     * The app as the reconciler should see it: {@code cached} itself, or, while this replica's last
+     * status write for it is newer than {@code cached}, a copy of {@code cached} with that status
+     * (the drain reporter's {@code lastDrains} kept from {@code cached}).
+     */
+    ZeroDowntimeApp freshest(ZeroDowntimeApp cached) {
+        String key = key(cached);
+        Written w = written.get(key);
+        if (w == null) {
+            return cached;
+        }
+        long cachedVersion = version(cached);
+        if (!Objects.equals(w.uid(), cached.getMetadata().getUid()) || cachedVersion < 0
+                || cachedVersion >= w.resourceVersion()) {
+            written.remove(key, w);
+            return cached;
+        }
+        ZeroDowntimeApp copy = Serialization.clone(cached);
+        ZeroDowntimeAppStatus status = Serialization.clone(w.status());
+        if (cached.getStatus() != null) {
+            status.setLastDrains(cached.getStatus().getLastDrains());
+        }
+        copy.setStatus(status);
+        return copy;
+    }
+
+    /** Remembers {@code result}, the app as the API server returned it from the status write. */
+    void wrote(ZeroDowntimeApp result) {
+        long version = version(result);
+        if (result == null || result.getStatus() == null || version < 0) {
+            return;
+        }
+        long now = System.nanoTime();
+        written.put(key(result), new Written(result.getMetadata().getUid(), version, result.getStatus(), now));
+        boolean sweep;
+        synchronized (this) {
+            sweep = ++writes % SWEEP_EVERY == 0;
+        }
+        if (sweep) {
+            written.values().removeIf(w -> now - w.atNanos() > STALE_NANOS);
+        }
+    }
+
+    /** Apps with a write the informer has not been seen to catch up with. */
+    int size() {
+        return written.size();
+    }
+
+    private static String key(ZeroDowntimeApp app) {
+        return app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
+    }
+
+    /** The resourceVersion as a number, or -1 if it is not one (then nothing is compared or kept). */
+    private static long version(ZeroDowntimeApp app) {
+        if (app == null || app.getMetadata() == null || app.getMetadata().getResourceVersion() == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(app.getMetadata().getResourceVersion());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+}
