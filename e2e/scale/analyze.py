@@ -127,6 +127,14 @@ def cold_start(m, ready, reqs, events=()):
         if r[2] == "deployments" and r[1] in ("create", "patch") and r[0] >= t0:
             first_apply.setdefault(r[4], r[0])
     creates = list(first_apply.values())
+    # Warm-in's condition on a new pod is a PATCH of pods/status; the latest of the pods' first ones
+    # is when the operator had admitted every pod of the start (KWOK then marks them Ready). Pods
+    # of the later scenarios are not the start's.
+    first_admit = {}
+    done = m.get("coldStartDone", float("inf"))
+    for r in reqs:
+        if r[2] == "pods/status" and r[1] == "patch" and t0 <= r[0] < done:
+            first_admit.setdefault(r[4], r[0])
     first = [r[0] for r in reqs if r[0] >= t0]
     return {
         "appsReady": len(times),
@@ -139,6 +147,8 @@ def cold_start(m, ready, reqs, events=()):
         # Server-side apply of a Deployment is a PATCH; the latest of the Deployments' first applies
         # is when the operator had rendered every app's Deployment (the cluster then makes the pods).
         "allDeploymentsAppliedSeconds": r1(max(creates) - t0 if creates else None),
+        "podsAdmitted": len(first_admit),
+        "allPodsAdmittedSeconds": r1(max(first_admit.values()) - t0 if first_admit else None),
         "operatorWrites": write_latency(events, t0, m.get("coldStartDone", float("inf"))),
         "loadBefore": m.get("coldStartLoadBefore"),
         "loadAfter": m.get("coldStartLoadAfter"),
@@ -430,10 +440,10 @@ def markdown(r):
     out = [f"{m.get('cpus')} CPUs, load average at start {m.get('loadAtStart')}; idle window "
            f"{r.get('idleWindowSeconds')} s; operator commit {r.get('commit')}; raw records "
            f"e2e/results/scale-runs/{r.get('raw')}.", "",
-           "| apps (pods) | cold start: all Ready | all Deployments applied | live heap leader / standby | "
+           "| apps (pods) | cold start: all Ready | all Deployments applied | every pod admitted (warm-in) | live heap leader / standby | "
            "heap in use before GC (leader) | RSS leader / standby | threads | idle CPU (leader) | "
            "idle API requests/s | restart: gate serves | load (1 min) during start / idle |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in r["sizes"]:
         c = s["coldStart"]
         st = s.get("steady") or {}
@@ -442,6 +452,7 @@ def markdown(r):
         rs = s.get("restart") or {}
         out.append(
             f"| {s['apps']:,} ({s['pods']:,}) | {fmt(c['allReadySeconds'], ' s')} | {fmt(c['allDeploymentsAppliedSeconds'], ' s')} | "
+            f"{fmt(c.get('allPodsAdmittedSeconds'), ' s')} | "
             f"{fmt(lead.get('liveHeapMiB'))} / {fmt(stand.get('liveHeapMiB'), ' MiB')} | {fmt(lead.get('heapUsedBeforeGcMiB'), ' MiB')} | "
             f"{fmt(lead.get('rssMiB'))} / {fmt(stand.get('rssMiB'), ' MiB')} | {fmt(lead.get('threads'))} | "
             f"{fmt(lead.get('cpuPercentOfOneCore'), ' %')} | {fmt(st.get('apiRequestsPerSecond'))} | "

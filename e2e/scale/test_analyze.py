@@ -72,6 +72,11 @@ def write_size(run, apps, live_heap_mib, idle_requests, late_answer=False, slow_
     lines(os.path.join(d, "process.jsonl"), proc)
     reqs = [audit("start", T0 + 1, "list", "zerodowntimeapps"), audit("svc", T0 + 1.5, "patch", "services")]
     reqs += [audit(f"dep{i}", T0 + 2 + i * 0.01, "patch", "deployments", name=f"app-{i}") for i in range(apps)]
+    # Warm-in admits one pod per app; a second write of the same pod's condition is not a new admission.
+    reqs += [audit(f"adm{i}", T0 + 3 + i * 0.01, "patch", "pods", "status", name=f"pod-{i}") for i in range(apps)]
+    reqs += [audit("adm-again", T0 + 19, "patch", "pods", "status", name="pod-0")]
+    # A pod admitted after the cold start ended (here between the scenarios) is not one of the start's.
+    reqs += [audit("adm-later", T0 + 350, "patch", "pods", "status", name="pod-new")]
     # A later apply of a Deployment (a periodic reconcile) is not part of the cold start.
     reqs += [audit("dep-again", T0 + 250, "patch", "deployments", name="app-0")]
     # A watch logs two stages under one auditID: counted once.
@@ -132,6 +137,8 @@ class ScaleAnalysis(unittest.TestCase):
         self.assertEqual(1000, top["coldStart"]["operatorWrites"]["deployments"]["count"])
         self.assertEqual(20.0, top["coldStart"]["operatorWrites"]["deployments"]["p50Ms"])
         self.assertEqual(round(2 + 999 * 0.01, 1), top["coldStart"]["allDeploymentsAppliedSeconds"])
+        self.assertEqual(1000, top["coldStart"]["podsAdmitted"])
+        self.assertEqual(round(3 + 999 * 0.01, 1), top["coldStart"]["allPodsAdmittedSeconds"])
         # 99 gets + the watch counted once, over 100 s.
         self.assertAlmostEqual(1.0, top["steady"]["apiRequestsPerSecond"], places=2)
         leader = top["steady"]["replicas"]["leader"]
