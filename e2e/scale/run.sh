@@ -357,7 +357,10 @@ run_size() {
   # The operator's API requests for the whole run, from the audit log (one line per request).
   gzip -c "$ZDT_RUN/audit.log" >"$d/audit.jsonl.gz"
   for i in 0 1; do gzip -c "$LOGS/operator-$i.log" >"$d/operator-$i.log.gz"; done
+  # KWOK's log: one line per pod status patch, for e2e/scale/flips.py (what moved the apps' status).
+  gzip -c "$LOGS/kwok.log" >"$d/kwok.log.gz"
   stop_all
+  python3 "$ROOT/e2e/scale/flips.py" "$d" >"$d/flips.json" || warn "flips.py failed on $d"
 }
 
 meta "$OUT/run.jsonl" command "\"e2e/scale/run.sh --sizes $SIZES --replicas $REPLICAS --idle $IDLE --churn $CHURN\""
