@@ -4,6 +4,10 @@ e2e/results/scale.json: per size the cold start, steady state, churn and restart
 checked against issue 18's targets, and the growth of memory and time with the number of apps.
 
     python3 e2e/scale/analyze.py e2e/results/scale-runs/<stamp> e2e/results/scale.json
+
+Several runs of different sizes on the same code can be put together:
+
+    python3 e2e/scale/analyze.py e2e/results/scale-runs/<stamp1> e2e/results/scale-runs/<stamp2> out.json
 """
 import datetime
 import gzip
@@ -383,14 +387,31 @@ def checks(sizes, growth):
     return res
 
 
-def analyze(run_dir):
-    run = meta(os.path.join(run_dir, "run.jsonl"))
+def analyze(*run_dirs):
+    """The result of one run, or of several runs of different sizes (e.g. 100 and 300 apps in one
+    run, 1,000 in another, on the same operator code): their sizes side by side, each naming its
+    run, and the growth fitted over all of them. A size measured twice is refused."""
+    runs = [meta(os.path.join(d, "run.jsonl")) for d in run_dirs]
+    run = runs[0]
     sizes = []
-    for name in sorted(os.listdir(run_dir), key=lambda x: (len(x), x)):
-        d = os.path.join(run_dir, name)
-        if name.isdigit() and os.path.isdir(d) and os.path.exists(os.path.join(d, "meta.jsonl")):
-            sizes.append(analyze_size(d))
+    for run_dir in run_dirs:
+        for name in sorted(os.listdir(run_dir), key=lambda x: (len(x), x)):
+            d = os.path.join(run_dir, name)
+            if name.isdigit() and os.path.isdir(d) and os.path.exists(os.path.join(d, "meta.jsonl")):
+                size = analyze_size(d)
+                size["raw"] = os.path.basename(os.path.normpath(run_dir))
+                if any(x["apps"] == size["apps"] for x in sizes):
+                    raise SystemExit(f"{size['apps']} apps measured in more than one of {', '.join(run_dirs)}")
+                sizes.append(size)
+    sizes.sort(key=lambda x: x["apps"])
     xs = [s["apps"] for s in sizes]
+
+    def joined(key):
+        values = []
+        for r in runs:
+            if r.get(key) not in values:
+                values.append(r.get(key))
+        return values[0] if len(values) == 1 else " + ".join(str(v) for v in values)
 
     def leader_val(s, key):
         r = s.get("steady", {}).get("replicas", {})
@@ -408,14 +429,14 @@ def analyze(run_dir):
         "note": "least-squares lines through the leader's figures at each size",
     }
     return {
-        "command": run.get("command"),
-        "commit": run.get("commit"),
+        "command": joined("command"),
+        "commit": joined("commit"),
         "machine": {"cpus": run.get("cpus"), "memoryMiB": run.get("memoryMiB"), "java": run.get("java"),
                     "loadAtStart": run.get("startLoad")},
         "cluster": f"kube-apiserver {run.get('kubernetes')} + etcd, kube-controller-manager (deployment, replicaset, "
                    f"endpointslice controllers), kube-scheduler, KWOK {run.get('kwok')} nodes and pods",
         "idleWindowSeconds": run.get("idleSeconds"),
-        "raw": os.path.basename(os.path.normpath(run_dir)),
+        "raw": ", ".join(os.path.basename(os.path.normpath(d)) for d in run_dirs),
         "sizes": sizes,
         "growth": growth,
         "targets": checks(sizes, growth),
@@ -439,7 +460,9 @@ def markdown(r):
     m = r.get("machine") or {}
     out = [f"{m.get('cpus')} CPUs, load average at start {m.get('loadAtStart')}; idle window "
            f"{r.get('idleWindowSeconds')} s; operator commit {r.get('commit')}; raw records "
-           f"e2e/results/scale-runs/{r.get('raw')}.", "",
+           + ", ".join(f"e2e/results/scale-runs/{x}" for x in str(r.get('raw')).split(", "))
+           + ("" if ", " not in str(r.get('raw')) else " (one run per record; the load at start is the first's)")
+           + ".", "",
            "| apps (pods) | cold start: all Ready | all Deployments applied | every pod admitted (warm-in) | live heap leader / standby | "
            "heap in use before GC (leader) | RSS leader / standby | threads | idle CPU (leader) | "
            "idle API requests/s | restart: gate serves | load (1 min) during start / idle |",
@@ -485,13 +508,13 @@ def markdown(r):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: analyze.py <run directory> <scale.json>   (also writes scale.md next to it)")
-    result = analyze(sys.argv[1])
-    with open(sys.argv[2], "w") as f:
+    if len(sys.argv) < 3:
+        sys.exit("usage: analyze.py <run directory> [<run directory> ...] <scale.json>   (also writes scale.md next to it)")
+    result = analyze(*sys.argv[1:-1])
+    with open(sys.argv[-1], "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")
-    with open(os.path.splitext(sys.argv[2])[0] + ".md", "w") as f:
+    with open(os.path.splitext(sys.argv[-1])[0] + ".md", "w") as f:
         f.write(markdown(result) + "\n")
     print(json.dumps(result["targets"], indent=2))
 

@@ -173,6 +173,26 @@ class ScaleAnalysis(unittest.TestCase):
         self.assertFalse(t["restart"]["met"])
         self.assertEqual(1.5, r["sizes"][0]["churn"]["latestAfterBoundSeconds"])
 
+    def test_sizes_from_two_runs_are_put_side_by_side_and_fitted_together(self):
+        other = os.path.join(self.tmp.name, "other")
+        write_run(other)
+        write_size(self.run, 100, 100 + 100 * 50 / 1024, idle_requests=100)
+        write_size(other, 1000, 100 + 1000 * 50 / 1024, idle_requests=100)
+        r = analyze.analyze(other, self.run)
+        self.assertEqual([(100, "run"), (1000, "other")], [(s["apps"], s["raw"]) for s in r["sizes"]])
+        self.assertEqual("other, run", r["raw"])
+        self.assertAlmostEqual(50.0, r["growth"]["liveHeapKiBPerApp"], places=0)
+        self.assertIn("e2e/results/scale-runs/other, e2e/results/scale-runs/run (one run per record",
+                      analyze.markdown(r))
+
+    def test_a_size_measured_in_two_runs_is_refused(self):
+        other = os.path.join(self.tmp.name, "other")
+        write_run(other)
+        write_size(self.run, 100, 100, idle_requests=10)
+        write_size(other, 100, 100, idle_requests=10)
+        with self.assertRaises(SystemExit):
+            analyze.analyze(self.run, other)
+
     def test_a_run_below_1000_apps_does_not_claim_the_cold_start_target(self):
         write_size(self.run, 20, 90, idle_requests=10)
         r = analyze.analyze(self.run)
