@@ -84,7 +84,6 @@ RENDERERS = {
     "pod-start-results": pod_start,
     "scale-results": lambda: read("scale.md"),
     "scale-slim-results": lambda: read("scale-slim-1000.md"),
-    "scale-current-results": lambda: read("scale-1000-9fa5d04.md"),
 }
 
 
