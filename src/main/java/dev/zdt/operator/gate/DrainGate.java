@@ -269,7 +269,7 @@ public class DrainGate {
             try {
                 // Asked on the loop: the count is the loop's, and a pass in progress finishes first,
                 // its records queued.
-                held = CompletableFuture.supplyAsync(holds::heldTotal, loop).get(5, TimeUnit.SECONDS);
+                held = onLoop(holds::heldTotal);
             } catch (Exception e) {
                 LOG.debugf("gate shutdown, counting held calls: %s", e.getMessage());
                 return -1;
@@ -286,16 +286,19 @@ public class DrainGate {
         }
     }
 
+    /** Runs {@code work} on the gate's loop, after what is queued there, and waits up to 5 s for it. */
+    private <T> T onLoop(java.util.function.Supplier<T> work) throws Exception {
+        return CompletableFuture.supplyAsync(work, loop).get(5, TimeUnit.SECONDS);
+    }
+
     @PreDestroy
     void stop() {
-        CompletableFuture<Void> drained = new CompletableFuture<>();
         try {
-            loop.execute(() -> {
+            onLoop(() -> {
                 holds.abandonAll();
                 poller.clear();
-                drained.complete(null);
+                return null;
             });
-            drained.get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             LOG.debugf("gate shutdown: %s", e.getMessage());
         }
