@@ -14,11 +14,10 @@ import io.fabric8.kubernetes.client.utils.Serialization;
  * <p>
  * The reconciler compares the status it computes with the app's status to skip writes that change
  * nothing, and keeps a condition's {@code lastTransitionTime} from the app's status. Both read the
- * informer's copy, which lags the API server under load: in the scale run at 1,000 apps (issue 18)
- * a burst of pod events reconciled an app several times before its own write came back through the
- * watch, and every one of those reconciles found the old status, wrote the same new one again and
- * stamped its conditions with a new transition time. With this, a reconcile that runs before its
- * previous write came back compares with that write.
+ * informer's copy, which lags the API server under load (issue 18's scale runs: a burst of pod
+ * events can reconcile an app several times within a second). A reconcile that runs before its
+ * previous write came back through the watch would find the old status, write the new one again
+ * and stamp its conditions with a new transition time. With this, it compares with that write.
  * <p>
  * It can only make the reconciler see a newer status, never skip a write the app needs: an entry is
  * used only while the informer's copy is older (a smaller resourceVersion) than the write, and the
