@@ -19,5 +19,6 @@
 # Needs the API server binaries: e2e/cluster/zdt-cluster build api
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source e2e/lib/errexit.sh
 ./mvnw -B -q test -Dtest=GateBench -Dzdt.bench=true -Dsurefire.failIfNoSpecifiedTests=false "$@"
 cat e2e/results/gate-bench.json

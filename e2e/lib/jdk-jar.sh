@@ -3,6 +3,7 @@
 # the JDK alone (no Maven: the e2e programs must build fast and offline). Skips the compiler when
 # no source is newer than the jar.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/errexit.sh"
 cd "$1"
 jar_path=target/$2
 if [[ -f $jar_path && -z $(find src build.sh -newer "$jar_path" -type f | head -1) ]]; then

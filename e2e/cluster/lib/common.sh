@@ -2,6 +2,8 @@
 # Shared settings and helpers for zdt-cluster. Sourced, never run.
 
 ZDT_CLUSTER_DIR=${ZDT_CLUSTER_DIR:?}
+# shellcheck source=../../lib/errexit.sh
+source "$ZDT_CLUSTER_DIR/../lib/errexit.sh"
 ZDT_CACHE=${ZDT_CACHE:-$HOME/.cache/zdt}
 # Everything that belongs to one running cluster (certs, etcd data, logs, pids, kubelet and
 # containerd state). `down` stops what runs there; `down --purge` deletes it.
