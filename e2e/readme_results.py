@@ -19,6 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "e2e", "results")
 sys.path.insert(0, os.path.join(ROOT, "e2e", "rollout"))
 import traefik_sampler  # noqa: E402
+import timings  # noqa: E402  (beside this file)
 from analyze import RESOLUTION_BOUND_MS  # noqa: E402
 
 
@@ -84,6 +85,7 @@ RENDERERS = {
     "pod-start-results": pod_start,
     "scale-results": lambda: read("scale.md"),
     "scale-slim-results": lambda: read("scale-slim-1000.md"),
+    "two-commands-timings": lambda: timings.table(timings.load()),
 }
 
 
