@@ -107,6 +107,13 @@ build_helm() {
     helm.sh/helm/v3/cmd/helm
 }
 
+# The registry the harness pushes the operator's images to (distribution's cmd/registry).
+build_registry() {
+  go_build registry "$REGISTRY_BIN" \
+    "-X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" \
+    github.com/distribution/distribution/v3/cmd/registry
+}
+
 # KWOK's controller plays the kubelet for simulated nodes: the scale benchmark only, not in `all`.
 build_kwok() {
   go_build kwok "$KWOK_BIN" "" sigs.k8s.io/kwok/cmd/kwok
@@ -138,14 +145,15 @@ cmd_build() {
   command -v go >/dev/null || die "Go is needed to build the binaries (go 1.26 or newer)"
   case ${1:-all} in
     api) build_api ;;
-    all) build_api; build_node; build_traefik; build_helm; build_coredns ;;
+    all) build_api; build_node; build_traefik; build_helm; build_coredns; build_registry ;;
     node) build_node ;;
     traefik) build_traefik ;;
     helm) build_helm ;;
     dns) build_coredns ;;
+    registry) build_registry ;;
     kwok) build_kwok ;;
     contour) build_contour ;;
     envoy) install_envoy ;;
-    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns|kwok|contour|envoy]" ;;
+    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns|registry|kwok|contour|envoy]" ;;
   esac
 }

@@ -26,6 +26,9 @@ TRAEFIK_BIN=$ZDT_CACHE/bin/traefik-$TRAEFIK_VERSION
 COREDNS_VERSION=$(modver coredns github.com/coredns/coredns)
 COREDNS_BIN=$ZDT_CACHE/bin/coredns-$COREDNS_VERSION
 HELM_BIN=$ZDT_CACHE/bin/helm-$HELM_VERSION
+# The image registry (CNCF Distribution) that containerd pulls the operator's images from.
+REGISTRY_VERSION=$(modver registry github.com/distribution/distribution/v3)
+REGISTRY_BIN=$ZDT_CACHE/bin/registry-$REGISTRY_VERSION
 # KWOK (simulated nodes and pods) is used by the scale benchmark only (e2e/scale/run.sh).
 KWOK_VERSION=$(modver kwok sigs.k8s.io/kwok)
 KWOK_BIN=$ZDT_CACHE/bin/kwok-$KWOK_VERSION
