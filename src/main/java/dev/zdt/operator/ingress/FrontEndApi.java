@@ -48,11 +48,13 @@ final class FrontEndApi {
     private final IngressPolicy policy;
     private final ControllerReplicas replicas;
     private final ExecutorService lookups;
+    private final FrontEndJson json;
 
     FrontEndApi(KubernetesClient client, Duration timeout, int maxBytes, IngressPolicy policy) {
         this.timeout = timeout;
         this.maxBytes = maxBytes;
         this.policy = policy;
+        this.json = new FrontEndJson(maxBytes);
         // The API server lookups block: two threads of their own keep them off the gate's thread.
         this.lookups = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "zdt-ingress-lookup");
@@ -66,6 +68,11 @@ final class FrontEndApi {
 
     void stop() {
         lookups.shutdownNow();
+    }
+
+    /** The bounded streaming reader for this front end's answers (the depth, string and size caps). */
+    FrontEndJson json() {
+        return json;
     }
 
     /**
@@ -101,30 +108,28 @@ final class FrontEndApi {
                 ask, asked);
     }
 
-    /** Every replica at once; the observation completes when the last one answered or failed. */
+    /**
+     * Every replica, one after the other: at most one answer (up to the byte cap) of an app's front
+     * end is in memory at a time, however many replicas its {@code traffic.controller} lists. The
+     * observation completes when the last one answered or failed.
+     */
     static CompletableFuture<IngressObservation> askAll(List<ControllerReplicas.Replica> all, String source,
             Function<ControllerReplicas.Replica, CompletableFuture<ReplicaAnswer>> ask, Instant asked) {
-        List<CompletableFuture<ReplicaAnswer>> answers = new ArrayList<>();
+        Map<String, ReplicaAnswer> byName = new LinkedHashMap<>();
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
         for (ControllerReplicas.Replica r : all) {
-            answers.add(ask.apply(r));
+            chain = chain.thenCompose(done -> ask.apply(r)).thenAccept(answer -> byName.put(answer.replica(), answer));
         }
-        return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenApply(done -> {
-            Map<String, ReplicaAnswer> byName = new LinkedHashMap<>();
-            for (CompletableFuture<ReplicaAnswer> a : answers) {
-                ReplicaAnswer answer = a.join();
-                byName.put(answer.replica(), answer);
-            }
-            return IngressObservation.answered(byName, source, asked);
-        });
+        return chain.thenApply(done -> IngressObservation.answered(byName, source, asked));
     }
 
     /**
      * One GET, its body capped at the configured size. The request timeout ends at the headers; a
      * second bound (twice the timeout) also ends a body that trickles, and cancels the exchange.
      */
-    CompletableFuture<HttpResponse<byte[]>> get(URI uri) {
+    CompletableFuture<HttpResponse<CappedBody.Chunks>> get(URI uri) {
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
-        CompletableFuture<HttpResponse<byte[]>> sent = http.sendAsync(request, CappedBody.handler(maxBytes));
+        CompletableFuture<HttpResponse<CappedBody.Chunks>> sent = http.sendAsync(request, CappedBody.handler(maxBytes));
         return sent.copy().orTimeout(timeout.toMillis() * 2, TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
             if (e != null) {
                 sent.cancel(true);
@@ -141,6 +146,12 @@ final class FrontEndApi {
         String limit = String.format(Locale.ROOT, "%.1f s", timeout.toMillis() / 1000.0);
         if (t instanceof CappedBody.TooLarge) {
             return "sent a response over " + size(maxBytes);
+        }
+        if (t instanceof FrontEndJson.OverCap) {
+            return t.getMessage();
+        }
+        if (t instanceof com.fasterxml.jackson.core.exc.StreamConstraintsException c) {
+            return FrontEndJson.overCap(c).getMessage();
         }
         if (t instanceof HttpConnectTimeoutException) {
             return "could not be connected to within " + limit;
