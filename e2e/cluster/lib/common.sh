@@ -60,6 +60,10 @@ TRAEFIK_WEB_PORT=${TRAEFIK_WEB_PORT:-8081}
 TRAEFIK_API_PORT=${TRAEFIK_API_PORT:-8082}
 TRAEFIK_THROTTLE_ASKED=${TRAEFIK_THROTTLE:-}   # empty: keep whatever a running Traefik has
 TRAEFIK_THROTTLE=${TRAEFIK_THROTTLE:-2s}
+# The registry listens on loopback only: containerd (a host process) pulls from it, pods never do.
+REGISTRY_PORT=5000
+REGISTRY_HOST=localhost:$REGISTRY_PORT
+REGISTRY_STORAGE=$ZDT_CACHE/registry      # kept across `down`: pushed images survive
 
 PKI=$ZDT_RUN/pki
 LOGS=$ZDT_RUN/logs

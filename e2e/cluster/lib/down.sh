@@ -3,7 +3,7 @@
 
 # Reverse start order. Pods are stopped through the kubelet-less path: containerd's tasks are
 # killed by killing their shims, whose parent is our containerd.
-COMPONENTS=(traefik coredns kube-proxy kubelet kube-scheduler kube-controller-manager containerd kube-apiserver etcd)
+COMPONENTS=(traefik coredns registry kube-proxy kubelet kube-scheduler kube-controller-manager containerd kube-apiserver etcd)
 
 # Processes we started whose pid file is lost (e.g. after a crash): start_bg puts
 # ZDT_OWNER=$ZDT_RUN in their environment. Matching by binary path would also hit the etcd and
@@ -132,7 +132,7 @@ cmd_down() {
   local purge=0 t0 c p
   [[ ${1:-} == --purge ]] && purge=1
   t0=$(now_ms)
-  stop_bg 15 envoy contour traefik traefik-2 coredns kube-proxy kubelet kube-scheduler kube-controller-manager
+  stop_bg 15 envoy contour traefik traefik-2 coredns registry kube-proxy kubelet kube-scheduler kube-controller-manager
   kill_pods
   stop_bg 15 containerd
   # The API server drains against etcd: stop it first.
@@ -178,7 +178,7 @@ cmd_leftovers() {
 
 cmd_status() {
   local c pid
-  for c in etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy coredns traefik traefik-2 contour envoy; do
+  for c in etcd kube-apiserver registry containerd kube-controller-manager kube-scheduler kubelet kube-proxy coredns traefik traefik-2 contour envoy; do
     if is_running "$c"; then
       pid=$(pid_of "$c")
       printf '  %-24s running  pid %-7s rss %s MiB\n' "$c" "$pid" \
@@ -190,6 +190,9 @@ cmd_status() {
   if is_running kube-apiserver; then
     echo "  kubeconfig: $KUBECONFIG_ADMIN"
     kubectl_admin get nodes -o wide 2>/dev/null | sed 's/^/  /' || true
+  fi
+  if is_running registry; then
+    echo "  registry:               http://$REGISTRY_HOST (storage $REGISTRY_STORAGE; containerd pulls $REGISTRY_HOST/...)"
   fi
   if is_running traefik; then
     echo "  traefik throttle:       $(cat "$ZDT_RUN/traefik/throttle" 2>/dev/null)"

@@ -26,7 +26,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   address = "$CONTAINERD_SOCK"
 
 [plugins."io.containerd.grpc.v1.cri"]
-  # Our own image, imported from a local OCI layout; nothing is ever pulled.
+  # Our own image, imported from a local OCI layout, never pulled.
   sandbox_image = "localhost/pause:zdt"
   # root here lacks CAP_SYS_RESOURCE: without this every sandbox fails in runc
   # ("can't get final child's PID from pipe: EOF", really a refused oom_score_adj write).
@@ -44,6 +44,16 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     bin_dir = "$CNI_BIN_DIR"
     conf_dir = "$CNI_CONF_DIR"
     max_conf_num = 1
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    # One hosts.toml per registry (read at every pull): the harness registry is plain HTTP.
+    config_path = "$CONTAINERD_STATE/certs.d"
+EOF
+  # The harness registry (lib/registry.sh) on loopback, without TLS: pull and resolve only.
+  write_config "$CONTAINERD_STATE/certs.d/$REGISTRY_HOST/hosts.toml" <<EOF
+server = "http://$REGISTRY_HOST"
+
+[host."http://$REGISTRY_HOST"]
+  capabilities = ["pull", "resolve"]
 EOF
   # Bridge (on our own zdt0) + host-local IPAM + portmap for hostPort. No ipMasq: pods talk to
   # the host and to each other, and have no way out of the machine.
@@ -74,7 +84,15 @@ EOF
 ctr_k8s() { ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 
 start_containerd() {
+  local conf=$CONTAINERD_STATE/config.toml before=""
+  [[ -f $conf ]] && before=$(sha256sum <"$conf")
   write_containerd_config
+  # containerd reads config.toml at start only: a running one with another config is restarted
+  # (its shims, and so the pods' containers, keep running; the kubelet reconnects).
+  if is_running containerd && [[ $(sha256sum <"$conf") != "$before" ]]; then
+    say "containerd's config changed: restarting containerd"
+    stop_bg 15 containerd
+  fi
   start_bg containerd /usr/bin/containerd --config "$CONTAINERD_STATE/config.toml"
   wait_for 30 "containerd socket" ctr --address "$CONTAINERD_SOCK" version ||
     { check_alive containerd; die "containerd did not answer"; }
@@ -172,7 +190,7 @@ healthzBindAddress: 127.0.0.1
 clusterDomain: $CLUSTER_DOMAIN
 clusterDNS: [$NODE_IP]
 resolvConf: $ZDT_RUN/pod-resolv.conf
-# Images come from local imports only: never garbage-collect them on a test node.
+# Images come from local imports and the harness registry: never garbage-collect them on a test node.
 imageGCHighThresholdPercent: 100
 evictionHard: {memory.available: 200Mi, nodefs.available: 2%, imagefs.available: 2%, nodefs.inodesFree: 2%}
 serializeImagePulls: false
@@ -239,9 +257,10 @@ up_full() {
   local t0=$(now_ms)
   cmd_deps
   # What the node runs (Helm is built by `build all`, it is not part of the node).
-  build_api; build_node; build_traefik; build_coredns
+  build_api; build_node; build_traefik; build_coredns; build_registry
   apply_sysctls
   up_api
+  start_registry
   start_containerd
   ensure_image pause
   start_controller_manager
