@@ -60,4 +60,21 @@ public interface WebhookConfig {
     /** How often the Secret, the serving certificate and the caBundle are checked. */
     @WithDefault("10m")
     Duration checkInterval();
+
+    /**
+     * Reviews a replica reads or answers at once; one more is answered 429 at once and its
+     * connection closed. A review takes milliseconds, so 16 covers bursts of pod creation (the
+     * controller manager creates pods at 20-30 a second by default); each costs at most the 3 MiB
+     * body cap while it is read, so 16 bound the webhook's buffers at 48 MiB.
+     */
+    @WithDefault("16")
+    int maxConcurrentReviews();
+
+    /**
+     * A review whose body has not arrived whole this long after its headers is answered 408 and its
+     * connection closed, so a caller that sends a few bytes and stalls holds a slot only this long.
+     * The API server gives the webhook at most its timeoutSeconds (5 s in the chart, 30 s at most).
+     */
+    @WithDefault("10s")
+    Duration readTimeout();
 }

@@ -31,6 +31,8 @@ class CertificateRenewalTest {
         public Duration caValidity() { return CA; }
         public Duration renewBefore() { return RENEW_BEFORE; }
         public Duration checkInterval() { return Duration.ofMinutes(10); }
+        public int maxConcurrentReviews() { return 16; }
+        public Duration readTimeout() { return Duration.ofSeconds(10); }
     });
 
     private static X509Certificate first(String pem) {
