@@ -77,7 +77,7 @@ public class EnvoyVerifier extends FrontEndVerifier {
     @Override
     CompletableFuture<ReplicaAnswer> ask(ControllerReplicas.Replica replica, Set<String> addresses, Hints hints) {
         URI uri = URI.create(replica.baseUrl() + PATH);
-        return api.get(uri).thenApply(response -> {
+        return FrontEndApi.oneOfFewAnswers(() -> api.get(uri).thenApply(response -> {
             if (response.statusCode() != 200) {
                 return ReplicaAnswer.failed(replica.name(), "Envoy replica " + replica.name() + " answered HTTP "
                         + response.statusCode() + " to " + uri.getPath());
@@ -96,7 +96,7 @@ public class EnvoyVerifier extends FrontEndVerifier {
                         + " sent something that is not Envoy's cluster list to " + uri.getPath());
             }
             return new ReplicaAnswer(replica.name(), true, routes, tally.describe(hints), tally.listedNotRouted);
-        }).exceptionally(e -> ReplicaAnswer.failed(replica.name(),
+        })).exceptionally(e -> ReplicaAnswer.failed(replica.name(),
                 "Envoy replica " + replica.name() + " " + api.describe(e)));
     }
 

@@ -10,6 +10,7 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,10 +22,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 import dev.zdt.operator.Constants;
@@ -41,6 +44,15 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 final class FrontEndApi {
 
     private static final Pattern NOT_ALNUM = Pattern.compile("[^\\p{L}\\p{N}]+");
+    /**
+     * Front-end answers fetched and read at once, over every verifier and app of this replica: each
+     * holds at most zdt.ingress.max-response-bytes (8 MiB), so answers hold at most 32 MiB of the
+     * heap however many apps a tenant points at a hostile front end. A normal answer takes
+     * milliseconds; a question waits for a slot, and an app whose question waits keeps its pods
+     * held (unknown is never gone) until the answer or the hold's bound.
+     */
+    static final int MAX_ANSWERS_IN_MEMORY = 4;
+    private static final Slots ANSWERS = new Slots(MAX_ANSWERS_IN_MEMORY);
 
     private final HttpClient http;
     private final Duration timeout;
@@ -121,6 +133,65 @@ final class FrontEndApi {
             chain = chain.thenCompose(done -> ask.apply(r)).thenAccept(answer -> byName.put(answer.replica(), answer));
         }
         return chain.thenApply(done -> IngressObservation.answered(byName, source, asked));
+    }
+
+    /**
+     * Runs one fetch and its read in one of the {@link #MAX_ANSWERS_IN_MEMORY} slots: {@code work}
+     * starts once a slot is free and must have dropped the answer's bytes when its future completes.
+     */
+    static <T> CompletableFuture<T> oneOfFewAnswers(Supplier<CompletableFuture<T>> work) {
+        return ANSWERS.run(work);
+    }
+
+    /** A fixed number of slots, handed out in arrival order to work that completes asynchronously. */
+    static final class Slots {
+        private final int max;
+        private int used;
+        private final ArrayDeque<CompletableFuture<Void>> waiting = new ArrayDeque<>();
+
+        Slots(int max) {
+            this.max = max;
+        }
+
+        <T> CompletableFuture<T> run(Supplier<CompletableFuture<T>> work) {
+            CompletableFuture<Void> turn;
+            synchronized (this) {
+                if (used < max) {
+                    used++;
+                    turn = CompletableFuture.completedFuture(null);
+                } else {
+                    turn = new CompletableFuture<>();
+                    waiting.add(turn);
+                }
+            }
+            return turn.thenCompose(free -> {
+                CompletableFuture<T> w;
+                try {
+                    w = work.get();
+                } catch (RuntimeException e) {
+                    w = CompletableFuture.failedFuture(e);
+                }
+                return w.whenComplete((r, e) -> release());
+            });
+        }
+
+        private void release() {
+            CompletableFuture<Void> next;
+            synchronized (this) {
+                next = waiting.poll();
+                if (next == null) {
+                    used--;
+                }
+            }
+            if (next != null) {
+                // Its work starts on another thread: no chain of releases grows this one's stack.
+                ForkJoinPool.commonPool().execute(() -> next.complete(null));
+            }
+        }
+
+        synchronized int inUse() {
+            return used;
+        }
     }
 
     /**

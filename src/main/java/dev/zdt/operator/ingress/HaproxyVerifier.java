@@ -54,6 +54,8 @@ public class HaproxyVerifier extends FrontEndVerifier {
     static final String COMMAND = "show servers state\n";
     /** The format of {@code show servers state} this parser reads (HAProxy 1.6 to 3.x print 1). */
     static final String FORMAT_VERSION = "1";
+    /** Server lines read from one answer: a line is ~150 bytes, so the 8 MiB cap holds ~55,000. */
+    static final int MAX_LINES = 100_000;
     /** Addresses of the app named in a message, per replica, beyond which it says "and N more". */
     static final int NAMED = 6;
 
@@ -101,7 +103,8 @@ public class HaproxyVerifier extends FrontEndVerifier {
     /** HAProxy's runtime API lists every server of every backend; the hints narrow nothing. */
     @Override
     CompletableFuture<ReplicaAnswer> ask(ControllerReplicas.Replica replica, Set<String> addresses, Hints hints) {
-        return CompletableFuture.supplyAsync(() -> {
+        // In one of the few answer slots, as Traefik's and Envoy's answers: 8 MiB each at most.
+        return FrontEndApi.oneOfFewAnswers(() -> CompletableFuture.supplyAsync(() -> {
             byte[] answer;
             try {
                 answer = fetch(replica.baseUrl());
@@ -117,7 +120,7 @@ public class HaproxyVerifier extends FrontEndVerifier {
                         + " sent something that is not HAProxy's server state (" + e.getMessage() + ")");
             }
             return answer(replica.name(), servers, addresses);
-        }, sockets);
+        }, sockets));
     }
 
     /** Sends the command and reads until the runtime API closes the connection, within the limits. */
@@ -191,6 +194,11 @@ public class HaproxyVerifier extends FrontEndVerifier {
      * @throws IOException with a message of our own when the text is not that
      */
     static List<Server> parse(String text) throws IOException {
+        // Counted before the split: 8 MiB of "a\n" would be four million strings.
+        long count = text.chars().filter(c -> c == '\n').count();
+        if (count > MAX_LINES) {
+            throw new IOException("more than " + MAX_LINES + " lines");
+        }
         String[] lines = text.split("\n", -1);
         if (lines.length < 2 || !lines[0].trim().equals(FORMAT_VERSION)) {
             throw new IOException("no format version " + FORMAT_VERSION + " on the first line");

@@ -83,34 +83,47 @@ public class TraefikVerifier extends FrontEndVerifier {
     private CompletableFuture<ReplicaAnswer> page(ControllerReplicas.Replica replica, int page, Set<String> addresses,
             Hints hints, Map<String, Set<String>> routes, Tally tally) {
         URI uri = URI.create(replica.baseUrl() + "/api/http/services?per_page=" + perPage + "&page=" + page);
-        return api.get(uri).thenCompose(response -> {
+        // The page is fetched and read in one slot; the next one is asked for once its bytes are dropped.
+        return FrontEndApi.oneOfFewAnswers(() -> api.get(uri).thenApply(response -> {
             if (response.statusCode() != 200) {
-                return CompletableFuture.completedFuture(ReplicaAnswer.failed(replica.name(), "Traefik replica "
+                return Page.failed(ReplicaAnswer.failed(replica.name(), "Traefik replica "
                         + replica.name() + " answered HTTP " + response.statusCode() + " to " + uri.getPath()));
             }
             int next = response.headers().firstValue("X-Next-Page").map(TraefikVerifier::intOrZero).orElse(0);
             try (JsonParser parser = api.json().parser(response.body().stream())) {
                 read(parser, addresses, hints, routes, tally, perPage);
             } catch (FrontEndJson.OverCap e) {
-                return CompletableFuture.completedFuture(ReplicaAnswer.failed(replica.name(), "Traefik replica "
+                return Page.failed(ReplicaAnswer.failed(replica.name(), "Traefik replica "
                         + replica.name() + " " + e.getMessage()));
             } catch (StreamConstraintsException e) {
-                return CompletableFuture.completedFuture(ReplicaAnswer.failed(replica.name(), "Traefik replica "
+                return Page.failed(ReplicaAnswer.failed(replica.name(), "Traefik replica "
                         + replica.name() + " " + FrontEndJson.overCap(e).getMessage()));
             } catch (IOException e) {
-                return CompletableFuture.completedFuture(ReplicaAnswer.failed(replica.name(), "Traefik replica "
+                return Page.failed(ReplicaAnswer.failed(replica.name(), "Traefik replica "
                         + replica.name() + " sent something that is not Traefik's service list to " + uri.getPath()));
             }
-            if (next > page && page < MAX_PAGES) {
-                return page(replica, next, addresses, hints, routes, tally);
+            return new Page(next, null);
+        })).thenCompose(read -> {
+            if (read.failed() != null) {
+                return CompletableFuture.completedFuture(read.failed());
             }
-            if (next > page) {
+            if (read.next() > page && page < MAX_PAGES) {
+                return page(replica, read.next(), addresses, hints, routes, tally);
+            }
+            if (read.next() > page) {
                 return CompletableFuture.completedFuture(ReplicaAnswer.failed(replica.name(), "Traefik replica "
                         + replica.name() + " lists more than " + MAX_PAGES * perPage + " HTTP services"));
             }
             return CompletableFuture.completedFuture(new ReplicaAnswer(replica.name(), true, routes,
                     tally.describe(hints), tally.listedNotRouted));
         });
+    }
+
+    /** One page read: the next page Traefik names (0: none), or the replica's failed answer. */
+    private record Page(int next, ReplicaAnswer failed) {
+        static Page failed(ReplicaAnswer answer) {
+            return new Page(0, answer);
+        }
     }
 
     /** One page of services, already read into a tree (tests, recorded answers): no entry cap. */

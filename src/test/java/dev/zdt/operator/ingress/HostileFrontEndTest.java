@@ -308,6 +308,57 @@ class HostileFrontEndTest {
         assertThat(most.get()).as("answers of one app in memory at once").isEqualTo(1);
     }
 
+    @Test
+    void manyAppsAskingAtOnceHoldAtMostFourAnswersInMemory() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        Body hostile = underCap("{\"cluster_statuses\":[{\"name\":\"x\",\"stats\":[", "{},", "{}]}]}");
+        server.createContext("/clusters", ex -> {
+            most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            try {
+                ex.sendResponseHeaders(200, hostile.length());
+                try (OutputStream out = ex.getResponseBody()) {
+                    hostile.writeTo(out);
+                }
+            } finally {
+                inFlight.decrementAndGet();
+            }
+        });
+        // Twelve apps, each with its own verifier question, all at once.
+        EnvoyVerifier v = envoy(Duration.ofSeconds(10));
+        List<java.util.concurrent.CompletableFuture<ReplicaAnswer>> asked = new java.util.ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            asked.add(v.ask(new ControllerReplicas.Replica("envoy-" + i, base), SHOP, HINTS));
+        }
+        for (java.util.concurrent.CompletableFuture<ReplicaAnswer> a : asked) {
+            assertThat(a.get(60, TimeUnit.SECONDS).known()).isTrue();
+        }
+        assertThat(most.get()).as("answers fetched at once over all apps")
+                .isLessThanOrEqualTo(FrontEndApi.MAX_ANSWERS_IN_MEMORY).isPositive();
+        assertThat(FrontEndApi.oneOfFewAnswers(() -> java.util.concurrent.CompletableFuture.completedFuture(1))
+                .get(5, TimeUnit.SECONDS)).as("every slot was given back").isEqualTo(1);
+    }
+
+    @Test
+    void anHaproxyAnswerOfMillionsOfLinesIsRefusedBeforeItIsSplit() throws Exception {
+        // 8 MiB of "a\n": split into lines, four million strings (over 150 MiB).
+        String text = "1\n# be_name srv_name srv_addr srv_op_state srv_admin_state srv_uweight\n"
+                + "a\n".repeat((CAP - 80) / 2);
+        long growth;
+        String refused = null;
+        try (HeapPeak heap = HeapPeak.start()) {
+            try {
+                HaproxyVerifier.parse(text);
+            } catch (IOException e) {
+                refused = e.getMessage();
+            }
+            growth = heap.growth();
+        }
+        System.out.printf("heap growth reading 8 MiB of HAProxy lines: %s%n", HeapPeak.mib(growth));
+        assertThat(refused).isEqualTo("more than " + HaproxyVerifier.MAX_LINES + " lines");
+        assertThat(growth).as("no line was split off").isLessThan(16L << 20);
+    }
+
     private static byte[] resource(String path) throws IOException {
         try (InputStream in = HostileFrontEndTest.class.getResourceAsStream(path)) {
             return in.readAllBytes();
