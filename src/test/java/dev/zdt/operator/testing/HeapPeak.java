@@ -12,8 +12,11 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class HeapPeak implements AutoCloseable {
 
     private static final MemoryMXBean MEMORY = ManagementFactory.getMemoryMXBean();
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
     private final long before;
+    private final java.util.Map<Long, Long> allocatedBefore = new java.util.HashMap<>();
     private final AtomicLong peak = new AtomicLong();
     private final Thread sampler;
     private volatile boolean running = true;
@@ -21,6 +24,11 @@ public final class HeapPeak implements AutoCloseable {
     private HeapPeak() {
         System.gc();
         before = used();
+        long[] ids = THREADS.getAllThreadIds();
+        long[] bytes = THREADS.getThreadAllocatedBytes(ids);
+        for (int i = 0; i < ids.length; i++) {
+            allocatedBefore.put(ids[i], bytes[i]);
+        }
         peak.set(before);
         sampler = new Thread(() -> {
             while (running) {
@@ -53,6 +61,24 @@ public final class HeapPeak implements AutoCloseable {
     public long growth() {
         peak.accumulateAndGet(used(), Math::max);
         return Math.max(0, peak.get() - before);
+    }
+
+    /**
+     * Bytes allocated since start by the threads alive now (a thread started since counts from
+     * zero). Unlike the sampled heap this does not depend on when the collector runs or on its
+     * region size: the same reads allocate about the same bytes on every machine. A thread that
+     * ended since start is not counted, so callers read it while the threads that did the work live.
+     */
+    public long allocated() {
+        long[] ids = THREADS.getAllThreadIds();
+        long[] bytes = THREADS.getThreadAllocatedBytes(ids);
+        long sum = 0;
+        for (int i = 0; i < ids.length; i++) {
+            if (bytes[i] > 0 && ids[i] != sampler.getId()) {
+                sum += bytes[i] - allocatedBefore.getOrDefault(ids[i], 0L);
+            }
+        }
+        return sum;
     }
 
     public static String mib(long bytes) {
