@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CLUSTER := e2e/cluster/zdt-cluster
 
-.PHONY: help demo test unit helper-test analysis-test crds build image install uninstall up down drills pod-start scale readme
+.PHONY: help demo test unit helper-test analysis-test crds build image push install uninstall up down drills pod-start scale readme
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ readme: ## rewrite the result blocks of README.md and docs/*.md from the committ
 
 image: ## build the operator and import its image into the local cluster's containerd
 	e2e/operator/image.sh
+
+push: ## build the operator and drain helper images and push them to REGISTRY=host[:port][/path] (default: the local cluster's localhost:5000); prints the helm install
+	e2e/operator/push.sh $(REGISTRY)
 
 install: ## helm install (or upgrade) the operator into the local cluster
 	e2e/operator/install.sh

@@ -6,6 +6,8 @@ eval "$("$CLUSTER" env)"
 RELEASE=${ZDT_RELEASE:-zdt-operator}
 OPERATOR_NS=${ZDT_OPERATOR_NS:-zdt-system}
 OPERATOR_IMAGE=localhost/zdt-operator
+# image-from-dir names the tar after the image: one tar, holding the last build's tag.
+OPERATOR_TAR=$ZDT_CACHE/images/zdt-operator.tar
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -15,4 +17,10 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # rolled the operator (and waited out its 60 s leader Lease) even when nothing had changed.
 operator_tag() {
   (cd "$ROOT" && find src/main pom.xml .mvn -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
+}
+
+# tar_ref <OCI archive>: the reference its (only) image is tagged with, empty when there is no tar.
+tar_ref() {
+  [[ -f $1 ]] || return 0
+  tar -xOf "$1" index.json | jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"] // empty'
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The install paths users take, on the real cluster: helm install (2 replicas Ready), health and
-# metrics, leader failover, helm upgrade, helm uninstall (CRD and apps stay), and install again.
+# The install paths users take, on the real cluster: helm install (2 replicas Ready) with both images
+# pulled from the cluster's registry, health and metrics, leader failover, helm upgrade, helm
+# uninstall (CRD and apps stay), and install again.
 # Timings go to a scratch file; to re-record the committed ones, run it with
 # INSTALL_RESULTS=e2e/results/install.json (make test must not rewrite a committed result).
 set -euo pipefail
@@ -11,13 +12,58 @@ check() { printf '  ok: %s\n' "$*"; }
 now() { date +%s.%N; }
 since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
 
-# 1. install
+wait_for() { # wait_for <seconds> <command...>
+  local deadline=$(($(date +%s) + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    (($(date +%s) < deadline)) || return 1
+    sleep 0.5
+  done
+}
+# The images come from the cluster's registry (install.sh's default, ZDT_IMAGE_SOURCE=registry), and
+# the test proves containerd pulled them: each is first removed from containerd, so the kubelet must
+# pull it again, and the pod's Events must say "Successfully pulled image" with the registry's
+# reference. That fails when containerd cannot pull it (registry down or unreachable, image not
+# pushed: the pods stay in ErrImagePull and install.sh or the wait below times out), when the pods
+# run another image (the chart not given the registry's repository), or when the image was still in
+# containerd and nothing was pulled (the Event then says "already present on machine").
+from_registry=0
+[[ ${ZDT_IMAGE_SOURCE:-registry} == registry ]] && from_registry=1
+forget_image() { # forget_image <ref>: out of containerd (running containers keep theirs)
+  ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images rm "$1" >/dev/null 2>&1 || true
+  ! ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images ls -q | grep -xF "$1" >/dev/null ||
+    die "could not remove $1 from containerd"
+}
+pulled() { # pulled <namespace> <pod> <image>: the pod's Events say the kubelet pulled that image
+  kubectl -n "$1" get events --field-selector "involvedObject.name=$2,reason=Pulled" -o jsonpath='{.items[*].message}' |
+    grep -F "Successfully pulled image \"$3\"" >/dev/null
+}
+operator_ref=$ZDT_REGISTRY/zdt-operator:$(operator_tag)
+helper_ref=$ZDT_REGISTRY/zdt-drain:$("$CLUSTER" drain-helper-ref | sed 's/.*://')
+
+# 1. install (a fresh one: an operator already running from its image would pull nothing)
+if ((from_registry)); then
+  helm status "$RELEASE" -n "$OPERATOR_NS" >/dev/null 2>&1 && helm uninstall "$RELEASE" -n "$OPERATOR_NS" --wait >/dev/null
+  forget_image "$operator_ref"
+fi
 t=$(now)
 "$ROOT/e2e/operator/install.sh"
 install_s=$(since "$t")
 ready=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.status.readyReplicas}')
 [[ $ready == 2 ]] || die "expected 2 ready operator replicas, found $ready"
 check "2 operator replicas Ready ${install_s}s after helm upgrade --install (image build included)"
+if ((from_registry)); then
+  operator_pulled() {
+    local pod
+    for pod in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[*].metadata.name}'); do
+      pulled "$OPERATOR_NS" "$pod" "$operator_ref" && return 0
+    done
+    return 1
+  }
+  wait_for 30 operator_pulled ||
+    die "no operator pod's Events say 'Successfully pulled image \"$operator_ref\"': $(kubectl -n "$OPERATOR_NS" get events --field-selector reason=Pulled -o jsonpath='{.items[*].message}')"
+  check "containerd pulled $operator_ref from the cluster's registry (the pod's Events)"
+fi
 
 # 2. health and metrics, through the metrics Service's ClusterIP on the management port (kube-proxy
 #    makes it reachable here; retried because a replaced operator pod can linger in kube-proxy's rules
@@ -59,14 +105,6 @@ spec:
   traffic: {provider: traefik}
   drain: {mode: $2, maxRequestSeconds: 5, shutdownSeconds: 2}
 YAML
-}
-wait_for() { # wait_for <seconds> <command...>
-  local deadline=$(($(date +%s) + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    (($(date +%s) < deadline)) || return 1
-    sleep 0.5
-  done
 }
 "$CLUSTER" image demo-app >/dev/null
 app before-failover sleep
@@ -176,9 +214,26 @@ kubectl delete namespace "$NS_WATCHED" "$NS_OTHER" --wait=false >/dev/null
 
 # 7. install again (the rest of the suite needs the operator); it adopts the existing apps
 "$ROOT/e2e/operator/install.sh" >/dev/null
+check "installed again"
+
+# 8. the drain helper reaches the apps' pods from the registry too: a gate-mode app's init container
+#    (which copies the helper in) pulls it, after the image was removed from containerd
+if ((from_registry)); then
+  forget_image "$helper_ref"
+  app helper-pull gate
+  helper_pod() { kubectl -n "$APP_NS" get pods -o name | sed -n 's|^pod/\(helper-pull-.*\)|\1|p' | head -n 1; }
+  helper_copied() {
+    [[ $(kubectl -n "$APP_NS" get pod "$(helper_pod)" -o jsonpath='{.status.initContainerStatuses[0].state.terminated.reason}') == Completed ]]
+  }
+  wait_for 120 helper_copied || die "the gate-mode app's init container did not complete: $(kubectl -n "$APP_NS" get pods -o wide)"
+  [[ $(kubectl -n "$APP_NS" get pod "$(helper_pod)" -o jsonpath='{.spec.initContainers[0].image}') == "$helper_ref" ]] ||
+    die "the gate-mode pod's init container does not run $helper_ref"
+  wait_for 30 pulled "$APP_NS" "$(helper_pod)" "$helper_ref" ||
+    die "pod $(helper_pod)'s Events do not say 'Successfully pulled image \"$helper_ref\"': $(kubectl -n "$APP_NS" get events --field-selector "involvedObject.name=$(helper_pod),reason=Pulled" -o jsonpath='{.items[*].message}')"
+  check "containerd pulled $helper_ref from the cluster's registry for a gate-mode app's init container"
+fi
 kubectl -n "$APP_NS" delete zdt --all --wait=true >/dev/null
 kubectl delete namespace "$APP_NS" --wait=false >/dev/null
-check "installed again"
 
 mkdir -p "$(dirname "$RESULTS")"
 cat >"$RESULTS" <<JSON

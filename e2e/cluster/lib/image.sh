@@ -35,10 +35,13 @@ finish_layout() {
   mv -f "$tar.tmp" "$tar"
 }
 
-# import_tar <tar> <ref>: into containerd now if it runs, else at the next `up`.
+# import_tar <tar> <ref>: into containerd now if it runs, else at the next `up`. IMAGE_NO_IMPORT=1:
+# not at all (e2e/operator/push.sh pushes the tar to a registry, and containerd pulls it from there).
 import_tar() {
   local tar=$1 ref=$2
-  if containerd_up; then
+  if [[ ${IMAGE_NO_IMPORT:-} == 1 ]]; then
+    say "$ref: written to $tar, not imported (IMAGE_NO_IMPORT=1)"
+  elif containerd_up; then
     ctr_k8s images import "$tar" >/dev/null
     rm -f "$IMAGES/pending/${ref//\//_}"
     say "imported $ref into containerd (k8s.io)"
@@ -119,7 +122,7 @@ build_zdt_drain() {
       -delete 2>/dev/null || true
     say "built $ref ($(stat -c %s "$tar") bytes)"
   fi
-  if image_present "$ref"; then
+  if [[ ${IMAGE_NO_IMPORT:-} != 1 ]] && image_present "$ref"; then
     say "$ref: already in containerd"
   else
     import_tar "$tar" "$ref"

@@ -192,6 +192,14 @@ class ChartIT {
     }
 
     @Test
+    void pullSecretsReachTheOperatorPodsOnlyWhenSet() throws Exception {
+        assertThat(operator(render()).getSpec().getTemplate().getSpec().getImagePullSecrets()).isEmpty();
+        Deployment withSecret = operator(render("--set", "imagePullSecrets[0].name=my-registry"));
+        assertThat(withSecret.getSpec().getTemplate().getSpec().getImagePullSecrets())
+                .extracting(io.fabric8.kubernetes.api.model.LocalObjectReference::getName).containsExactly("my-registry");
+    }
+
+    @Test
     void theNetworkPolicyIsOffByDefaultAndOpensTheGateToAllButManagementOnlyToTheNamedPeers() throws Exception {
         assertThat(all(render(), NetworkPolicy.class)).isEmpty();
 
