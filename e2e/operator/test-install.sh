@@ -29,9 +29,15 @@ wait_for() { # wait_for <seconds> <command...>
 # containerd and nothing was pulled (the Event then says "already present on machine").
 from_registry=0
 [[ ${ZDT_IMAGE_SOURCE:-registry} == registry ]] && from_registry=1
-forget_image() { # forget_image <ref>: out of containerd (running containers keep theirs)
-  ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images rm "$1" >/dev/null 2>&1 || true
-  ! ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images ls -q | grep -xF "$1" >/dev/null ||
+forget_image() { # forget_image <ref>: out of containerd, by tag and by digest (running containers keep theirs);
+  # a digest reference left behind (repo@sha256:...) lets the kubelet find the image "already present"
+  local repo=${1%:*} refs
+  refs=$(ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images ls -q | grep -E "^${repo//./\\.}[:@]" || true)
+  if [[ -n $refs ]]; then
+    # shellcheck disable=SC2086
+    ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images rm $refs >/dev/null 2>&1 || true
+  fi
+  ! ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images ls -q | grep -E "^${repo//./\\.}[:@]" >/dev/null ||
     die "could not remove $1 from containerd"
 }
 pulled() { # pulled <namespace> <pod> <image>: the pod's Events say the kubelet pulled that image
@@ -148,11 +154,60 @@ wait_for 120 kubectl -n "$APP_NS" get deploy after-failover || die "the new lead
 reconcile_s=$(since "$t")
 check "leader $leader deleted: new leader after ${failover_s}s, reconciling a new app ${reconcile_s}s after the kill"
 
-# 5. helm upgrade (a changed value rolls the operator; both replicas Ready again)
+# 5. helm upgrade (a changed value rolls the operator; both replicas Ready again), and the leader
+#    hands over in seconds: a leader stopped gracefully gives its Lease back instead of letting it run
+#    out (60 s). A poller notes, every ~0.5 s, the Lease's holder and whether that pod is stopping
+#    (deletionTimestamp set) or gone; a handover is from the first poll that saw the holder stopping,
+#    gone or the Lease free, to the first poll that saw another holder. Every handover the rolling
+#    update causes is judged (the old leader's, and an old standby's if it took over meanwhile).
+lease_watch() {
+  local h d
+  while :; do
+    h=$(kubectl -n "$OPERATOR_NS" get lease "$lease" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null) || h=""
+    d=-
+    if [[ -n $h ]]; then
+      if d=$(kubectl -n "$OPERATOR_NS" get pod "$h" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null); then
+        d=${d:-live}
+      else
+        d=gone
+      fi
+    fi
+    printf '%s %s %s\n' "$(now)" "${h:--}" "$d"
+    sleep 0.3
+  done
+}
+lease_log=$(mktemp)
+lease_watch >"$lease_log" &
+watcher=$!
 helm upgrade "$RELEASE" "$ROOT/deploy/helm/zdt-operator" -n "$OPERATOR_NS" --reuse-values --set logLevel=DEBUG \
   --wait --timeout 5m >/dev/null
 kubectl -n "$OPERATOR_NS" rollout status "deploy/$RELEASE" --timeout=5m >/dev/null
 check "helm upgrade rolled the operator"
+new_revision_leads() { # the holder is one of the Deployment's current pods, running
+  local h
+  h=$(kubectl -n "$OPERATOR_NS" get lease "$lease" -o jsonpath='{.spec.holderIdentity}')
+  [[ -n $h ]] && [[ -z $(kubectl -n "$OPERATOR_NS" get pod "$h" -o jsonpath='{.metadata.deletionTimestamp}') ]] &&
+    [[ $(kubectl -n "$OPERATOR_NS" get pod "$h" -o jsonpath='{.metadata.labels.pod-template-hash}') == \
+       $(kubectl -n "$OPERATOR_NS" get rs -l "app.kubernetes.io/instance=$RELEASE" -o json |
+         jq -r '[.items[] | select(.spec.replicas > 0)][0].metadata.labels["pod-template-hash"]') ]]
+}
+wait_for 120 new_revision_leads || die "no pod of the upgraded operator holds Lease $lease: $(tail -n 3 "$lease_log")"
+sleep 1
+kill "$watcher" && wait "$watcher" 2>/dev/null || true
+handovers=$(awk '
+  { t = $1; h = $2; d = $3 }
+  h != "-" && h != cur {
+    if (cur != "") { if (stop == "") stop = t; printf "%s %s %.1f\n", cur, h, t - stop }
+    cur = h; stop = ""
+  }
+  stop == "" && cur != "" && (h == "-" || d != "live") { stop = t }
+' "$lease_log")
+rm -f "$lease_log"
+[[ -n $handovers ]] || die "the upgrade replaced every operator pod, yet no handover of Lease $lease was seen"
+handover_s=$(awk 'BEGIN { m = 0 } $3 > m { m = $3 } END { printf "%.1f", m }' <<<"$handovers")
+awk -v m="$handover_s" 'BEGIN { exit !(m < 15) }' ||
+  die "a leader handover during helm upgrade took ${handover_s}s (limit 15 s): $(tr '\n' ';' <<<"$handovers")"
+check "helm upgrade: the Lease changed hands $(wc -l <<<"$handovers") time(s), the longest ${handover_s}s from the holder stopping to the next holder ($(awk '{printf "%s%.1fs", (NR > 1 ? ", " : ""), $3}' <<<"$handovers"))"
 
 # 6. helm uninstall keeps the CRD and the apps' workloads, and leaves no webhook behind (a leftover
 #    mutating webhook would slow, or with failurePolicy Fail block, pod creation where it applied)
@@ -217,9 +272,17 @@ kubectl delete namespace "$NS_WATCHED" "$NS_OTHER" --wait=false >/dev/null
 check "installed again"
 
 # 8. the drain helper reaches the apps' pods from the registry too: a gate-mode app's init container
-#    (which copies the helper in) pulls it, after the image was removed from containerd
+#    (which copies the helper in) runs it after the image was removed from containerd, so containerd
+#    must pull it again. The pull is judged cluster-wide, after the removal: another gate-mode app's
+#    pod started at the same moment (a reinstall rolls them) may be the one whose Event says it
+#    pulled, and this app's pod then finds the image "already present".
 if ((from_registry)); then
+  # A new app and so a new pod (one left by an earlier, interrupted run would not start again).
+  kubectl -n "$APP_NS" delete zdt helper-pull --ignore-not-found --wait=true >/dev/null
+  gone() { [[ -z $(kubectl -n "$APP_NS" get pods -o name | grep '^pod/helper-pull-') ]]; }
+  wait_for 120 gone || die "the pods of an earlier helper-pull app did not go away"
   forget_image "$helper_ref"
+  forgot_at=$(date -u +%FT%TZ)
   app helper-pull gate
   helper_pod() { kubectl -n "$APP_NS" get pods -o name | sed -n 's|^pod/\(helper-pull-.*\)|\1|p' | head -n 1; }
   helper_copied() {
@@ -228,8 +291,14 @@ if ((from_registry)); then
   wait_for 120 helper_copied || die "the gate-mode app's init container did not complete: $(kubectl -n "$APP_NS" get pods -o wide)"
   [[ $(kubectl -n "$APP_NS" get pod "$(helper_pod)" -o jsonpath='{.spec.initContainers[0].image}') == "$helper_ref" ]] ||
     die "the gate-mode pod's init container does not run $helper_ref"
-  wait_for 30 pulled "$APP_NS" "$(helper_pod)" "$helper_ref" ||
-    die "pod $(helper_pod)'s Events do not say 'Successfully pulled image \"$helper_ref\"': $(kubectl -n "$APP_NS" get events --field-selector "involvedObject.name=$(helper_pod),reason=Pulled" -o jsonpath='{.items[*].message}')"
+  pulled_since() { # a Pulled Event anywhere, at or after the removal, saying containerd pulled the helper
+    kubectl get events -A --field-selector reason=Pulled -o json |
+      jq -e --arg ref "$helper_ref" --arg since "$forgot_at" '[.items[]
+        | select((.lastTimestamp // .eventTime // "") >= $since)
+        | select(.message | startswith("Successfully pulled image \"" + $ref + "\""))] | length > 0'
+  }
+  wait_for 30 pulled_since ||
+    die "no Event since $forgot_at says 'Successfully pulled image \"$helper_ref\"': $(kubectl -n "$APP_NS" get events --field-selector "involvedObject.name=$(helper_pod),reason=Pulled" -o jsonpath='{.items[*].message}')"
   check "containerd pulled $helper_ref from the cluster's registry for a gate-mode app's init container"
 fi
 kubectl -n "$APP_NS" delete zdt --all --wait=true >/dev/null
@@ -241,6 +310,7 @@ cat >"$RESULTS" <<JSON
   "installSecondsIncludingImageBuild": $install_s,
   "leaderFailoverSeconds": $failover_s,
   "reconcileAfterLeaderKillSeconds": $reconcile_s,
+  "upgradeLeaderHandoverSeconds": $handover_s,
   "measuredAt": "$(date -u +%FT%TZ)"
 }
 JSON
