@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.testing.Chart;
@@ -73,6 +74,11 @@ class AdmissionPolicyTest {
         bind("services", "dave");
         bind("ingresses", "carol");
         bind("httproutes", "carol");
+        // erin may manage DrainPolicies only; frank may also create pods.
+        role("drainpolicies", "zdt.dev", "drainpolicies", "get", "list", "create", "update", "patch", "delete");
+        role("pods", "", "pods", "create");
+        bind("drainpolicies", "erin", "frank");
+        bind("pods", "frank");
     }
 
     @AfterAll
@@ -120,8 +126,8 @@ class AdmissionPolicyTest {
         return app;
     }
 
-    /** The policy becomes active a moment after it is created: until alice is refused once. */
-    private static KubernetesClientException refused(KubernetesClient client, ZeroDowntimeApp app) {
+    /** A policy becomes active a moment after it is created: until the user is refused once. */
+    private static KubernetesClientException refused(KubernetesClient client, HasMetadata app) {
         return await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).until(() -> {
             try {
                 client.resource(app).create();
@@ -208,6 +214,35 @@ class AdmissionPolicyTest {
             withStatus.getStatus().setObservedGeneration(withStatus.getMetadata().getGeneration());
             assertThat(alice.resource(withStatus).updateStatus().getStatus().getObservedGeneration())
                     .isEqualTo(withStatus.getMetadata().getGeneration());
+        }
+    }
+
+    @Test
+    void aDrainPolicyNeedsTheRightToCreatePodsInItsNamespaceOnCreateAndUpdate() {
+        String tail = "traffic: {provider: generic, propagationSeconds: 5}\ndrain: {maxRequestSeconds: 5, shutdownSeconds: 2}\n";
+        try (KubernetesClient erin = as("erin"); KubernetesClient frank = as("frank")) {
+            DrainPolicy erins = Apps.webPolicy(NS, tail);
+            erins.getMetadata().setName("erins");
+            KubernetesClientException e = refused(erin, erins);
+            assertThat(e.getCode()).isEqualTo(403);
+            assertThat(e.getMessage()).contains("zdt-zdt-operator-drainpolicy-creator-may-create-pods")
+                    .contains("erin may not create pods in namespace " + NS
+                            + ", whose pods DrainPolicy erins would change (grace period, readiness gate, preStop hook)");
+            assertThat(admin.resources(DrainPolicy.class).inNamespace(NS).withName("erins").get()).isNull();
+
+            DrainPolicy franks = Apps.webPolicy(NS, tail);
+            franks.getMetadata().setName("franks");
+            assertThat(frank.resource(franks).create().getMetadata().getUid()).isNotBlank();
+            // erin may update DrainPolicies, but not frank's, since the change reaches pods she may not create.
+            assertThatThrownBy(() -> erin.resources(DrainPolicy.class).inNamespace(NS).withName("franks").edit(p -> {
+                p.getSpec().getDrain().setShutdownSeconds(3);
+                return p;
+            })).isInstanceOfSatisfying(KubernetesClientException.class,
+                    x -> assertThat(x.getMessage()).contains("erin may not create pods in namespace " + NS));
+            assertThat(frank.resources(DrainPolicy.class).inNamespace(NS).withName("franks").edit(p -> {
+                p.getSpec().getDrain().setShutdownSeconds(3);
+                return p;
+            }).getSpec().getDrain().getShutdownSeconds()).isEqualTo(3);
         }
     }
 }

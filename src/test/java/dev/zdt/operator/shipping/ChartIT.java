@@ -396,6 +396,21 @@ class ChartIT {
                     assertThat(e.getValues()).containsExactly("team-a", "team-b");
                 });
 
+        // DrainPolicies: their creator must be allowed to create pods in the namespace.
+        String pods = "zdt-zdt-operator-drainpolicy-creator-may-create-pods";
+        ValidatingAdmissionPolicy podsPolicy = one(objects, ValidatingAdmissionPolicy.class, pods);
+        assertThat(podsPolicy.getSpec().getFailurePolicy()).isEqualTo("Fail");
+        assertThat(podsPolicy.getSpec().getMatchConstraints().getResourceRules()).singleElement().satisfies(r -> {
+            assertThat(r.getResources()).containsExactly("drainpolicies"); // not drainpolicies/status
+            assertThat(r.getOperations()).containsExactlyInAnyOrder("CREATE", "UPDATE");
+        });
+        assertThat(podsPolicy.getSpec().getVariables()).singleElement().satisfies(v -> assertThat(v.getExpression())
+                .contains("group('').resource('pods')").contains("check('create')"));
+        assertThat(one(objects, ValidatingAdmissionPolicyBinding.class, pods).getSpec().getMatchResources()).isNull();
+        assertThat(one(render("--set", "watchNamespaces={team-a}"), ValidatingAdmissionPolicyBinding.class, pods)
+                .getSpec().getMatchResources().getNamespaceSelector().getMatchExpressions()).singleElement()
+                .satisfies(e -> assertThat(e.getValues()).containsExactly("team-a"));
+
         List<HasMetadata> off = render("--set", "admissionPolicy.enabled=false");
         assertThat(all(off, ValidatingAdmissionPolicy.class)).isEmpty();
         assertThat(all(off, ValidatingAdmissionPolicyBinding.class)).isEmpty();
