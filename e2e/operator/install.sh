@@ -16,7 +16,7 @@ case ${ZDT_IMAGE_SOURCE:-registry} in
   registry)
     "$ROOT/e2e/operator/push.sh" >/dev/null
     tag=$(operator_tag)
-    helper=$ZDT_REGISTRY/zdt-drain:$("$CLUSTER" drain-helper-ref | sed 's/.*://')
+    helper=$(registry_ref helper)
     images=(--set image.repository="$ZDT_REGISTRY/zdt-operator" --set image.pullPolicy=IfNotPresent
             --set drainHelper.image.pullPolicy=IfNotPresent) ;;
   import)

@@ -24,3 +24,12 @@ tar_ref() {
   [[ -f $1 ]] || return 0
   tar -xOf "$1" index.json | jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"] // empty'
 }
+
+# The references install.sh installs from the cluster's registry (push.sh pushes them there):
+# registry_ref operator|helper.
+registry_ref() {
+  case $1 in
+    operator) echo "$ZDT_REGISTRY/zdt-operator:$(operator_tag)" ;;
+    helper) echo "$ZDT_REGISTRY/zdt-drain:$("$CLUSTER" drain-helper-ref | sed 's/.*://')" ;;
+  esac
+}

@@ -29,28 +29,39 @@ wait_for() { # wait_for <seconds> <command...>
 # containerd and nothing was pulled (the Event then says "already present on machine").
 from_registry=0
 [[ ${ZDT_IMAGE_SOURCE:-registry} == registry ]] && from_registry=1
+registry_refs() { # registry_refs <repo>: every reference of that repository in containerd, by tag or digest
+  ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images ls -q | grep -E "^${1//./\\.}[:@]" || true
+}
 forget_image() { # forget_image <ref>: out of containerd, by tag and by digest (running containers keep theirs);
   # a digest reference left behind (repo@sha256:...) lets the kubelet find the image "already present"
   local repo=${1%:*} refs
-  refs=$(ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images ls -q | grep -E "^${repo//./\\.}[:@]" || true)
+  refs=$(registry_refs "$repo")
   if [[ -n $refs ]]; then
     # shellcheck disable=SC2086
     ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images rm $refs >/dev/null 2>&1 || true
   fi
-  ! ctr --address "$ZDT_CONTAINERD_SOCK" -n k8s.io images ls -q | grep -E "^${repo//./\\.}[:@]" >/dev/null ||
-    die "could not remove $1 from containerd"
+  [[ -z $(registry_refs "$repo") ]] || die "could not remove $1 from containerd"
+  date -u +%FT%TZ
 }
-pulled() { # pulled <namespace> <pod> <image>: the pod's Events say the kubelet pulled that image
-  kubectl -n "$1" get events --field-selector "involvedObject.name=$2,reason=Pulled" -o jsonpath='{.items[*].message}' |
-    grep -F "Successfully pulled image \"$3\"" >/dev/null
+# pulled_since <ref> <time>: a Pulled Event anywhere, at or after <time>, says the kubelet pulled that
+# image (judged cluster-wide: another pod started at the same moment may be the one that pulled it,
+# and this one then finds the image "already present")
+pulled_since() {
+  kubectl get events -A --field-selector reason=Pulled -o json |
+    jq -e --arg ref "$1" --arg since "$2" '[.items[]
+      | select((.lastTimestamp // .eventTime // "") >= $since)
+      | select(.message | startswith("Successfully pulled image \"" + $ref + "\""))] | length > 0'
 }
-operator_ref=$ZDT_REGISTRY/zdt-operator:$(operator_tag)
-helper_ref=$ZDT_REGISTRY/zdt-drain:$("$CLUSTER" drain-helper-ref | sed 's/.*://')
+pulled_messages() { # pulled_messages [namespace]: what the Pulled Events there say, for an error message
+  kubectl ${1:+-n "$1"} get events --field-selector reason=Pulled -o jsonpath='{.items[*].message}'
+}
+operator_ref=$(registry_ref operator)
+helper_ref=$(registry_ref helper)
 
 # 1. install (a fresh one: an operator already running from its image would pull nothing)
 if ((from_registry)); then
   helm status "$RELEASE" -n "$OPERATOR_NS" >/dev/null 2>&1 && helm uninstall "$RELEASE" -n "$OPERATOR_NS" --wait >/dev/null
-  forget_image "$operator_ref"
+  operator_forgot_at=$(forget_image "$operator_ref")
 fi
 t=$(now)
 "$ROOT/e2e/operator/install.sh"
@@ -59,15 +70,8 @@ ready=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.status.re
 [[ $ready == 2 ]] || die "expected 2 ready operator replicas, found $ready"
 check "2 operator replicas Ready ${install_s}s after helm upgrade --install (image build included)"
 if ((from_registry)); then
-  operator_pulled() {
-    local pod
-    for pod in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[*].metadata.name}'); do
-      pulled "$OPERATOR_NS" "$pod" "$operator_ref" && return 0
-    done
-    return 1
-  }
-  wait_for 30 operator_pulled ||
-    die "no operator pod's Events say 'Successfully pulled image \"$operator_ref\"': $(kubectl -n "$OPERATOR_NS" get events --field-selector reason=Pulled -o jsonpath='{.items[*].message}')"
+  wait_for 30 pulled_since "$operator_ref" "$operator_forgot_at" ||
+    die "no Event since $operator_forgot_at says 'Successfully pulled image \"$operator_ref\"': $(pulled_messages "$OPERATOR_NS")"
   check "containerd pulled $operator_ref from the cluster's registry (the pod's Events)"
 fi
 
@@ -273,16 +277,13 @@ check "installed again"
 
 # 8. the drain helper reaches the apps' pods from the registry too: a gate-mode app's init container
 #    (which copies the helper in) runs it after the image was removed from containerd, so containerd
-#    must pull it again. The pull is judged cluster-wide, after the removal: another gate-mode app's
-#    pod started at the same moment (a reinstall rolls them) may be the one whose Event says it
-#    pulled, and this app's pod then finds the image "already present".
+#    must pull it again (judged cluster-wide: a reinstall rolls the other gate-mode apps too).
 if ((from_registry)); then
   # A new app and so a new pod (one left by an earlier, interrupted run would not start again).
   kubectl -n "$APP_NS" delete zdt helper-pull --ignore-not-found --wait=true >/dev/null
   gone() { [[ -z $(kubectl -n "$APP_NS" get pods -o name | grep '^pod/helper-pull-') ]]; }
   wait_for 120 gone || die "the pods of an earlier helper-pull app did not go away"
-  forget_image "$helper_ref"
-  forgot_at=$(date -u +%FT%TZ)
+  forgot_at=$(forget_image "$helper_ref")
   app helper-pull gate
   helper_pod() { kubectl -n "$APP_NS" get pods -o name | sed -n 's|^pod/\(helper-pull-.*\)|\1|p' | head -n 1; }
   helper_copied() {
@@ -291,14 +292,8 @@ if ((from_registry)); then
   wait_for 120 helper_copied || die "the gate-mode app's init container did not complete: $(kubectl -n "$APP_NS" get pods -o wide)"
   [[ $(kubectl -n "$APP_NS" get pod "$(helper_pod)" -o jsonpath='{.spec.initContainers[0].image}') == "$helper_ref" ]] ||
     die "the gate-mode pod's init container does not run $helper_ref"
-  pulled_since() { # a Pulled Event anywhere, at or after the removal, saying containerd pulled the helper
-    kubectl get events -A --field-selector reason=Pulled -o json |
-      jq -e --arg ref "$helper_ref" --arg since "$forgot_at" '[.items[]
-        | select((.lastTimestamp // .eventTime // "") >= $since)
-        | select(.message | startswith("Successfully pulled image \"" + $ref + "\""))] | length > 0'
-  }
-  wait_for 30 pulled_since ||
-    die "no Event since $forgot_at says 'Successfully pulled image \"$helper_ref\"': $(kubectl -n "$APP_NS" get events --field-selector "involvedObject.name=$(helper_pod),reason=Pulled" -o jsonpath='{.items[*].message}')"
+  wait_for 30 pulled_since "$helper_ref" "$forgot_at" ||
+    die "no Event since $forgot_at says 'Successfully pulled image \"$helper_ref\"': $(pulled_messages "$APP_NS")"
   check "containerd pulled $helper_ref from the cluster's registry for a gate-mode app's init container"
 fi
 kubectl -n "$APP_NS" delete zdt --all --wait=true >/dev/null
