@@ -392,7 +392,7 @@ wait_done() {
 # --- gate-hostile: tenant B attacks the gate while tenant A rolls out ---------------------------
 HOSTILE_NS=bench-hostile-b
 
-# Tenant B's own app (no pods: only its token matters) and a decoy pod of B's, labelled as a
+# Tenant B's own app (no pods of its own) and a decoy pod of B's, labelled as a
 # managed pod of that app with a hold annotation of 2^31 - 1, bound to a node that does not exist,
 # kept terminating by a finalizer and offered as ready by an EndpointSlice B wrote. The
 # operator's heap and threads are read before.
@@ -430,14 +430,17 @@ spec:
   nodeName: no-such-node
   containers: [{name: c, image: localhost/demo-app:dev}]
 YAML
-  local i
-  for i in $(seq 1 60); do
-    HOSTILE_TOKEN=$(kubectl -n "$HOSTILE_NS" get deploy b \
-      -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ZDT_GATE_TOKEN")].value}' 2>/dev/null || true)
+  # B's credential is what any of its pods has: a token bound to the decoy pod, for the gate's
+  # audience, as the kubelet would mount it (B needs only create on serviceaccounts/token).
+  local uid i
+  uid=$(kubectl -n "$HOSTILE_NS" get pod decoy -o jsonpath='{.metadata.uid}')
+  for i in $(seq 1 30); do
+    HOSTILE_TOKEN=$(kubectl -n "$HOSTILE_NS" create token default --audience zdt.dev/gate --duration 10m \
+      --bound-object-kind Pod --bound-object-name decoy --bound-object-uid "$uid" 2>/dev/null || true)
     [[ -n $HOSTILE_TOKEN ]] && break
-    sleep 1
+    sleep 1 # the namespace's default ServiceAccount is made a moment after the namespace
   done
-  [[ -n $HOSTILE_TOKEN ]] || die "gate-hostile: tenant B's Deployment carries no gate token"
+  [[ -n $HOSTILE_TOKEN ]] || die "gate-hostile: no token could be made for tenant B's decoy pod"
   # B keeps its decoy "in rotation" with an EndpointSlice of its own (a tenant may write those in
   # its namespace), so that the gate holds B's calls to B's bound instead of releasing them at once.
   kubectl apply -f - >/dev/null <<YAML

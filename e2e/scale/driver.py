@@ -27,16 +27,22 @@ import urllib.parse
 PRESTOP_DONE = "scale.zdt.dev/prestop-done"
 APP_LABEL = "zdt.dev/app"
 PROGRESS_SECONDS = 10
-TOKEN_ENV = "ZDT_GATE_TOKEN"  # where the operator renders an app's gate token (GateToken.ENV)
+GATE_AUDIENCE = "zdt.dev/gate"  # the audience of the pod's projected token (PodIdentity.AUDIENCE)
 
 
-def pod_token(p):
-    """The app's gate token, where the operator rendered it into the pod: the drain helper's environment."""
-    for c in (p.get("spec") or {}).get("containers") or []:
-        for e in c.get("env") or []:
-            if e.get("name") == TOKEN_ENV and e.get("value"):
-                return e["value"]
-    return None
+def pod_token(kube, p):
+    """What the kubelet mounts into a gate-mode pod and its helper sends: a token bound to the pod,
+    for the gate's audience (KWOK runs no kubelet, so the driver asks for it as the kubelet would)."""
+    md, spec = p["metadata"], p.get("spec") or {}
+    sa = spec.get("serviceAccountName") or "default"
+    try:
+        r = kube.call("POST", f"/api/v1/namespaces/{md['namespace']}/serviceaccounts/{sa}/token", {
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "spec": {"audiences": [GATE_AUDIENCE], "expirationSeconds": 600,
+                     "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": md["name"], "uid": md["uid"]}}})
+        return r["status"]["token"]
+    except (RuntimeError, KeyError):
+        return None
 
 
 class Kube:
@@ -264,7 +270,7 @@ def cmd_churn(kube, a):
         terminated[md["namespace"] + "/" + app] = terminated.get(md["namespace"] + "/" + app, 0) + 1
         record({"kind": "terminating", "pod": key, "t": time.time()})
         try:
-            pool.submit(prestop, md["namespace"], md["name"], app, pod_token(p))
+            pool.submit(lambda: prestop(md["namespace"], md["name"], app, pod_token(kube, p)))
         except RuntimeError:  # the churn is over (done or timed out) and its call pool shut down
             record({"kind": "afterEnd", "pod": key, "t": time.time()})
 
@@ -299,10 +305,10 @@ def cmd_probe(kube, a):
     """Polls a restarted replica until its gate serves: readiness UP and a gate call not answered 503."""
     lst = kube.call("GET", "/apis/zdt.dev/v1alpha1/zerodowntimeapps?limit=1")
     ns, app = lst["items"][0]["metadata"]["namespace"], lst["items"][0]["metadata"]["name"]
-    # The app's token, from one of its pods: without it the gate answers 401 before it looks at
-    # anything, synced or not, and the probe could not tell a serving gate from a syncing one.
+    # A token of one of its pods: without it the gate answers 401 before it looks at anything,
+    # synced or not, and the probe could not tell a serving gate from a syncing one.
     pods = kube.call("GET", f"/api/v1/namespaces/{ns}/pods?labelSelector=" + urllib.parse.quote(APP_LABEL + "=" + app))
-    token = next((t for t in map(pod_token, pods["items"]) if t), None)
+    token = next((t for t in (pod_token(kube, p) for p in pods["items"]) if t), None)
     headers = {"Authorization": "Bearer " + token} if token else {}
     gu, mu = urllib.parse.urlparse(a.gate), urllib.parse.urlparse(a.management)
     ready_at = served = None

@@ -5,7 +5,8 @@ Every attack runs at once, over plain sockets (asyncio), so that thousands of ca
 together on a 2-CPU machine:
 
   forged      calls for A's terminating pod with no token, an empty one, a made-up one, and B's
-              own token: each must be answered 401 at once and hold nothing
+              own pod's token: each must be refused at once (401; 403 for B's token, which proves
+              B's pod and no other) and hold nothing
   flood       B's own token, for B's decoy pod (labelled as managed, hold annotation 2^31 - 1,
               kept terminating by a finalizer): the gate may hold at most its per-namespace limit,
               answers the rest 429, and releases the held ones by B's own budget, not the annotation
@@ -84,7 +85,7 @@ def summarize(results, limit, budget_seconds, max_in_flight=None):
     flood = results["flood"]
     held = flood["answers"].get("200", 0)
     return {
-        "forgedAll401": forged["answers"].get("401", 0) == forged["sent"],
+        "forgedAllRefused": forged["answers"].get("401", 0) + forged["answers"].get("403", 0) == forged["sent"],
         "forgedSlowestSeconds": forged["slowestSeconds"],
         # tenant A's own few calls are held beside B's: a small allowance above the limit
         "floodHeldAtMostLimit": max_in_flight is not None and max_in_flight <= limit + 10,
@@ -102,7 +103,7 @@ def main():
     ap.add_argument("--gate", required=True, help="host:port of the gate Service")
     ap.add_argument("--victim", required=True, help="namespace/app/pod: a terminating pod of tenant A")
     ap.add_argument("--attacker", required=True, help="namespace/app/pod: tenant B's decoy pod")
-    ap.add_argument("--token", required=True, help="tenant B's own gate token (from its Deployment)")
+    ap.add_argument("--token", required=True, help="a token bound to tenant B's decoy pod, for the gate's audience")
     ap.add_argument("--forged", type=int, default=1000, help="forged calls, of four kinds in turn")
     ap.add_argument("--flood", type=int, default=1200)
     ap.add_argument("--limit", type=int, default=1000, help="the gate's per-namespace limit")

@@ -32,13 +32,16 @@ def results(forged=None, flood=None):
 class Summary(unittest.TestCase):
     def test_a_gate_that_holds_its_limits_passes(self):
         f = attack.summarize(results(), 1000, 10, 1003)
-        self.assertTrue(f["forgedAll401"] and f["floodHeldAtMostLimit"] and f["floodRestRefused429"]
+        self.assertTrue(f["forgedAllRefused"] and f["floodHeldAtMostLimit"] and f["floodRestRefused429"]
                         and f["floodBoundedByBudget"])
 
     def test_each_broken_promise_shows(self):
-        self.assertFalse(attack.summarize(results(forged={"401": 1999, "200": 1}), 1000, 10)["forgedAll401"])
+        self.assertFalse(attack.summarize(results(forged={"401": 1999, "200": 1}), 1000, 10)["forgedAllRefused"])
         self.assertFalse(attack.summarize(results(forged={"401": 1990, "error:TimeoutError": 10}), 1000, 10)
-                         ["forgedAll401"])
+                         ["forgedAllRefused"])
+        self.assertFalse(attack.summarize(results(forged={"403": 1990, "409": 10}), 1000, 10)["forgedAllRefused"])
+        self.assertTrue(attack.summarize(results(forged={"401": 1500, "403": 500}), 1000, 10)["forgedAllRefused"],
+                        "B's own pod's token for A's pod is 403")
         self.assertFalse(attack.summarize(results(), 1000, 10, 1200)["floodHeldAtMostLimit"])
         self.assertFalse(attack.summarize(results(), 1000, 10, None)["floodHeldAtMostLimit"], "no gauge read, no pass")
         self.assertFalse(attack.summarize(results(flood={"200": 1000, "429": 400, "error:X": 100}), 1000, 10)
@@ -83,7 +86,7 @@ class Criteria(unittest.TestCase):
         self.assertEqual(self.failed(), [])
 
     def test_each_criterion_fails_on_its_own_evidence(self):
-        self.assertEqual(self.failed(facts={"forgedAll401": False}), ["forged-refused"])
+        self.assertEqual(self.failed(facts={"forgedAllRefused": False}), ["forged-refused"])
         self.assertEqual(self.failed(facts={"floodHeldAtMostLimit": False}), ["flood-bounded"])
         self.assertEqual(self.failed(facts={"floodBoundedByBudget": False}), ["flood-bounded"])
         self.assertEqual(self.failed(events=["GateCallUnattributed"]), ["no-event-storm"])

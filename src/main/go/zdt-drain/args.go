@@ -23,7 +23,8 @@ type config struct {
 	deadline  time.Duration // the user's hook must end by then, from the helper's start
 	then      *handler      // the template's own preStop hook, or nil
 	podIP     string        // ZDT_POD_IP: where an httpGet hook with an empty host goes (else 127.0.0.1)
-	token     string        // ZDT_GATE_TOKEN: the app's gate token, from the environment, never an argument
+	token     string        // ZDT_GATE_TOKEN: a pre-upgrade pod's app token, from the environment, never an argument
+	tokenFile string        // --token-file: the pod's projected ServiceAccount token, read at each attempt
 }
 
 // maxSeconds bounds --hold and --deadline: a Pod's grace period is far shorter than a day.
@@ -52,6 +53,7 @@ func parsePrestop(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&hold, "hold", "", "")
 	fs.StringVar(&deadline, "deadline", "", "")
 	fs.StringVar(&then, "then", "", "")
+	fs.StringVar(&cfg.tokenFile, "token-file", "", "")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -155,7 +156,7 @@ func prestop(ctx context.Context, cfg config, start time.Time, d deps) report {
 		}
 		// Each attempt may take whatever is left of the hold, and no more.
 		actx, cancel := context.WithDeadline(ctx, holdEnd)
-		last = d.ask(actx, target, cfg.token)
+		last = d.ask(actx, target, callToken(cfg))
 		cancel()
 		asked = true
 		r.attempts++
@@ -202,6 +203,29 @@ func prestop(ctx context.Context, cfg config, start time.Time, d deps) report {
 		}
 	}
 	return r
+}
+
+// maxTokenFile bounds what is read of the token file: a ServiceAccount token is a few KiB.
+const maxTokenFile = 64 << 10
+
+// callToken is what proves the pod's identity to the gate: the projected ServiceAccount token,
+// read at each attempt because the kubelet rotates it, else (a pod rendered before tokens were
+// projected) the app token from the environment. An unreadable file sends no token: the gate
+// then refuses (401) and the pod is held for the whole hold, never released early.
+func callToken(cfg config) string {
+	if cfg.tokenFile == "" {
+		return cfg.token
+	}
+	f, err := os.Open(cfg.tokenFile)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil || len(b) > maxTokenFile {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // gateClient asks the gate over plain HTTP(S): no proxy from the environment (the gate is a

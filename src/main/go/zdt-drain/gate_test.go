@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -243,5 +245,68 @@ func TestNoTokenNoHeader(t *testing.T) {
 	holdReal(t, cfgFor(srv.URL, time.Second))
 	if sent.Load() {
 		t.Error("an Authorization header was sent without a token")
+	}
+}
+
+// The projected token is read from --token-file at each attempt (the kubelet rotates it), and it
+// wins over an app token in the environment; a file that cannot be read sends no token.
+func TestTheTokenFileIsReadAtEachAttempt(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		n := len(seen)
+		mu.Unlock()
+		if n == 1 {
+			// The kubelet rotates the token between two attempts.
+			if err := os.WriteFile(file, []byte("second"), 0o600); err != nil {
+				t.Error(err)
+			}
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusConflict)
+			return
+		}
+		fmt.Fprint(w, "Verified\n")
+	}))
+	defer srv.Close()
+	cfg, err := parsePrestop([]string{"--gate", srv.URL, "--namespace", "ns", "--app", "web", "--pod", "web-1",
+		"--hold", "5", "--deadline", "5", "--token-file", file}, func(k string) string {
+		if k == "ZDT_GATE_TOKEN" {
+			return "v1.env"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := holdReal(t, cfg)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[0] != "Bearer first" || seen[1] != "Bearer second" || r.outcome != outcomeReleased {
+		t.Errorf("the gate saw %q, report %+v", seen, r)
+	}
+}
+
+func TestAnUnreadableTokenFileSendsNoToken(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, maxTokenFile+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{filepath.Join(dir, "missing"), big} {
+		cfg := config{tokenFile: file, token: "v1.env"}
+		if got := callToken(cfg); got != "" {
+			t.Errorf("%s: sent token %q", file, got)
+		}
+	}
+	if got := callToken(config{token: "v1.env"}); got != "v1.env" {
+		t.Errorf("without --token-file the environment's token is sent, got %q", got)
 	}
 }

@@ -113,6 +113,8 @@ final class AppHolds {
         final String namespace;
         final String app;
         final String exactPod;
+        /** The uid a pod token proved, or null (app tokens, auth off). */
+        String exactUid;
         final Instant arrived;
         final CompletableFuture<GateAnswer> answer = new CompletableFuture<>();
         Instant claimDeadline;

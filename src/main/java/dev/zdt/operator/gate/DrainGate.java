@@ -26,6 +26,7 @@ import org.jboss.logging.Logger;
 import dev.zdt.operator.ingress.IngressVerifiers;
 import dev.zdt.operator.metrics.GateMetrics;
 import dev.zdt.operator.gate.Policies;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -59,6 +60,8 @@ public class DrainGate {
     private final DrainReporter reporter;
     private final GateKeys keys;
     private final InstantSource clock = InstantSource.system();
+    /** Until when app tokens open the gate for gate- and exec-mode pods (zdt.gate.auth.legacy-window). */
+    private final Instant legacyUntil;
 
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "zdt-drain-gate");
@@ -79,6 +82,7 @@ public class DrainGate {
         this.metrics = metrics;
         this.reporter = reporter;
         this.keys = keys;
+        this.legacyUntil = clock.instant().plus(config.auth().legacyWindow());
         this.holds = new AppHolds(config.claimWait(), new AppHolds.Limits(config.maxHolds(),
                 config.maxHoldsPerNamespace(), config.maxHoldsPerApp()), verifiers::forProvider, metrics, clock);
         this.poller = new IngressPoller(loop, config.ingressPollInterval(), clock, holds::question, this::evaluate);
@@ -110,22 +114,51 @@ public class DrainGate {
         }
         var found = cache.app(GateCache.key(namespace, app));
         GateKeys.Match match = found == null ? GateKeys.Match.NONE : keys.check(token, found);
+        if (match != GateKeys.Match.NONE && !appTokensAccepted(found)) {
+            metrics.called("expired-app-token");
+            return Optional.of("an app token for " + namespace + "/" + app + ", which the drain gate accepted from "
+                    + "gate- and exec-mode pods only until " + legacyUntil + " (zdt.gate.auth.legacy-window): the pod "
+                    + "must send its own projected token (" + PodIdentity.TOKEN_FILE + "), as pods rendered since do; "
+                    + "not holding");
+        }
         metrics.called(match == GateKeys.Match.NONE ? "invalid" : match.name().toLowerCase(java.util.Locale.ROOT));
         if (match != GateKeys.Match.NONE) {
             return Optional.empty();
         }
         return Optional.of((token == null ? "no token" : "a token that is not valid") + " for " + namespace + "/" + app
-                + ": the drain gate holds a pod only on a call that carries its app's token (sent by the drain "
+                + ": the drain gate holds a pod only on a call that carries the pod's own token (sent by the drain "
                 + "helper rendered into the pod); not holding");
+    }
+
+    /**
+     * Whether an app token still opens the gate for the app: always in httpGet mode (the kubelet's
+     * hook sends a fixed header and has no other credential), otherwise only in the legacy window.
+     */
+    boolean appTokensAccepted(dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp app) {
+        boolean httpGet = app.getSpec() != null && app.getSpec().getDrain() != null
+                && app.getSpec().getDrain().getMode() == dev.zdt.operator.api.v1alpha1.DrainSpec.Mode.HTTP_GET;
+        return httpGet || clock.instant().isBefore(legacyUntil);
+    }
+
+    /** Whether calls must prove who they are (production); off only in tests and local development. */
+    public boolean authRequired() {
+        return keys.enabled();
+    }
+
+    /** Counts a call by how it was authenticated (zdt_gate_calls_authenticated_total{token}). */
+    public void counted(String how) {
+        metrics.called(how);
     }
 
     /**
      * A preStop call arrived. Completes when the call is to be answered; never fails.
      *
-     * @param pod the pod the caller names (exec mode), or null for the app-scoped call (gate mode)
+     * @param pod the pod the caller names (gate and exec modes), or null for the app-scoped call (httpGet mode)
+     * @param uid the pod's uid when its token proved it (the cached pod must be that one), else null
      */
-    public CompletionStage<GateAnswer> hold(String namespace, String app, String pod) {
+    public CompletionStage<GateAnswer> hold(String namespace, String app, String pod, String uid) {
         AppHolds.Call call = new AppHolds.Call(namespace, app, pod, clock.instant());
+        call.exactUid = uid;
         try {
             loop.execute(() -> arrive(call));
         } catch (RejectedExecutionException e) {
@@ -149,7 +182,12 @@ public class DrainGate {
                     + key + "\n", clock.instant()));
             return;
         }
-        if (holds.arrive(call, cache.app(key), call.exactPod == null ? null : cache.pod(call.namespace, call.exactPod))) {
+        Pod named = call.exactPod == null ? null : cache.pod(call.namespace, call.exactPod);
+        if (named != null && call.exactUid != null && !call.exactUid.equals(named.getMetadata().getUid())) {
+            // The token's pod is gone and another took its name: not the pod the caller proved it is.
+            named = null;
+        }
+        if (holds.arrive(call, cache.app(key), named)) {
             // Queued, not run here: calls arriving together (a rollout's batch) share one pass, so N arrivals
             // cost O(N) passes' worth of work only when they arrive apart.
             poke(key);

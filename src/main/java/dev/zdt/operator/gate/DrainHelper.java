@@ -24,7 +24,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
  * Gate mode's pod parts: an init container copies the static helper into an emptyDir, the serving
  * container mounts it read-only and runs it as its preStop hook. The helper asks the gate for its
  * exact pod (ZDT_POD_NAME, from the downward API: a pod's hostname is cut at 63 characters) with
- * its app's token (ZDT_GATE_TOKEN, see {@link GateKeys}), sleeps
+ * the pod's own projected token ({@link PodIdentity}, read from its file at each attempt), sleeps
  * what is left of the hold when the gate cannot answer, then runs the container's own preStop
  * hook. Pure: no client.
  */
@@ -80,7 +80,7 @@ public final class DrainHelper {
      *
      * @param deadlineSeconds how long after the hook starts the container's own preStop may still run
      */
-    public static Container serving(Container container, GateEndpoint gate, String token, String namespace,
+    public static Container serving(Container container, GateEndpoint gate, String namespace,
             String app, int holdSeconds, int deadlineSeconds) {
         if (container.getVolumeMounts() != null && container.getVolumeMounts().stream()
                 .anyMatch(m -> MOUNT_PATH.equals(m.getMountPath()) || VOLUME.equals(m.getName()))) {
@@ -92,7 +92,8 @@ public final class DrainHelper {
                 "--namespace", namespace,
                 "--app", app,
                 "--hold", Integer.toString(holdSeconds),
-                "--deadline", Integer.toString(deadlineSeconds)));
+                "--deadline", Integer.toString(deadlineSeconds),
+                "--token-file", PodIdentity.TOKEN_FILE));
         LifecycleHandler own = container.getLifecycle() == null ? null : container.getLifecycle().getPreStop();
         if (own != null) {
             command.add("--then");
@@ -110,13 +111,14 @@ public final class DrainHelper {
             mounts.addAll(container.getVolumeMounts());
         }
         mounts.add(new VolumeMountBuilder().withName(VOLUME).withMountPath(MOUNT_PATH).withReadOnly(true).build());
-        return GateToken.withEnv(new ContainerBuilder(container)
+        // No app token: a ZDT_GATE_TOKEN the template carried is dropped above.
+        return PodIdentity.mounted(new ContainerBuilder(container)
                 .withEnv(env)
                 .withVolumeMounts(mounts)
                 .editOrNewLifecycle()
                     .withPreStop(new LifecycleHandlerBuilder().withNewExec().withCommand(command).endExec().build())
                 .endLifecycle()
-                .build(), token);
+                .build());
     }
 
     private static EnvVar downward(String name, String field) {

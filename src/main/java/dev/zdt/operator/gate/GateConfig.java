@@ -74,6 +74,35 @@ public interface GateConfig {
         /** How often the key files are checked for a change (a rotated Secret reaches the pod within a minute or so). */
         @WithDefault("10s")
         Duration reloadInterval();
+
+        /**
+         * How long after this replica started an app token is still accepted from a gate- or
+         * exec-mode pod (httpGet mode has no other credential and keeps its token): pods rendered
+         * before pod identity carry one in their environment and are replaced by the rollout the
+         * upgrade starts. After it, such a call is refused and the pod's helper holds it for its
+         * whole hold. 0s refuses them at once.
+         */
+        @WithDefault("24h")
+        Duration legacyWindow();
+
+        /** TokenReviews this replica sends at once; a pod's token is reviewed once and then cached. */
+        @WithDefault("4")
+        int maxReviews();
+
+        /**
+         * Reviews waiting or running for one caller address (a pod IP) at once; more are answered
+         * 429 at once, so a flood of made-up tokens costs the API server at most this per pod.
+         */
+        @WithDefault("4")
+        int maxReviewsPerCaller();
+
+        /** Reviews waiting or running at once, all callers together; more are answered 429 at once. */
+        @WithDefault("256")
+        int maxPendingReviews();
+
+        /** Tokens whose review is remembered (accepted until the token expires, or 5 minutes; refused for a minute). */
+        @WithDefault("20000")
+        int reviewCacheSize();
     }
 
     /** How often the ingress controller is asked while holds of an app wait for it (one question at a time per app). */

@@ -16,6 +16,7 @@ public final class PreStopHooks {
 
     /**
      * @param gate the gate's address; only used in gate and exec modes
+     * @param token the app's gate token, for httpGet mode's fixed header (the other modes send the pod's own)
      */
     public static LifecycleHandler forMode(DrainSpec.Mode mode, int holdSeconds, GateEndpoint gate, String token,
             String namespace, String app) {
@@ -33,7 +34,7 @@ public final class PreStopHooks {
                     .endHttpGet().build();
             case SLEEP -> new LifecycleHandlerBuilder().withNewSleep().withSeconds((long) holdSeconds).endSleep().build();
             case EXEC -> new LifecycleHandlerBuilder().withNewExec()
-                    .withCommand(List.of("/bin/sh", "-c", execScript(holdSeconds, gate, token != null, namespace, app)))
+                    .withCommand(List.of("/bin/sh", "-c", execScript(holdSeconds, gate, namespace, app)))
                     .endExec().build();
         };
     }
@@ -44,15 +45,16 @@ public final class PreStopHooks {
      * only: GNU wget otherwise retries after each timeout, and every retry is a new call that the
      * gate may hold for a whole hold again, so a gate that accepts and never answers would keep the
      * hook running for several holds. Debian's busybox wget crashes on -T; the script
-     * then sleeps the hold. With auth, the token comes from the container's environment
-     * ({@link GateToken#ENV}), so it is not in the process list of the script's command line.
+     * then sleeps the hold. The pod proves who it is with its projected token ({@link PodIdentity}),
+     * read from the file when the hook runs (the kubelet renews it); without the file no header is
+     * sent, the gate refuses, and the script sleeps the hold.
      */
-    static String execScript(int holdSeconds, GateEndpoint gate, boolean token, String namespace, String app) {
+    static String execScript(int holdSeconds, GateEndpoint gate, String namespace, String app) {
         String url = gate.url(GateEndpoint.appPath(namespace, app)) + "/$HOSTNAME";
-        String authorization = "\"" + GateToken.HEADER + ": " + GateToken.BEARER + "$" + GateToken.ENV + "\" ";
-        String header = token ? "--header " + authorization : "";
-        String curlHeader = token ? "-H " + authorization : "";
-        return "start=$(date +%s); "
+        String authorization = "\"" + GateToken.HEADER + ": " + GateToken.BEARER + "$token\" ";
+        String header = "--header " + authorization;
+        String curlHeader = "-H " + authorization;
+        return "start=$(date +%s); token=$(cat " + PodIdentity.TOKEN_FILE + " 2>/dev/null); "
                 + "if command -v wget >/dev/null 2>&1; then wget -q -t 1 -T " + holdSeconds + " " + header
                 + "-O /dev/null \"" + url + "\" && exit 0; "
                 + "elif command -v curl >/dev/null 2>&1; then curl -fsS -m " + holdSeconds + " " + curlHeader

@@ -50,16 +50,20 @@ public class GateMetrics {
                 .minimumExpectedValue(Duration.ofMillis(10))
                 .maximumExpectedValue(Duration.ofMinutes(10))
                 .register(registry);
-        for (String token : new String[] { "current", "previous", "invalid" }) {
+        for (String token : new String[] { "pod", "current", "previous", "invalid", "other-pod", "unchecked",
+                "expired-app-token" }) {
             calls.put(token, Counter.builder("zdt.gate.calls.authenticated")
-                    .description("Gate calls by the key their token was made with (invalid: refused with 401); "
-                            + "no more calls with token=previous means the previous key can be removed")
+                    .description("Gate calls by how they were authenticated: pod (the pod's own token, reviewed), "
+                            + "current or previous (an app token under that key; no more calls with token=previous "
+                            + "means the previous key can be removed), invalid (refused with 401), other-pod (a pod's "
+                            + "token naming another pod, 403), unchecked (the review was refused 429 or failed 503), "
+                            + "expired-app-token (an app token after zdt.gate.auth.legacy-window, 401)")
                     .tag("token", token)
                     .register(registry));
         }
     }
 
-    /** A call's token was checked: made with the "current" key, the "previous" one, or "invalid" (refused). */
+    /** A call's credential was checked; see the counter's description for the values. */
     public void called(String token) {
         calls.get(token).increment();
     }

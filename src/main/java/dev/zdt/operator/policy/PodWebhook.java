@@ -35,7 +35,6 @@ import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.gate.DrainHelperConfig;
 import dev.zdt.operator.gate.GateAddress;
-import dev.zdt.operator.gate.GateKeys;
 import dev.zdt.operator.gate.GateUnavailableException;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -112,15 +111,13 @@ public class PodWebhook {
     });
 
     private final java.util.concurrent.atomic.AtomicBoolean soon = new java.util.concurrent.atomic.AtomicBoolean();
-    private final GateKeys keys;
     private volatile HttpServer server;
     private volatile String servedCert;
     private volatile CompletableFuture<Integer> listening = new CompletableFuture<>();
 
     public PodWebhook(Vertx vertx, WebhookConfig config, WebhookCertificates certificates, Policies policies,
-            GateAddress gateAddress, DrainHelperConfig helper, MeterRegistry registry, GateKeys keys) {
+            GateAddress gateAddress, DrainHelperConfig helper, MeterRegistry registry) {
         this.vertx = vertx;
-        this.keys = keys;
         this.config = config;
         this.certificates = certificates;
         this.policies = policies;
@@ -406,8 +403,7 @@ public class PodWebhook {
         String name = policy.get().getMetadata().getName();
         try {
             DrainBudget budget = PolicyPods.budget(policy.get());
-            String token = keys.currentToken(namespace, Constants.policyAppName(name), policy.get().getMetadata().getUid());
-            Pod after = PolicyPods.protect(pod, policy.get(), budget, gateAddress.endpoint(), token, helper, namespace);
+            Pod after = PolicyPods.protect(pod, policy.get(), budget, gateAddress.endpoint(), helper, namespace);
             protectedPods.increment();
             return new Decision(PolicyPods.patch(pod, after), null);
         } catch (InvalidSpecException | GateUnavailableException e) {

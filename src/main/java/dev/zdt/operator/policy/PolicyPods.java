@@ -18,6 +18,7 @@ import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.DrainSpec;
 import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.gate.DrainHelper;
+import dev.zdt.operator.gate.PodIdentity;
 import dev.zdt.operator.gate.DrainHelperConfig;
 import dev.zdt.operator.gate.GateEndpoint;
 import io.fabric8.kubernetes.api.model.Container;
@@ -129,9 +130,10 @@ public final class PolicyPods {
      * serving container's preStop (its own kept, run after the hold), the derived grace (never
      * lowered), the in-rotation readiness gate, and the label and annotations the gate reads.
      *
-     * @param token the policy's gate token (GateKeys, for {@code policy.<name>} and the policy's uid); null without auth
+     * <p>No credential is added: the helper sends the pod's own projected token ({@link PodIdentity}),
+     * so the webhook's reply carries nothing secret.
      */
-    public static Pod protect(Pod pod, DrainPolicy policy, DrainBudget budget, GateEndpoint gate, String token,
+    public static Pod protect(Pod pod, DrainPolicy policy, DrainBudget budget, GateEndpoint gate,
             DrainHelperConfig helper, String namespace) {
         String name = policy.getMetadata().getName();
         String app = Constants.policyAppName(name);
@@ -160,13 +162,14 @@ public final class PolicyPods {
         List<Container> containers = new ArrayList<>();
         for (Container c : own) {
             containers.add(c.getName().equals(serving)
-                    ? DrainHelper.serving(c, gate, token, namespace, app, budget.holdSeconds(), deadline) : c);
+                    ? DrainHelper.serving(c, gate, namespace, app, budget.holdSeconds(), deadline) : c);
         }
         inits.add(DrainHelper.initContainer(helper.image(), helper.pullPolicy()));
         if (pod.getSpec().getInitContainers() != null) {
             inits.addAll(pod.getSpec().getInitContainers());
         }
         volumes.add(DrainHelper.volume());
+        volumes = PodIdentity.withVolume(volumes);
         List<PodReadinessGate> conditions = new ArrayList<>(
                 pod.getSpec().getReadinessGates() == null ? List.of() : pod.getSpec().getReadinessGates());
         if (conditions.stream().noneMatch(g -> Constants.IN_ROTATION_CONDITION.equals(g.getConditionType()))) {
@@ -185,6 +188,7 @@ public final class PolicyPods {
                 .editSpec()
                     .withContainers(containers)
                     .withInitContainers(inits)
+                    .withServiceAccountName(PodIdentity.serviceAccount(pod.getSpec()))
                     .withVolumes(volumes)
                     .withReadinessGates(conditions)
                     .withTerminationGracePeriodSeconds(grace)
@@ -207,7 +211,8 @@ public final class PolicyPods {
         }
         ArrayNode ops = JSON.createArrayNode();
         for (String path : List.of("/metadata/labels", "/metadata/annotations", "/spec/initContainers",
-                "/spec/containers", "/spec/volumes", "/spec/readinessGates", "/spec/terminationGracePeriodSeconds")) {
+                "/spec/containers", "/spec/volumes", "/spec/readinessGates", "/spec/terminationGracePeriodSeconds",
+                "/spec/serviceAccountName")) {
             JsonNode now = a.at(path);
             if (!now.isMissingNode() && !now.equals(b.at(path))) {
                 ops.addObject().put("op", "add").put("path", path).set("value", now);

@@ -20,6 +20,7 @@ import dev.zdt.operator.gate.GateAddress;
 import dev.zdt.operator.gate.GateEndpoint;
 import dev.zdt.operator.gate.GateKeys;
 import dev.zdt.operator.gate.GateToken;
+import dev.zdt.operator.gate.PodIdentity;
 import dev.zdt.operator.gate.PreStopHooks;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
@@ -67,7 +68,9 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
     }
 
     private String token(ZeroDowntimeApp app, Context<ZeroDowntimeApp> context) {
-        if (!app.getSpec().getDrain().getMode().asksTheGate()) {
+        // Only httpGet mode's hook carries an app token (the kubelet sends a fixed header); gate and
+        // exec modes send the pod's own projected token (PodIdentity), which no spec carries.
+        if (app.getSpec().getDrain().getMode() != DrainSpec.Mode.HTTP_GET) {
             return null;
         }
         // The token the running pods carry stays while it is accepted: a key rotation rolls no app.
@@ -78,7 +81,7 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
     /**
      * Pure rendering, tested without a cluster (DeploymentRenderTest).
      *
-     * @param token the app's gate token, rendered into the hook of the modes that call the gate; null without auth
+     * @param token the app's gate token, rendered into httpGet mode's hook; null in the other modes or without auth
      */
     public static Deployment render(ZeroDowntimeApp app, DrainBudget budget, GateEndpoint gate, String token,
             DrainHelperConfig helper) {
@@ -108,7 +111,7 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
             } else if (mode == DrainSpec.Mode.GATE) {
                 // The container's own preStop runs after the hold, leaving the app its shutdown time.
                 int deadline = budget.terminationGracePeriodSeconds() - spec.getDrain().getShutdownSeconds();
-                containers.add(DrainHelper.serving(c, gate, token, namespace, name, budget.holdSeconds(), deadline));
+                containers.add(DrainHelper.serving(c, gate, namespace, name, budget.holdSeconds(), deadline));
             } else {
                 if (c.getLifecycle() != null && c.getLifecycle().getPreStop() != null) {
                     throw new InvalidSpecException("container '" + c.getName() + "' has its own preStop hook, which "
@@ -116,9 +119,10 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                             + " would replace; use drain.mode gate (the default), which runs it after the hold, "
                             + "or remove it");
                 }
-                containers.add(GateToken.withEnv(new ContainerBuilder(c).editOrNewLifecycle()
+                Container hooked = new ContainerBuilder(c).editOrNewLifecycle()
                         .withPreStop(PreStopHooks.forMode(mode, budget.holdSeconds(), gate, token, namespace, name))
-                        .endLifecycle().build(), mode == DrainSpec.Mode.EXEC ? token : null));
+                        .endLifecycle().build();
+                containers.add(mode == DrainSpec.Mode.EXEC ? PodIdentity.mounted(hooked) : hooked);
             }
         }
         List<Container> initContainers = new ArrayList<>();
@@ -140,6 +144,9 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                         + "', names that drain.mode gate needs for its helper");
             }
             volumes.add(DrainHelper.volume());
+        }
+        if (mode == DrainSpec.Mode.GATE || mode == DrainSpec.Mode.EXEC) {
+            volumes = PodIdentity.withVolume(volumes);
         }
 
         containers.forEach(DeploymentDependent::withDefaultedFieldRefs);
@@ -174,6 +181,8 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                         .editSpec()
                             .withContainers(containers)
                             .withInitContainers(initContainers)
+                            .withServiceAccountName(mode == DrainSpec.Mode.GATE || mode == DrainSpec.Mode.EXEC
+                                    ? PodIdentity.serviceAccount(template.getSpec()) : template.getSpec().getServiceAccountName())
                             .withVolumes(volumes)
                             .withReadinessGates(readinessGates(template, mode))
                             .withTerminationGracePeriodSeconds((long) budget.terminationGracePeriodSeconds())

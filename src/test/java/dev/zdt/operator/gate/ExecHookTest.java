@@ -125,7 +125,7 @@ class ExecHookTest extends GateTestBase {
     }
 
     private Process hook(int holdSeconds, GateEndpoint gate, String pod) throws IOException {
-        String script = PreStopHooks.execScript(holdSeconds, gate, false, f.ns, "shop");
+        String script = PreStopHooks.execScript(holdSeconds, gate, f.ns, "shop");
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true);
         pb.environment().clear();
         pb.environment().put("PATH", bin.toString());

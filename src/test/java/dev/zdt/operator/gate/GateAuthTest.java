@@ -111,7 +111,8 @@ class GateAuthTest extends GateTestBase {
 
     @Test
     void theReconcilerRendersTheTokenAndARotationKeepsItWorking() throws Exception {
-        ZeroDowntimeApp app = f.app("web", ENDPOINTS, "");
+        // httpGet mode: the kubelet's hook sends a fixed header, so its app token is rendered into the hook.
+        ZeroDowntimeApp app = f.app("web", ENDPOINTS, "drain:\n  mode: httpGet");
         Deployment d = await().atMost(Duration.ofSeconds(30)).until(
                 () -> client.apps().deployments().inNamespace(f.ns).withName("web").get(), x -> x != null);
         String rendered = GateToken.renderedIn(d);

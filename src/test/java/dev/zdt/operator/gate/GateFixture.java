@@ -84,7 +84,8 @@ public final class GateFixture {
                 .withAnnotations(annotations)
                 .withFinalizers(FINALIZER)
                 .endMetadata()
-                .withNewSpec().addNewContainer().withName("web").withImage("localhost/demo-app:latest").endContainer()
+                .withNewSpec().withServiceAccountName("default")
+                .addNewContainer().withName("web").withImage("localhost/demo-app:latest").endContainer()
                 .endSpec().build()).create();
         pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").withPodIP(ip)
                 .withPodIPs(new PodIPBuilder().withIp(ip).build()).build());

@@ -15,6 +15,7 @@ import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.InvalidSpecException;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.gate.DrainHelper;
+import dev.zdt.operator.gate.PodIdentity;
 import dev.zdt.operator.gate.DrainHelperConfig;
 import dev.zdt.operator.gate.GateEndpoint;
 import io.fabric8.kubernetes.api.model.LabelSelector;
@@ -90,10 +91,21 @@ class PolicyPodsTest {
         DrainPolicy p = policy("web", "  drain: {maxRequestSeconds: 10}\n");
         Pod before = pod(Map.of("app", "web"));
         var budget = PolicyPods.budget(p);
-        Pod after = PolicyPods.protect(before, p, budget, GATE, null, HELPER, "shop");
-        Pod withToken = PolicyPods.protect(before, p, budget, GATE, "v1.policy-token", HELPER, "shop");
-        assertThat(withToken.getSpec().getContainers().get(0).getEnv())
-                .anySatisfy(e -> assertThat(e.getName() + "=" + e.getValue()).isEqualTo("ZDT_GATE_TOKEN=v1.policy-token"));
+        Pod after = PolicyPods.protect(before, p, budget, GATE, HELPER, "shop");
+        // The pod proves who it is with its own projected token: the patch (the webhook's reply) carries no credential.
+        assertThat(after.getSpec().getVolumes()).anySatisfy(v -> {
+            assertThat(v.getName()).isEqualTo(PodIdentity.VOLUME);
+            var projected = v.getProjected().getSources().get(0).getServiceAccountToken();
+            assertThat(projected.getAudience()).isEqualTo(PodIdentity.AUDIENCE);
+            assertThat(projected.getExpirationSeconds()).isEqualTo(PodIdentity.EXPIRATION_SECONDS);
+        });
+        assertThat(after.getSpec().getContainers().get(0).getVolumeMounts()).anySatisfy(m -> {
+            assertThat(m.getMountPath()).isEqualTo(PodIdentity.MOUNT_PATH);
+            assertThat(m.getReadOnly()).isTrue();
+        });
+        assertThat(after.getSpec().getContainers().get(0).getLifecycle().getPreStop().getExec().getCommand())
+                .containsSequence("--token-file", PodIdentity.TOKEN_FILE);
+        assertThat(PolicyPods.patch(before, after)).doesNotContain("ZDT_GATE_TOKEN").doesNotContain("Bearer");
 
         assertThat(after.getSpec().getTerminationGracePeriodSeconds()).isEqualTo((long) budget.terminationGracePeriodSeconds());
         assertThat(PolicyPods.isProtected(after, "web")).isTrue();
@@ -103,7 +115,9 @@ class PolicyPodsTest {
         JsonNode ops = new ObjectMapper().readTree(PolicyPods.patch(before, after));
         assertThat(ops).extracting(o -> o.get("path").asText()).containsExactlyInAnyOrder("/metadata/labels",
                 "/metadata/annotations", "/spec/initContainers", "/spec/containers", "/spec/volumes",
-                "/spec/readinessGates", "/spec/terminationGracePeriodSeconds");
+                "/spec/readinessGates", "/spec/terminationGracePeriodSeconds",
+                // The projected token needs a named ServiceAccount; a cluster's admission has named it by then.
+                "/spec/serviceAccountName");
         assertThat(ops).allSatisfy(o -> assertThat(o.get("op").asText()).isEqualTo("add"));
         // Applying it gives the protected pod: what the API server will store.
         assertThat(PolicyPods.patch(after, after)).isEqualTo("[]");
@@ -114,7 +128,7 @@ class PolicyPodsTest {
         DrainPolicy p = policy("web", "  containerName: app\n");
         Pod before = new PodBuilder(pod(Map.of("app", "web"))).editSpec().withTerminationGracePeriodSeconds(900L)
                 .addNewContainer().withName("app").withImage("app:1").endContainer().endSpec().build();
-        Pod after = PolicyPods.protect(before, p, PolicyPods.budget(p), GATE, null, HELPER, "shop");
+        Pod after = PolicyPods.protect(before, p, PolicyPods.budget(p), GATE, HELPER, "shop");
         assertThat(after.getSpec().getTerminationGracePeriodSeconds()).isEqualTo(900L);
         assertThat(after.getSpec().getContainers().get(0).getLifecycle()).isNull();
         assertThat(after.getSpec().getContainers().get(1).getLifecycle().getPreStop().getExec().getCommand())
@@ -125,7 +139,7 @@ class PolicyPodsTest {
     void whatCannotBeProtectedSaysWhy() {
         DrainPolicy missing = policy("web", "  containerName: nope\n");
         assertThatThrownBy(() -> PolicyPods.protect(pod(Map.of("app", "web")), missing, PolicyPods.budget(missing), GATE,
-                null, HELPER, "shop")).isInstanceOf(InvalidSpecException.class).hasMessageContaining("no container 'nope'");
+                HELPER, "shop")).isInstanceOf(InvalidSpecException.class).hasMessageContaining("no container 'nope'");
         assertThatThrownBy(() -> PolicyPods.budget(policy("a".repeat(57), "")))
                 .isInstanceOf(InvalidSpecException.class).hasMessageContaining("at most 56 characters");
         assertThatThrownBy(() -> PolicyPods.budget(policy("web", "  drain: {mode: sleep}\n")))
@@ -134,8 +148,8 @@ class PolicyPodsTest {
         noServices.getSpec().setServices(List.of());
         assertThatThrownBy(() -> PolicyPods.budget(noServices)).hasMessageContaining("services must name");
         Pod twice = PolicyPods.protect(pod(Map.of("app", "web")), policy("web", ""), PolicyPods.budget(policy("web", "")),
-                GATE, null, HELPER, "shop");
+                GATE, HELPER, "shop");
         assertThatThrownBy(() -> PolicyPods.protect(twice, policy("web", ""), PolicyPods.budget(policy("web", "")), GATE,
-                null, HELPER, "shop")).hasMessageContaining(DrainHelper.INIT_CONTAINER);
+                HELPER, "shop")).hasMessageContaining(DrainHelper.INIT_CONTAINER);
     }
 }

@@ -14,11 +14,13 @@ import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.gate.DrainHelper;
 import dev.zdt.operator.gate.DrainHelperConfig;
 import dev.zdt.operator.gate.GateEndpoint;
+import dev.zdt.operator.gate.PodIdentity;
 import dev.zdt.operator.testing.Apps;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodReadinessGate;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.utils.Serialization;
 
 /** The Deployment as production renders it ({@link DeploymentDependent#render}), without a cluster. */
 class DeploymentRenderTest {
@@ -57,30 +59,47 @@ class DeploymentRenderTest {
     }
 
     @Test
-    void theAppsGateTokenGoesWhereEachModesHookSendsItFrom() {
+    void gateAndExecPodsSendTheirOwnProjectedTokenAndOnlyHttpGetCarriesTheAppsToken() {
         String token = "v1.tok";
-        Deployment gate = render(app(WEB, ""), token);
-        assertThat(web(gate).getEnv()).filteredOn(e -> e.getName().equals("ZDT_GATE_TOKEN")).singleElement()
-                .satisfies(e -> assertThat(e.getValue()).isEqualTo(token));
-        assertThat(web(gate).getLifecycle().getPreStop().getExec().getCommand()).as("never on the command line")
-                .noneMatch(a -> a.contains(token));
-        assertThat(dev.zdt.operator.gate.GateToken.renderedIn(gate)).isEqualTo(token);
-
-        Deployment exec = render(app(WEB, "drain:\n  mode: exec"), token);
-        assertThat(web(exec).getEnv()).extracting(e -> e.getName() + "=" + e.getValue()).contains("ZDT_GATE_TOKEN=" + token);
-        assertThat(String.join(" ", web(exec).getLifecycle().getPreStop().getExec().getCommand()))
-                .contains("Authorization: Bearer $ZDT_GATE_TOKEN").doesNotContain(token);
-        assertThat(dev.zdt.operator.gate.GateToken.renderedIn(exec)).isEqualTo(token);
+        for (String mode : new String[] { "", "drain:\n  mode: exec" }) {
+            Deployment d = render(app(WEB, mode), token);
+            assertThat(dev.zdt.operator.gate.GateToken.renderedIn(d)).as("no credential in the spec (%s)", mode).isNull();
+            assertThat(Serialization.asJson(d)).doesNotContain(token);
+            assertThat(pod(d).getVolumes()).filteredOn(v -> PodIdentity.VOLUME.equals(v.getName())).singleElement()
+                    .satisfies(v -> {
+                        var sa = v.getProjected().getSources().get(0).getServiceAccountToken();
+                        assertThat(sa.getAudience()).isEqualTo(PodIdentity.AUDIENCE);
+                        assertThat(sa.getExpirationSeconds()).isEqualTo(PodIdentity.EXPIRATION_SECONDS);
+                        assertThat(sa.getPath()).isEqualTo(PodIdentity.FILE);
+                    });
+            // Mounted read-only where the hook reads it, in the serving container only.
+            assertThat(web(d).getVolumeMounts()).filteredOn(m -> PodIdentity.VOLUME.equals(m.getName())).singleElement()
+                    .satisfies(m -> assertThat(m.getMountPath() + " ro=" + m.getReadOnly())
+                            .isEqualTo(PodIdentity.MOUNT_PATH + " ro=true"));
+            assertThat(pod(d).getInitContainers()).allSatisfy(c -> assertThat(c.getVolumeMounts())
+                    .noneMatch(m -> PodIdentity.VOLUME.equals(m.getName())));
+        }
+        assertThat(web(render(app(WEB, ""), token)).getLifecycle().getPreStop().getExec().getCommand())
+                .containsSequence("--token-file", PodIdentity.TOKEN_FILE);
+        assertThat(String.join(" ", web(render(app(WEB, "drain:\n  mode: exec"), token)).getLifecycle().getPreStop()
+                .getExec().getCommand())).contains("token=$(cat " + PodIdentity.TOKEN_FILE).contains("Authorization: Bearer $token");
 
         Deployment httpGet = render(app(WEB, "drain:\n  mode: httpGet"), token);
         assertThat(web(httpGet).getLifecycle().getPreStop().getHttpGet().getHttpHeaders()).singleElement()
                 .satisfies(h -> assertThat(h.getName() + ": " + h.getValue()).isEqualTo("Authorization: Bearer " + token));
         assertThat(dev.zdt.operator.gate.GateToken.renderedIn(httpGet)).isEqualTo(token);
+        assertThat(pod(httpGet).getVolumes()).noneMatch(v -> PodIdentity.VOLUME.equals(v.getName()));
 
         Deployment sleep = render(app(WEB, "drain:\n  mode: sleep"), null);
         assertThat(dev.zdt.operator.gate.GateToken.renderedIn(sleep)).isNull();
-        assertThat(web(render(app(WEB, ""))).getEnv()).as("no token without auth")
-                .noneMatch(e -> e.getName().equals("ZDT_GATE_TOKEN"));
+        assertThat(pod(sleep).getVolumes()).noneMatch(v -> PodIdentity.VOLUME.equals(v.getName()));
+    }
+
+    @Test
+    void aTemplateThatAlreadyUsesTheIdentityVolumeNameIsRefused() {
+        assertThatThrownBy(() -> render(app(Apps.podSpec(Apps.WEB_CONTAINER
+                + "  volumeMounts:\n  - {name: zdt-identity, mountPath: /x}\n"), ""), null))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining(PodIdentity.VOLUME);
     }
 
     private static PodSpec pod(Deployment d) {
@@ -98,14 +117,13 @@ class DeploymentRenderTest {
         assertThat(pod(d).getTerminationGracePeriodSeconds()).isEqualTo(52L);
         assertThat(web(d).getLifecycle().getPreStop().getExec().getCommand()).containsExactly(
                 "/.zdt/zdt-drain", "prestop", "--gate", "http://10.96.0.20:80", "--namespace", "shop-ns",
-                "--app", "shop", "--hold", "17", "--deadline", "47");
+                "--app", "shop", "--hold", "17", "--deadline", "47", "--token-file", PodIdentity.TOKEN_FILE);
         assertThat(web(d).getEnv()).extracting(e -> e.getName() + "=" + e.getValueFrom().getFieldRef().getFieldPath())
                 .containsExactly("ZDT_POD_NAME=metadata.name", "ZDT_POD_IP=status.podIP");
-        assertThat(web(d).getVolumeMounts()).singleElement().satisfies(m -> {
-            assertThat(m.getMountPath()).isEqualTo("/.zdt");
-            assertThat(m.getReadOnly()).isTrue();
-        });
-        assertThat(pod(d).getVolumes()).singleElement().satisfies(v -> {
+        assertThat(web(d).getVolumeMounts()).extracting(m -> m.getMountPath() + " ro=" + m.getReadOnly())
+                .containsExactly("/.zdt ro=true", PodIdentity.MOUNT_PATH + " ro=true");
+        assertThat(pod(d).getVolumes()).extracting(v -> v.getName()).containsExactly(DrainHelper.VOLUME, PodIdentity.VOLUME);
+        assertThat(pod(d).getVolumes()).first().satisfies(v -> {
             assertThat(v.getName()).isEqualTo(DrainHelper.VOLUME);
             assertThat(v.getEmptyDir().getSizeLimit().toString()).isEqualTo("32Mi");
         });

@@ -280,7 +280,7 @@ class ChartIT {
     }
 
     @Test
-        void aNamespacedInstallGrantsRolesInTheWatchedNamespacesAndNoClusterRoleButTheCrdGetAndTheWebhooksCaBundle() throws Exception {
+        void aNamespacedInstallGrantsRolesInTheWatchedNamespacesAndNoClusterRoleButTheCrdGetTheWebhooksCaBundleAndTokenReviews() throws Exception {
         List<HasMetadata> cluster = render();
         List<HasMetadata> objects = render("--set", "watchNamespaces={team-a,team-b}");
         noWildcards(objects);
@@ -288,10 +288,18 @@ class ChartIT {
         assertThat(container(objects).getEnv()).extracting(EnvVar::getName)
                 .doesNotContain("QUARKUS_OPERATOR_SDK_CONTROLLERS_ZERODOWNTIMEAPP_NAMESPACES", "QUARKUS_OPERATOR_SDK_CRD_VALIDATE");
 
-        // Bound to the operator, cluster-wide: get on its own CRDs, and the caBundle of its own webhook configuration.
+        // Bound to the operator, cluster-wide: get on its own CRDs, the caBundle of its own webhook
+        // configuration, and TokenReviews (the gate learns which pod calls; nothing is stored or named).
         List<ClusterRoleBinding> clusterBindings = all(objects, ClusterRoleBinding.class);
         assertThat(clusterBindings).extracting(b -> b.getRoleRef().getName())
-                .containsExactlyInAnyOrder("zdt-zdt-operator-crd", "zdt-zdt-operator-webhook");
+                .containsExactlyInAnyOrder("zdt-zdt-operator-crd", "zdt-zdt-operator-webhook", "zdt-zdt-operator-tokenreview");
+        assertThat(one(objects, ClusterRole.class, "zdt-zdt-operator-tokenreview").getRules()).singleElement().satisfies(r -> {
+            assertThat(r.getApiGroups()).containsExactly("authentication.k8s.io");
+            assertThat(r.getResources()).containsExactly("tokenreviews");
+            assertThat(r.getVerbs()).containsExactly("create");
+        });
+        assertThat(all(cluster, ClusterRoleBinding.class)).extracting(b -> b.getRoleRef().getName())
+                .contains("zdt-zdt-operator-tokenreview");
         assertThat(clusterBindings).allSatisfy(b -> assertThat(b.getSubjects()).singleElement().satisfies(ChartIT::isTheOperator));
         assertThat(one(objects, ClusterRole.class, "zdt-zdt-operator-crd").getRules()).singleElement().satisfies(r -> {
             assertThat(r.getApiGroups()).containsExactly("apiextensions.k8s.io");
@@ -345,10 +353,12 @@ class ChartIT {
         });
         lints("--set", "watchNamespaces={team-a,team-b}");
 
-        // Without the CRD check and the webhook, a namespaced operator has no cluster-wide permission at all.
+        // Without the CRD check and the webhook, a namespaced operator's only cluster-wide permission is
+        // to have pods' tokens reviewed.
         List<HasMetadata> noCheck = render("--set", "watchNamespaces={team-a}", "--set", "checkCrdAtStartup=false",
                 "--set", "webhook.enabled=false");
-        assertThat(all(noCheck, ClusterRoleBinding.class)).isEmpty();
+        assertThat(all(noCheck, ClusterRoleBinding.class)).extracting(b -> b.getRoleRef().getName())
+                .containsExactly("zdt-zdt-operator-tokenreview");
         assertThat(env(container(noCheck), "QUARKUS_OPERATOR_SDK_CRD_VALIDATE")).isEqualTo("false");
     }
 
