@@ -308,25 +308,26 @@ def criteria(r, meta):
 
     if name.startswith("leader-"):
         ev = r["evidence"]
-        # The Lease must move: held afterwards by a replica other than the one stopped (a crashed
-        # replica's restarted container keeps its pod name), running, and seen after the stop.
+        # The Lease must move: held afterwards by another replica than the one stopped (another pod,
+        # so another Lease identity), running, and seen after the stop. A crashed replica's restarted
+        # container keeps its pod name, which is the Lease's identity: renewing its own Lease is no
+        # takeover, so it fails however its restart count moved.
         before, after = ev.get("leaderBefore"), ev.get("leaderAfter")
         seen, stopped_at, phase = ev.get("leaderSeenAtMs"), ev.get("killedAtMs"), ev.get("leaderAfterPhase")
         why = []
         restarts_before, restarts_after = ev.get("restartsBefore"), ev.get("leaderAfterRestarts")
         if not after:
             why.append("no holder recorded")
-        elif after == before and not (ev.get("how") == "crash" and isinstance(restarts_before, int)
-                                      and isinstance(restarts_after, int) and restarts_after > restarts_before):
-            # A crashed replica's restarted container keeps the pod name (the Lease identity): it
-            # counts as a new process only when its restart count moved past the killed one's.
-            why.append("the holder is the replica that was stopped (restarts before %s, after %s)"
-                       % (restarts_before, restarts_after))
+        elif after == before:
+            why.append("the holder is the replica that was stopped, %s (the same Lease identity%s): no other replica "
+                       "took over" % (after, "; its container restarted, restarts %s -> %s" % (restarts_before, restarts_after)
+                                      if isinstance(restarts_before, int) and isinstance(restarts_after, int)
+                                      and restarts_after > restarts_before else ""))
         if not isinstance(seen, (int, float)) or not isinstance(stopped_at, (int, float)) or seen < stopped_at:
             why.append("no holder seen after the stop (seen at %s, stopped at %s)" % (seen, stopped_at))
         if phase != "Running":
             why.append("the holder's phase was %s, not Running" % (phase or "not recorded"))
-        need(not why, "lease-taken-over", "another running process took the Lease after the leader was stopped "
+        need(not why, "lease-taken-over", "another running replica took the Lease after the leader was stopped "
              "(before %s, after %s): %s" % (before, after, "; ".join(why) or "yes"))
         # Gate mode's helper and exec mode's script both ask again, or sleep the rest of the hold,
         # when the replica holding their call dies: no pod goes early, whichever replica held it.
