@@ -262,10 +262,14 @@ def criteria(r, meta):
          "every stopped pod's SIGTERM log line and Traefik's drop of it were recorded (%d pods stopped that had been "
          "ready, at least %d expected%s)" % (len(served), want, "; missing: " + ", ".join(missing) if missing else ""))
     if mode in ("gate", "exec"):
-        over = [p["pod"] for p in pods if p.get("sigtermAfterDeletionS", 0) > (bound or 0) + BOUND_SLACK]
-        need(bound and not over, "no-orphaned-wait",
+        # judged: the pods whose SIGTERM line was recorded (per-pod-evidence fails the others)
+        timed = [p for p in pods if "sigtermAfterDeletionS" in p]
+        over = [p["pod"] for p in timed if p["sigtermAfterDeletionS"] > (bound or 0) + BOUND_SLACK]
+        need(bound and timed and not over, "no-orphaned-wait",
              "no orphaned wait: every pod got SIGTERM within the hold bound %s s (+%.0f s): %s"
-             % (bound if bound else "(not recorded)", BOUND_SLACK, ", ".join(over) or ("all did" if bound else "unknown")))
+             % (bound if bound else "(not recorded)", BOUND_SLACK,
+                ", ".join(over) or ("judged no pod (%d stopped, none with a SIGTERM line)" % len(pods) if not timed
+                                    else "all %d with a SIGTERM line did" % len(timed) if bound else "unknown")))
 
     smp = r.get("traefikSampling") or {}
     med = smp.get("intervalMsMedian")
@@ -277,29 +281,48 @@ def criteria(r, meta):
 
     def releases():
         """no-early-release and release-resolved, for the drills whose holds must outlast Traefik's
-        routing: each hold's end (the helper's line, else SIGTERM) at or after the last sample
-        listing the pod, and inside a window of Traefik's drop only when that window is narrow.
-        A hold that reached its bound may end first (by design)."""
-        early, unresolved = [], []
+        routing: each served pod's hold end (the helper's line, else SIGTERM) at or after the last
+        sample listing the pod, and inside a window of Traefik's drop only when that window is
+        narrow. A hold that reached its bound may end first (by design): such a pod is still judged
+        against the samples, and an early or unresolved release is allowed for it and said so. Both
+        criteria fail when they judged no pod (none had served, or none had a release time and a
+        sample listing it)."""
+        early, unresolved, allowed, unjudged, judged = [], [], [], [], 0
         for p in pods:
-            if not p.get("wasReady", True) or (bound and p.get("sigtermAfterDeletionS", 0) >= bound - SAMPLING_SLACK):
+            if not p.get("wasReady", True):
                 continue
+            at_bound = bool(bound) and p.get("sigtermAfterDeletionS", 0) >= bound - SAMPLING_SLACK
             rel, last = p.get("releaseAfterDeletionMs"), p.get("traefikLastListedAfterDeletionMs")
             unl = p.get("traefikUnlistedByAfterDeletionMs")
             v = release_verdict(None if rel is None else rel / 1000.0, None if last is None else last / 1000.0,
                                 None if unl is None else unl / 1000.0)
             if v == "unknown":
-                early.append("%s: no %s" % (p["pod"], "release time" if rel is None else "sample listing it"))
-            elif v == "early":
-                early.append("%s: released (%s) %d ms after deletion, Traefik still listed it %d ms after deletion"
-                             % (p["pod"], p.get("releaseSource"), rel, last))
+                what = "%s: no %s" % (p["pod"], "release time" if rel is None else "sample listing it")
+                (unjudged if at_bound else early).append(what + (" (held to its bound)" if at_bound else ""))
+                continue
+            judged += 1
+            if v == "early":
+                what = "%s: released (%s) %d ms after deletion, Traefik still listed it %d ms after deletion" % (
+                    p["pod"], p.get("releaseSource"), rel, last)
             elif v == "unresolved":
-                unresolved.append("%s: released %d ms after deletion, inside the window %d..%s ms in which Traefik dropped it"
-                                  % (p["pod"], rel, last, unl if unl is not None else "(still listed at the end)"))
-        need(not early, "no-early-release", "no hold released before Traefik's last sample still listing its pod, "
-             "unless its bound had passed (%s)" % ("; ".join(early) or "none"))
-        need(not unresolved, "release-resolved", "every release resolved against Traefik's drop to %d ms or better (%s)"
-             % (RESOLUTION_BOUND_MS, "; ".join(unresolved) or "all"))
+                what = "%s: released %d ms after deletion, inside the window %d..%s ms in which Traefik dropped it" % (
+                    p["pod"], rel, last, unl if unl is not None else "(still listed at the end)")
+            else:
+                continue
+            if at_bound:
+                allowed.append(what + " (its bound had passed: allowed)")
+            else:
+                (early if v == "early" else unresolved).append(what)
+        served = sum(1 for p in pods if p.get("wasReady", True))
+        counted = ("judged no pod against Traefik's samples (%d stopped, %d had served%s)"
+                   % (len(pods), served, "; not judged: " + "; ".join(unjudged) if unjudged else "")) if not judged else \
+            "%d of %d served pods judged against Traefik's samples%s%s" % (
+                judged, served, "; allowed: " + "; ".join(allowed) if allowed else "",
+                "; not judged: " + "; ".join(unjudged) if unjudged else "")
+        need(judged and not early, "no-early-release", "no hold released before Traefik's last sample still listing its "
+             "pod, unless its bound had passed (%s; %s)" % ("; ".join(early) or "none early", counted))
+        need(judged and not unresolved, "release-resolved", "every release resolved against Traefik's drop to %d ms or "
+             "better (%s; %s)" % (RESOLUTION_BOUND_MS, "; ".join(unresolved) or "all", counted))
 
     stopped = {p["pod"] for p in pods}
 
@@ -372,9 +395,9 @@ def criteria(r, meta):
         need(timeouts > 0 and r["drainHoldTimeoutEvents"] >= 1, "timeout-events",
              "a DrainHoldTimeout Event for the Timeouts (%d Events for %d Timeout drains, at most one per app a minute)"
              % (r["drainHoldTimeoutEvents"], timeouts))
-        need(bound and all(p.get("sigtermAfterDeletionS", 0) >= bound - SAMPLING_SLACK for p in pods), "no-hold-before-bound",
-             "no hold ended before its bound %s s (SIGTERM after deletion: %s)"
-             % (bound, ", ".join(str(p.get("sigtermAfterDeletionS")) for p in pods)))
+        need(bound and pods and all(p.get("sigtermAfterDeletionS", 0) >= bound - SAMPLING_SLACK for p in pods),
+             "no-hold-before-bound", "no hold ended before its bound %s s (SIGTERM after deletion: %s)"
+             % (bound, ", ".join(str(p.get("sigtermAfterDeletionS")) for p in pods) or "judged no pod, none stopped"))
     elif name == "apiserver-restart":
         ev = r["evidence"]
         no_failed()
