@@ -802,15 +802,22 @@ def check(results, mode, per_pod=None):
         slack = 2.0 + (wait or 0)
         # The hold ends at the release (the helper's own line, else the SIGTERM line that follows the
         # whole preStop); what the kubelet and the pod's own hook take after it is not the hold's.
-        late = []
+        # Judged: the pods with an end and an observed removal (per-pod-evidence fails the others);
+        # none judged fails too.
+        late, judged = [], 0
         for p in stopped:
             end = p.get("releaseAt") if p.get("releaseAt") is not None else p.get("sigtermAt")
-            if end is not None and "traefikRemovedAt" in p and end - p["traefikRemovedAt"] > slack:
+            if end is None or "traefikRemovedAt" not in p:
+                continue
+            judged += 1
+            if end - p["traefikRemovedAt"] > slack:
                 late.append("%s %.1f s" % (p["pod"], end - p["traefikRemovedAt"]))
-        need(not late or timeouts >= len(late), name + ":hold-ends",
+        need(judged and (not late or timeouts >= len(late)), name + ":hold-ends",
              "%s: every hold ends within %s of %s's observed removal or by its bound (%s)"
              % (name, "2 s" if not wait else "%g s (2 + the propagation time the EndpointSlice check waits)" % slack,
-                fe, ", ".join(late) or "none later"))
+                fe, ", ".join(late) or ("none later, %d of %d stopped pods judged" % (judged, len(stopped)) if judged
+                                        else "judged no pod: %d stopped, none with a hold end and %s's removal"
+                                        % (len(stopped), fe))))
         # Traefik's routing observed at 10 Hz or more, and what that achieved, stated.
         smp = by[name].get("traefikSampling") or {}
         med = smp.get("intervalMsMedian")
