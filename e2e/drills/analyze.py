@@ -262,10 +262,14 @@ def criteria(r, meta):
          "every stopped pod's SIGTERM log line and Traefik's drop of it were recorded (%d pods stopped that had been "
          "ready, at least %d expected%s)" % (len(served), want, "; missing: " + ", ".join(missing) if missing else ""))
     if mode in ("gate", "exec"):
-        over = [p["pod"] for p in pods if p.get("sigtermAfterDeletionS", 0) > (bound or 0) + BOUND_SLACK]
-        need(bound and not over, "no-orphaned-wait",
+        # judged: the pods whose SIGTERM line was recorded (per-pod-evidence fails the others)
+        timed = [p for p in pods if "sigtermAfterDeletionS" in p]
+        over = [p["pod"] for p in timed if p["sigtermAfterDeletionS"] > (bound or 0) + BOUND_SLACK]
+        need(bound and timed and not over, "no-orphaned-wait",
              "no orphaned wait: every pod got SIGTERM within the hold bound %s s (+%.0f s): %s"
-             % (bound if bound else "(not recorded)", BOUND_SLACK, ", ".join(over) or ("all did" if bound else "unknown")))
+             % (bound if bound else "(not recorded)", BOUND_SLACK,
+                ", ".join(over) or ("judged no pod (%d stopped, none with a SIGTERM line)" % len(pods) if not timed
+                                    else "all %d with a SIGTERM line did" % len(timed) if bound else "unknown")))
 
     smp = r.get("traefikSampling") or {}
     med = smp.get("intervalMsMedian")
@@ -277,29 +281,48 @@ def criteria(r, meta):
 
     def releases():
         """no-early-release and release-resolved, for the drills whose holds must outlast Traefik's
-        routing: each hold's end (the helper's line, else SIGTERM) at or after the last sample
-        listing the pod, and inside a window of Traefik's drop only when that window is narrow.
-        A hold that reached its bound may end first (by design)."""
-        early, unresolved = [], []
+        routing: each served pod's hold end (the helper's line, else SIGTERM) at or after the last
+        sample listing the pod, and inside a window of Traefik's drop only when that window is
+        narrow. A hold that reached its bound may end first (by design): such a pod is still judged
+        against the samples, and an early or unresolved release is allowed for it and said so. Both
+        criteria fail when they judged no pod (none had served, or none had a release time and a
+        sample listing it)."""
+        early, unresolved, allowed, unjudged, judged = [], [], [], [], 0
         for p in pods:
-            if not p.get("wasReady", True) or (bound and p.get("sigtermAfterDeletionS", 0) >= bound - SAMPLING_SLACK):
+            if not p.get("wasReady", True):
                 continue
+            at_bound = bool(bound) and p.get("sigtermAfterDeletionS", 0) >= bound - SAMPLING_SLACK
             rel, last = p.get("releaseAfterDeletionMs"), p.get("traefikLastListedAfterDeletionMs")
             unl = p.get("traefikUnlistedByAfterDeletionMs")
             v = release_verdict(None if rel is None else rel / 1000.0, None if last is None else last / 1000.0,
                                 None if unl is None else unl / 1000.0)
             if v == "unknown":
-                early.append("%s: no %s" % (p["pod"], "release time" if rel is None else "sample listing it"))
-            elif v == "early":
-                early.append("%s: released (%s) %d ms after deletion, Traefik still listed it %d ms after deletion"
-                             % (p["pod"], p.get("releaseSource"), rel, last))
+                what = "%s: no %s" % (p["pod"], "release time" if rel is None else "sample listing it")
+                (unjudged if at_bound else early).append(what + (" (held to its bound)" if at_bound else ""))
+                continue
+            judged += 1
+            if v == "early":
+                what = "%s: released (%s) %d ms after deletion, Traefik still listed it %d ms after deletion" % (
+                    p["pod"], p.get("releaseSource"), rel, last)
             elif v == "unresolved":
-                unresolved.append("%s: released %d ms after deletion, inside the window %d..%s ms in which Traefik dropped it"
-                                  % (p["pod"], rel, last, unl if unl is not None else "(still listed at the end)"))
-        need(not early, "no-early-release", "no hold released before Traefik's last sample still listing its pod, "
-             "unless its bound had passed (%s)" % ("; ".join(early) or "none"))
-        need(not unresolved, "release-resolved", "every release resolved against Traefik's drop to %d ms or better (%s)"
-             % (RESOLUTION_BOUND_MS, "; ".join(unresolved) or "all"))
+                what = "%s: released %d ms after deletion, inside the window %d..%s ms in which Traefik dropped it" % (
+                    p["pod"], rel, last, unl if unl is not None else "(still listed at the end)")
+            else:
+                continue
+            if at_bound:
+                allowed.append(what + " (its bound had passed: allowed)")
+            else:
+                (early if v == "early" else unresolved).append(what)
+        served = sum(1 for p in pods if p.get("wasReady", True))
+        counted = ("judged no pod against Traefik's samples (%d stopped, %d had served%s)"
+                   % (len(pods), served, "; not judged: " + "; ".join(unjudged) if unjudged else "")) if not judged else \
+            "%d of %d served pods judged against Traefik's samples%s%s" % (
+                judged, served, "; allowed: " + "; ".join(allowed) if allowed else "",
+                "; not judged: " + "; ".join(unjudged) if unjudged else "")
+        need(judged and not early, "no-early-release", "no hold released before Traefik's last sample still listing its "
+             "pod, unless its bound had passed (%s; %s)" % ("; ".join(early) or "none early", counted))
+        need(judged and not unresolved, "release-resolved", "every release resolved against Traefik's drop to %d ms or "
+             "better (%s; %s)" % (RESOLUTION_BOUND_MS, "; ".join(unresolved) or "all", counted))
 
     stopped = {p["pod"] for p in pods}
 
@@ -308,25 +331,26 @@ def criteria(r, meta):
 
     if name.startswith("leader-"):
         ev = r["evidence"]
-        # The Lease must move: held afterwards by a replica other than the one stopped (a crashed
-        # replica's restarted container keeps its pod name), running, and seen after the stop.
+        # The Lease must move: held afterwards by another replica than the one stopped (another pod,
+        # so another Lease identity), running, and seen after the stop. A crashed replica's restarted
+        # container keeps its pod name, which is the Lease's identity: renewing its own Lease is no
+        # takeover, so it fails however its restart count moved.
         before, after = ev.get("leaderBefore"), ev.get("leaderAfter")
         seen, stopped_at, phase = ev.get("leaderSeenAtMs"), ev.get("killedAtMs"), ev.get("leaderAfterPhase")
         why = []
         restarts_before, restarts_after = ev.get("restartsBefore"), ev.get("leaderAfterRestarts")
         if not after:
             why.append("no holder recorded")
-        elif after == before and not (ev.get("how") == "crash" and isinstance(restarts_before, int)
-                                      and isinstance(restarts_after, int) and restarts_after > restarts_before):
-            # A crashed replica's restarted container keeps the pod name (the Lease identity): it
-            # counts as a new process only when its restart count moved past the killed one's.
-            why.append("the holder is the replica that was stopped (restarts before %s, after %s)"
-                       % (restarts_before, restarts_after))
+        elif after == before:
+            why.append("the holder is the replica that was stopped, %s (the same Lease identity%s): no other replica "
+                       "took over" % (after, "; its container restarted, restarts %s -> %s" % (restarts_before, restarts_after)
+                                      if isinstance(restarts_before, int) and isinstance(restarts_after, int)
+                                      and restarts_after > restarts_before else ""))
         if not isinstance(seen, (int, float)) or not isinstance(stopped_at, (int, float)) or seen < stopped_at:
             why.append("no holder seen after the stop (seen at %s, stopped at %s)" % (seen, stopped_at))
         if phase != "Running":
             why.append("the holder's phase was %s, not Running" % (phase or "not recorded"))
-        need(not why, "lease-taken-over", "another running process took the Lease after the leader was stopped "
+        need(not why, "lease-taken-over", "another running replica took the Lease after the leader was stopped "
              "(before %s, after %s): %s" % (before, after, "; ".join(why) or "yes"))
         # Gate mode's helper and exec mode's script both ask again, or sleep the rest of the hold,
         # when the replica holding their call dies: no pod goes early, whichever replica held it.
@@ -371,9 +395,9 @@ def criteria(r, meta):
         need(timeouts > 0 and r["drainHoldTimeoutEvents"] >= 1, "timeout-events",
              "a DrainHoldTimeout Event for the Timeouts (%d Events for %d Timeout drains, at most one per app a minute)"
              % (r["drainHoldTimeoutEvents"], timeouts))
-        need(bound and all(p.get("sigtermAfterDeletionS", 0) >= bound - SAMPLING_SLACK for p in pods), "no-hold-before-bound",
-             "no hold ended before its bound %s s (SIGTERM after deletion: %s)"
-             % (bound, ", ".join(str(p.get("sigtermAfterDeletionS")) for p in pods)))
+        need(bound and pods and all(p.get("sigtermAfterDeletionS", 0) >= bound - SAMPLING_SLACK for p in pods),
+             "no-hold-before-bound", "no hold ended before its bound %s s (SIGTERM after deletion: %s)"
+             % (bound, ", ".join(str(p.get("sigtermAfterDeletionS")) for p in pods) or "judged no pod, none stopped"))
     elif name == "apiserver-restart":
         ev = r["evidence"]
         no_failed()

@@ -181,7 +181,7 @@ JSON
 
 # The leader is stopped while the first old pod is held: gracefully (kubectl delete pod: its
 # preStop, then SIGTERM) or as a crash (kill -9 of its JVM from the host; the kubelet restarts
-# the container). The other replica takes the Lease; the gate must not lose a request.
+# the container). Another replica must take the Lease; the gate must not lose a request.
 drill_leader() { # drill_leader <delete|crash> [gate|exec]
   local how=$1 mode=${2:-gate} held victim before after cid pid restarts_before="" restarts_after=""
   drill_begin "leader-$how$([[ $mode == gate ]] || echo "-$mode")" "$mode"
@@ -232,10 +232,11 @@ drill_leader() { # drill_leader <delete|crash> [gate|exec]
   local t_kill; t_kill=$(now)
   wait_done "$NS" "$GEN_BEFORE" "" 300 || phase "no completion within 300 s"
   phase "rollout done"
-  # Pass criterion (analyze.py): a process other than the one stopped holds the Lease, running and
-  # not being deleted: another replica, or, after a crash, the same pod's restarted container (it
-  # keeps the pod name, the Lease's identity, and renews at once; its restart count tells the new
-  # process from the killed one). The Lease lasts 60 s, so wait up to 90 s for one.
+  # Pass criterion (analyze.py): another replica than the one stopped (another pod, so another
+  # Lease identity) holds the Lease, running and not being deleted. After a crash the same pod's
+  # restarted container keeps the pod name, the Lease's identity, and renews at once: that is no
+  # takeover, and the record says so (its restart count). The Lease lasts 60 s, so wait up to 90 s
+  # for another replica.
   local t_leader="" after_phase=""
   deadline=$(($(date +%s) + 90))
   while (($(date +%s) < deadline)); do
@@ -243,15 +244,13 @@ drill_leader() { # drill_leader <delete|crash> [gate|exec]
     if [[ -n $after && $after != "$before" ]]; then
       after_phase=$(operator_pod_state "$after")
       [[ $after_phase == Running ]] && { t_leader=$(now); break; }
-    elif [[ $how == crash && -n $after ]]; then
-      restarts_after=$(kubectl -n "$OPERATOR_NS" get pod "$after" -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>/dev/null || true)
-      after_phase=$(operator_pod_state "$after")
-      [[ $after_phase == Running && -n $restarts_after && $restarts_after -gt ${restarts_before:-0} ]] &&
-        { t_leader=$(now); break; }
     fi
     sleep 0.5
   done
   [[ -n $t_leader ]] || after_phase=$(operator_pod_state "$after")
+  if [[ $how == crash && -n $after && $after == "$before" ]]; then
+    restarts_after=$(kubectl -n "$OPERATOR_NS" get pod "$after" -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>/dev/null || true)
+  fi
   phase "leader after: ${after:-none} (${after_phase:-no pod}$([[ -n $t_leader ]] || echo ", no other running replica took the Lease within 90 s"))"
   EXTRA=$(printf '{"how": "%s", "leaderBefore": "%s", "leaderAfter": "%s", "leaderAfterPhase": "%s", "killedAtMs": %s, "holdsAtKill": %s, "leaderHeldACall": %s, "firstTerminatingPod": "%s", "rollouts": %s, "leaderSeenAtMs": %s, "leaseTransitions": %s, "restartsBefore": %s, "leaderAfterRestarts": %s}' \
     "$how" "$before" "$after" "${after_phase:-}" "$t_kill" "$(json_str "$holds")" "${hit:-0}" "$held" "$attempt" "${t_leader:-null}" \

@@ -98,6 +98,57 @@ class EveryCriterionCanFail(unittest.TestCase):
             self.assertEqual(ids - GENERIC - fails, set(), "%s: criteria without a failing fixture" % d)
 
 
+class EveryPodCriterionJudgesAPod(unittest.TestCase):
+    """The criteria over the stopped pods judge at least one or fail saying they judged none; a hold
+    that reached its bound is still judged against Traefik's samples (an early end allowed and said)."""
+
+    HELD = [COMMON, os.path.join(DATA, "operator-restart-draining", "pass"),
+            os.path.join(DATA, "operator-restart-draining", "held-to-bound")]
+
+    def criteria(self, r, meta):
+        return {c["id"]: c for c in drills.criteria(r, meta)}
+
+    def record(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            run = os.path.join(tmp, "run")
+            fixtures.compose(self.HELD, run)
+            r, meta, _ = drills.analyze(run)
+        return r, meta
+
+    def test_holds_at_their_bound_are_judged_against_the_samples(self):
+        r, meta = self.record()
+        self.assertTrue(all(p["sigtermAfterDeletionS"] >= 15 for p in r["pods"]), r["pods"])
+        c = self.criteria(r, meta)
+        for cid in ("no-early-release", "release-resolved"):
+            self.assertTrue(c[cid]["passed"], c[cid]["criterion"])
+            self.assertIn("3 of 3 served pods judged against Traefik's samples", c[cid]["criterion"])
+
+    def test_an_early_end_at_the_bound_is_allowed_and_said_before_it_is_not(self):
+        r, meta = self.record()
+        a = r["pods"][0]
+        a["traefikLastListedAfterDeletionMs"] = a["releaseAfterDeletionMs"] + 500
+        a["traefikUnlistedByAfterDeletionMs"] = a["releaseAfterDeletionMs"] + 550
+        c = self.criteria(r, meta)
+        self.assertTrue(c["no-early-release"]["passed"], c["no-early-release"]["criterion"])
+        self.assertIn("its bound had passed: allowed", c["no-early-release"]["criterion"])
+        a["sigtermAfterDeletionS"] = 10.0
+        self.assertFalse(self.criteria(r, meta)["no-early-release"]["passed"])
+
+    def test_no_pod_judged_fails_saying_so(self):
+        r, meta = self.record()
+        for pods, why in (([], "0 stopped"), ([dict(p, wasReady=False) for p in r["pods"]], "3 stopped, 0 had served"),
+                          ([{k: v for k, v in p.items() if k != "traefikLastListedAfterDeletionMs"} for p in r["pods"]],
+                           "not judged: ")):
+            c = self.criteria(dict(r, pods=pods), meta)
+            for cid in ("no-early-release", "release-resolved"):
+                self.assertFalse(c[cid]["passed"], c[cid]["criterion"])
+                self.assertIn("judged no pod against Traefik's samples", c[cid]["criterion"])
+                self.assertIn(why, c[cid]["criterion"])
+        c = self.criteria(dict(r, pods=[]), meta)
+        self.assertFalse(c["no-orphaned-wait"]["passed"])
+        self.assertIn("judged no pod", c["no-orphaned-wait"]["criterion"])
+
+
 class CommandLine(unittest.TestCase):
     """analyze.py as run.sh runs it: drill.json per run, drills.json and drills.md, exit status."""
 

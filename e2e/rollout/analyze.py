@@ -802,15 +802,22 @@ def check(results, mode, per_pod=None):
         slack = 2.0 + (wait or 0)
         # The hold ends at the release (the helper's own line, else the SIGTERM line that follows the
         # whole preStop); what the kubelet and the pod's own hook take after it is not the hold's.
-        late = []
+        # Judged: the pods with an end and an observed removal (per-pod-evidence fails the others);
+        # none judged fails too.
+        late, judged = [], 0
         for p in stopped:
             end = p.get("releaseAt") if p.get("releaseAt") is not None else p.get("sigtermAt")
-            if end is not None and "traefikRemovedAt" in p and end - p["traefikRemovedAt"] > slack:
+            if end is None or "traefikRemovedAt" not in p:
+                continue
+            judged += 1
+            if end - p["traefikRemovedAt"] > slack:
                 late.append("%s %.1f s" % (p["pod"], end - p["traefikRemovedAt"]))
-        need(not late or timeouts >= len(late), name + ":hold-ends",
+        need(judged and (not late or timeouts >= len(late)), name + ":hold-ends",
              "%s: every hold ends within %s of %s's observed removal or by its bound (%s)"
              % (name, "2 s" if not wait else "%g s (2 + the propagation time the EndpointSlice check waits)" % slack,
-                fe, ", ".join(late) or "none later"))
+                fe, ", ".join(late) or ("none later, %d of %d stopped pods judged" % (judged, len(stopped)) if judged
+                                        else "judged no pod: %d stopped, none with a hold end and %s's removal"
+                                        % (len(stopped), fe))))
         # Traefik's routing observed at 10 Hz or more, and what that achieved, stated.
         smp = by[name].get("traefikSampling") or {}
         med = smp.get("intervalMsMedian")
@@ -898,10 +905,32 @@ def check(results, mode, per_pod=None):
             need(by[name]["failed"] > 0, name + ":shows-problem", "the plain Deployment shows the problem%s (%d failed)"
                  % ("" if name == "plain" else " through " + by[name].get("frontEnd", "traefik"), by[name]["failed"]))
     for name, r in by.items():
-        # A front end other than Traefik: every hold of the gate ended Verified by its own verifier
-        # (none by the bound), so the rollout's 0 failed is that front end's doing, not the wait's.
-        # HAProxy's holds are checked per pod below.
-        if r.get("kind") != "zdt" or r.get("mode") != "gate" or r.get("frontEnd", "traefik") in ("traefik", "haproxy"):
+        # Through Traefik's Ingress provider: every hold of the gate ended Verified by Traefik, none by
+        # its bound, so the rollout's 0 failed is the verification's doing, not the wait's; with
+        # several replicas each was asked ("all N replicas asked"), so the lagging one had dropped the
+        # pod too. Every Traefik gate scenario of bench.sh is built for that: the operator runs
+        # throughout and reaches Traefik's API, and gate-2traefik's app declares the lagging replica's
+        # throttle, so its bound covers it. The setups whose holds may end at their bound (Traefik's
+        # API out of reach, the operator down or restarted) are drills (e2e/drills), judged there.
+        if r.get("kind") != "zdt" or r.get("mode") != "gate" or (r.get("frontEnd") or "traefik") != "traefik":
+            continue
+        n = r.get("frontEndReplicas") or 1
+        asked = "all %d replicas asked" % n if n > 1 else None
+        drains = ((per_pod or {}).get(name) or {}).get("lastDrains") or []
+        bad = ["%s %s" % (d.get("pod"), d.get("releasedBy") if d.get("releasedBy") != "Verified" else
+                          "Verified, but not said %s" % ("by Traefik" if "by Traefik" not in (d.get("message") or "")
+                                                          else "with " + asked))
+               for d in drains if d.get("releasedBy") != "Verified" or "by Traefik" not in (d.get("message") or "")
+               or (asked and asked not in (d.get("message") or ""))]
+        need(r.get("lastDrainsRecorded") and drains and not bad, name + ":holds-verified",
+             "%s: every hold was released Verified by Traefik%s (%d drains%s)"
+             % (name, ", %s" % asked if asked else "", len(drains),
+                "; not: " + ", ".join(bad) if bad else "" if drains else "; no drain recorded"))
+    for name, r in by.items():
+        # A front end other than Traefik's Ingress provider: every hold of the gate ended Verified by
+        # its own verifier (none by the bound), so the rollout's 0 failed is that front end's doing,
+        # not the wait's. HAProxy's holds are checked per pod below.
+        if r.get("kind") != "zdt" or r.get("mode") != "gate" or (r.get("frontEnd") or "traefik") in ("traefik", "haproxy"):
             continue
         drains = sorted((r.get("releasedBy") or {}).items())
         need(r.get("lastDrainsRecorded") and drains and all(k == "Verified" for k, _ in drains), name + ":holds-verified",

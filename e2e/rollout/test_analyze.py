@@ -68,7 +68,7 @@ class EveryCriterionCanFail(unittest.TestCase):
         self.assertEqual(failures, [])
         # the criteria check() applies to the passing run: one line each
         kinds = {line for line in printed.splitlines() if line.startswith("PASS  ")}
-        self.assertEqual(len(kinds), 39, printed)
+        self.assertEqual(len(kinds), 41, printed)
         failing = {f.split(":")[1] for _, layers in cases() for f in fixtures.spec(layers[-1]).get("fails", [])}
         self.assertEqual(failing, {"load-ran", "no-failed", "per-pod-evidence", "hold-ends", "shows-problem",
                                    "too-short", "faster-than-sleep30", "helper-drained",
@@ -137,7 +137,7 @@ class CommandLine(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             p, out = self.bench(tmp, [PASS])
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-            self.assertIn("26 passed, 0 failed", p.stdout)
+            self.assertIn("28 passed, 0 failed", p.stdout)
             results = json.load(open(os.path.join(out, "rollout.json")))
             self.assertEqual([r["name"] for r in results], ["plain", "sleep30", "gate", "sleep5", "gate-restricted"])
             for r in results:  # the fields rollout.md and the README's table are made from, and the load
@@ -259,9 +259,9 @@ class OtherFrontEnds(unittest.TestCase):
                          ["gate-envoy:holds-verified"])
         self.assertEqual(self.failed([self.row("gate-envoy", "zdt", "gate", 0, {}, recorded=False)]),
                          ["gate-envoy:holds-verified"])
-        # Traefik's scenarios keep their own rule (hold-ends allows holds to the bound).
+        # Traefik's gate scenarios too (hold-ends allows a hold to its bound, holds-verified does not).
         traefik = dict(self.row("gate", "zdt", "gate", 0, {"Verified": 2, "Timeout": 1}), frontEnd="traefik")
-        self.assertEqual(self.failed([traefik]), [])
+        self.assertEqual(self.failed([traefik]), ["gate:holds-verified"])
 
     def test_the_envoy_record_is_read_as_the_traefik_one(self):
         with tempfile.TemporaryDirectory() as run:
@@ -284,6 +284,39 @@ class EnvoySampler(unittest.TestCase):
                                                               "http://10.244.0.15:8080", "http://fd00:10:244::30:8080"])
         self.assertEqual(es.balanced(clusters, "web/cart/"), ["http://127.0.0.1:19901"])
         self.assertEqual(es.balanced({}, "web/shop/"), [])
+
+
+class TraefikHoldsVerified(unittest.TestCase):
+    """Traefik's gate scenarios: every drain Verified by Traefik, with two replicas each asked (the
+    fixtures have one replica; gate-2traefik's message says "all 2 replicas asked")."""
+
+    def failed(self, drains, replicas=1, recorded=True, kind="zdt", mode="gate"):
+        r = {"name": "gate-2traefik", "kind": kind, "mode": mode, "failed": 0, "requests": 100, "frontEnd": "traefik",
+             "frontEndReplicas": replicas, "lastDrainsRecorded": recorded,
+             "releasedBy": {d["releasedBy"]: 1 for d in drains}}
+        per_pod = {"gate-2traefik": {"stopped": [], "lastDrains": drains}}
+        with contextlib.redirect_stdout(io.StringIO()):
+            return [f["id"] for f in rollout.check([r], "full", per_pod) if f["id"].endswith(":holds-verified")]
+
+    @staticmethod
+    def drain(pod, by="Verified", asked="all 2 replicas asked"):
+        return {"pod": pod, "releasedBy": by, "message": "%s (10.244.0.9) no longer routed to by Traefik (%s)" % (pod, asked)}
+
+    def test_every_replica_asked(self):
+        self.assertEqual(self.failed([self.drain("a"), self.drain("b")], replicas=2), [])
+        self.assertEqual(self.failed([self.drain("a"), self.drain("b", asked="its 1 replica asked")], replicas=2),
+                         ["gate-2traefik:holds-verified"])
+        self.assertEqual(self.failed([self.drain("a", asked="its 1 replica asked")]), [])
+
+    def test_a_timeout_or_no_drain_fails(self):
+        timeout = {"pod": "b", "releasedBy": "Timeout", "message": "b (10.244.0.9) hold bound 25s reached"}
+        self.assertEqual(self.failed([self.drain("a"), timeout], replicas=2), ["gate-2traefik:holds-verified"])
+        self.assertEqual(self.failed([], replicas=2), ["gate-2traefik:holds-verified"])
+        self.assertEqual(self.failed([self.drain("a")], replicas=2, recorded=False), ["gate-2traefik:holds-verified"])
+
+    def test_only_gate_mode_apps(self):
+        self.assertEqual(self.failed([], kind="zdt", mode="sleep"), [])
+        self.assertEqual(self.failed([], kind="deploy", mode=""), [])
 
 
 class HaproxyFrontEnd(unittest.TestCase):
