@@ -87,7 +87,7 @@ CFG
   kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Service
-metadata: {name: haproxy, namespace: zdt-ingress}
+metadata: {name: haproxy, namespace: zdt-ingress, labels: {zdt.dev/front-end: "true"}}
 spec:
   ports: [{name: runtime, port: 9999, targetPort: $HAPROXY_API_PORT}]
 ---

@@ -106,7 +106,8 @@ PY
   say "contour + envoy up (web :$ENVOY_WEB_PORT, admin $NODE_IP:$ENVOY_ADMIN_PORT)"
 }
 
-# Service zdt-ingress/envoy and the EndpointSlice of the one host process.
+# Service zdt-ingress/envoy, marked as a front end for apps of every namespace, and the
+# EndpointSlice of the one host process.
 expose_envoy() {
   kubectl_admin apply -f - >/dev/null <<YAML || die "could not expose Envoy as Service $ENVOY_NAMESPACE/envoy"
 apiVersion: v1
@@ -119,6 +120,8 @@ kind: Service
 metadata:
   name: envoy
   namespace: $ENVOY_NAMESPACE
+  # The apps that name it live in other namespaces: the operator asks it for them only with this mark.
+  labels: {zdt.dev/front-end: "true"}
 spec:
   ports:
   - {name: web, port: 80, targetPort: $ENVOY_WEB_PORT}

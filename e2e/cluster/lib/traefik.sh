@@ -16,7 +16,8 @@
 # The replicas are exposed in the cluster as Service zdt-ingress/traefik, without a selector,
 # with one hand-written EndpointSlice per process (ports "web" and "traefik", the API): what an
 # app's `traffic.controller: {namespace: zdt-ingress, service: traefik, port: traefik}` names, so
-# that the operator asks every replica.
+# that the operator asks every replica. The Service carries the label zdt.dev/front-end=true: the
+# operator asks a Service of another namespace than the app's only when its owner marked it so.
 
 #
 # TRAEFIK_GATEWAY=1 also runs Traefik's Gateway API provider (off by default, so the Ingress
@@ -120,6 +121,8 @@ kind: Service
 metadata:
   name: traefik
   namespace: $TRAEFIK_NAMESPACE
+  # The apps that name it live in other namespaces: the operator asks it for them only with this mark.
+  labels: {zdt.dev/front-end: "true"}
 spec:
   ports:
   - {name: web, port: 80, targetPort: $TRAEFIK_WEB_PORT}

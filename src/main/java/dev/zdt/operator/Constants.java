@@ -31,6 +31,18 @@ public final class Constants {
     public static final String DRAIN_POLICY_LABEL = "zdt.dev/drain-policy";
     public static final String DRAIN_POLICY_ENABLED = "enabled";
     public static final String SELECTOR_MANAGED = MANAGED_BY_LABEL + "=" + OPERATOR_NAME;
+    /**
+     * Service label, set by the owner of the Service's namespace: apps of other namespaces may name
+     * this Service as their {@code traffic.controller} (value {@link #FRONT_END_MARK}). Without it
+     * the operator asks a Service only for apps of its own namespace.
+     */
+    public static final String FRONT_END_LABEL = "zdt.dev/front-end";
+    public static final String FRONT_END_MARK = "true";
+    /**
+     * Service annotation beside {@link #FRONT_END_LABEL}: the namespaces whose apps may name it,
+     * comma-separated ({@code "shop,cart"}). Absent: any namespace.
+     */
+    public static final String FRONT_END_NAMESPACES_ANNOTATION = "zdt.dev/front-end-namespaces";
 
     private Constants() {
     }

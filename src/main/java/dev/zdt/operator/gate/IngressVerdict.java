@@ -22,7 +22,9 @@ import dev.zdt.operator.ingress.ReplicaAnswer;
  * or by a path the verifier does not know, so its silence proves nothing (unknown, held to the
  * bound). Counted are the replicas that served when the drain began and still do; a replica that
  * left the EndpointSlices stops counting, and one that joined later counts only if it routes to
- * the pod. A replica that could not be asked keeps the pod unknown.
+ * the pod. A replica that could not be asked keeps the pod unknown. The replicas of a front end in
+ * another namespace are named by their position only ({@link IngressObservation#shown}): the
+ * verdict is the same, what the tenant reads about them is not their owner's detail.
  */
 final class IngressVerdict {
 
@@ -87,7 +89,9 @@ final class IngressVerdict {
         List<String> routing = new ArrayList<>();
         for (ReplicaAnswer a : o.replicas().values()) {
             if (a.known() && a.routes(address)) {
-                routing.add(a.replica() + " (" + String.join(", ", a.routes().get(address)) + ")");
+                // Another namespace's front end: its position only, not its name nor its services' names.
+                routing.add(o.unnamed() ? o.shown(a.replica())
+                        : a.replica() + " (" + String.join(", ", a.routes().get(address)) + ")");
             }
         }
         if (!routing.isEmpty()) {
@@ -100,8 +104,8 @@ final class IngressVerdict {
             if (!a.known()) {
                 unsure.add(a.detail());
             } else if (!sightings.saw(r)) {
-                unsure.add("replica " + r + " was never seen listing a pod of the app (routing to a ready one or fencing one), so not listing this one "
-                        + "proves nothing (" + a.detail() + ")");
+                unsure.add("replica " + o.shown(r) + " was never seen listing a pod of the app (routing to a ready one or fencing one), "
+                        + "so not listing this one proves nothing" + (a.detail() == null || a.detail().isEmpty() ? "" : " (" + a.detail() + ")"));
             }
         }
         if (!unsure.isEmpty()) {

@@ -61,6 +61,7 @@ final class FrontEndApi {
     private final ControllerReplicas replicas;
     private final ExecutorService lookups;
     private final FrontEndJson json;
+    private final OtherNamespaceFrontEnd otherNamespace = new OtherNamespaceFrontEnd();
 
     FrontEndApi(KubernetesClient client, Duration timeout, int maxBytes, IngressPolicy policy) {
         this.timeout = timeout;
@@ -89,7 +90,9 @@ final class FrontEndApi {
 
     /**
      * Asks every replica of the app's front end with {@code ask}: refused by the policy, or the
-     * replicas not found, is an unknown observation; each replica's failure is its own answer.
+     * replicas not found (a Service of another namespace not marked as a front end for the app's
+     * included), is an unknown observation; each replica's failure is its own answer. What the app
+     * may read of a front end in another namespace is {@link OtherNamespaceFrontEnd}'s.
      */
     CompletableFuture<IngressObservation> observe(ZeroDowntimeApp app,
             Function<ControllerReplicas.Replica, CompletableFuture<ReplicaAnswer>> ask) {
@@ -101,7 +104,14 @@ final class FrontEndApi {
         }
         ControllerRef controller = traffic.getController();
         if (controller != null && replicas != null) {
-            return replicas.find(controller).thenCompose(found -> found.error() != null
+            String namespace = app.getMetadata().getNamespace();
+            if (!controller.getNamespace().equals(namespace)) {
+                return replicas.find(controller, namespace).thenCompose(found -> found.error() != null
+                        ? CompletableFuture.completedFuture(otherNamespace.notFound(app, found, asked))
+                        : askAll(found.replicas(), found.source(), ask, asked)
+                                .thenApply(seen -> otherNamespace.answered(app, seen)));
+            }
+            return replicas.find(controller, namespace).thenCompose(found -> found.error() != null
                     ? CompletableFuture.completedFuture(IngressObservation.unknown(found.error(), asked))
                     : askAll(found.replicas(), found.source(), ask, asked));
         }

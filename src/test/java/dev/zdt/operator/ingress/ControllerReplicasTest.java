@@ -11,6 +11,7 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.ControllerRef;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.IntOrString;
@@ -70,11 +71,25 @@ class ControllerReplicasTest {
     }
 
     private ControllerReplicas.Found find(String service, IntOrString port) throws Exception {
+        return findFor(ns, service, port);
+    }
+
+    /** The lookup an app of {@code appNamespace} makes for the test namespace's Service. */
+    private ControllerReplicas.Found findFor(String appNamespace, String service, IntOrString port) throws Exception {
         ControllerRef ref = new ControllerRef();
         ref.setNamespace(ns);
         ref.setService(service);
         ref.setPort(port);
-        return replicas.find(ref).get();
+        return replicas.find(ref, appNamespace).get();
+    }
+
+    private void mark(String service, String namespaces) {
+        client.services().inNamespace(ns).withName(service).edit(s -> {
+            s.getMetadata().setLabels(Map.of(Constants.FRONT_END_LABEL, "true"));
+            s.getMetadata().setAnnotations(namespaces == null ? Map.of()
+                    : Map.of(Constants.FRONT_END_NAMESPACES_ANNOTATION, namespaces));
+            return s;
+        });
     }
 
     @Test
@@ -117,10 +132,10 @@ class ControllerReplicasTest {
         ref.setPort(new IntOrString("traefik"));
         ControllerReplicas shared = new ControllerReplicas(client, Executors.newSingleThreadExecutor(),
                 java.time.Duration.ofMinutes(5));
-        assertThat(shared.find(ref).get().replicas()).isEmpty();
+        assertThat(shared.find(ref, ns).get().replicas()).isEmpty();
         slice("traefik", "traefik-host-a", "IPv4", 8082, host("192.0.2.2"));
-        assertThat(shared.find(ref).get().replicas()).as("within the max age: the earlier lookup").isEmpty();
-        assertThat(replicas.find(ref).get().replicas()).as("max age 0: a new lookup").hasSize(1);
+        assertThat(shared.find(ref, ns).get().replicas()).as("within the max age: the earlier lookup").isEmpty();
+        assertThat(replicas.find(ref, ns).get().replicas()).as("max age 0: a new lookup").hasSize(1);
     }
 
     @Test
@@ -134,5 +149,52 @@ class ControllerReplicasTest {
         assertThat(none.error()).isNull();
         assertThat(none.replicas()).as("no slice yet: no replica, which the gate takes as unknown").isEmpty();
         assertThat(List.of(none.source())).containsExactly("Service " + ns + "/traefik port traefik");
+    }
+
+    @Test
+    void anotherNamespacesServiceIsFoundOnlyOnceItsOwnerMarkedItAsAFrontEnd() throws Exception {
+        String refused = "Service " + ns + "/traefik is not marked as a front end for namespace shop (label "
+                + "zdt.dev/front-end=true on the Service, by its namespace's owner), or does not exist; the operator asks it nothing";
+        ControllerReplicas.Found missing = findFor("shop", "traefik", new IntOrString("traefik"));
+        assertThat(missing.error()).as("no such Service").isEqualTo(refused);
+        assertThat(missing.log()).endsWith("is refused: it does not exist");
+
+        service("traefik", true);
+        slice("traefik", "traefik-a", "IPv4", 9100, pod("traefik-0", "10.244.1.10", true));
+        ControllerReplicas.Found unmarked = findFor("shop", "traefik", new IntOrString("traefik"));
+        assertThat(unmarked.error()).as("the same words as for no Service: the tenant learns nothing of it")
+                .isEqualTo(refused);
+        assertThat(unmarked.replicas()).isEmpty();
+        assertThat(unmarked.log()).endsWith("is refused: it has no label zdt.dev/front-end");
+        assertThat(findFor(ns, "traefik", new IntOrString("traefik")).replicas()).as("its own namespace needs no mark")
+                .extracting(ControllerReplicas.Replica::name).containsExactly("traefik-0");
+
+        mark("traefik", null);
+        ControllerReplicas.Found marked = findFor("shop", "traefik", new IntOrString("traefik"));
+        assertThat(marked.error()).isNull();
+        assertThat(marked.replicas()).extracting(ControllerReplicas.Replica::name).containsExactly("traefik-0");
+        ControllerReplicas.Found wrongPort = findFor("shop", "traefik", new IntOrString("api"));
+        assertThat(wrongPort.error()).as("another namespace's ports are not listed to the tenant")
+                .isEqualTo("Service " + ns + "/traefik has no port api");
+        assertThat(wrongPort.log()).isEqualTo("Service " + ns + "/traefik has no port api (it has web/80, traefik/9000)");
+
+        mark("traefik", " cart, shop ,");
+        assertThat(findFor("shop", "traefik", new IntOrString("traefik")).replicas()).as("listed").hasSize(1);
+        ControllerReplicas.Found other = findFor("billing", "traefik", new IntOrString("traefik"));
+        assertThat(other.error()).as("a namespace the annotation does not list")
+                .isEqualTo(refused.replace("namespace shop", "namespace billing"));
+        assertThat(other.log()).endsWith("its annotation zdt.dev/front-end-namespaces lists cart, shop, not billing");
+        assertThat(findFor(ns, "traefik", new IntOrString("traefik")).replicas()).as("the annotation does not bind its own namespace")
+                .hasSize(1);
+        mark("traefik", "");
+        assertThat(findFor("shop", "traefik", new IntOrString("traefik")).error()).as("an empty list admits none")
+                .isEqualTo(refused);
+
+        client.services().inNamespace(ns).withName("traefik").edit(s -> {
+            s.getMetadata().setLabels(Map.of(Constants.FRONT_END_LABEL, "yes"));
+            return s;
+        });
+        assertThat(findFor("shop", "traefik", new IntOrString("traefik")).error()).as("only the value true marks it")
+                .isEqualTo(refused);
     }
 }
