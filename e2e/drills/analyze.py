@@ -331,10 +331,12 @@ def criteria(r, meta):
 
     if name.startswith("leader-"):
         ev = r["evidence"]
-        # The Lease must move: held afterwards by another replica than the one stopped (another pod,
-        # so another Lease identity), running, and seen after the stop. A crashed replica's restarted
-        # container keeps its pod name, which is the Lease's identity: renewing its own Lease is no
-        # takeover, so it fails however its restart count moved.
+        # The Lease must move: held afterwards by another Lease identity than the one stopped, running,
+        # and seen after the stop. The operator's identity is "<pod>_<process>", one per process: a
+        # crashed replica's restarted container is a new candidate that waits for the Lease to run
+        # out like the other replica, so either may take it. Records made before identities were per
+        # process name the pod only: there the same name is the same identity, renewed at once by the
+        # restarted container, which is no takeover.
         before, after = ev.get("leaderBefore"), ev.get("leaderAfter")
         seen, stopped_at, phase = ev.get("leaderSeenAtMs"), ev.get("killedAtMs"), ev.get("leaderAfterPhase")
         why = []
@@ -342,7 +344,7 @@ def criteria(r, meta):
         if not after:
             why.append("no holder recorded")
         elif after == before:
-            why.append("the holder is the replica that was stopped, %s (the same Lease identity%s): no other replica "
+            why.append("the holder is the process that was stopped, %s (the same Lease identity%s): no other process "
                        "took over" % (after, "; its container restarted, restarts %s -> %s" % (restarts_before, restarts_after)
                                       if isinstance(restarts_before, int) and isinstance(restarts_after, int)
                                       and restarts_after > restarts_before else ""))
@@ -350,7 +352,7 @@ def criteria(r, meta):
             why.append("no holder seen after the stop (seen at %s, stopped at %s)" % (seen, stopped_at))
         if phase != "Running":
             why.append("the holder's phase was %s, not Running" % (phase or "not recorded"))
-        need(not why, "lease-taken-over", "another running replica took the Lease after the leader was stopped "
+        need(not why, "lease-taken-over", "another running process (Lease identity) took the Lease after the leader was stopped "
              "(before %s, after %s): %s" % (before, after, "; ".join(why) or "yes"))
         # Gate mode's helper and exec mode's script both ask again, or sleep the rest of the hold,
         # when the replica holding their call dies: no pod goes early, whichever replica held it.

@@ -78,10 +78,12 @@ operator_pods() { # the operator replicas not being deleted: name and pod IP
 follow_operator_log() { # follow_operator_log <pod>: its log until it is gone (a stopped replica's last words)
   (kubectl -n "$OPERATOR_NS" logs -f "$1" --since=10m >"$DIR/operator/$1.stopped.log" 2>/dev/null) &
 }
+# The Lease's holder identity: "<pod>_<process>" (a restarted container is a new process, a new
+# identity); the pod is the part before the "_".
 leader() { kubectl -n "$OPERATOR_NS" get lease zdt-operator-leader -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
-operator_pod_state() { # operator_pod_state <pod>: its phase, Terminating when it is being deleted, empty when gone
+operator_pod_state() { # operator_pod_state <pod or Lease identity>: its phase, Terminating when it is being deleted, empty when gone
   [[ -n $1 ]] || return 0
-  kubectl -n "$OPERATOR_NS" get pod "$1" -o jsonpath='{.status.phase} {.metadata.deletionTimestamp}' 2>/dev/null |
+  kubectl -n "$OPERATOR_NS" get pod "${1%%_*}" -o jsonpath='{.status.phase} {.metadata.deletionTimestamp}' 2>/dev/null |
     awk '{print (NF > 1 ? "Terminating" : $1)}' || true
 }
 holds_in_flight() { # holds_in_flight <pod ip>: the gauge on that replica, or "?" when it cannot be read
@@ -181,7 +183,7 @@ JSON
 
 # The leader is stopped while the first old pod is held: gracefully (kubectl delete pod: its
 # preStop, then SIGTERM) or as a crash (kill -9 of its JVM from the host; the kubelet restarts
-# the container). Another replica must take the Lease; the gate must not lose a request.
+# the container). Another process must take the Lease through it; the gate must not lose a request.
 drill_leader() { # drill_leader <delete|crash> [gate|exec]
   local how=$1 mode=${2:-gate} held victim before after cid pid restarts_before="" restarts_after=""
   drill_begin "leader-$how$([[ $mode == gate ]] || echo "-$mode")" "$mode"
@@ -189,7 +191,7 @@ drill_leader() { # drill_leader <delete|crash> [gate|exec]
   # takes it (the lease lasts 60 s).
   local wait_until=$(($(date +%s) + 120))
   before=$(leader)
-  while [[ -z $before ]] || ! kubectl -n "$OPERATOR_NS" get pod "$before" >/dev/null 2>&1; do
+  while [[ -z $before ]] || ! kubectl -n "$OPERATOR_NS" get pod "${before%%_*}" >/dev/null 2>&1; do
     (($(date +%s) < wait_until)) || die "no running replica holds the Lease zdt-operator-leader (holder: ${before:-none})"
     sleep 2
     before=$(leader)
@@ -197,7 +199,7 @@ drill_leader() { # drill_leader <delete|crash> [gate|exec]
   # The worst moment: the leader itself holds a pod's preStop call. kube-proxy spreads the calls
   # over the replicas, so a rollout may pass without one on the leader: then another rollout,
   # three at most, and the leader goes anyway.
-  victim=$before
+  victim=${before%%_*}
   local holds="" ip attempt=0 hit="" deadline state
   ip=$(kubectl -n "$OPERATOR_NS" get pod "$victim" -o jsonpath='{.status.podIP}')
   CHANGE_AT=$(now)
@@ -232,11 +234,11 @@ drill_leader() { # drill_leader <delete|crash> [gate|exec]
   local t_kill; t_kill=$(now)
   wait_done "$NS" "$GEN_BEFORE" "" 300 || phase "no completion within 300 s"
   phase "rollout done"
-  # Pass criterion (analyze.py): another replica than the one stopped (another pod, so another
-  # Lease identity) holds the Lease, running and not being deleted. After a crash the same pod's
-  # restarted container keeps the pod name, the Lease's identity, and renews at once: that is no
-  # takeover, and the record says so (its restart count). The Lease lasts 60 s, so wait up to 90 s
-  # for another replica.
+  # Pass criterion (analyze.py): another process than the one stopped (another Lease identity)
+  # holds the Lease, running and not being deleted. The identity is per process:
+  # after a crash the same pod's restarted container is a new candidate that, like the other
+  # replica, must wait for the dead process's Lease to run out; whichever takes it, the record
+  # names the pod and its restart count. The Lease lasts 60 s, so wait up to 90 s.
   local t_leader="" after_phase=""
   deadline=$(($(date +%s) + 90))
   while (($(date +%s) < deadline)); do
@@ -248,8 +250,8 @@ drill_leader() { # drill_leader <delete|crash> [gate|exec]
     sleep 0.5
   done
   [[ -n $t_leader ]] || after_phase=$(operator_pod_state "$after")
-  if [[ $how == crash && -n $after && $after == "$before" ]]; then
-    restarts_after=$(kubectl -n "$OPERATOR_NS" get pod "$after" -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>/dev/null || true)
+  if [[ $how == crash && -n $after && ${after%%_*} == "${before%%_*}" ]]; then
+    restarts_after=$(kubectl -n "$OPERATOR_NS" get pod "${after%%_*}" -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>/dev/null || true)
   fi
   phase "leader after: ${after:-none} (${after_phase:-no pod}$([[ -n $t_leader ]] || echo ", no other running replica took the Lease within 90 s"))"
   EXTRA=$(printf '{"how": "%s", "leaderBefore": "%s", "leaderAfter": "%s", "leaderAfterPhase": "%s", "killedAtMs": %s, "holdsAtKill": %s, "leaderHeldACall": %s, "firstTerminatingPod": "%s", "rollouts": %s, "leaderSeenAtMs": %s, "leaseTransitions": %s, "restartsBefore": %s, "leaderAfterRestarts": %s}' \

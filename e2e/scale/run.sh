@@ -342,7 +342,7 @@ run_size() {
   # the gate from its own informers): killed as a crash would, started again at once.
   local lead standby ts
   lead=$(leader)
-  standby=0; [[ $lead == zdt-operator-scale-0 ]] && standby=1
+  standby=0; [[ ${lead%%_*} == zdt-operator-scale-0 ]] && standby=1 # the identity is <pod>_<process>
   say "restart: killing replica $standby (leader: $lead)"
   meta "$d/meta.jsonl" restartLoadBefore "\"$(load)\""
   kill -KILL "$(operator_pid "$standby")"

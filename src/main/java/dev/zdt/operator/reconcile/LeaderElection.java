@@ -55,8 +55,20 @@ public class LeaderElection extends LeaderElectionConfiguration {
                 new LeaderCallbacks(() -> { }, () -> stoppedLeading(leaseName), leader -> { }), false);
     }
 
-    /** The pod's name (the chart sets POD_NAME; HOSTNAME is the same in a pod), as the Lease names its holder. */
-    static final String IDENTITY = System.getenv().getOrDefault("POD_NAME", System.getenv("HOSTNAME"));
+    /**
+     * The Lease's name for this process: the pod's name (the chart sets POD_NAME; HOSTNAME is the
+     * same in a pod), then {@code _} and a random suffix. Per process, not per pod: a container the
+     * kubelet restarts after a crash is a new candidate that waits for the dead process's Lease to
+     * run out like any other replica, instead of renewing it at once as if it were still the one
+     * that held it. Pod names cannot contain {@code _}, so scripts find the pod before it.
+     */
+    static final String IDENTITY = identity(System.getenv().getOrDefault("POD_NAME", System.getenv("HOSTNAME")));
+
+    static String identity(String pod) {
+        return (pod == null ? "zdt-operator" : pod) + "_"
+                + java.util.HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(4)
+                        .putInt(new java.security.SecureRandom().nextInt()).array());
+    }
 
     private static void stoppedLeading(String leaseName) {
         if (Stopping.now()) {
