@@ -109,6 +109,13 @@ final class AppHolds {
      *
      * @param exactPod the pod the caller names (exec mode), or null for an app-scoped call (httpGet mode)
      */
+    /**
+     * Calls held at once for one pod that proved who it is (its own token): the helper has one
+     * open at a time, a second only while a dropped one is not yet noticed. So a namespace holds
+     * at most this many calls per terminating pod it really has.
+     */
+    static final int MAX_PROVEN_CALLS_PER_POD = 2;
+
     static final class Call {
         final String namespace;
         final String app;
@@ -173,6 +180,14 @@ final class AppHolds {
             return false;
         }
         AppState s = states.get(key);
+        if (call.exactUid != null && s != null
+                && s.calls.stream().filter(c -> call.exactPod.equals(c.exactPod)).count() >= MAX_PROVEN_CALLS_PER_POD) {
+            // A pod's own token opens the gate for that pod only, and its helper asks one call at a
+            // time: more at once is a flood, which may not take its namespace's or others' share.
+            call.answer.complete(answer(429, "pod " + call.namespace + "/" + call.exactPod + " already has "
+                    + MAX_PROVEN_CALLS_PER_POD + " calls held; ask again once they are answered\n"));
+            return false;
+        }
         int inApp = s == null ? 0 : s.calls.size();
         int inNamespace = openByNamespace.getOrDefault(call.namespace, 0);
         String full = inApp >= limits.perApp() ? "app " + key + " (zdt.gate.max-holds-per-app=" + limits.perApp() + ")"

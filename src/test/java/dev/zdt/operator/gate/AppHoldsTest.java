@@ -545,6 +545,31 @@ class AppHoldsTest {
     }
 
     @Test
+    void aPodThatProvedWhoItIsMayHoldOnlyAFewCallsForItself() {
+        holds = holds(50, 50, 50);
+        cache.app("shop", ENDPOINTS);
+        cache.readyPod("shop", "shop-a", 12);
+        cache.readyPod("shop", "shop-b", 12);
+        cache.terminate("shop-a");
+        cache.terminate("shop-b");
+        // With its own token, a pod floods calls for itself: two are held, the rest 429 at once.
+        List<Call> flood = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            Call c = new Call(NS, "shop", "shop-a", clock.now);
+            c.exactUid = "uid-a";
+            flood.add(arrive(c));
+        }
+        assertThat(flood.stream().filter(c -> !c.answer.isDone())).hasSize(AppHolds.MAX_PROVEN_CALLS_PER_POD);
+        assertThat(answer(flood.get(19)).status()).isEqualTo(429);
+        assertThat(answer(flood.get(19)).text()).contains("pod web/shop-a already has 2 calls held");
+        // Another pod of the app is not touched by it, and app tokens (no proven uid) are bounded by the app's limits only.
+        Call b = new Call(NS, "shop", "shop-b", clock.now);
+        b.exactUid = "uid-b";
+        assertThat(arrive(b).answer).isNotDone();
+        assertThat(callPod("shop", "shop-a").answer).isNotDone();
+    }
+
+    @Test
     void limitsThatLetOneNamespaceFillTheGateAreRefusedAtStartup() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new AppHolds.Limits(100, 200, 10))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("zdt.gate.max-holds-per-namespace (200)");
