@@ -3,8 +3,6 @@ package dev.zdt.operator.gate;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,18 +36,9 @@ class GateAuthTest extends GateTestBase {
     @jakarta.inject.Inject
     GateKeys keys;
 
-    static final Path KEYS;
     static final byte[] KEY_A = "A".repeat(40).getBytes();
     static final byte[] KEY_B = "B".repeat(40).getBytes();
-
-    static {
-        try {
-            KEYS = Files.createTempDirectory("zdt-gate-key");
-            Files.write(KEYS.resolve("current"), KEY_A);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
+    static final Path KEYS = keyDir(KEY_A);
 
     public static class Profile implements QuarkusTestProfile {
         @Override

@@ -44,6 +44,17 @@ public abstract class GateTestBase {
 
     protected GateFixture f;
 
+    /** A key directory as the chart mounts it, holding {@code current}: for profiles that turn auth on. */
+    protected static java.nio.file.Path keyDir(byte[] current) {
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("zdt-gate-key");
+            java.nio.file.Files.write(dir.resolve("current"), current);
+            return dir;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /**
      * App "shop" (verify: endpoints) whose EndpointSlice offers every named pod as ready; the app's
      * budget holds for the given time (drain.holdSeconds), and its pods carry it as their Deployment

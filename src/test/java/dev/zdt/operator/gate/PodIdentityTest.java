@@ -3,10 +3,7 @@ package dev.zdt.operator.gate;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,16 +40,7 @@ import io.quarkus.test.junit.TestProfile;
 @QuarkusTestResource(value = KubeApiServerResource.class, restrictToAnnotatedClass = false)
 class PodIdentityTest extends GateTestBase {
 
-    static final Path KEYS;
-
-    static {
-        try {
-            KEYS = Files.createTempDirectory("zdt-identity-key");
-            Files.write(KEYS.resolve("current"), "K".repeat(40).getBytes());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
+    static final Path KEYS = keyDir("K".repeat(40).getBytes());
 
     public static class Profile implements QuarkusTestProfile {
         @Override
