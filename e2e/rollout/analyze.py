@@ -917,14 +917,24 @@ def check(results, mode, per_pod=None):
         n = r.get("frontEndReplicas") or 1
         asked = "all %d replicas asked" % n if n > 1 else None
         drains = ((per_pod or {}).get(name) or {}).get("lastDrains") or []
-        bad = ["%s %s" % (d.get("pod"), d.get("releasedBy") if d.get("releasedBy") != "Verified" else
-                          "Verified, but not said %s" % ("by Traefik" if "by Traefik" not in (d.get("message") or "")
-                                                          else "with " + asked))
-               for d in drains if d.get("releasedBy") != "Verified" or "by Traefik" not in (d.get("message") or "")
+
+        def verified(d):
+            # Bypassed is what the gate calls a release it made once the front end no longer routed to
+            # the pod (GateDecision: only after the check completed) while it saw no other ready
+            # endpoint of the app: verified all the same, and named below.
+            return d.get("releasedBy") == "Verified" or (
+                d.get("releasedBy") == "Bypassed" and "no longer routed to by Traefik" in (d.get("message") or ""))
+        bad = ["%s %s" % (d.get("pod"), d.get("releasedBy") if not verified(d) else
+                          "%s, but not said %s" % (d.get("releasedBy"), "by Traefik" if "by Traefik" not in
+                                                   (d.get("message") or "") else "with " + asked))
+               for d in drains if not verified(d) or "by Traefik" not in (d.get("message") or "")
                or (asked and asked not in (d.get("message") or ""))]
+        alone = [d.get("pod") for d in drains if d.get("releasedBy") == "Bypassed" and d.get("pod") not in
+                 " ".join(bad)]
         need(r.get("lastDrainsRecorded") and drains and not bad, name + ":holds-verified",
-             "%s: every hold was released Verified by Traefik%s (%d drains%s)"
+             "%s: every hold was released Verified by Traefik%s (%d drains%s%s)"
              % (name, ", %s" % asked if asked else "", len(drains),
+                "; verified while the gate saw no other ready endpoint: " + ", ".join(alone) if alone else "",
                 "; not: " + ", ".join(bad) if bad else "" if drains else "; no drain recorded"))
     for name, r in by.items():
         # A front end other than Traefik's Ingress provider: every hold of the gate ended Verified by

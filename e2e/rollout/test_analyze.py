@@ -314,6 +314,17 @@ class TraefikHoldsVerified(unittest.TestCase):
         self.assertEqual(self.failed([], replicas=2), ["gate-2traefik:holds-verified"])
         self.assertEqual(self.failed([self.drain("a")], replicas=2, recorded=False), ["gate-2traefik:holds-verified"])
 
+    def test_a_release_verified_while_no_other_endpoint_was_ready_counts_only_when_verified(self):
+        # As the gate writes it (GateDecision): verified by Traefik, labelled Bypassed for the app's availability.
+        alone = {"pod": "b", "releasedBy": "Bypassed", "message": "no other ready endpoint serves the app; released "
+                 "once b (10.244.0.9) no longer routed to by Traefik (all 2 replicas asked), so the app has no server "
+                 "until a new pod is ready"}
+        self.assertEqual(self.failed([self.drain("a"), alone], replicas=2), [])
+        unverified = {"pod": "b", "releasedBy": "Bypassed", "message": "no other ready endpoint serves the app"}
+        self.assertEqual(self.failed([self.drain("a"), unverified], replicas=2), ["gate-2traefik:holds-verified"])
+        one_replica = dict(alone, message=alone["message"].replace("all 2 replicas asked", "its 1 replica asked"))
+        self.assertEqual(self.failed([self.drain("a"), one_replica], replicas=2), ["gate-2traefik:holds-verified"])
+
     def test_only_gate_mode_apps(self):
         self.assertEqual(self.failed([], kind="zdt", mode="sleep"), [])
         self.assertEqual(self.failed([], kind="deploy", mode=""), [])
