@@ -23,6 +23,8 @@ import jakarta.enterprise.event.Observes;
 
 import org.jboss.logging.Logger;
 
+import dev.zdt.operator.api.v1alpha1.DrainSpec;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.ingress.IngressVerifiers;
 import dev.zdt.operator.metrics.GateMetrics;
 import dev.zdt.operator.gate.Policies;
@@ -134,9 +136,9 @@ public class DrainGate {
      * Whether an app token still opens the gate for the app: always in httpGet mode (the kubelet's
      * hook sends a fixed header and has no other credential), otherwise only in the legacy window.
      */
-    boolean appTokensAccepted(dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp app) {
+    boolean appTokensAccepted(ZeroDowntimeApp app) {
         boolean httpGet = app.getSpec() != null && app.getSpec().getDrain() != null
-                && app.getSpec().getDrain().getMode() == dev.zdt.operator.api.v1alpha1.DrainSpec.Mode.HTTP_GET;
+                && app.getSpec().getDrain().getMode() == DrainSpec.Mode.HTTP_GET;
         return httpGet || clock.instant().isBefore(legacyUntil);
     }
 

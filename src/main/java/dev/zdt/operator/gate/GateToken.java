@@ -1,16 +1,15 @@
 package dev.zdt.operator.gate;
 
-import java.util.ArrayList;
-import java.util.List;
 
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.HTTPHeader;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 
-/** Where an app's gate token ({@link GateKeys}) is rendered into its pods, and read back. Pure. */
+/**
+ * Where an app's gate token ({@link GateKeys}) is found in its pods: httpGet mode's hook header,
+ * or the {@link #ENV} variable of pods rendered before pod identity ({@link PodIdentity}). Pure.
+ */
 public final class GateToken {
 
     /** The serving container's variable the drain helper and the exec script send. */
@@ -19,19 +18,6 @@ public final class GateToken {
     public static final String BEARER = "Bearer ";
 
     private GateToken() {
-    }
-
-    /** The container with the token in its environment (replacing one set by hand); unchanged when token is null. */
-    public static Container withEnv(Container container, String token) {
-        if (token == null) {
-            return container;
-        }
-        List<EnvVar> env = new ArrayList<>();
-        if (container.getEnv() != null) {
-            container.getEnv().stream().filter(e -> !ENV.equals(e.getName())).forEach(env::add);
-        }
-        env.add(new EnvVarBuilder().withName(ENV).withValue(token).build());
-        return new ContainerBuilder(container).withEnv(env).build();
     }
 
     /** The token a Deployment's pods carry (in a container's environment or an httpGet hook's header), or null. */

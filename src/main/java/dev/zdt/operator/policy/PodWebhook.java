@@ -1,6 +1,5 @@
 package dev.zdt.operator.policy;
 
-import dev.zdt.operator.Constants;
 import dev.zdt.operator.gate.Policies;
 import java.io.IOException;
 import java.io.InputStream;
