@@ -13,7 +13,10 @@ import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.TrafficSpec;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppSpec;
-import dev.zdt.operator.gate.Policies;
+import dev.zdt.operator.watch.Policies;
+import dev.zdt.operator.watch.AppIndex;
+import dev.zdt.operator.watch.ManagedPods;
+import dev.zdt.operator.watch.Watched;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -32,7 +35,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 final class GateCache {
 
     /** Index of pods and EndpointSlices by {@code namespace/app}. */
-    static final String APP_INDEX = "zdt-app";
+    static final String APP_INDEX = AppIndex.NAME;
     private static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
     private static final Logger LOG = Logger.getLogger(GateCache.class);
 
@@ -207,19 +210,17 @@ final class GateCache {
         };
     }
 
-    /** The {@link #APP_INDEX} keys of an object: {@code namespace/<its label value>}, or none without the label. */
+    /** The {@link #APP_INDEX} keys of an object ({@link AppIndex#keys}). */
     static List<String> keys(HasMetadata o, String label) {
-        String value = label(o, label);
-        return value == null ? List.of() : List.of(key(o.getMetadata().getNamespace(), value));
+        return AppIndex.keys(o, label);
     }
 
     static String label(HasMetadata o, String label) {
-        Map<String, String> labels = o.getMetadata().getLabels();
-        return labels == null ? null : labels.get(label);
+        return AppIndex.label(o, label);
     }
 
     /** {@code namespace/name}, or null without a name. */
     static String key(String namespace, String name) {
-        return name == null ? null : namespace + "/" + name;
+        return AppIndex.key(namespace, name);
     }
 }

@@ -35,6 +35,8 @@ import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import dev.zdt.operator.pod.PodIdentity;
+import dev.zdt.operator.GateConfig;
 
 /**
  * Checks a pod's projected ServiceAccount token ({@link PodIdentity}) with a TokenReview and says

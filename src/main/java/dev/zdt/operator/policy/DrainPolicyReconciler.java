@@ -1,6 +1,6 @@
 package dev.zdt.operator.policy;
 
-import dev.zdt.operator.gate.Policies;
+import dev.zdt.operator.watch.Policies;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;

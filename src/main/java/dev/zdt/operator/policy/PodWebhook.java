@@ -1,6 +1,6 @@
 package dev.zdt.operator.policy;
 
-import dev.zdt.operator.gate.Policies;
+import dev.zdt.operator.watch.Policies;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -32,9 +32,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.zdt.operator.api.InvalidSpecException;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.budget.DrainBudget;
-import dev.zdt.operator.gate.DrainHelperConfig;
-import dev.zdt.operator.gate.GateAddress;
-import dev.zdt.operator.gate.GateUnavailableException;
+import dev.zdt.operator.pod.DrainHelperConfig;
+import dev.zdt.operator.pod.GateAddress;
+import dev.zdt.operator.pod.GateUnavailableException;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.micrometer.core.instrument.Counter;

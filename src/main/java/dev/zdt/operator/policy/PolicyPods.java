@@ -17,10 +17,10 @@ import dev.zdt.operator.api.InvalidSpecException;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.DrainSpec;
 import dev.zdt.operator.budget.DrainBudget;
-import dev.zdt.operator.gate.DrainHelper;
-import dev.zdt.operator.gate.PodIdentity;
-import dev.zdt.operator.gate.DrainHelperConfig;
-import dev.zdt.operator.gate.GateEndpoint;
+import dev.zdt.operator.pod.DrainHelper;
+import dev.zdt.operator.pod.PodIdentity;
+import dev.zdt.operator.pod.DrainHelperConfig;
+import dev.zdt.operator.pod.GateEndpoint;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
@@ -48,7 +48,6 @@ public final class PolicyPods {
     }
 
     /** The app name the gate knows the policy's pods by: the pods' zdt.dev/app label and the helper's --app. */
-
 
     /** The budget of a policy; throws {@link InvalidSpecException} with what to fix. */
     public static DrainBudget budget(DrainPolicy policy) {

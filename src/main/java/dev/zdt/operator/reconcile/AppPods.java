@@ -8,8 +8,8 @@ import org.jboss.logging.Logger;
 
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
-import dev.zdt.operator.gate.ManagedPods;
-import dev.zdt.operator.gate.SharedInformer;
+import dev.zdt.operator.watch.ManagedPods;
+import dev.zdt.operator.watch.SharedInformer;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.javaoperatorsdk.operator.processing.event.Event;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;

@@ -17,9 +17,9 @@ import org.jboss.logging.Logger;
 
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.Stopping;
-import dev.zdt.operator.gate.GateConfig;
-import dev.zdt.operator.gate.ManagedPods;
-import dev.zdt.operator.gate.SharedInformer;
+import dev.zdt.operator.GateConfig;
+import dev.zdt.operator.watch.ManagedPods;
+import dev.zdt.operator.watch.SharedInformer;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;

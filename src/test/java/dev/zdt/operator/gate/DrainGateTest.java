@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-
 import org.junit.jupiter.api.Test;
 
 import dev.zdt.operator.api.v1alpha1.DrainRecord;
@@ -29,7 +28,6 @@ import io.quarkus.test.junit.QuarkusTest;
 class DrainGateTest extends GateTestBase {
 
     static final long P_NANOS = TimeUnit.SECONDS.toNanos(1);
-
 
     private void awaitHeld(int n) {
         await().atMost(Duration.ofSeconds(5)).until(() -> gate.held() == n);

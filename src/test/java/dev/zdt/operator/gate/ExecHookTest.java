@@ -19,6 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.zdt.operator.api.v1alpha1.DrainRecord.ReleasedBy;
 import dev.zdt.operator.testing.KubeApiServerResource;
+import dev.zdt.operator.pod.GateEndpoint;
+import dev.zdt.operator.pod.PreStopHooks;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;

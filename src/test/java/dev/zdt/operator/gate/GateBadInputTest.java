@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import dev.zdt.operator.gate.GateFixture.Answer;
 import dev.zdt.operator.testing.KubeApiServerResource;
+import dev.zdt.operator.GateConfig;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;

@@ -24,6 +24,9 @@ import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.Interceptor;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import dev.zdt.operator.testing.KubeApiServerResource;
+import dev.zdt.operator.watch.ManagedPods;
+import dev.zdt.operator.watch.WatchConfig;
+import dev.zdt.operator.watch.Watched;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import io.fabric8.kubernetes.api.model.authentication.TokenReview;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import dev.zdt.operator.pod.PodIdentity;
 
 /**
  * What {@link PodTokens} makes of the API server's answers, and what a caller can make it cost:

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.gate.GateFixture.Answer;
-import dev.zdt.operator.gate.Policies;
+import dev.zdt.operator.watch.Policies;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.quarkus.test.common.QuarkusTestResource;

@@ -25,7 +25,7 @@ import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.gate.GateFixture;
 import dev.zdt.operator.gate.GateFixture.Answer;
 import dev.zdt.operator.gate.GateTestBase;
-import dev.zdt.operator.gate.Policies;
+import dev.zdt.operator.watch.Policies;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;

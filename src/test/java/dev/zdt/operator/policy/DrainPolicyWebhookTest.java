@@ -1,6 +1,6 @@
 package dev.zdt.operator.policy;
 
-import dev.zdt.operator.gate.Policies;
+import dev.zdt.operator.watch.Policies;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
-import dev.zdt.operator.gate.DrainHelper;
+import dev.zdt.operator.pod.DrainHelper;
 import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Condition;

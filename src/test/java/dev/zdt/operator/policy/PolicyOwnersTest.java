@@ -17,7 +17,7 @@ import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.PodOwnerStatus;
-import dev.zdt.operator.gate.DrainHelper;
+import dev.zdt.operator.pod.DrainHelper;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;

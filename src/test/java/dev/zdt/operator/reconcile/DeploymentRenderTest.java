@@ -11,10 +11,10 @@ import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.InvalidSpecException;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.budget.DrainBudget;
-import dev.zdt.operator.gate.DrainHelper;
-import dev.zdt.operator.gate.DrainHelperConfig;
-import dev.zdt.operator.gate.GateEndpoint;
-import dev.zdt.operator.gate.PodIdentity;
+import dev.zdt.operator.pod.DrainHelper;
+import dev.zdt.operator.pod.DrainHelperConfig;
+import dev.zdt.operator.pod.GateEndpoint;
+import dev.zdt.operator.pod.PodIdentity;
 import dev.zdt.operator.testing.Apps;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodReadinessGate;
@@ -63,7 +63,7 @@ class DeploymentRenderTest {
         String token = "v1.tok";
         for (String mode : new String[] { "", "drain:\n  mode: exec" }) {
             Deployment d = render(app(WEB, mode), token);
-            assertThat(dev.zdt.operator.gate.GateToken.renderedIn(d)).as("no credential in the spec (%s)", mode).isNull();
+            assertThat(dev.zdt.operator.pod.GateToken.renderedIn(d)).as("no credential in the spec (%s)", mode).isNull();
             assertThat(Serialization.asJson(d)).doesNotContain(token);
             assertThat(pod(d).getVolumes()).filteredOn(v -> PodIdentity.VOLUME.equals(v.getName())).singleElement()
                     .satisfies(v -> {
@@ -87,11 +87,11 @@ class DeploymentRenderTest {
         Deployment httpGet = render(app(WEB, "drain:\n  mode: httpGet"), token);
         assertThat(web(httpGet).getLifecycle().getPreStop().getHttpGet().getHttpHeaders()).singleElement()
                 .satisfies(h -> assertThat(h.getName() + ": " + h.getValue()).isEqualTo("Authorization: Bearer " + token));
-        assertThat(dev.zdt.operator.gate.GateToken.renderedIn(httpGet)).isEqualTo(token);
+        assertThat(dev.zdt.operator.pod.GateToken.renderedIn(httpGet)).isEqualTo(token);
         assertThat(pod(httpGet).getVolumes()).noneMatch(v -> PodIdentity.VOLUME.equals(v.getName()));
 
         Deployment sleep = render(app(WEB, "drain:\n  mode: sleep"), null);
-        assertThat(dev.zdt.operator.gate.GateToken.renderedIn(sleep)).isNull();
+        assertThat(dev.zdt.operator.pod.GateToken.renderedIn(sleep)).isNull();
         assertThat(pod(sleep).getVolumes()).noneMatch(v -> PodIdentity.VOLUME.equals(v.getName()));
     }
 

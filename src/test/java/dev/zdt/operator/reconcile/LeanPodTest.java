@@ -9,7 +9,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import dev.zdt.operator.Constants;
-import dev.zdt.operator.gate.DrainHelper;
+import dev.zdt.operator.pod.DrainHelper;
 import dev.zdt.operator.kube.Lean;
 import dev.zdt.operator.policy.PolicyPods;
 import dev.zdt.operator.warmin.Admission;

@@ -92,6 +92,22 @@ class PackageCyclesTest {
         assertThat(cycle(deps)).as("package dependencies %s", deps).isEmpty();
     }
 
+    /**
+     * One home per concern: the gate server ({@code gate}) is imported by no other package. What the
+     * others share with it lives beside it: the informers in {@code watch}, what a pod is given and
+     * how it calls the gate in {@code pod}, the gate's settings at the root.
+     */
+    @Test
+    void theGateServerIsImportedByNoOtherPackage() throws IOException {
+        Map<String, Set<String>> deps = dependencies();
+        assertThat(deps).containsKeys("gate", "watch", "pod");
+        deps.forEach((pkg, uses) -> assertThat(uses).as("package %s imports", pkg).doesNotContain("gate"));
+        assertThat(deps.get("pod")).as("the pod-side contract stands on its own").doesNotContain("watch", "reconcile",
+                "policy", "warmin", "ingress");
+        assertThat(deps.get("watch")).as("the shared informers need none of the users").doesNotContain("pod",
+                "reconcile", "policy", "warmin", "ingress");
+    }
+
     @Test
     void theCycleCheckFindsACycle() {
         assertThat(cycle(Map.of("gate", Set.of("kube"), "reconcile", Set.of("gate"), "kube", Set.of("reconcile"))))

@@ -1,5 +1,4 @@
-package dev.zdt.operator.gate;
-
+package dev.zdt.operator.pod;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;

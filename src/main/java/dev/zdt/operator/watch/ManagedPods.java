@@ -1,4 +1,5 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.watch;
+
 
 import java.util.List;
 import java.util.Map;
@@ -38,12 +39,12 @@ public class ManagedPods extends SharedInformer<Pod> {
     protected SharedIndexInformer<Pod> create() {
         // Every pod with an app label: a ZeroDowntimeApp's, and a DrainPolicy's, whose managed-by is its owner's.
         SharedIndexInformer<Pod> pods = watched.informerWithLabel(client.pods(), Constants.APP_LABEL);
-        pods.addIndexers(Map.of(GateCache.APP_INDEX, p -> GateCache.keys(p, Constants.APP_LABEL)));
+        pods.addIndexers(Map.of(AppIndex.NAME, p -> AppIndex.keys(p, Constants.APP_LABEL)));
         return pods;
     }
 
     /** The cached pods labelled with this app (a ZeroDowntimeApp's name, or a DrainPolicy's app name). */
     public List<Pod> ofApp(String namespace, String app) {
-        return informer().getIndexer().byIndex(GateCache.APP_INDEX, GateCache.key(namespace, app));
+        return informer().getIndexer().byIndex(AppIndex.NAME, AppIndex.key(namespace, app));
     }
 }

@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.watch;
 
 import java.util.List;
 import java.util.Optional;

@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator;
 
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.pod;
 
 import java.util.ArrayList;
 import java.util.List;

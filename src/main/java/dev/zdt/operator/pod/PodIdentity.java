@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.pod;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +16,7 @@ import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
  * audience, mounted read-only into the serving container only (where the drain helper or the exec
  * script reads it). The kubelet issues it bound to the pod (its name and uid are in the token), for
  * {@link #EXPIRATION_SECONDS}, and renews it before it expires. The gate checks it with a
- * TokenReview ({@link PodTokens}). Nothing secret is in the pod spec, a Secret or a webhook reply:
+ * TokenReview ({@code gate/PodTokens}). Nothing secret is in the pod spec, a Secret or a webhook reply:
  * the token exists only in the pod's own volume. Pure: no client.
  */
 public final class PodIdentity {

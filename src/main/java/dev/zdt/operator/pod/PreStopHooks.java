@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.pod;
 
 import java.util.List;
 
@@ -49,7 +49,7 @@ public final class PreStopHooks {
      * read from the file when the hook runs (the kubelet renews it); without the file no header is
      * sent, the gate refuses, and the script sleeps the hold.
      */
-    static String execScript(int holdSeconds, GateEndpoint gate, String namespace, String app) {
+    public static String execScript(int holdSeconds, GateEndpoint gate, String namespace, String app) {
         String url = gate.url(GateEndpoint.appPath(namespace, app)) + "/$HOSTNAME";
         String authorization = "\"" + GateToken.HEADER + ": " + GateToken.BEARER + "$token\" ";
         String header = "--header " + authorization;

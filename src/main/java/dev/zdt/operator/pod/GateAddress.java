@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.pod;
 
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -7,6 +7,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import dev.zdt.operator.GateConfig;
 
 /**
  * Resolves the gate Service's ClusterIP once and remembers it: the ClusterIP of a Service never

@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.pod;
 
 import dev.zdt.operator.Constants;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -156,18 +156,12 @@ class GateKeysTest {
     void aPolicysPodsCarryTheTokenTheGateChecksForThePolicysView() throws Exception {
         write("current", KEY_A);
         GateKeys keys = keys();
-        dev.zdt.operator.api.v1alpha1.DrainPolicy policy = io.fabric8.kubernetes.client.utils.Serialization.unmarshal("""
-                apiVersion: zdt.dev/v1alpha1
-                kind: DrainPolicy
-                metadata: {name: web, namespace: shop, uid: policy-uid-1}
-                spec:
-                  selector: {matchLabels: {app: web}}
-                  services: [web]
-                  traffic: {provider: health-probe}
-                """, dev.zdt.operator.api.v1alpha1.DrainPolicy.class);
-        // What the webhook renders into a pod, and what the gate checks a call against.
+        // What the webhook rendered into a policy's pods before pod identity (still accepted in the
+        // legacy window), and the policy's view the gate checks a call against: its namespace,
+        // policy.<name> and the policy's uid.
         String rendered = keys.currentToken("shop", dev.zdt.operator.Constants.policyAppName("web"), "policy-uid-1");
-        assertThat(keys.check(rendered, GateCache.asApp(policy))).isEqualTo(GateKeys.Match.CURRENT);
+        assertThat(keys.check(rendered, app("shop", dev.zdt.operator.Constants.policyAppName("web"), "policy-uid-1")))
+                .isEqualTo(GateKeys.Match.CURRENT);
         assertThat(keys.check(rendered, app("shop", "web", "policy-uid-1"))).as("not the app of the same name")
                 .isEqualTo(GateKeys.Match.NONE);
     }

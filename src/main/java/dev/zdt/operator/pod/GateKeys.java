@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.pod;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -26,6 +26,7 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.GateConfig;
 
 /**
  * Per-app gate tokens. The token of an app is an HMAC-SHA256, under a key only the operator
@@ -156,11 +157,11 @@ public class GateKeys {
         return k == null ? 0 : k.hmacs.get();
     }
 
-    static String token(byte[] key, ZeroDowntimeApp app) {
+    public static String token(byte[] key, ZeroDowntimeApp app) {
         return token(key, app.getMetadata().getNamespace(), app.getMetadata().getName(), app.getMetadata().getUid());
     }
 
-    static String token(byte[] key, String namespace, String name, String uid) {
+    public static String token(byte[] key, String namespace, String name, String uid) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(key, "HmacSHA256"));

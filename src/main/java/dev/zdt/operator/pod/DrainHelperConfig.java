@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.pod;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;

@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.watch;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;

@@ -1,4 +1,4 @@
-package dev.zdt.operator.gate;
+package dev.zdt.operator.pod;
 
 /** The gate's address is unknown, so a gate-mode Deployment cannot be written. */
 public class GateUnavailableException extends RuntimeException {
