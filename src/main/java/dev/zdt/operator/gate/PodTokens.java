@@ -163,7 +163,8 @@ public class PodTokens {
         if (same != null) {
             return same;
         }
-        Optional<String> junk = precheck(token, now);
+        JsonNode claims = claims(token);
+        Optional<String> junk = precheck(claims, now);
         if (junk.isPresent()) {
             // Not worth a review: refused here, and the caller barred as for a refused review.
             Verdict v = Verdict.refused(junk.get());
@@ -198,8 +199,8 @@ public class PodTokens {
                 Verdict v = ask(token);
                 Instant done = clock.instant();
                 if (v.accepted()) {
-                    Instant expires = expiry(token).orElse(done.plus(ACCEPTED_FOR));
-                    remember(key, v, min(expires, done.plus(ACCEPTED_FOR)), done);
+                    // exp was checked by precheck: a number in the future.
+                    remember(key, v, min(Instant.ofEpochSecond(claims.get("exp").asLong()), done.plus(ACCEPTED_FOR)), done);
                 } else if (v.status() == 401) {
                     remember(key, v, done.plus(REFUSED_FOR), done);
                     bar(caller, done);
@@ -270,8 +271,7 @@ public class PodTokens {
      * Why the token is not worth a review, from its unverified claims: they cannot make a token
      * pass (the review decides), only spare the API server tokens that cannot.
      */
-    static Optional<String> precheck(String token, Instant now) {
-        JsonNode claims = claims(token);
+    static Optional<String> precheck(JsonNode claims, Instant now) {
         if (claims == null) {
             return Optional.of("the token is not a JWT");
         }
@@ -303,12 +303,6 @@ public class PodTokens {
         } catch (IllegalArgumentException | java.io.IOException e) {
             return null;
         }
-    }
-
-    private static Optional<Instant> expiry(String token) {
-        JsonNode claims = claims(token);
-        return claims == null || !claims.path("exp").canConvertToLong() ? Optional.empty()
-                : Optional.of(Instant.ofEpochSecond(claims.get("exp").asLong()));
     }
 
     private void remember(String key, Verdict v, Instant until, Instant now) {

@@ -68,8 +68,8 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
     }
 
     private String token(ZeroDowntimeApp app, Context<ZeroDowntimeApp> context) {
-        // Only httpGet mode's hook carries an app token (the kubelet sends a fixed header); gate and
-        // exec modes send the pod's own projected token (PodIdentity), which no spec carries.
+        // Only httpGet mode's hook carries an app token; gate and exec modes send the pod's own
+        // projected token (PodIdentity), which no spec carries.
         if (app.getSpec().getDrain().getMode() != DrainSpec.Mode.HTTP_GET) {
             return null;
         }
@@ -122,7 +122,7 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                 Container hooked = new ContainerBuilder(c).editOrNewLifecycle()
                         .withPreStop(PreStopHooks.forMode(mode, budget.holdSeconds(), gate, token, namespace, name))
                         .endLifecycle().build();
-                containers.add(mode == DrainSpec.Mode.EXEC ? PodIdentity.mounted(hooked) : hooked);
+                containers.add(mode.provesItsPod() ? PodIdentity.mounted(hooked) : hooked);
             }
         }
         List<Container> initContainers = new ArrayList<>();
@@ -145,7 +145,7 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
             }
             volumes.add(DrainHelper.volume());
         }
-        if (mode == DrainSpec.Mode.GATE || mode == DrainSpec.Mode.EXEC) {
+        if (mode.provesItsPod()) {
             volumes = PodIdentity.withVolume(volumes);
         }
 
@@ -181,7 +181,7 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
                         .editSpec()
                             .withContainers(containers)
                             .withInitContainers(initContainers)
-                            .withServiceAccountName(mode == DrainSpec.Mode.GATE || mode == DrainSpec.Mode.EXEC
+                            .withServiceAccountName(mode.provesItsPod()
                                     ? PodIdentity.serviceAccount(template.getSpec()) : template.getSpec().getServiceAccountName())
                             .withVolumes(volumes)
                             .withReadinessGates(readinessGates(template, mode))

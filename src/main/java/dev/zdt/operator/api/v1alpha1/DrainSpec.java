@@ -36,6 +36,14 @@ public class DrainSpec {
         public boolean asksTheGate() {
             return this != SLEEP;
         }
+
+        /**
+         * Whether the hook sends the pod's own projected token (gate and exec modes); httpGet mode's
+         * kubelet hook can send only a fixed header, so it carries the app's token instead.
+         */
+        public boolean provesItsPod() {
+            return this == GATE || this == EXEC;
+        }
     }
 
     @JsonPropertyDescription("Longest request the app serves, in seconds: in-flight requests get this long after SIGTERM.")
