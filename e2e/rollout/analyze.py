@@ -37,6 +37,7 @@ TITLES = {
     "gate-long-requests": "(c) gate: rollout with 10 s requests in flight",
     "gate-restricted": "zdt gate, restricted namespace, image without a shell, own preStop kept",
     "gate-hostile": "(c) gate while another tenant attacks the gate",
+    "gate-siege": "(c) gate while six tenants attack the gate, the webhook and through their front ends",
     "gate-2traefik": "zdt gate through two Traefik replicas, load split, one lagging",
     "plain-httproute": "plain Deployment, its own HTTPRoute, through Traefik's Gateway API provider",
     "gate-httproute": "zdt gate, spec.route rendered as an HTTPRoute, through Traefik's Gateway API provider",
@@ -468,6 +469,106 @@ def hostile_facts(run):
             "victimRefusalEvents": sum(1 for e in events if e.get("reason") == "GateCallUnattributed")}
 
 
+# gate-siege: a front end's answer the operator reads is capped (zdt.ingress.max-response-bytes,
+# 8 MiB) and timed (zdt.ingress.request-timeout, 2 s); what a hostile server pushed into the socket
+# before the operator closed it may exceed the cap by the kernel's buffers, not by the answer.
+SIEGE_FRONTEND_BYTES_MAX = 32 * 1024 * 1024
+SIEGE_FRONTEND_SECONDS_MAX = 10
+# The operator's heap at the attack's peak, summed over its pools: half the chart's memory limit.
+SIEGE_HEAP_MAX_BYTES = 256 * 1024 * 1024
+
+
+def siege_facts(run):
+    """gate-siege: the flooding tenants' answers and the operator's vitals at their peak
+    (attack.json's siege), what the hostile front ends saw (frontends.json), each siege tenant's
+    app after the attack, and the operator's pods before and after (restarts)."""
+    attack = json.load(open_text(os.path.join(run, "attack.json")))
+    frontends = json.load(open_text(os.path.join(run, "frontends.json")))
+
+    def restarts(name):
+        pods = json.load(open_text(os.path.join(run, name))).get("items") or []
+        return {p["metadata"]["name"]: sum(c.get("restartCount", 0) for c in (p.get("status") or {}).get("containerStatuses") or [])
+                for p in pods}
+
+    apps = []
+    for name in sorted(os.listdir(run)):
+        m = re.match(r"siege-(\d+)-app\.json(\.gz)?$", name)
+        if not m:
+            continue
+        app = json.load(open_text(os.path.join(run, "siege-%s-app.json" % m.group(1))))
+        status = app.get("status") or {}
+        apps.append({"namespace": app["metadata"]["namespace"],
+                     "frontEnd": (app["spec"]["traffic"].get("controller") or {}).get("service"),
+                     "drains": [{"pod": d.get("pod"), "releasedBy": d.get("releasedBy"), "heldSeconds": d.get("heldSeconds"),
+                                 "message": d.get("message")} for d in status.get("lastDrains") or []],
+                     "conditions": [{k: c.get(k) for k in ("type", "status", "reason", "message")}
+                                    for c in status.get("conditions") or []]})
+    return {"facts": attack.get("siege") or {}, "frontends": frontends["modes"], "apps": apps,
+            "restartsBefore": restarts("operator-pods-before.json"), "restartsAfter": restarts("operator-pods-after.json")}
+
+
+def siege_checks(name, s, need):
+    """gate-siege's criteria; each can fail (test_attack.py)."""
+    f = s["facts"]
+    per_ns = f.get("floodsPerNamespace") or {}
+    need(bool(f.get("floodsBounded")) and bool(f.get("floodsEndedByBudget")) and len(per_ns) >= 5, name + ":floods-bounded",
+         "%s: %d tenants flooding with their own pods' tokens: each held at most two calls per pod per replica and "
+         "got 429 for the rest, every held call ended by its budget (%s)"
+         % (name, len(per_ns), "; ".join("%s held %d of %d (limit %d), 429 %d, slowest %.1f s"
+                                         % (ns, x["held"], x["sent"], x["limit"], x["refused429"], x["slowestSeconds"])
+                                         for ns, x in sorted(per_ns.items()))))
+    need(f.get("replayedAllRefused") is True, name + ":replayed-refused",
+         "%s: a deleted pod's token, replayed for that pod and a live one, was refused (%s)"
+         % (name, f.get("replayedAllRefused")))
+    theft = f.get("webhookTheft") or {}
+    need(f.get("webhookReplyHasNoCredential") is True, name + ":webhook-no-credential",
+         "%s: a review POSTed straight to the webhook was answered (%s, patched %s: %s) with no credential in it"
+         % (name, theft.get("status"), theft.get("patched"), ", ".join(theft.get("patchPaths") or [])))
+    bodies = f.get("webhookBodies") or []
+    need(f.get("webhookBodiesRefused") is True, name + ":webhook-bodies-refused",
+         "%s: four endless chunked bodies to the webhook were each refused long before their end, 413 past the "
+         "cap or 408 at the read timeout (%s)"
+         % (name, ", ".join("%s after %.1f MiB" % (b["status"], b["bytesSent"] / 2**20) for b in bodies)))
+    fe = s["frontends"]
+    bad = []
+    for mode, m in sorted(fe.items()):
+        if m["connections"] == 0:
+            bad.append(mode + " never asked")
+        if m["openAtStop"]:
+            bad.append("%s: %d connection(s) still open at the end" % (mode, m["openAtStop"]))
+        if mode in ("huge", "endless") and (m["maxBytesSent"] > SIEGE_FRONTEND_BYTES_MAX or m["cutByPeer"] < m["connections"]):
+            bad.append("%s: read whole or past the cap (%.1f MiB, %d of %d cut)"
+                       % (mode, m["maxBytesSent"] / 2**20, m["cutByPeer"], m["connections"]))
+        if m["longestSeconds"] > SIEGE_FRONTEND_SECONDS_MAX:
+            bad.append("%s: a connection kept %.1f s" % (mode, m["longestSeconds"]))
+    need(not bad, name + ":frontends-bounded",
+         "%s: the tenants' hostile front ends were asked and cut short (%s)%s"
+         % (name, ", ".join("%s %d asked, longest %.1f s, most %.1f MiB" % (k, v["connections"], v["longestSeconds"],
+                                                                            v["maxBytesSent"] / 2**20)
+                            for k, v in sorted(fe.items())), (": " + "; ".join(bad)) if bad else ""))
+    verified = [(a["namespace"], d["pod"]) for a in s["apps"] for d in a["drains"] if d["releasedBy"] == "Verified"]
+    undrained = [a["namespace"] for a in s["apps"] if not a["drains"]]
+    # The front end must have been asked about the pod: a decoy without an address is held without asking.
+    unasked = sorted({a["namespace"] for a in s["apps"] for d in a["drains"] if "no IP" in (d.get("message") or "")})
+    need(len(s["apps"]) >= 5 and not verified and not undrained and not unasked, name + ":hostile-frontends-not-trusted",
+         "%s: no decoy of a tenant with a hostile front end was released as Verified (%s), each tenant's drains "
+         "recorded (none for: %s), each decided on the front end's answer about the pod's address (not for: %s); "
+         "what the tenants were told: %s"
+         % (name, verified or "none", undrained or "none", unasked or "none",
+            "; ".join(sorted({"%s: %s" % (a["namespace"], (a["drains"][0].get("message") or "")[:160])
+                              for a in s["apps"] if a["drains"]}))))
+    peak = f.get("vitalsPeak") or {}
+    grew = max((p["threadsMax"] - (p["threadsFirst"] or 0) for p in peak.values()), default=None)
+    heap = max((p["heapBytesMax"] for p in peak.values()), default=None)
+    same = s["restartsBefore"] == s["restartsAfter"]
+    need(bool(f.get("vitalsSampled")) and same and grew is not None and grew <= HOSTILE_THREADS_GROWTH
+         and heap <= SIEGE_HEAP_MAX_BYTES, name + ":operator-bounded-at-peak",
+         "%s: sampled at their peak (%s samples), the operator's threads grew by at most %d (%s) and its heap stayed "
+         "under %d MiB (%s MiB); no replica restarted or was replaced (%s -> %s)"
+         % (name, [p["samples"] for p in peak.values()], HOSTILE_THREADS_GROWTH, grew, SIEGE_HEAP_MAX_BYTES // 2**20,
+            None if heap is None else round(heap / 2**20), s["restartsBefore"], s["restartsAfter"]))
+
+
 def merged_summary(run):
     """The load generators' summaries as one: with two Traefik replicas, one generator sends half
     the load through each (summary.json, summary-2.json); also each on its own, by replica."""
@@ -575,6 +676,8 @@ def analyze(run):
     }
     if exists(os.path.join(run, "attack.json")):
         result["hostile"] = hostile_facts(run)
+        if exists(os.path.join(run, "frontends.json")):
+            result["siege"] = siege_facts(run)
     if policy:
         result["workload"] = meta.get("workload")
         result["replicas"] = meta.get("replicas")
@@ -897,6 +1000,9 @@ def check(results, mode, per_pod=None):
              "%s: the operator stayed bounded: threads %d -> %d (at most +%d), heap %.0f MiB (at most %d MiB)"
              % (name, h["before"]["threads"], h["after"]["threads"], HOSTILE_THREADS_GROWTH,
                 h["after"]["heapBytes"] / 2**20, HOSTILE_HEAP_MAX_BYTES // 2**20))
+    for name, r in by.items():
+        if r.get("siege") is not None:
+            siege_checks(name, r["siege"], need)
     for name, r in by.items():
         if r.get("kind") == "policy":
             policy_checks(name, r, need)

@@ -13,6 +13,12 @@
 # plain-haproxy and gate-haproxy send the load through HAProxy probing the pods (haproxy.sh): a
 # plain Deployment, and the gate verified by HAProxy's runtime API (provider health-probe).
 #
+# gate-siege is gate-hostile with five more tenants at once, each flooding the gate with its own
+# pods' valid tokens behind a front end of its own that answers badly (huge, endless, slow,
+# malformed, redirecting), a replayed token of a deleted pod, and the webhook attacked directly
+# (a stolen review, four endless bodies); the operator's heap and threads sampled at their peak.
+# Not in the default list.
+#
 # gate-2traefik runs the gate through two Traefik replicas with the load split across both, the
 # second lagging (its throttle BENCH_LAG_THROTTLE, default 20 s); the others run through one.
 #
@@ -78,7 +84,7 @@ run_scenario() { # run_scenario <name>
     plain) kind=deploy ;;
     sleep30) kind=deploy sleep=30 grace=60 ;;
     sleep5) kind=deploy sleep=5 grace=35 ;;
-    gate | gate-delete-pod | gate-long-requests | gate-hostile) kind=zdt mode=gate ;;
+    gate | gate-delete-pod | gate-long-requests | gate-hostile | gate-siege) kind=zdt mode=gate ;;
     # The default mode where it is hardest: restricted, no shell in the image, a preStop of its own.
     gate-restricted)
       kind=zdt mode=gate level=restricted APP_IMAGE=localhost/demo-app-noshell:dev APP_RESTRICTED=1 APP_OWN_PRESTOP=1
@@ -186,6 +192,7 @@ run_scenario() { # run_scenario <name>
     slow=$!
   fi
   [[ $name == gate-hostile ]] && hostile_prepare "$dir"
+  [[ $name == gate-siege ]] && siege_prepare "$dir"
   sleep "$WARMUP"
 
   local t0 change gen_before
@@ -209,6 +216,7 @@ run_scenario() { # run_scenario <name>
   # Tenant B attacks the gate while A's old pods terminate (e2e/tenancy/attack.py).
   local attacker=""
   [[ $name == gate-hostile ]] && { hostile_attack "$ns" "$old_pods" "$dir" & attacker=$!; }
+  [[ $name == gate-siege ]] && { siege_attack "$ns" "$old_pods" "$dir" & attacker=$!; }
 
   # Done = the Deployment reports complete AND every pod that had to go has exited.
   local expect_gone=$old_pods any_gen=""
@@ -218,7 +226,10 @@ run_scenario() { # run_scenario <name>
   [[ $WORKLOAD == statefulset ]] && expect_gone=""
   wait_done "$ns" "$gen_before" "$expect_gone" 600 $any_gen || die "$name: no completion within 10 minutes"
   local complete=$COMPLETE exited=$EXITED
-  [[ -n $attacker ]] && { wait "$attacker" || die "$name: the attack did not run"; hostile_finish "$ns" "$dir"; }
+  if [[ -n $attacker ]]; then
+    wait "$attacker" || die "$name: the attack did not run"
+    if [[ $name == gate-siege ]]; then siege_finish "$ns" "$dir"; else hostile_finish "$ns" "$dir"; fi
+  fi
   sleep "$COOLDOWN"
   # Short events (a scale-down, one deleted pod) still get MIN_REQUESTS requests in all.
   local load_started=$((t0 - WARMUP * 1000)) need_ms

@@ -478,7 +478,12 @@ hostile_attack() {
   python3 "$ROOT/e2e/tenancy/attack.py" --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
     --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
     >"$dir/attack.log" 2>&1 || return 1
-  # B points its app's front-end API at the API server: the operator must refuse to fetch it.
+  hostile_apiurl "$dir"
+}
+
+# B points its app's front-end API at the API server: the operator must refuse to fetch it.
+hostile_apiurl() {
+  local dir=$1 i
   kubectl -n "$HOSTILE_NS" patch zdt b --type merge -p '{"spec":{"traffic":{"provider":"traefik",
     "verify":"ingress","apiUrl":"https://10.96.0.1:443","propagationSeconds":null}}}' >/dev/null
   for i in $(seq 1 60); do
@@ -497,6 +502,199 @@ hostile_finish() {
   kubectl -n "$HOSTILE_NS" get events -o json >"$dir/attacker-events.json"
   kubectl -n "$HOSTILE_NS" patch pod decoy --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null || true
   kubectl delete namespace "$HOSTILE_NS" --wait=false >/dev/null
+}
+
+# --- gate-siege: gate-hostile's tenant B, and five more tenants at once -------------------------
+# Each siege tenant zdt-siege-<k> has an app whose front end is a Service of its own namespace
+# (no consent needed) backed by e2e/tenancy/hostile_frontend.py on the node, one bad way per
+# tenant (huge, endless, slow, malformed, redirect); two decoy pods kept terminating by a
+# finalizer, which the tenant's own EndpointSlice shows terminating beside a ready endpoint (so
+# the gate goes on to ask the front end); and one valid token per decoy pod. zdt-siege-1 also opts
+# in to DrainPolicy (the webhook's theft target) and keeps the token of a pod deleted since (the
+# replay). The decoys are deleted as the attack starts: the API server stops accepting a pod's
+# bound token 60 s after the pod's deletionTimestamp (its deletion plus its grace period), which
+# a real pod's helper, calling during that grace period, never reaches. Each tenant's calls leave
+# the node from an address of its own (10.244.200.<k>, inside the cluster CIDR so kube-proxy does
+# not masquerade it), as each pod calls from its own: the gate bars a caller whose token was
+# refused, and one address for all would make one tenant's refusals everyone's.
+SIEGE_TENANTS=5
+SIEGE_FRONTEND_PORT=18090
+SIEGE_FLOODERS=()
+SIEGE_SOURCES=()
+SIEGE_REPLAYED=""
+SIEGE_FRONTEND_PID=""
+
+siege_prepare() {
+  local dir=$1 k ns fe_mode modes=(huge endless slow malformed redirect) uid token p
+  SIEGE_SOURCES=()
+  for k in $(seq 1 $((SIEGE_TENANTS + 2))); do
+    ip addr replace "10.244.200.$k/32" dev zdt0
+  done
+  for k in $(seq 1 "$SIEGE_TENANTS"); do SIEGE_SOURCES+=(--source "zdt-siege-$k=10.244.200.$k"); done
+  SIEGE_SOURCES+=(--source "flood=10.244.200.$((SIEGE_TENANTS + 1))" --source "replayed=10.244.200.$((SIEGE_TENANTS + 2))")
+  python3 "$ROOT/e2e/tenancy/hostile_frontend.py" --bind "$ZDT_NODE_IP" --base-port "$SIEGE_FRONTEND_PORT" \
+    --seconds 1800 --out "$dir/frontends.json" >"$dir/frontends.log" 2>&1 &
+  SIEGE_FRONTEND_PID=$!
+  kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o json >"$dir/operator-pods-before.json"
+  SIEGE_FLOODERS=()
+  for k in $(seq 1 "$SIEGE_TENANTS"); do
+    ns=zdt-siege-$k fe_mode=${modes[k - 1]}
+    for p in decoy-1 decoy-2 gone; do
+      kubectl -n "$ns" patch pod "$p" --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null 2>&1 || true
+    done
+    kubectl delete namespace "$ns" --ignore-not-found --wait=true --timeout=120s >/dev/null
+    kubectl create namespace "$ns" >/dev/null
+    kubectl label namespace "$ns" pod-security.kubernetes.io/enforce=baseline >/dev/null
+    kubectl apply -f - >/dev/null <<YAML
+apiVersion: zdt.dev/v1alpha1
+kind: ZeroDowntimeApp
+metadata: {name: b, namespace: $ns}
+spec:
+  replicas: 0
+  template:
+    spec:
+      containers:
+$(container v1 "      ")
+  traffic:
+    provider: traefik
+    throttleSeconds: 2
+    verify: ingress
+    controller: {namespace: $ns, service: fe, port: api}
+  drain: {mode: gate, maxRequestSeconds: 5, shutdownSeconds: 3}
+---
+# The tenant's own "front end": a Service of its namespace, its endpoint the node's hostile server.
+apiVersion: v1
+kind: Service
+metadata: {name: fe, namespace: $ns}
+spec:
+  ports: [{name: api, port: 8082, protocol: TCP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: fe-1
+  namespace: $ns
+  labels: {kubernetes.io/service-name: fe}
+addressType: IPv4
+ports: [{name: api, port: $((SIEGE_FRONTEND_PORT + k - 1)), protocol: TCP}]
+endpoints:
+- addresses: [$ZDT_NODE_IP]
+  conditions: {ready: true}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: b-decoys
+  namespace: $ns
+  labels: {kubernetes.io/service-name: b, app.kubernetes.io/managed-by: zdt-operator, zdt.dev/app: b}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+- addresses: [10.99.$k.1]
+  conditions: {ready: false, serving: false, terminating: true}
+  targetRef: {kind: Pod, name: decoy-1, namespace: $ns}
+- addresses: [10.99.$k.2]
+  conditions: {ready: false, serving: false, terminating: true}
+  targetRef: {kind: Pod, name: decoy-2, namespace: $ns}
+- addresses: [10.99.$k.9]
+  conditions: {ready: true, serving: true, terminating: false}
+YAML
+    for p in decoy-1 decoy-2 $( ((k == 1)) && echo gone); do
+      kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $p
+  namespace: $ns
+  labels: {zdt.dev/app: b, app.kubernetes.io/managed-by: zdt-operator}
+  annotations: {zdt.dev/hold-seconds: "2147483647"}
+  finalizers: [zdt.dev/hostile-test]
+spec:
+  nodeName: no-such-node
+  containers: [{name: c, image: localhost/demo-app:dev}]
+YAML
+      uid=$(kubectl -n "$ns" get pod "$p" -o jsonpath='{.metadata.uid}')
+      token=""
+      for i in $(seq 1 30); do
+        token=$(kubectl -n "$ns" create token default --audience zdt.dev/gate --duration 10m \
+          --bound-object-kind Pod --bound-object-name "$p" --bound-object-uid "$uid" 2>/dev/null || true)
+        [[ -n $token ]] && break
+        sleep 1
+      done
+      [[ -n $token ]] || die "gate-siege: no token for $ns/$p"
+      if [[ $p == gone ]]; then
+        SIEGE_REPLAYED="$ns/b/gone=$token"
+        kubectl -n "$ns" patch pod gone --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null
+        kubectl -n "$ns" delete pod gone --wait=true --timeout=60s >/dev/null
+      else
+        SIEGE_FLOODERS+=(--flooder "$ns/b/$p=$token")
+        # The address the kubelet would give it, the one its EndpointSlice shows: the gate then asks
+        # the front end about that address.
+        kubectl -n "$ns" patch pod "$p" --subresource=status --type merge \
+          -p "{\"status\":{\"podIP\":\"10.99.$k.${p#decoy-}\",\"podIPs\":[{\"ip\":\"10.99.$k.${p#decoy-}\"}]}}" >/dev/null
+      fi
+    done
+  done
+  # The webhook's target: zdt-siege-1 opted in, a DrainPolicy selecting app=stolen.
+  kubectl label namespace zdt-siege-1 zdt.dev/drain-policy=enabled >/dev/null
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: zdt.dev/v1alpha1
+kind: DrainPolicy
+metadata: {name: stolen, namespace: zdt-siege-1}
+spec:
+  selector: {matchLabels: {app: stolen}}
+  services: [stolen]
+  traffic: {provider: traefik, throttleSeconds: 2, verify: endpoints}
+  drain: {maxRequestSeconds: 5, shutdownSeconds: 3}
+YAML
+  hostile_prepare "$dir"
+}
+
+# siege_attack <A's namespace> <A's old pods> <dir>: every attack at once once A's first old pod
+# terminates (e2e/tenancy/attack.py), then each siege tenant's app as the operator reports it.
+siege_attack() {
+  local ns=$1 first=${2%% *} dir=$3 gate webhook i k
+  gate=$(kubectl -n "$OPERATOR_NS" get svc -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=gate" \
+    -o jsonpath='{.items[0].spec.clusterIP}:{.items[0].spec.ports[0].port}')
+  webhook=$(kubectl -n "$OPERATOR_NS" get svc -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=webhook" \
+    -o jsonpath='{.items[0].spec.clusterIP}:{.items[0].spec.ports[0].port}')
+  [[ -n $webhook ]] || die "gate-siege: the operator has no webhook Service (webhook.enabled=false?)"
+  for i in $(seq 1 300); do
+    [[ -n $(kubectl -n "$ns" get pod "$first" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null) ]] && break
+    sleep 0.2
+  done
+  # The decoys terminate as the attack starts, as a real pod's would when its helper calls.
+  for k in $(seq 1 "$SIEGE_TENANTS"); do
+    kubectl -n "zdt-siege-$k" delete pod decoy-1 decoy-2 --wait=false >/dev/null
+  done
+  local metrics=() ip replicas=0
+  for ip in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[*].status.podIP}'); do
+    metrics+=(--metrics "http://$ip:9000/q/metrics")
+    replicas=$((replicas + 1))
+  done
+  python3 "$ROOT/e2e/tenancy/attack.py" --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
+    --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
+    --flood 600 --flood-per-pod 100 "${SIEGE_FLOODERS[@]}" "${SIEGE_SOURCES[@]}" --replicas "$replicas" --replayed "$SIEGE_REPLAYED" \
+    --webhook "$webhook" --webhook-pod zdt-siege-1/app=stolen >"$dir/attack.log" 2>&1 || return 1
+  hostile_apiurl "$dir"
+  for k in $(seq 1 "$SIEGE_TENANTS"); do
+    kubectl -n "zdt-siege-$k" get zdt b -o json >"$dir/siege-$k-app.json" || true
+    kubectl -n "zdt-siege-$k" get events -o json >"$dir/siege-$k-events.json" || true
+  done
+}
+
+siege_finish() {
+  local ns=$1 dir=$2 k p
+  kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o json >"$dir/operator-pods-after.json"
+  hostile_finish "$ns" "$dir"
+  for k in $(seq 1 $((SIEGE_TENANTS + 2))); do ip addr del "10.244.200.$k/32" dev zdt0 2>/dev/null || true; done
+  [[ -n $SIEGE_FRONTEND_PID ]] && { kill "$SIEGE_FRONTEND_PID" 2>/dev/null; wait "$SIEGE_FRONTEND_PID" 2>/dev/null || true; }
+  for k in $(seq 1 "$SIEGE_TENANTS"); do
+    for p in decoy-1 decoy-2; do
+      kubectl -n "zdt-siege-$k" patch pod "$p" --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null 2>&1 || true
+    done
+    kubectl delete namespace "zdt-siege-$k" --wait=false >/dev/null
+  done
 }
 
 # Heap, threads and the gate's counters of every operator replica, from its management port.

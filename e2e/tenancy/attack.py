@@ -11,21 +11,46 @@ together on a 2-CPU machine:
               kept terminating by a finalizer): the gate may hold at most its per-namespace limit,
               answers the rest 429, and releases the held ones by B's own budget, not the annotation
 
+With --flooder (gate-siege), more tenants attack at once, each with its own pods' valid tokens:
+
+  floods      per namespace, calls for that namespace's decoy pods with each pod's own token: at
+              most two held per pod per operator replica, the rest 429 at once, every held call
+              ended by its own budget
+  replayed    (--replayed) the token of a decoy pod that has been deleted since, for that pod and for
+              a live one: 401 or 403, nothing held
+  webhook     (--webhook) an AdmissionReview POSTed straight to the webhook Service, for a pod that a
+              DrainPolicy selects: the patch in its reply carries no credential; and four chunked
+              bodies of 1.5 GB without Content-Length at once: each refused long before its end
+              (413 past the body cap, or 408 at the read timeout)
+
+Throughout, every operator replica's heap, live threads and held calls are sampled from its
+/q/metrics every 250 ms, so the peak is what is judged, not the state after the attack.
+
 Writes a JSON summary: per attack, the answers by status, the slowest answer, and the statuses
-that must not occur. The rollout analysis checks it (analyze.py, criterion "hostile tenant").
+that must not occur. The rollout analysis checks it (analyze.py, criteria hostile tenant / siege).
 """
 import argparse
 import asyncio
+import base64
+import http.client
 import json
+import re
+import select
+import socket
+import ssl
+import threading
 import time
+import urllib.request
 from collections import Counter
 
 
-async def call(host, port, path, token, timeout):
-    """One GET; returns (status or error text, seconds from the connection being open to the answer)."""
+async def call(host, port, path, token, timeout, source=None):
+    """One GET (from the address source, when given); returns (status or error text, seconds from
+    the connection being open to the answer)."""
     t0 = time.monotonic()
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, local_addr=(source, 0) if source else None), timeout)
     except Exception as e:  # refused, timeout: counted by kind
         return "connect:" + type(e).__name__, time.monotonic() - t0
     t0 = time.monotonic()  # from here on: the gate's own time (a hold), not the node's connection backlog
@@ -45,8 +70,9 @@ async def call(host, port, path, token, timeout):
         writer.close()
 
 
-async def attack(name, host, port, calls, concurrency, timeout):
-    """calls: list of (path, token). Runs them with at most `concurrency` open at once."""
+async def attack(name, host, port, calls, concurrency, timeout, source=None):
+    """calls: list of (path, token). Runs them with at most `concurrency` open at once, from the
+    address source when given (each tenant from its own, as each pod has its own)."""
     sem = asyncio.Semaphore(concurrency)
     answers = Counter()
     slowest = 0.0
@@ -54,7 +80,7 @@ async def attack(name, host, port, calls, concurrency, timeout):
     async def one(path, token):
         nonlocal slowest
         async with sem:
-            status, took = await call(host, port, path, token, timeout)
+            status, took = await call(host, port, path, token, timeout, source)
         answers[str(status)] += 1
         slowest = max(slowest, took)
 
@@ -64,18 +90,158 @@ async def attack(name, host, port, calls, concurrency, timeout):
             "tookSeconds": round(time.monotonic() - t0, 3)}
 
 
-def in_flight(urls, stop, seen):
-    """Polls each operator replica's zdt_gate_holds_in_flight until stop is set; keeps the highest."""
-    import urllib.request
+# What the sampler keeps of each replica's /q/metrics: sums over the heap's pools, and two gauges.
+HEAP = 'jvm_memory_used_bytes{area="heap"'
+THREADS = "jvm_threads_live_threads"
+HELD = "zdt_gate_holds_in_flight"
+
+
+def parse_vitals(text):
+    """(heap bytes used, live threads, held calls) from Prometheus text; None for what is missing. Pure."""
+    heap = threads = held = None
+    for line in text.splitlines():
+        if line.startswith(HEAP):
+            heap = (heap or 0) + float(line.rsplit(" ", 1)[1])
+        elif line.startswith(THREADS):
+            threads = float(line.rsplit(" ", 1)[1])
+        elif line.startswith(HELD):
+            held = (held or 0) + float(line.rsplit(" ", 1)[1])
+    return heap, threads, held
+
+
+def sample_vitals(urls, token, stop, seen, series):
+    """Polls each operator replica every 250 ms until stop is set: keeps the highest held-calls gauge
+    per replica in seen (the flood's limit) and every sample in series (the peak heap and threads)."""
     while not stop.is_set():
         for u in urls:
+            req = urllib.request.Request(u, headers={"Authorization": "Bearer " + token} if token else {})
             try:
-                for line in urllib.request.urlopen(u, timeout=2).read().decode().splitlines():
-                    if line.startswith("zdt_gate_holds_in_flight"):
-                        seen[u] = max(seen.get(u, 0), float(line.rsplit(" ", 1)[1]))
+                heap, threads, held = parse_vitals(urllib.request.urlopen(req, timeout=2).read().decode())
             except Exception:  # noqa: BLE001 - a missed poll only loses a sample
-                pass
-        stop.wait(0.2)
+                continue
+            series.append({"url": u, "atMs": int(time.time() * 1000), "heapBytes": heap, "threads": threads,
+                           "held": held})
+            if held is not None:
+                seen[u] = max(seen.get(u, 0), held)
+        stop.wait(0.25)
+
+
+def peaks(series):
+    """Per replica: samples, the highest heap and threads, the first threads seen. Pure."""
+    out = {}
+    for x in series:
+        p = out.setdefault(x["url"], {"samples": 0, "heapBytesMax": 0, "threadsMax": 0, "threadsFirst": None})
+        p["samples"] += 1
+        p["heapBytesMax"] = max(p["heapBytesMax"], int(x["heapBytes"] or 0))
+        p["threadsMax"] = max(p["threadsMax"], int(x["threads"] or 0))
+        if p["threadsFirst"] is None and x["threads"] is not None:
+            p["threadsFirst"] = int(x["threads"])
+    return out
+
+
+# --- the webhook: a review sent straight to it, and bodies that never end ----------------------
+# What a credential in a reply would look like: the old env name, a bearer, a JWT, an app token.
+CREDENTIAL = re.compile(r"ZDT_GATE_TOKEN|Bearer |eyJ[\w-]{10,}\.[\w-]{10,}|\bv1\.[A-Za-z0-9_-]{20,}")
+
+
+def admission_review(namespace, labels):
+    """A pod CREATE review as the API server would send it, for a pod with those labels."""
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "stolen", "namespace": namespace, "labels": labels},
+           "spec": {"containers": [{"name": "app", "image": "localhost/demo-app:dev",
+                                    "ports": [{"name": "http", "containerPort": 8080}]}]}}
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "0b5e2c1e-5f6a-4d59-9c43-7a1c1d1f0001", "operation": "CREATE", "namespace": namespace,
+                        "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                        "resource": {"group": "", "version": "v1", "resource": "pods"},
+                        "userInfo": {"username": "system:serviceaccount:%s:default" % namespace},
+                        "object": pod}}
+
+
+def tls():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the webhook's own CA: what is judged is the answer, not the certificate
+    return ctx
+
+
+def webhook_theft(host, port, namespace, labels):
+    """POSTs the review; returns the reply's status, whether it was patched, the patch's paths and
+    whether anything in the reply looks like a credential."""
+    conn = http.client.HTTPSConnection(host, port, context=tls(), timeout=15)
+    try:
+        conn.request("POST", "/mutate/v1/pods", body=json.dumps(admission_review(namespace, labels)),
+                     headers={"Content-Type": "application/json"})
+        reply = conn.getresponse()
+        body = reply.read(4 * 1024 * 1024).decode(errors="replace")
+        status = reply.status
+    except Exception as e:  # noqa: BLE001 - recorded as what happened
+        return {"status": "error:" + type(e).__name__}
+    finally:
+        conn.close()
+    patch = ""
+    try:
+        response = json.loads(body).get("response") or {}
+        patch = base64.b64decode(response.get("patch") or "").decode(errors="replace")
+        paths = sorted({op.get("path", "") for op in json.loads(patch or "[]")})
+    except Exception:  # noqa: BLE001
+        paths = []
+    return {"status": status, "patched": bool(patch), "patchPaths": paths,
+            "credentialInReply": bool(CREDENTIAL.search(body) or CREDENTIAL.search(patch))}
+
+
+def endless_body(host, port, total):
+    """One chunked POST of up to `total` bytes with no Content-Length; returns the answer's status
+    (or how it ended) and the bytes that got out before the webhook answered or closed."""
+    sent, status = 0, None
+    t0 = time.monotonic()
+    piece = b"%x\r\n%s\r\n" % (65536, b"[" * 65536)
+    try:
+        s = tls().wrap_socket(socket.create_connection((host, port), timeout=15), server_hostname="webhook")
+    except Exception as e:  # noqa: BLE001
+        return {"status": "connect:" + type(e).__name__, "bytesSent": 0, "seconds": 0.0}
+    with s:
+        try:
+            s.sendall(b"POST /mutate/v1/pods HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n")
+            while sent < total and status is None:
+                if s.pending() or select.select([s], [], [], 0)[0]:
+                    status = read_status(s)
+                    break
+                s.sendall(piece)
+                sent += 65536
+            if status is None:
+                s.sendall(b"0\r\n\r\n")
+                status = read_status(s)
+        except Exception as e:  # noqa: BLE001 - the webhook closing on us is how a cap may show
+            try:
+                status = read_status(s)
+            except Exception:  # noqa: BLE001
+                status = "closed:" + type(e).__name__
+    return {"status": status, "bytesSent": sent, "seconds": round(time.monotonic() - t0, 3)}
+
+
+def read_status(s):
+    """The status line of the answer (waits for it, up to the socket's timeout)."""
+    data = s.recv(4096)
+    if not data:
+        return "closed"
+    parts = data.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else "bad-answer"
+
+
+def webhook_memory(host, port, bodies, total):
+    out = [None] * bodies
+
+    def one(i):
+        out[i] = endless_body(host, port, total)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(bodies)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
 
 
 def summarize(results, limit, budget_seconds, max_in_flight=None):
@@ -98,6 +264,43 @@ def summarize(results, limit, budget_seconds, max_in_flight=None):
     }
 
 
+def summarize_siege(floods, replicas, budget_seconds, replayed=None, theft=None, memory=None, series=()):
+    """gate-siege's pass/fail facts. floods: {namespace: (attack result, that namespace's decoy pods)}.
+    Pure (tested)."""
+    per_ns = {}
+    for ns, (r, pods) in sorted(floods.items()):
+        held = r["answers"].get("200", 0)
+        limit = 2 * pods * replicas  # two calls per proven pod per operator replica
+        per_ns[ns] = {"sent": r["sent"], "held": held, "limit": limit, "refused429": r["answers"].get("429", 0),
+                      "slowestSeconds": r["slowestSeconds"]}
+    facts = {
+        "floodsPerNamespace": per_ns,
+        # every namespace got calls held (its tokens are valid), reached its limit (429s seen) and
+        # held no more than its pods earn
+        "floodsBounded": bool(per_ns) and all(
+            0 < x["held"] <= x["limit"] and x["refused429"] > 0 and x["refused429"] == x["sent"] - x["held"]
+            for x in per_ns.values()),
+        "floodsEndedByBudget": bool(per_ns) and all(x["slowestSeconds"] <= budget_seconds + 5 for x in per_ns.values()),
+    }
+    if replayed is not None:
+        facts["replayedAllRefused"] = replayed["sent"] > 0 and (
+            replayed["answers"].get("401", 0) + replayed["answers"].get("403", 0) == replayed["sent"])
+    if theft is not None:
+        facts["webhookTheft"] = theft
+        facts["webhookReplyHasNoCredential"] = theft.get("status") == 200 and not theft.get("credentialInReply")
+    if memory is not None:
+        facts["webhookBodies"] = memory
+        # each refused, far from the 1.5 GB it offered: 413 at the body cap (3 MiB), or 408 at the
+        # read timeout (10 s) when the cap was not reached by then, or the connection cut
+        facts["webhookBodiesRefused"] = bool(memory) and all(
+            m["status"] in (408, 413, "closed") or str(m["status"]).startswith("closed:") for m in memory) and all(
+            m["bytesSent"] < 64 * 1024 * 1024 for m in memory)
+    p = peaks(series)
+    facts["vitalsPeak"] = p
+    facts["vitalsSampled"] = bool(p) and all(x["samples"] >= 10 for x in p.values())
+    return facts
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gate", required=True, help="host:port of the gate Service")
@@ -109,6 +312,17 @@ def main():
     ap.add_argument("--limit", type=int, default=1000, help="the gate's per-namespace limit")
     ap.add_argument("--budget", type=float, required=True, help="tenant B's hold, seconds")
     ap.add_argument("--metrics", action="append", default=[], help="an operator replica's /q/metrics URL")
+    ap.add_argument("--metrics-token", default="", help="a bearer token for /q/metrics, when it asks for one")
+    ap.add_argument("--flooder", action="append", default=[],
+                    help="gate-siege: namespace/app/pod=token, one per decoy pod of each flooding tenant")
+    ap.add_argument("--flood-per-pod", type=int, default=300, help="gate-siege: calls per flooder pod")
+    ap.add_argument("--replicas", type=int, default=2, help="gate-siege: operator replicas (the per-pod limit scales)")
+    ap.add_argument("--replayed", default="", help="gate-siege: namespace/app/pod=token of a pod deleted since")
+    ap.add_argument("--source", action="append", default=[],
+                    help="gate-siege: name=address, the address a tenant's calls leave from (name: a flooding "
+                         "namespace, 'flood' for tenant B, 'replayed'); without it the host's own")
+    ap.add_argument("--webhook", default="", help="gate-siege: host:port of the webhook Service")
+    ap.add_argument("--webhook-pod", default="", help="gate-siege: namespace/label=value of a pod a DrainPolicy selects")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     host, port = a.gate.rsplit(":", 1)
@@ -121,23 +335,59 @@ def main():
     forged = [(victim_pod if i % 2 else victim_app, forged_tokens[i % len(forged_tokens)]) for i in range(a.forged)]
     flood = [(f"/gate/v1/{bns}/{bapp}/{bpod}", a.token)] * a.flood
 
-    async def both():
-        return await asyncio.gather(
-            attack("forged", host, port, forged, 20, 10),
-            attack("flood", host, port, flood, a.flood, a.budget + 30))
+    # gate-siege: each flooding tenant's calls, per namespace; the replayed token for its dead pod and a live one
+    floods = {}
+    for f in a.flooder:
+        target, token = f.split("=", 1)
+        ns, app, pod = target.split("/")
+        floods.setdefault(ns, []).extend([(f"/gate/v1/{ns}/{app}/{pod}", token)] * a.flood_per_pod)
+    replayed = []
+    if a.replayed:
+        target, token = a.replayed.split("=", 1)
+        ns, app, pod = target.split("/")
+        live = next((f.split("=", 1)[0] for f in a.flooder if f.startswith(ns + "/")), target)
+        replayed = [(f"/gate/v1/{ns}/{app}/{pod}", token), (f"/gate/v1/{live}", token)] * 100
 
-    import threading
-    stop, seen = threading.Event(), {}
-    poller = threading.Thread(target=in_flight, args=(a.metrics, stop, seen), daemon=True)
+    sources = dict(x.split("=", 1) for x in a.source)
+
+    async def all_at_once():
+        runs = [attack("forged", host, port, forged, 20, 10),
+                attack("flood", host, port, flood, a.flood, a.budget + 30, sources.get("flood"))]
+        runs += [attack("flood:" + ns, host, port, calls, len(calls), a.budget + 30, sources.get(ns))
+                 for ns, calls in floods.items()]
+        if replayed:
+            runs.append(attack("replayed", host, port, replayed, 20, 10, sources.get("replayed")))
+        return await asyncio.gather(*runs)
+
+    stop, seen, series = threading.Event(), {}, []
+    poller = threading.Thread(target=sample_vitals, args=(a.metrics, a.metrics_token, stop, seen, series), daemon=True)
     poller.start()
     started = time.time()
-    f, fl = asyncio.run(both())
+    theft = memory = None
+    if a.webhook:  # beside the gate's attacks: four endless bodies and a stolen review
+        whost, wport = a.webhook.rsplit(":", 1)
+        wns, label = a.webhook_pod.split("/", 1)
+        k, v = label.split("=", 1)
+        box = {}
+        side = threading.Thread(target=lambda: box.update(
+            memory=webhook_memory(whost, int(wport), 4, 1536 * 1024 * 1024),
+            theft=webhook_theft(whost, int(wport), wns, {k: v})))
+        side.start()
+    answers = asyncio.run(all_at_once())
+    if a.webhook:
+        side.join()
+        theft, memory = box.get("theft"), box.get("memory")
     stop.set()
     poller.join()
-    results = {"forged": f, "flood": fl}
+    results = {r["name"]: r for r in answers}
     peak = max(seen.values()) if seen else None
     out = {"startedAtMs": int(started * 1000), "attacks": results, "inFlightMaxByReplica": seen,
            "facts": summarize(results, a.limit, a.budget, peak), "limit": a.limit, "budgetSeconds": a.budget}
+    if floods:
+        pods = {ns: sum(1 for f in a.flooder if f.startswith(ns + "/")) for ns in floods}
+        out["siege"] = summarize_siege({ns: (results["flood:" + ns], pods[ns]) for ns in floods}, a.replicas,
+                                       a.budget, results.get("replayed"), theft, memory, series)
+        out["vitals"] = series
     with open(a.out, "w") as fh:
         json.dump(out, fh, indent=1)
     print(json.dumps(out["facts"]))
