@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Checks the relative links of README.md and docs/*.md: every target file or directory exists,
 and every #anchor names a heading of its page (GitHub's slugs). External links are not checked.
 
-    e2e/doc_links.py           # README.md and docs/*.md
-    e2e/doc_links.py FILE...   # the files named
+    python3 -m e2e.doc_links           # README.md and docs/*.md
+    python3 -m e2e.doc_links FILE...   # the files named
 """
 import glob
 import os
