@@ -227,11 +227,11 @@ TRAEFIK_API_URLS=${TRAEFIK_API_URLS:-$ZDT_TRAEFIK_API_URL}
 traefik_servers() { # the pod addresses any Traefik replica routes to for <ns> now, one a line
   local url apis=()
   if [[ ${FRONT_END:-traefik} == envoy ]]; then # Envoy: the hosts of Contour's clusters for <ns>/app
-    python3 "$ROOT/e2e/rollout/envoy_sampler.py" --admin "$ZDT_ENVOY_ADMIN_URL" --prefix "$1/app/" --once 2>/dev/null
+    PYTHONPATH="$ROOT" python3 -m e2e.rollout.envoy_sampler --admin "$ZDT_ENVOY_ADMIN_URL" --prefix "$1/app/" --once 2>/dev/null
     return
   fi
   for url in $TRAEFIK_API_URLS; do apis+=(--api "$url"); done
-  python3 "$ROOT/e2e/rollout/traefik_sampler.py" "${apis[@]}" --prefix "$1-app-" --once 2>/dev/null
+  PYTHONPATH="$ROOT" python3 -m e2e.rollout.traefik_sampler "${apis[@]}" --prefix "$1-app-" --once 2>/dev/null
 }
 
 traefik_servers_each() { # the smallest count of pod addresses that one replica routes to for <ns>
@@ -303,10 +303,10 @@ record_start() {
   local url apis=()
   for url in $TRAEFIK_API_URLS; do apis+=(--api "$url"); done
   if [[ ${FRONT_END:-traefik} == envoy ]]; then # Envoy's admin instead, same record format
-    nice -n -10 python3 "$ROOT/e2e/rollout/envoy_sampler.py" --admin "$ZDT_ENVOY_ADMIN_URL" --prefix "$ns/app/" \
+    PYTHONPATH="$ROOT" nice -n -10 python3 -m e2e.rollout.envoy_sampler --admin "$ZDT_ENVOY_ADMIN_URL" --prefix "$ns/app/" \
       --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/envoy.txt" 2>>"$dir/envoy-sampler.log" &
   else
-  nice -n -10 python3 "$ROOT/e2e/rollout/traefik_sampler.py" "${apis[@]}" --prefix "$ns-app-" \
+  PYTHONPATH="$ROOT" nice -n -10 python3 -m e2e.rollout.traefik_sampler "${apis[@]}" --prefix "$ns-app-" \
     --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/traefik.txt" 2>>"$dir/traefik-sampler.log" &
   fi
   REC_SAMPLER=$!
@@ -475,7 +475,7 @@ hostile_attack() {
   for ip in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[*].status.podIP}'); do
     metrics+=(--metrics "http://$ip:9000/q/metrics")
   done
-  python3 "$ROOT/e2e/tenancy/attack.py" --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
+  PYTHONPATH="$ROOT" python3 -m e2e.tenancy.attack --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
     --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
     >"$dir/attack.log" 2>&1 || return 1
   # B points its app's front-end API at the API server: the operator must refuse to fetch it.
