@@ -1,4 +1,4 @@
-"""Every relative link of README.md and docs/*.md leads somewhere (python3 -m unittest discover -s e2e)."""
+"""Every relative link of README.md, docs/*.md and the e2e READMEs leads somewhere (python3 -m unittest discover -s e2e)."""
 import os
 import tempfile
 import unittest
