@@ -39,7 +39,7 @@ scale: ## scale benchmark: 100/300/1,000 apps x 10 KWOK pods on an API server of
 	e2e/scale/run.sh $(SCALE_ARGS)
 
 readme: ## rewrite the result blocks of README.md and docs/*.md from the committed files in e2e/results
-	e2e/readme_results.py
+	python3 -m e2e.readme_results
 
 image: ## build the operator and import its image into the local cluster's containerd
 	e2e/operator/image.sh

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Checks what `make demo` (e2e/demo.sh) printed: the part a user reads last. `make test` runs the
 demo script as its proof step and this on its output, so the main job cannot end in an error
 that no test sees (it once printed `Error from server (NotFound)` on every run).
 
-    e2e/demo_check.py OUTPUT_FILE          # exit 0 when every check passes, 1 otherwise
+    python3 -m e2e.demo_check OUTPUT_FILE    # exit 0 when every check passes, 1 otherwise
 
 What it requires, in order:
   - `$ kubectl -n NS get zdt` followed by the printer columns and a row for the app `app`, Ready True;
@@ -69,7 +68,7 @@ def check(text, results_must_exist=True):
 def main(argv):
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[0], file=sys.stderr)
-        print("usage: demo_check.py OUTPUT_FILE", file=sys.stderr)
+        print("usage: python3 -m e2e.demo_check OUTPUT_FILE", file=sys.stderr)
         return 2
     with open(argv[1], errors="replace") as f:
         results = check(f.read())

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
-"""Checks the relative links of README.md and docs/*.md: every target file or directory exists,
+"""Checks the relative links of README.md, docs/*.md and the e2e READMEs: every target file or directory exists,
 and every #anchor names a heading of its page (GitHub's slugs). External links are not checked.
 
-    e2e/doc_links.py           # README.md and docs/*.md
-    e2e/doc_links.py FILE...   # the files named
+    python3 -m e2e.doc_links           # README.md, docs/*.md, e2e/**/README.md
+    python3 -m e2e.doc_links FILE...   # the files named
 """
 import glob
 import os
@@ -16,7 +15,10 @@ FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 
 
 def pages():
-    return [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    """README.md, docs/*.md and every README.md of the e2e harness (its map and its folders')."""
+    e2e = [p for p in glob.glob(os.path.join(ROOT, "e2e", "**", "README.md"), recursive=True)
+           if "/target/" not in p and "/node_modules/" not in p]
+    return [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md"))) + sorted(e2e)
 
 
 def slug(heading):

@@ -1,26 +1,25 @@
-#!/usr/bin/env python3
 """Rewrites the result blocks of README.md and of every page in docs/ from the committed result
 files, so no figure in them can drift from the data behind it. A block is the text between
 `<!-- NAME:begin -->` and `<!-- NAME:end -->`; each NAME has one renderer below.
 
-    e2e/readme_results.py                 # rewrite README.md and docs/*.md
-    e2e/readme_results.py --check         # exit 1 when a block differs from its result file
-    e2e/readme_results.py --check FILE..  # the same for the files named
+    python3 -m e2e.readme_results                 # rewrite README.md and docs/*.md (make readme)
+    python3 -m e2e.readme_results --check         # exit 1 when a block differs from its result file
+    python3 -m e2e.readme_results --check FILE..  # the same for the files named
 """
 import argparse
 import glob
 import json
 import os
-import gzip
 import re
 import sys
 
+from e2e import timings
+from e2e.lib import records
+from e2e.rollout import traefik_sampler
+from e2e.rollout.analyze import RESOLUTION_BOUND_MS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "e2e", "results")
-sys.path.insert(0, os.path.join(ROOT, "e2e", "rollout"))
-import traefik_sampler  # noqa: E402
-import timings  # noqa: E402  (beside this file)
-from analyze import RESOLUTION_BOUND_MS  # noqa: E402
 
 
 def read(name):
@@ -51,11 +50,10 @@ def sampling():
             smp = r.get("traefikSampling")
             if not smp:
                 path = os.path.join(RESULTS, runs, r["name"], "traefik.txt")
-                text = open(path) if os.path.exists(path) else gzip.open(path + ".gz", "rt") if os.path.exists(path + ".gz") else None
-                if text is None:
+                if not records.exists(path):
                     rows.append("| %s %s | no samples recorded | | | | |" % (kind, r["name"]))
                     continue
-                with text:
+                with records.open_text(path) as text:
                     smp = traefik_sampler.stats(traefik_sampler.read_samples(text))
                 older = True
             new = smp.get("clock") == "monotonic"
@@ -121,7 +119,7 @@ def main():
             with open(path, "w") as f:
                 f.write(new)
     if stale:
-        print("result blocks differ from e2e/results in %s: run e2e/readme_results.py" % ", ".join(stale))
+        print("result blocks differ from e2e/results in %s: run make readme" % ", ".join(stale))
         return 1
     return 0
 

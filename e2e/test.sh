@@ -44,7 +44,7 @@ demo() {
   mkdir -p "$(dirname "$log")"
   ZDT_DEMO_RECORD=0 e2e/demo.sh 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
-  python3 e2e/demo_check.py "$log" || return 1
+  python3 -m e2e.demo_check "$log" || return 1
   return "$rc"
 }
 

@@ -4,7 +4,7 @@ import os
 import tempfile
 import unittest
 
-from demo_check import check
+from e2e.demo_check import check
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -1,11 +1,9 @@
-"""Every relative link of README.md and docs/*.md leads somewhere (python3 -m unittest discover -s e2e)."""
+"""Every relative link of README.md, docs/*.md and the e2e READMEs leads somewhere (python3 -m unittest discover -s e2e)."""
 import os
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import doc_links  # noqa: E402
+from e2e import doc_links
 
 
 class DocLinks(unittest.TestCase):

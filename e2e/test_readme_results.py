@@ -6,8 +6,7 @@ import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import readme_results  # noqa: E402
+from e2e import readme_results
 
 
 class ReadmeResults(unittest.TestCase):

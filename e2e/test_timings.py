@@ -4,7 +4,7 @@ import os
 import tempfile
 import unittest
 
-import timings
+from e2e import timings
 
 
 def record(command="make test", state="cold", passed=True, dirty=False, seconds=1500, commit="abc123def456"):

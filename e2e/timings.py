@@ -1,12 +1,11 @@
-#!/usr/bin/env python3
 """Timing records of the README's two commands (`make demo`, `make test`): what each step took,
 on which commit, and how warm the machine's caches were when the command started. The README's
 timing table is rendered from the committed records (e2e/results/timings.json), never typed.
 
-    e2e/timings.py cache-state                    # JSON: which caches were filled (call it first)
-    e2e/timings.py write --command "make test" --state-json S --steps TSV --out FILE
-    e2e/timings.py add FILE                       # keep FILE in e2e/results/timings.json
-    e2e/timings.py show [FILE]                    # the table, as the README renders it
+    python3 -m e2e.timings cache-state            # JSON: which caches were filled (call it first)
+    python3 -m e2e.timings write --command "make test" --state-json S --steps TSV --out FILE
+    python3 -m e2e.timings add FILE               # keep FILE in e2e/results/timings.json
+    python3 -m e2e.timings show [FILE]            # the table, as the README renders it
 
 A run is `cold` when every cache it builds was empty at its start (the project's cache, Maven's
 repository, Go's module and build caches), `warm` when every one was filled, `partial` otherwise.
@@ -30,7 +29,8 @@ def _filled(path, marker=None):
         return False
     if marker:
         return os.path.exists(os.path.join(path, marker))
-    return any(True for _ in os.scandir(path))
+    with os.scandir(path) as entries:
+        return any(True for _ in entries)
 
 
 def _go_env(name):

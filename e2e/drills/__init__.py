@@ -1,1 +1,1 @@
-# A package only so that `python3 -m unittest discover -s e2e` finds test_analyze.py here.
+"""The drills folder's Python, run as modules (python3 -m e2e.drills.analyze ...)."""

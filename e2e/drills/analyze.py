@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Checks the failure drills' pass criteria from what each run recorded and writes
 e2e/results/drills.json (one object per drill) and drills.md. Exits 1 when a drill fails.
 
@@ -17,12 +16,10 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rollout"))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-import runcode as measured_code  # noqa: E402
-from analyze import (RESOLUTION_BOUND_MS, SAMPLING_MEDIAN_MS_MAX, exists, open_text, load_facts, load_problems,  # noqa: E402
-                     pod_log, pod_timeline, release_time, release_verdict, routing, sampling_facts, traefik_samples, ts,
-                     watch_events)
+from e2e.lib import records
+from e2e.lib import runcode as measured_code
+from e2e.rollout.analyze import (RESOLUTION_BOUND_MS, SAMPLING_MEDIAN_MS_MAX, load_facts, load_problems, pod_log,
+                                 pod_timeline, release_time, release_verdict, routing, sampling_facts, traefik_samples)
 
 # A hold that reached its bound ends whether or not Traefik has dropped the pod (by design): a
 # release within this much of the bound is not judged against Traefik's samples.
@@ -31,17 +28,14 @@ SAMPLING_SLACK = 1.0
 BOUND_SLACK = 2.0
 
 
-def load(path, default=None):
-    return json.load(open_text(path)) if exists(path) else default
-
-
 def phases(run):
     out = []
     path = os.path.join(run, "phases.txt")
-    if exists(path):
-        for line in open_text(path):
-            t, _, text = line.rstrip("\n").partition(" ")
-            out.append((int(t) / 1000.0, text))
+    if records.exists(path):
+        with records.open_text(path) as f:
+            for line in f:
+                t, _, text = line.rstrip("\n").partition(" ")
+                out.append((int(t) / 1000.0, text))
     return out
 
 
@@ -49,9 +43,9 @@ def failed_between(run, start, end):
     """Failed requests sent in [start, end) (epoch seconds), by kind."""
     kinds, n = {}, 0
     path = os.path.join(run, "requests.csv")
-    if not exists(path):
+    if not records.exists(path):
         return None, {}
-    with open_text(path) as f:
+    with records.open_text(path) as f:
         for row in csv.DictReader(f):
             t = int(row["sendEpochMs"]) / 1000.0
             if start <= t < end:
@@ -70,10 +64,9 @@ def min_healthy_after_start(run, old_pods):
     was seen. A serving pod whose probe times out (CPU starvation) still counts: the PDB is about
     disruptions, and the drill's only disruptions are the evictions."""
     state, ever_ready, seen_all, low = {}, {}, False, None
-    for ev in watch_events(os.path.join(run, "pods.json")):
-        pod = ev.get("object", ev)
+    for kind, pod in records.watched_objects(os.path.join(run, "pods.json")):
         name = pod["metadata"]["name"]
-        if ev.get("type") == "DELETED":
+        if kind == "DELETED":
             state.pop(name, None)
         else:
             ready = any(c["type"] == "Ready" and c["status"] == "True"
@@ -93,8 +86,7 @@ def readiness_flaps(run):
     probe timed out. Nothing in the drills makes a serving pod unready; on this 2-CPU machine it
     is the mark of CPU starvation (other builds), which also shows as request timeouts."""
     prev, flaps = {}, 0
-    for ev in watch_events(os.path.join(run, "pods.json")):
-        pod = ev.get("object", ev)
+    for _, pod in records.watched_objects(os.path.join(run, "pods.json")):
         name = pod["metadata"]["name"]
         ready = [c["status"] for c in pod.get("status", {}).get("conditions", []) if c["type"] == "Ready"]
         ready = ready[0] if ready else None
@@ -105,10 +97,10 @@ def readiness_flaps(run):
 
 
 def analyze(run):
-    meta = load(os.path.join(run, "meta.json"))
-    summary = load(os.path.join(run, "summary.json"))
-    zdt = load(os.path.join(run, "zdt.json"), {})
-    events = load(os.path.join(run, "events.json"), {"items": []})
+    meta = records.read_json(os.path.join(run, "meta.json"))
+    summary = records.read_json(os.path.join(run, "summary.json"))
+    zdt = records.read_json(os.path.join(run, "zdt.json"), {})
+    events = records.read_json(os.path.join(run, "events.json"), {"items": []})
     extra = meta.get("extra") or {}
     status = zdt.get("status") or {}
     hold_bound = (status.get("drainBudget") or {}).get("holdSeconds")
@@ -145,7 +137,7 @@ def analyze(run):
             gaps.append(seen["gapMs"])
         stopped.append(s)
 
-    drains = [d for d in status.get("lastDrains") or [] if ts(d["started"]) >= start - 1]
+    drains = [d for d in status.get("lastDrains") or [] if records.epoch(d["started"]) >= start - 1]
     released = {}
     for d in drains:
         released[d.get("releasedBy", "?")] = released.get(d.get("releasedBy", "?"), 0) + 1
@@ -212,12 +204,12 @@ def recorded(run):
     """A committed run's record as analyze() returns it, rebuilt from drill.json (the pods, the
     per-window failures, the lowest healthy count, which need the raw streams that are not kept)
     and the committed meta.json, summary.json and zdt.json."""
-    r = load(os.path.join(run, "drill.json"))
-    meta = load(os.path.join(run, "meta.json"))
-    summary = load(os.path.join(run, "summary.json"))
-    status = (load(os.path.join(run, "zdt.json"), {}) or {}).get("status") or {}
+    r = records.read_json(os.path.join(run, "drill.json"))
+    meta = records.read_json(os.path.join(run, "meta.json"))
+    summary = records.read_json(os.path.join(run, "summary.json"))
+    status = (records.read_json(os.path.join(run, "zdt.json"), {}) or {}).get("status") or {}
     start = meta["drillStartAtMs"] / 1000.0
-    drains = [d for d in status.get("lastDrains") or [] if ts(d["started"]) >= start - 1]
+    drains = [d for d in status.get("lastDrains") or [] if records.epoch(d["started"]) >= start - 1]
     r["drains"] = [{"pod": d.get("pod"), "releasedBy": d.get("releasedBy")} for d in drains]
     r["load"] = drill_load(meta, summary)
     r["evidence"] = meta.get("extra") or r.get("evidence") or {}
@@ -518,7 +510,7 @@ def main():
         ap.error("--out is required")
     os.makedirs(a.out, exist_ok=True)
     results_path = os.path.join(a.out, "drills.json")
-    previous = {d["name"]: d for d in load(results_path, [])}
+    previous = {d["name"]: d for d in records.read_json(results_path, [])}
     order = []
     for name in a.drills.split(","):
         run = os.path.join(a.runs, name)

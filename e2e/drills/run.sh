@@ -448,7 +448,7 @@ for d in "${list[@]}"; do
 done
 say "drills done in $(($(date +%s) - START)) s; checking"
 status=0
-python3 "$HERE/analyze.py" --runs "$RUNS" --out "$OUT" --drills "$DRILLS" --wall "$(($(date +%s) - START))" || status=$?
+PYTHONPATH="$ROOT" python3 -m e2e.drills.analyze --runs "$RUNS" --out "$OUT" --drills "$DRILLS" --wall "$(($(date +%s) - START))" || status=$?
 # The raw record is committed compressed (analyze.py reads either form).
 for d in "${list[@]}"; do
   for f in requests.csv pods.json traefik.txt events.json operator/*.log; do

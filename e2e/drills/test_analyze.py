@@ -9,19 +9,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import unittest
 
+from e2e.drills import analyze as drills
+from e2e.lib import fixtures, records
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "testdata")
-ANALYZE = os.path.join(HERE, "analyze.py")
-sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-import fixtures  # noqa: E402
-
-drills = fixtures.module("zdt_drills_analyze", ANALYZE)
-setUpModule = fixtures.quiet_resource_warnings
 
 # The criteria every drill has, shown failing once (testdata/generic/, on the common run).
 GENERIC = {"no-leaked-hold", "rollout-completed", "load-ran", "per-pod-evidence", "no-orphaned-wait", "sampling"}
@@ -79,7 +74,7 @@ fixtures.add_case_tests(DrillCriteria, cases())
 
 class EveryCriterionCanFail(unittest.TestCase):
     def test_every_drill_of_run_sh_has_fixtures(self):
-        all_drills = re.search(r'^ALL="([^"]+)"', open(os.path.join(HERE, "run.sh")).read(), re.M).group(1).split(",")
+        all_drills = re.search(r'^ALL="([^"]+)"', fixtures.text(os.path.join(HERE, "run.sh")), re.M).group(1).split(",")
         self.assertEqual(sorted(all_drills), drill_dirs())
 
     def test_every_criterion_has_a_failing_fixture(self):
@@ -156,8 +151,8 @@ class CommandLine(unittest.TestCase):
         runs, out = os.path.join(tmp, "runs"), os.path.join(tmp, "out")
         for drill, layers in cases_by_name.items():
             fixtures.compose(layers, os.path.join(runs, drill))
-        p = subprocess.run([sys.executable, ANALYZE, "--runs", runs, "--out", out, "--drills", ",".join(cases_by_name)] + list(extra),
-                           capture_output=True, text=True)
+        p = fixtures.run_module("e2e.drills.analyze", "--runs", runs, "--out", out, "--drills", ",".join(cases_by_name),
+                                *extra)
         return p, runs, out
 
     def test_pass_and_fail_with_the_same_outputs(self):
@@ -169,7 +164,7 @@ class CommandLine(unittest.TestCase):
             p, runs, out = self.run_drills(tmp, {"eviction": bad})
             self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
             self.assertIn("FAIL every evicted pod passed the gate", p.stdout)
-            results = json.load(open(os.path.join(out, "drills.json")))
+            results = records.read_json(os.path.join(out, "drills.json"), required=True)
             # drills.json keeps its fields (README's table is made from drills.md, built from them)
             self.assertEqual([r["name"] for r in results], ["apiserver-restart", "eviction"])
             for r in results:
@@ -177,10 +172,10 @@ class CommandLine(unittest.TestCase):
                                           "passed", "finding", "servingPodReadinessFlaps", "loadAverageBefore", "loadAverageAfter",
                                           "traefikSampling"})
             self.assertEqual([r["passed"] for r in results], [True, False])
-            md = open(os.path.join(out, "drills.md")).read()
+            md = fixtures.text(os.path.join(out, "drills.md"))
             self.assertIn("| drill | requests | failed | rollout completed | passed | finding |", md)
             self.assertIn("| eviction | 44 | **0** | yes, 12.6 s | **no** | FAILED: every evicted pod passed the gate", md)
-            record = json.load(open(os.path.join(runs, "eviction", "drill.json")))
+            record = records.read_json(os.path.join(runs, "eviction", "drill.json"), required=True)
             self.assertEqual(failed_ids(record), ["evicted-gated"])
 
     def test_recheck_from_committed_files(self):
@@ -199,12 +194,11 @@ class CommandLine(unittest.TestCase):
                     shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
             with contextlib.redirect_stdout(io.StringIO()):
                 for drill in layers:
-                    full = json.load(open(os.path.join(runs, drill, "drill.json")))
+                    full = records.read_json(os.path.join(runs, drill, "drill.json"), required=True)
                     r, meta, drains = drills.recorded(os.path.join(runs, drill))
                     drills.check(r, meta, drains)
                     self.assertEqual(r["criteria"], full["criteria"], drill)
-            p = subprocess.run([sys.executable, ANALYZE, "--recheck", "--runs", runs, "--drills", ",".join(layers)],
-                               capture_output=True, text=True)
+            p = fixtures.run_module("e2e.drills.analyze", "--recheck", "--runs", runs, "--drills", ",".join(layers))
             self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
             self.assertIn("1 passed, 2 failed", p.stdout)
             self.assertEqual(sorted(os.listdir(out)), ["drills.json", "drills.md"], "--recheck writes nothing")

@@ -15,27 +15,20 @@ do to the analysis:
 
 So a failing case is the passing run plus one small, readable difference.
 """
-import importlib.util
 import json
 import os
 import re
 import shutil
-import warnings
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def module(name, path):
-    """Loads the Python file at path as a module called name (the analyses are scripts, not a
-    package)."""
-    s = importlib.util.spec_from_file_location(name, path)
-    m = importlib.util.module_from_spec(s)
-    s.loader.exec_module(m)
-    return m
-
-
-def quiet_resource_warnings():
-    """For setUpModule: the analysis scripts run once and leave closing their files to the
-    interpreter."""
-    warnings.simplefilter("ignore", ResourceWarning)
+def run_module(module, *args):
+    """Runs `python3 -m module args...` as the shell scripts do (from the repository root), its
+    output captured: the CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", module] + list(args), cwd=ROOT, capture_output=True, text=True)
 
 
 def add_case_tests(cls, cases):
@@ -61,9 +54,15 @@ def cut(path, bounds):
         f.writelines(line for line in lines if not inside(line))
 
 
+def text(path):
+    """The whole text of a file."""
+    with open(path) as f:
+        return f.read()
+
+
 def spec(layer):
     path = os.path.join(layer, "fixture.json")
-    return json.load(open(path)) if os.path.exists(path) else {}
+    return json.loads(text(path)) if os.path.exists(path) else {}
 
 
 def merge(target, patch):

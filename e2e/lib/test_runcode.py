@@ -1,12 +1,10 @@
 """The sentence the result tables carry about the code a run measured."""
 import json
 import os
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import runcode  # noqa: E402
+from e2e.lib import runcode
 
 
 class Sentence(unittest.TestCase):

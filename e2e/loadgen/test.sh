@@ -89,7 +89,7 @@ check "--max-in-flight 10: 50 recorded, 10 ok, 40 'overload'" \
     -a "$(grep -c ',overload,' "$work/e.csv")" = 40 ]
 
 # --- 5. the body check: a 2xx that is not the demo app's answer is a failure, bad_body -------------
-python3 "$here/fake_server.py" >"$work/fake.log" 2>&1 &
+PYTHONPATH="$here/../.." python3 -m e2e.loadgen.fake_server >"$work/fake.log" 2>&1 &
 pids+=("$!"); fake=
 for _ in $(seq 1 100); do
   fake=$(sed -n 's/^port=//p' "$work/fake.log"); [[ -n $fake ]] && break; sleep 0.05

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Reads the rollout benchmark's runs and writes the result table, rollout.json and the timeline.
 
 Every number comes from what the run recorded: the load generator's per-request CSV, the pod
@@ -12,19 +11,16 @@ can show each of them failing on a small recorded run (e2e/rollout/testdata/).
 """
 import argparse
 import csv
-import gzip
 import json
 import math
 import os
 import re
 import statistics
 import sys
-from datetime import datetime, timezone
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-import runcode as measured_code  # noqa: E402
-import traefik_sampler  # noqa: E402
+from e2e.lib import records
+from e2e.lib import runcode as measured_code
+from e2e.rollout import traefik_sampler
 
 TITLES = {
     "plain": "(a) plain Deployment, no preStop",
@@ -96,41 +92,6 @@ SAMPLING_MEDIAN_MS_MAX = 100
 RESOLUTION_BOUND_MS = 250
 
 
-def ts(value):
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-def exists(path):
-    """A recorded file, plain or gzip-compressed (committed raw data is compressed)."""
-    return os.path.exists(path) or os.path.exists(path + ".gz")
-
-
-def open_text(path):
-    """Opens a recorded file for reading, plain or as <path>.gz."""
-    return open(path) if os.path.exists(path) else gzip.open(path + ".gz", "rt")
-
-
-def watch_events(path):
-    """kubectl get -w -o json writes JSON objects back to back. A stream cut mid-object (the
-    drills restart their watch after an API server restart) skips to the next object."""
-    text = open_text(path).read() if exists(path) else ""
-    decoder, i, out = json.JSONDecoder(), 0, []
-    while i < len(text):
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i >= len(text):
-            break
-        try:
-            obj, i = decoder.raw_decode(text, i)
-            out.append(obj)
-        except json.JSONDecodeError:
-            nxt = text.find("\n{", i + 1)
-            if nxt < 0:
-                break
-            i = nxt + 1
-    return out
-
-
 def pod_key(uids, meta):
     """The name a pod is known by in the analysis: its own, or for a later pod of the same name (a
     StatefulSet's replacement) the name with #2, #3, ... (the old pod keeps the name its log has)."""
@@ -145,8 +106,7 @@ def pod_key(uids, meta):
 def pod_timeline(run):
     """Per pod: IP, when its termination started (preStop), when it became ready."""
     pods, uids = {}, {}
-    for ev in watch_events(os.path.join(run, "pods.json")):
-        pod = ev.get("object", ev)
+    for _, pod in records.watched_objects(os.path.join(run, "pods.json")):
         meta, status = pod["metadata"], pod.get("status", {})
         key = pod_key(uids, meta)
         p = pods.setdefault(key, {"name": key})
@@ -154,10 +114,10 @@ def pod_timeline(run):
             p["ip"] = status["podIP"]
         if meta.get("deletionTimestamp") and "stopAt" not in p:
             # deletionTimestamp is the deadline: deletion time + grace
-            p["stopAt"] = ts(meta["deletionTimestamp"]) - int(meta.get("deletionGracePeriodSeconds", 0))
+            p["stopAt"] = records.epoch(meta["deletionTimestamp"]) - int(meta.get("deletionGracePeriodSeconds", 0))
         for c in status.get("conditions", []):
             if c["type"] == "Ready" and c["status"] == "True" and "readyAt" not in p:
-                p["readyAt"] = ts(c["lastTransitionTime"])
+                p["readyAt"] = records.epoch(c["lastTransitionTime"])
     return pods
 
 
@@ -209,8 +169,7 @@ def runtime_stamp(line):
     m = RUNTIME_STAMP.match(line)
     if not m:
         return None, line
-    at = datetime.fromisoformat(m.group(1)).replace(tzinfo=timezone.utc).timestamp() + float(m.group(2) or 0)
-    return at, line[m.end():]
+    return records.epoch(m.group(1) + (m.group(2) or "") + "Z"), line[m.end():]
 
 
 def pod_log(run, pod):
@@ -219,10 +178,12 @@ def pod_log(run, pod):
     report lines, each with its index as "line" and, when the log has the runtime's timestamps,
     the time it was written as "at"."""
     path = os.path.join(run, "logs", pod + ".log")
-    out = {"recorded": exists(path), "events": {}, "eventLine": {}, "helpers": []}
+    out = {"recorded": records.exists(path), "events": {}, "eventLine": {}, "helpers": []}
     if not out["recorded"]:
         return out
-    for i, line in enumerate(open_text(path)):
+    with records.open_text(path) as f:
+        lines = list(f)
+    for i, line in enumerate(lines):
         at, line = runtime_stamp(line.rstrip("\n"))
         helper = helper_line(line)
         if helper is not None:
@@ -232,7 +193,7 @@ def pod_log(run, pod):
         kv = dict(x.split("=", 1) for x in parts[1:] if "=" in x)
         if "event" in kv and kv["event"] not in out["events"]:
             try:
-                out["events"][kv["event"]] = ts(parts[0])
+                out["events"][kv["event"]] = records.epoch(parts[0])
             except ValueError:  # not one of the app's lines (they start with their timestamp)
                 continue
             out["eventLine"][kv["event"]] = i
@@ -242,8 +203,7 @@ def pod_log(run, pod):
 def pod_specs(run):
     """Per pod (pod_timeline's keys): the last spec, labels and annotations the watch recorded."""
     out, uids = {}, {}
-    for ev in watch_events(os.path.join(run, "pods.json")):
-        pod = ev.get("object", ev)
+    for _, pod in records.watched_objects(os.path.join(run, "pods.json")):
         meta = pod["metadata"]
         out[pod_key(uids, meta)] = {"spec": pod.get("spec") or {}, "labels": meta.get("labels") or {},
                                     "annotations": meta.get("annotations") or {}}
@@ -272,8 +232,7 @@ def policy_facts(run, meta):
     the owner's minReadySeconds, what each recorded pod carries of the drain, the drains the
     operator logged, and (policy-deployment) the pods created after the policy was deleted."""
     def load(name):
-        path = os.path.join(run, name)
-        return json.load(open_text(path)) if exists(path) else None
+        return records.read_json(os.path.join(run, name))
 
     policy = load("policy.json") or {}
     status = policy.get("status") or {}
@@ -312,12 +271,13 @@ def logged_drains(run, namespace=None):
     status.lastDrains entries: pod, releasedBy, heldSeconds."""
     path = os.path.join(run, "operator.log")
     out = []
-    if not exists(path):
+    if not records.exists(path):
         return out
-    for line in open_text(path):
-        m = DRAIN_LOG.search(line)
-        if m and (namespace is None or m.group("ns") == namespace):
-            out.append({"pod": m.group("pod"), "releasedBy": m.group("by"), "heldSeconds": float(m.group("held"))})
+    with records.open_text(path) as f:
+        for line in f:
+            m = DRAIN_LOG.search(line)
+            if m and (namespace is None or m.group("ns") == namespace):
+                out.append({"pod": m.group("pod"), "releasedBy": m.group("by"), "heldSeconds": float(m.group("held"))})
     return out
 
 
@@ -332,8 +292,9 @@ def traefik_samples(run):
     (their samplers write traefik.txt's format), else Traefik's."""
     for name in ("envoy.txt", "haproxy.txt", "traefik.txt"):
         path = os.path.join(run, name)
-        if exists(path):
-            return traefik_sampler.read_samples(open_text(path))
+        if records.exists(path):
+            with records.open_text(path) as f:
+                return traefik_sampler.read_samples(f)
     return []
 
 
@@ -446,21 +407,21 @@ def load_problems(load, need_min_requests):
 def hostile_facts(run):
     """gate-hostile: the attack's answers (attack.json), the operator's vitals before and after,
     and the Events about refused calls in the victim's namespace."""
-    attack = json.load(open_text(os.path.join(run, "attack.json")))
+    attack = records.read_json(os.path.join(run, "attack.json"), required=True)
 
     def vitals(name):
         out = {"threads": 0, "heapBytes": 0}
-        for replica in json.load(open_text(os.path.join(run, name))):
+        for replica in records.read_json(os.path.join(run, name), required=True):
             m = replica.get("metrics") or {}
             out["threads"] += int(m.get("jvm_threads_live_threads", 0))
             heap = [v for k, v in m.items() if k.startswith("jvm_memory_used_bytes")]
             out["heapBytes"] = max(out["heapBytes"], int(sum(heap)))
         return out
 
-    events = json.load(open_text(os.path.join(run, "victim-events.json"))).get("items") or []
+    events = records.read_json(os.path.join(run, "victim-events.json"), required=True).get("items") or []
     degraded = None
-    if exists(os.path.join(run, "apiurl-app.json")):
-        conditions = (json.load(open_text(os.path.join(run, "apiurl-app.json"))).get("status") or {}).get("conditions") or []
+    if records.exists(os.path.join(run, "apiurl-app.json")):
+        conditions = (records.read_json(os.path.join(run, "apiurl-app.json")).get("status") or {}).get("conditions") or []
         degraded = next((c for c in conditions if c.get("type") == "Degraded" and c.get("status") == "True"), None)
     return {"facts": attack["facts"], "attacks": attack["attacks"],
             "apiUrlRefusal": None if degraded is None else {"reason": degraded.get("reason"),
@@ -482,11 +443,11 @@ def siege_facts(run):
     """gate-siege: the flooding tenants' answers and the operator's vitals at their peak
     (attack.json's siege), what the hostile front ends saw (frontends.json), each siege tenant's
     app after the attack, and the operator's pods before and after (restarts)."""
-    attack = json.load(open_text(os.path.join(run, "attack.json")))
-    frontends = json.load(open_text(os.path.join(run, "frontends.json")))
+    attack = records.read_json(os.path.join(run, "attack.json"), required=True)
+    frontends = records.read_json(os.path.join(run, "frontends.json"), required=True)
 
     def restarts(name):
-        pods = json.load(open_text(os.path.join(run, name))).get("items") or []
+        pods = records.read_json(os.path.join(run, name), required=True).get("items") or []
         return {p["metadata"]["name"]: sum(c.get("restartCount", 0) for c in (p.get("status") or {}).get("containerStatuses") or [])
                 for p in pods}
 
@@ -495,7 +456,7 @@ def siege_facts(run):
         m = re.match(r"siege-(\d+)-app\.json(\.gz)?$", name)
         if not m:
             continue
-        app = json.load(open_text(os.path.join(run, "siege-%s-app.json" % m.group(1))))
+        app = records.read_json(os.path.join(run, "siege-%s-app.json" % m.group(1)), required=True)
         status = app.get("status") or {}
         apps.append({"namespace": app["metadata"]["namespace"],
                      "frontEnd": (app["spec"]["traffic"].get("controller") or {}).get("service"),
@@ -572,11 +533,10 @@ def siege_checks(name, s, need):
 def merged_summary(run):
     """The load generators' summaries as one: with two Traefik replicas, one generator sends half
     the load through each (summary.json, summary-2.json); also each on its own, by replica."""
-    first = json.load(open(os.path.join(run, "summary.json")))
-    second_path = os.path.join(run, "summary-2.json")
-    if not os.path.exists(second_path):
+    first = records.read_json(os.path.join(run, "summary.json"), required=True)
+    second = records.read_json(os.path.join(run, "summary-2.json"))
+    if second is None:
         return first, None
-    second = json.load(open(second_path))
     merged = dict(first)
     merged["requests"] = first["requests"] + second["requests"]
     merged["failed"] = first["failed"] + second["failed"]
@@ -593,7 +553,7 @@ def merged_summary(run):
 
 
 def analyze(run):
-    meta = json.load(open(os.path.join(run, "meta.json")))
+    meta = records.read_json(os.path.join(run, "meta.json"), required=True)
     summary, by_replica = merged_summary(run)
     change = meta["changeAtMs"] / 1000.0
     pods = pod_timeline(run)
@@ -636,11 +596,11 @@ def analyze(run):
     zdt_path = os.path.join(run, "zdt.json")
     # A ZeroDowntimeApp's drains are in its status.lastDrains; a DrainPolicy's in the operator's log.
     policy = meta.get("kind") == "policy"
-    drains_recorded = exists(os.path.join(run, "operator.log")) if policy else os.path.exists(zdt_path)
+    drains_recorded = records.exists(os.path.join(run, "operator.log") if policy else zdt_path)
     if policy:
         drains = logged_drains(run)
-    elif os.path.exists(zdt_path):
-        drains = (json.load(open(zdt_path)).get("status") or {}).get("lastDrains") or []
+    elif drains_recorded:
+        drains = (records.read_json(zdt_path).get("status") or {}).get("lastDrains") or []
     for d in drains:
         released[d.get("releasedBy", "?")] = released.get(d.get("releasedBy", "?"), 0) + 1
     result = {
@@ -674,9 +634,9 @@ def analyze(run):
         "load": load_facts(meta, summary, meta["changeAtMs"],
                            max(meta["deploymentCompleteAtMs"], meta["oldPodsExitedAtMs"])),
     }
-    if exists(os.path.join(run, "attack.json")):
+    if records.exists(os.path.join(run, "attack.json")):
         result["hostile"] = hostile_facts(run)
-        if exists(os.path.join(run, "frontends.json")):
+        if records.exists(os.path.join(run, "frontends.json")):
             result["siege"] = siege_facts(run)
     if policy:
         result["workload"] = meta.get("workload")
@@ -685,9 +645,8 @@ def analyze(run):
     if by_replica:
         result["byFrontEndReplica"] = by_replica
         result["laggingThrottleSeconds"] = meta.get("laggingThrottleSeconds")
-    slow = os.path.join(run, "slow-summary.json")
-    if os.path.exists(slow):
-        s = json.load(open(slow))
+    s = records.read_json(os.path.join(run, "slow-summary.json"))
+    if s is not None:
         result["longRequests"] = {"requests": s["requests"], "failed": s["failed"], "failedByKind": s["failedByKind"]}
         result["requests"] += s["requests"]
         result["failed"] += s["failed"]
@@ -706,10 +665,10 @@ def timeline_png(runs, out_png):
         return False
     fig, axes = plt.subplots(len(runs), 1, figsize=(12, 2.6 * len(runs)), squeeze=False)
     for ax, (run, result, stopped, pods) in zip(axes[:, 0], runs):
-        meta = json.load(open(os.path.join(run, "meta.json")))
+        meta = records.read_json(os.path.join(run, "meta.json"), required=True)
         t0 = meta["changeAtMs"] / 1000.0
         ok, bad = {}, {}
-        with open_text(os.path.join(run, "requests.csv")) as f:
+        with records.open_text(os.path.join(run, "requests.csv")) as f:
             for row in csv.DictReader(f):
                 sec = math.floor(int(row["sendEpochMs"]) / 1000.0 - t0)
                 target = ok if row["errorKind"] == "none" else bad

@@ -179,7 +179,7 @@ run_scenario() { # run_scenario <name>
   record_start "$ns" "$dir"
   local old_pods=$OLD_PODS hap_sampler=""
   if [[ $FRONT_END == haproxy ]]; then # HAProxy's routing too, in traefik.txt's format (analyze.py prefers it)
-    nice -n -10 python3 "$HERE/haproxy_sampler.py" --api "$ZDT_NODE_IP:$HAPROXY_API_PORT" --backend app \
+    PYTHONPATH="$ROOT" nice -n -10 python3 -m e2e.rollout.haproxy_sampler --api "$ZDT_NODE_IP:$HAPROXY_API_PORT" --backend app \
       --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/haproxy.txt" 2>>"$dir/haproxy-sampler.log" &
     hap_sampler=$!
   fi
@@ -329,7 +329,7 @@ traefik_replicas 1 0 # the cluster as it was: one Traefik, Ingress provider only
 # The raw record is committed compressed (analyze.py reads either form): every request, the pod
 # watch, Traefik's samples.
 status=0
-"$PY" "$HERE/analyze.py" --runs "$RUNS" --out "$OUT" --mode "$MODE" --scenarios "$SCENARIOS" || status=$?
+PYTHONPATH="$ROOT" "$PY" -m e2e.rollout.analyze --runs "$RUNS" --out "$OUT" --mode "$MODE" --scenarios "$SCENARIOS" || status=$?
 for s in "${list[@]}"; do
   for f in requests.csv requests-2.csv slow-requests.csv pods.json traefik.txt envoy.txt haproxy.txt events.json operator.log; do
     [[ -f $RUNS/$s/$f ]] && gzip -f "$RUNS/$s/$f"

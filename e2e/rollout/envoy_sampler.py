@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Samples which pods Envoy balances to, many times a second, in traefik_sampler.py's record format.
 
 Envoy's admin API lists every cluster with its hosts and their health (GET /clusters?format=json).
@@ -7,18 +6,16 @@ UNHEALTHY or TIMEOUT, or a failed active health check (as the operator's EnvoyVe
 The clusters watched are those whose name starts with the prefix: Contour names them
 <namespace>/<service>/<port>/<hash>.
 
-    envoy_sampler.py --admin URL --prefix NS/app/ [--interval-ms 50] >> envoy.txt
-    envoy_sampler.py --admin URL --prefix NS/app/ --once    # the hosts balanced to now
+    python3 -m e2e.rollout.envoy_sampler --admin URL --prefix NS/app/ [--interval-ms 50] >> envoy.txt
+    python3 -m e2e.rollout.envoy_sampler --admin URL --prefix NS/app/ --once    # balanced to now
 
 Each line is `<wall ms> <monotonic ms> <took ms> http://<ip>:<port> ...` (or `! <reason>` for a
 sample without an answer), so that analyze.py reads it as it reads traefik.txt.
 """
-import os
 import sys
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import traefik_sampler  # noqa: E402  (the sampling loop and the record format)
+from e2e.rollout import traefik_sampler  # the sampling loop and the record format
 
 EXCLUDED_STATUSES = {"UNHEALTHY", "DRAINING", "TIMEOUT"}
 EXCLUDING_FLAGS = ("failed_active_health_check", "active_hc_timeout", "excluded_via_immediate_hc_fail")

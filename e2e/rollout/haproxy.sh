@@ -113,7 +113,7 @@ YAML
 }
 
 haproxy_servers() { # the servers HAProxy routes to now, one a line (http://ip:port)
-  python3 "$ROOT/e2e/rollout/haproxy_sampler.py" --api "$ZDT_NODE_IP:$HAPROXY_API_PORT" --backend app --once
+  PYTHONPATH="$ROOT" python3 -m e2e.rollout.haproxy_sampler --api "$ZDT_NODE_IP:$HAPROXY_API_PORT" --backend app --once
 }
 
 # haproxy_wait_routes <n>: until HAProxy routes to n servers (DNS filled the slots, checks passed).

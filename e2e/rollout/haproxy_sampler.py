@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """Samples which pods an HAProxy sends new requests to, many times a second, through its runtime
 API (`show servers state <backend>` on the TCP stats socket, level user), and writes the same
 record as traefik_sampler.py so that analyze.py reads either:
 
-    haproxy_sampler.py --api 10.244.0.1:8088 --backend app [--interval-ms 50] >> haproxy.txt
-    haproxy_sampler.py --api 10.244.0.1:8088 --backend app --once   # the servers routed to now
+    python3 -m e2e.rollout.haproxy_sampler --api 10.244.0.1:8088 --backend app [--interval-ms 50] >> haproxy.txt
+    python3 -m e2e.rollout.haproxy_sampler --api 10.244.0.1:8088 --backend app --once   # routed to now
 
 A server is listed as http://<address>:<port> when it routes new requests: running or starting,
 no maintenance or drain flag, weight above 0 (the rule of ingress/HaproxyVerifier.java). The
@@ -14,7 +13,7 @@ import argparse
 import socket
 import sys
 
-import traefik_sampler
+from e2e.rollout import traefik_sampler
 
 # HAProxy's srv_state RUNNING and STARTING; srv_admin maintenance (forced, inherited, configured,
 # resolution) and drain (forced, inherited) flags.

@@ -227,11 +227,11 @@ TRAEFIK_API_URLS=${TRAEFIK_API_URLS:-$ZDT_TRAEFIK_API_URL}
 traefik_servers() { # the pod addresses any Traefik replica routes to for <ns> now, one a line
   local url apis=()
   if [[ ${FRONT_END:-traefik} == envoy ]]; then # Envoy: the hosts of Contour's clusters for <ns>/app
-    python3 "$ROOT/e2e/rollout/envoy_sampler.py" --admin "$ZDT_ENVOY_ADMIN_URL" --prefix "$1/app/" --once 2>/dev/null
+    PYTHONPATH="$ROOT" python3 -m e2e.rollout.envoy_sampler --admin "$ZDT_ENVOY_ADMIN_URL" --prefix "$1/app/" --once 2>/dev/null
     return
   fi
   for url in $TRAEFIK_API_URLS; do apis+=(--api "$url"); done
-  python3 "$ROOT/e2e/rollout/traefik_sampler.py" "${apis[@]}" --prefix "$1-app-" --once 2>/dev/null
+  PYTHONPATH="$ROOT" python3 -m e2e.rollout.traefik_sampler "${apis[@]}" --prefix "$1-app-" --once 2>/dev/null
 }
 
 traefik_servers_each() { # the smallest count of pod addresses that one replica routes to for <ns>
@@ -303,10 +303,10 @@ record_start() {
   local url apis=()
   for url in $TRAEFIK_API_URLS; do apis+=(--api "$url"); done
   if [[ ${FRONT_END:-traefik} == envoy ]]; then # Envoy's admin instead, same record format
-    nice -n -10 python3 "$ROOT/e2e/rollout/envoy_sampler.py" --admin "$ZDT_ENVOY_ADMIN_URL" --prefix "$ns/app/" \
+    PYTHONPATH="$ROOT" nice -n -10 python3 -m e2e.rollout.envoy_sampler --admin "$ZDT_ENVOY_ADMIN_URL" --prefix "$ns/app/" \
       --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/envoy.txt" 2>>"$dir/envoy-sampler.log" &
   else
-  nice -n -10 python3 "$ROOT/e2e/rollout/traefik_sampler.py" "${apis[@]}" --prefix "$ns-app-" \
+  PYTHONPATH="$ROOT" nice -n -10 python3 -m e2e.rollout.traefik_sampler "${apis[@]}" --prefix "$ns-app-" \
     --interval-ms "${TRAEFIK_SAMPLE_MS:-50}" >>"$dir/traefik.txt" 2>>"$dir/traefik-sampler.log" &
   fi
   REC_SAMPLER=$!
@@ -475,7 +475,7 @@ hostile_attack() {
   for ip in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[*].status.podIP}'); do
     metrics+=(--metrics "http://$ip:9000/q/metrics")
   done
-  python3 "$ROOT/e2e/tenancy/attack.py" --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
+  PYTHONPATH="$ROOT" python3 -m e2e.tenancy.attack --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
     --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
     >"$dir/attack.log" 2>&1 || return 1
   hostile_apiurl "$dir"
@@ -532,7 +532,7 @@ siege_prepare() {
   done
   for k in $(seq 1 "$SIEGE_TENANTS"); do SIEGE_SOURCES+=(--source "zdt-siege-$k=10.244.200.$k"); done
   SIEGE_SOURCES+=(--source "flood=10.244.200.$((SIEGE_TENANTS + 1))" --source "replayed=10.244.200.$((SIEGE_TENANTS + 2))")
-  python3 "$ROOT/e2e/tenancy/hostile_frontend.py" --bind "$ZDT_NODE_IP" --base-port "$SIEGE_FRONTEND_PORT" \
+  PYTHONPATH="$ROOT" python3 -m e2e.tenancy.hostile_frontend --bind "$ZDT_NODE_IP" --base-port "$SIEGE_FRONTEND_PORT" \
     --seconds 1800 --out "$dir/frontends.json" >"$dir/frontends.log" 2>&1 &
   SIEGE_FRONTEND_PID=$!
   kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o json >"$dir/operator-pods-before.json"
@@ -672,7 +672,7 @@ siege_attack() {
     metrics+=(--metrics "http://$ip:9000/q/metrics")
     replicas=$((replicas + 1))
   done
-  python3 "$ROOT/e2e/tenancy/attack.py" --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
+  PYTHONPATH="$ROOT" python3 -m e2e.tenancy.attack --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
     --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
     --flood 600 --flood-per-pod 100 "${SIEGE_FLOODERS[@]}" "${SIEGE_SOURCES[@]}" --replicas "$replicas" --replayed "$SIEGE_REPLAYED" \
     --webhook "$webhook" --webhook-pod zdt-siege-1/app=stolen >"$dir/attack.log" 2>&1 || return 1

@@ -8,21 +8,17 @@ import contextlib
 import io
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import unittest
 
+from e2e.lib import fixtures, records
+from e2e.rollout import analyze as rollout
+from e2e.rollout import envoy_sampler
+from e2e.rollout import traefik_sampler as sampler
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "testdata")
-ANALYZE = os.path.join(HERE, "analyze.py")
 PASS = os.path.join(DATA, "pass")
-sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-import fixtures  # noqa: E402
-
-rollout = fixtures.module("zdt_rollout_analyze", ANALYZE)
-sampler = fixtures.module("zdt_traefik_sampler", os.path.join(HERE, "traefik_sampler.py"))
-setUpModule = fixtures.quiet_resource_warnings
 
 
 def cases():
@@ -129,8 +125,8 @@ class CommandLine(unittest.TestCase):
         runs, out = os.path.join(tmp, "runs"), os.path.join(tmp, "out")
         os.makedirs(out, exist_ok=True)
         fixtures.compose(layers, runs)
-        p = subprocess.run([sys.executable, ANALYZE, "--runs", runs, "--out", out, "--mode", mode,
-                            "--scenarios", "plain,sleep30,gate,sleep5,gate-restricted"], capture_output=True, text=True)
+        p = fixtures.run_module("e2e.rollout.analyze", "--runs", runs, "--out", out, "--mode", mode,
+                                "--scenarios", "plain,sleep30,gate,sleep5,gate-restricted")
         return p, out
 
     def test_pass(self):
@@ -138,14 +134,14 @@ class CommandLine(unittest.TestCase):
             p, out = self.bench(tmp, [PASS])
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertIn("28 passed, 0 failed", p.stdout)
-            results = json.load(open(os.path.join(out, "rollout.json")))
+            results = records.read_json(os.path.join(out, "rollout.json"), required=True)
             self.assertEqual([r["name"] for r in results], ["plain", "sleep30", "gate", "sleep5", "gate-restricted"])
             for r in results:  # the fields rollout.md and the README's table are made from, and the load
                 self.assertLessEqual({"name", "title", "change", "requests", "failed", "failedByKind", "rolloutSeconds",
                                       "deploymentCompleteSeconds", "holdSecondsMean", "holdSecondsMax",
                                       "propagationSecondsObserved", "propagationSecondsObservedMax", "releasedBy",
                                       "throttleSeconds", "rate", "load"}, set(r))
-            md = open(os.path.join(out, "rollout.md")).read().splitlines()
+            md = fixtures.text(os.path.join(out, "rollout.md")).splitlines()
             self.assertTrue(md[0].endswith(" Traefik's routing sampled every 50 ms or less (median per scenario; largest "
                                            "interval 50 ms), each served pod's removal located to within 53 ms."), md[0])
             self.assertEqual(md[2], "| scenario | change | requests | failed | failed by kind | rollout s (last old pod exited) "
@@ -165,7 +161,7 @@ class CommandLine(unittest.TestCase):
                              "[Pod Security: restricted] | rolling update v1 -> v2 | 44 | **0** | - | 12.6 | 8.5 "
                              "| 4.2 / 4.2 | 4.0 / 4.0 | Verified 3 |")
             # per stopped pod, in the runs' pods.json: the helper's line, the own hook, the lines' order
-            a = next(p for p in json.load(open(os.path.join(tmp, "runs", "pods.json")))["gate-restricted"]["stopped"]
+            a = next(p for p in records.read_json(os.path.join(tmp, "runs", "pods.json"), required=True)["gate-restricted"]["stopped"]
                      if p["pod"] == "app-v1-a")
             self.assertEqual({k: a["helper"][k] for k in ("outcome", "held", "hook", "hook_result")},
                              {"outcome": "Released", "held": 4.05, "hook": "httpGet", "hook_result": "200"})
@@ -276,14 +272,13 @@ class EnvoySampler(unittest.TestCase):
     """envoy_sampler.py lists the hosts Envoy balances to, from a recorded /clusters answer."""
 
     def test_excluded_hosts_and_other_clusters_are_left_out(self):
-        es = fixtures.module("zdt_envoy_sampler", os.path.join(HERE, "envoy_sampler.py"))
         path = os.path.join(HERE, "..", "..", "src", "test", "resources", "envoy", "clusters.json")
         with open(path) as f:
             clusters = json.load(f)
-        self.assertEqual(es.balanced(clusters, "web/shop/"), ["http://10.244.0.10:8080", "http://10.244.0.13:8080",
+        self.assertEqual(envoy_sampler.balanced(clusters, "web/shop/"), ["http://10.244.0.10:8080", "http://10.244.0.13:8080",
                                                               "http://10.244.0.15:8080", "http://fd00:10:244::30:8080"])
-        self.assertEqual(es.balanced(clusters, "web/cart/"), ["http://127.0.0.1:19901"])
-        self.assertEqual(es.balanced({}, "web/shop/"), [])
+        self.assertEqual(envoy_sampler.balanced(clusters, "web/cart/"), ["http://127.0.0.1:19901"])
+        self.assertEqual(envoy_sampler.balanced({}, "web/shop/"), [])
 
 
 class TraefikHoldsVerified(unittest.TestCase):

@@ -3,16 +3,12 @@ over the answer recorded from a real HAProxy 2.6 that the Java verifier's tests 
 sample asked of a local socket that answers as the runtime API does."""
 import os
 import socket
-import sys
 import threading
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-import fixtures  # noqa: E402
+from e2e.rollout import haproxy_sampler as sampler
 
-sampler = fixtures.module("zdt_haproxy_sampler", os.path.join(HERE, "haproxy_sampler.py"))
+HERE = os.path.dirname(os.path.abspath(__file__))
 RECORDED = os.path.join(HERE, "..", "..", "src", "test", "resources", "haproxy", "show-servers-state.txt")
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Samples which pods Traefik routes to, many times a second, and reads such a record back.
 
 Traefik has no change stream for its dynamic configuration (its API and dashboard answer GETs
@@ -8,8 +7,8 @@ schedule (default every 50 ms: 20 Hz). A forked curl and a JSON parse per sample
 took 320-710 ms median on this 2-CPU machine under load; one persistent connection costs a
 fraction of a millisecond per sample.
 
-    traefik_sampler.py --api URL --prefix NS-app- [--interval-ms 50] >> traefik.txt
-    traefik_sampler.py --api URL --prefix NS-app- --once    # the addresses routed to now
+    python3 -m e2e.rollout.traefik_sampler --api URL --prefix NS-app- [--interval-ms 50] >> traefik.txt
+    python3 -m e2e.rollout.traefik_sampler --api URL --prefix NS-app- --once    # routed to now
 
 The record (traefik.txt), one line per sample, stamped before the request is sent:
 
@@ -25,13 +24,14 @@ import argparse
 import concurrent.futures
 import http.client
 import json
-import math
 import os
 import signal
 import statistics
 import sys
 import time
 import urllib.parse
+
+from e2e.lib import records
 
 
 class Sample:
@@ -62,12 +62,6 @@ def read_samples(lines):
     return [s for s in (parse_line(line) for line in lines) if s is not None]
 
 
-def percentile(values, q):
-    """The q-th percentile (nearest rank) of values."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100.0 * len(ordered)) - 1)]
-
-
 def stats(samples):
     """What the sampling achieved: answered samples, failed ones, and the intervals between
     answered samples in ms (a failed sample widens the gap it falls in). Monotonic stamps when
@@ -80,7 +74,7 @@ def stats(samples):
         "failedSamples": len(samples) - len(ok),
         "clock": "monotonic" if ok and ok[0].mono is not None else "wall",
         "intervalMsMedian": statistics.median(gaps) if gaps else None,
-        "intervalMsP99": percentile(gaps, 99) if gaps else None,
+        "intervalMsP99": records.percentile(gaps, 99),
         "intervalMsMax": max(gaps) if gaps else None,
     }
 

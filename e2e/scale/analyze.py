@@ -1,19 +1,18 @@
-#!/usr/bin/env python3
 """Turns one run of e2e/scale/run.sh (a directory of raw records, one subdirectory per size) into
 e2e/results/scale.json: per size the cold start, steady state, churn and restart figures, each
 checked against issue 18's targets, and the growth of memory and time with the number of apps.
 
-    python3 e2e/scale/analyze.py e2e/results/scale-runs/<stamp> e2e/results/scale.json
+    python3 -m e2e.scale.analyze e2e/results/scale-runs/<stamp> e2e/results/scale.json
 
 Several runs of different sizes on the same code can be put together:
 
-    python3 e2e/scale/analyze.py e2e/results/scale-runs/<stamp1> e2e/results/scale-runs/<stamp2> out.json
+    python3 -m e2e.scale.analyze e2e/results/scale-runs/<stamp1> e2e/results/scale-runs/<stamp2> out.json
 """
-import datetime
-import gzip
 import json
 import os
 import sys
+
+from e2e.lib import records
 
 # Issue 18's targets.
 TARGETS = {
@@ -29,41 +28,8 @@ PROPAGATION_SECONDS = 2  # the apps' traffic.propagationSeconds (run.sh create_a
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def ts(s):
-    """RFC 3339 with any number of fraction digits -> epoch seconds."""
-    s = s.rstrip("Z")
-    if "." in s:
-        head, frac = s.split(".", 1)
-        frac = (frac + "000000")[:6]
-        s = head + "." + frac
-        fmt = "%Y-%m-%dT%H:%M:%S.%f"
-    else:
-        fmt = "%Y-%m-%dT%H:%M:%S"
-    return datetime.datetime.strptime(s, fmt).replace(tzinfo=datetime.timezone.utc).timestamp()
-
-
-def pct(values, p):
-    """Nearest-rank percentile (p in 0..100); None for no values."""
-    if not values:
-        return None
-    v = sorted(values)
-    k = max(0, min(len(v) - 1, int(-(-p * len(v) // 100)) - 1))
-    return v[k]
-
-
-def jsonl(path):
-    """Records of a JSON-lines file, or of its gzipped copy (run.sh compresses the raw records)."""
-    if not os.path.exists(path) and os.path.exists(path + ".gz"):
-        path += ".gz"
-    if not os.path.exists(path):
-        return []
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def meta(path):
-    return {r["key"]: r["value"] for r in jsonl(path)}
+    return {r["key"]: r["value"] for r in records.jsonl(path)}
 
 
 def kib(s):
@@ -87,7 +53,7 @@ def audit_requests(events):
         ref = e.get("objectRef") or {}
         res = ref.get("resource", "?") + ("/" + ref["subresource"] if ref.get("subresource") else "")
         verb = e.get("verb")
-        seen[e.get("auditID")] = (ts(e["requestReceivedTimestamp"]), verb, res, e.get("userAgent", ""),
+        seen[e.get("auditID")] = (records.epoch(e["requestReceivedTimestamp"]), verb, res, e.get("userAgent", ""),
                                   ref.get("name"))
     return sorted(seen.values())
 
@@ -99,7 +65,7 @@ def write_latency(events, t0, t1):
     for e in events:
         if e.get("stage") != "ResponseComplete" or e.get("verb") not in ("create", "patch", "update"):
             continue
-        t = ts(e["requestReceivedTimestamp"])
+        t = records.epoch(e["requestReceivedTimestamp"])
         if not t0 <= t < t1:
             continue
         ref = e.get("objectRef") or {}
@@ -109,8 +75,8 @@ def write_latency(events, t0, t1):
         code = (e.get("responseStatus") or {}).get("code")
         if code is None or code >= 400:
             o["failed"] += 1
-        o["ms"].append(1000 * (ts(e["stageTimestamp"]) - t))
-    return {res: {"count": o["count"], "failed": o["failed"], "p50Ms": r1(pct(o["ms"], 50)),
+        o["ms"].append(1000 * (records.epoch(e["stageTimestamp"]) - t))
+    return {res: {"count": o["count"], "failed": o["failed"], "p50Ms": r1(records.percentile(o["ms"], 50)),
                   "maxMs": r1(max(o["ms"]))} for res, o in sorted(out.items())}
 
 
@@ -146,7 +112,7 @@ def cold_start(m, ready, reqs, events=()):
         # Only when every app got there: a cut-off start has no "all Ready" time.
         "allReadySeconds": r1(max(times) if times and len(times) == m["apps"] else None),
         "firstAppReadySeconds": r1(min(times) if times else None),
-        "medianAppReadySeconds": r1(pct(times, 50)),
+        "medianAppReadySeconds": r1(records.percentile(times, 50)),
         "firstApiRequestSeconds": r1(first[0] - t0 if first else None),
         # Server-side apply of a Deployment is a PATCH; the latest of the Deployments' first applies
         # is when the operator had rendered every app's Deployment (the cluster then makes the pods).
@@ -170,18 +136,14 @@ def status_writes(d, t0, t1):
     by, apps = {}, set()
     for i in (0, 1):
         path = os.path.join(d, f"operator-{i}.log")
-        if not os.path.exists(path) and os.path.exists(path + ".gz"):
-            path += ".gz"
-        if not os.path.exists(path):
+        if not records.exists(path):
             continue
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rt", errors="replace") as f:
+        with records.open_text(path, errors="replace") as f:
             for line in f:
                 if STATUS_WRITE not in line or STATUS_CHANGED not in line:
                     continue
-                stamp = line.split(" ", 1)[0]
                 try:
-                    t = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+                    t = records.epoch(line.split(" ", 1)[0])
                 except ValueError:
                     continue
                 if not t0 <= t < t1:
@@ -244,7 +206,7 @@ def churn(m, recs, reqs):
     for g in gates:
         if g.get("decidedAt") and g["pod"] in not_ready:
             due = max(not_ready[g["pod"]] + PROPAGATION_SECONDS, g["sent"])
-            decision.append(1000 * (ts(g["decidedAt"]) - due))
+            decision.append(1000 * (records.epoch(g["decidedAt"]) - due))
     t1 = end["t"] if end else max(g["answered"] for g in gates)
     status_total, status_by = rate_by([r for r in reqs if r[2] in ("zerodowntimeapps/status", "pods/status")
                                        and r[1] in ("patch", "update")], start, t1)
@@ -259,14 +221,14 @@ def churn(m, recs, reqs):
         # Pods seen terminating whose call had no answer when the churn ended (a cut-off run).
         "callsUnanswered": sum(1 for r in recs if r["kind"] == "terminating") - len(gates),
         "answersByStatus": statuses,
-        "holdP50Seconds": r1(pct(holds, 50), 2),
+        "holdP50Seconds": r1(records.percentile(holds, 50), 2),
         "holdMaxSeconds": r1(max(holds) if holds else None, 2),
         "holdBoundSeconds": max(g["holdSeconds"] for g in gates) if gates else None,
         "latestAfterBoundSeconds": r1(max(late) if late else None, 2),
         "answeredLaterThanBoundPlus1s": sum(1 for x in late if x > TARGETS["gateLateSeconds"]),
         "decisionsMeasured": len(decision),
-        "decisionP50Ms": r1(pct(decision, 50)),
-        "decisionP99Ms": r1(pct(decision, 99)),
+        "decisionP50Ms": r1(records.percentile(decision, 50)),
+        "decisionP99Ms": r1(records.percentile(decision, 99)),
         "decisionMaxMs": r1(max(decision) if decision else None),
         "statusWritesPerSecond": round(status_total, 2),
         "statusWritesByKind": status_by,
@@ -284,15 +246,15 @@ def failed_start(d, since):
     """The first line of a replica's log after `since` that says it could not start or run (Quarkus'
     'Failed to start application', or an OutOfMemoryError), with its cause."""
     for i in (0, 1):
-        path = os.path.join(d, f"operator-{i}.log.gz")
-        if not os.path.exists(path):
+        path = os.path.join(d, f"operator-{i}.log")
+        if not records.exists(path):
             continue
-        with gzip.open(path, "rt", errors="replace") as f:
+        with records.open_text(path, errors="replace") as f:
             lines = f.read().splitlines()
         for n, line in enumerate(lines):
             if any(mark in line for mark in FAILURE_MARKS):
                 try:
-                    t = ts(line.split(" ", 1)[0].replace("+0000", "Z"))
+                    t = records.epoch(line.split(" ", 1)[0])
                 except ValueError:
                     continue
                 if t >= since:
@@ -320,14 +282,14 @@ def restart(m, path):
 
 def analyze_size(d):
     m = meta(os.path.join(d, "meta.jsonl"))
-    events = jsonl(os.path.join(d, "audit.jsonl"))
+    events = records.jsonl(os.path.join(d, "audit.jsonl"))
     reqs = audit_requests(events)
     n = m["apps"]
     out = {"apps": n, "replicasPerApp": m["replicas"], "pods": n * m["replicas"],
-           "coldStart": cold_start(m, jsonl(os.path.join(d, "ready.jsonl")), reqs, events)}
+           "coldStart": cold_start(m, records.jsonl(os.path.join(d, "ready.jsonl")), reqs, events)}
     if "idleEnd" in m:
-        out["steady"] = steady(m, jsonl(os.path.join(d, "process.jsonl")), reqs, n, d)
-    out["churn"] = churn(m, jsonl(os.path.join(d, "churn.jsonl")), reqs)
+        out["steady"] = steady(m, records.jsonl(os.path.join(d, "process.jsonl")), reqs, n, d)
+    out["churn"] = churn(m, records.jsonl(os.path.join(d, "churn.jsonl")), reqs)
     out["restart"] = restart(m, os.path.join(d, "restart.json"))
     return out
 
@@ -509,7 +471,7 @@ def markdown(r):
 
 def main():
     if len(sys.argv) < 3:
-        sys.exit("usage: analyze.py <run directory> [<run directory> ...] <scale.json>   (also writes scale.md next to it)")
+        sys.exit("usage: python3 -m e2e.scale.analyze <run directory> [<run directory> ...] <scale.json>   (also writes scale.md next to it)")
     result = analyze(*sys.argv[1:-1])
     with open(sys.argv[-1], "w") as f:
         json.dump(result, f, indent=2)

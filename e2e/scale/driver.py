@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The scale benchmark's client side (e2e/scale/run.sh): talks to the scale API server directly
 (HTTPS, the admin client certificate) and plays the parts nobody plays under KWOK.
 

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """What moved the apps' status in a window of a scale run, from its raw record.
 
-    e2e/scale/flips.py e2e/results/scale-runs/<stamp>/1000 [--from ISO] [--to ISO]
+    python3 -m e2e.scale.flips e2e/results/scale-runs/<stamp>/1000 [--from ISO] [--to ISO]
 
 Without --from/--to the window is the idle window of the record's meta.jsonl. Reads the leader's
 debug lines ("status of NS/NAME written, changed: [...]" and "condition of NS/NAME: TYPE before ->
@@ -16,21 +15,21 @@ after"), and KWOK's log if the record has one ("Patch pod" lines). Prints, as JS
 import argparse
 import collections
 import datetime
-import gzip
 import json
 import os
 import re
 import sys
+
+from e2e.lib import records
+from e2e.scale.analyze import meta as run_meta
 
 CONDITION = re.compile(r"condition of (\S+): (\S+) (.*) -> (.*)$")
 WRITE = re.compile(r"status of (\S+) written, changed: ")
 
 
 def opened(path):
-    for p in (path, path + ".gz"):
-        if os.path.exists(p):
-            return (gzip.open if p.endswith(".gz") else open)(p, "rt", errors="replace")
-    return None
+    """path's record (plain or compressed) opened for reading, or None when the run has none."""
+    return records.open_text(path, errors="replace") if records.exists(path) else None
 
 
 def stamp(line):
@@ -42,13 +41,7 @@ def iso(seconds):
 
 
 def idle_window(d):
-    meta = {}
-    f = opened(os.path.join(d, "meta.jsonl"))
-    if f:
-        with f:
-            for line in f:
-                e = json.loads(line)
-                meta[e["key"]] = e["value"]
+    meta = run_meta(os.path.join(d, "meta.jsonl"))
     if "idleStart" not in meta or "idleEnd" not in meta:
         return None, None
     return iso(float(meta["idleStart"])), iso(float(meta["idleEnd"]))

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Draws the scale benchmark's growth curve from e2e/results/scale.json as a dependency-free SVG:
 memory (the leader's live heap after a full GC, its RSS) and time (cold start to every app Ready,
 restarted replica serving the gate) against the number of apps.
 
-    python3 e2e/scale/plot.py e2e/results/scale.json docs/scale.svg
+    python3 -m e2e.scale.plot e2e/results/scale.json docs/scale.svg
 """
 import json
 import sys
@@ -96,7 +95,7 @@ def svg(data):
 
 def main():
     if len(sys.argv) != 3:
-        sys.exit("usage: plot.py <scale.json> <out.svg>")
+        sys.exit("usage: python3 -m e2e.scale.plot <scale.json> <out.svg>")
     with open(sys.argv[1]) as f:
         data = json.load(f)
     with open(sys.argv[2], "w") as f:

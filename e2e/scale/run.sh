@@ -79,7 +79,7 @@ fi
 KC=$ZDT_RUN/kubeconfig
 k() { "$K8S_BIN/kubectl" --kubeconfig "$KC" "$@"; }
 driver() {
-  python3 "$ROOT/e2e/scale/driver.py" --server "https://127.0.0.1:$APISERVER_PORT" --ca "$PKI/ca.crt" \
+  PYTHONPATH="$ROOT" python3 -m e2e.scale.driver --server "https://127.0.0.1:$APISERVER_PORT" --ca "$PKI/ca.crt" \
     --cert "$PKI/admin.crt" --key "$PKI/admin.key" "$@"
 }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -360,7 +360,7 @@ run_size() {
   # KWOK's log: one line per pod status patch, for e2e/scale/flips.py (what moved the apps' status).
   gzip -c "$LOGS/kwok.log" >"$d/kwok.log.gz"
   stop_all
-  python3 "$ROOT/e2e/scale/flips.py" "$d" >"$d/flips.json" || warn "flips.py failed on $d"
+  PYTHONPATH="$ROOT" python3 -m e2e.scale.flips "$d" >"$d/flips.json" || warn "flips.py failed on $d"
 }
 
 meta "$OUT/run.jsonl" command "\"e2e/scale/run.sh --sizes $SIZES --replicas $REPLICAS --idle $IDLE --churn $CHURN\""
@@ -375,9 +375,9 @@ meta "$OUT/run.jsonl" chartRenderedBy "\"$HELM\""
 meta "$OUT/run.jsonl" startLoad "\"$(load)\""
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
 for n in "${SIZE_LIST[@]}"; do run_size "$n"; done
-python3 "$ROOT/e2e/scale/analyze.py" "$OUT" "$ROOT/e2e/results/scale.json"
+PYTHONPATH="$ROOT" python3 -m e2e.scale.analyze "$OUT" "$ROOT/e2e/results/scale.json"
 # The raw records stay next to the result, compressed (analyze.py reads them either way).
 find "$OUT" -name '*.jsonl' ! -name meta.jsonl ! -name run.jsonl -exec gzip -f {} +
 find "$OUT" \( -name '*.txt' -o -name '*.log' \) -exec gzip -f {} +
-python3 "$ROOT/e2e/scale/plot.py" "$ROOT/e2e/results/scale.json" "$ROOT/docs/scale.svg"
+PYTHONPATH="$ROOT" python3 -m e2e.scale.plot "$ROOT/e2e/results/scale.json" "$ROOT/docs/scale.svg"
 say "results: e2e/results/scale.json, raw records in ${OUT#"$ROOT"/}"

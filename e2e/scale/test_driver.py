@@ -1,16 +1,11 @@
 """The scale driver's list-then-watch against a fake API server (no cluster): every object is handed
 over once from the list and then from the watch, and an await ends when every wanted app is done,
 or reports that the timeout came first."""
-import importlib.util
-import os
 import queue
 import threading
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location("driver", os.path.join(HERE, "driver.py"))
-driver = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(driver)
+from e2e.scale import driver
 
 
 def app(name, ready):

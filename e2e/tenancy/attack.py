@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Tenant B attacks the drain gate while tenant A rolls out (the rollout proof's gate-hostile scenario).
 
 Every attack runs at once, over plain sockets (asyncio), so that thousands of calls can be open

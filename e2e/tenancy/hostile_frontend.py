@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Front ends that answer the operator badly, one port per way (the rollout proof's gate-siege).
 
 A tenant may name a Service of its own namespace as its app's front end (traffic.controller); the

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Where an operator replica spent its CPU during a window: JFR execution samples counted by
 thread group and by the operator's own top frames.
 
     jfr print --json --events jdk.ExecutionSample rec.jfr > rec.json
-    e2e/tenancy/jfr_threads.py rec.json --from 13:38:40 --to 13:39:30 > summary.json
+    python3 -m e2e.tenancy.jfr_threads rec.json --from 13:38:40 --to 13:39:30 > summary.json
 
 Thread names lose their trailing numbers (vert.x-eventloop-thread-1 -> vert.x-eventloop-thread).
 """

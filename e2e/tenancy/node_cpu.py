@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Samples, once a second, the CPU each process of the node used, grouped by command (Java,
 Python and Traefik processes by their first arguments, so the operator, the demo app, the load
 generator and the attack are told apart). One JSON line per second: {"t": ms, "cpu": {name: CPUs}}.
 
-    e2e/tenancy/node_cpu.py out.jsonl &    # stop it with kill
+    python3 -m e2e.tenancy.node_cpu out.jsonl &    # stop it with kill
 """
 import json
 import os

@@ -1,26 +1,15 @@
 """The hostile-tenant criteria can fail, and the attack's summary says what it saw
 (python3 -m unittest discover -s e2e -p 'test_*.py')."""
 import contextlib
-import importlib.util
 import io
 import json
 import os
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def module(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
-
-
-attack = module("zdt_attack", os.path.join(HERE, "attack.py"))
-frontend = module("zdt_hostile_frontend", os.path.join(HERE, "hostile_frontend.py"))
-rollout = module("zdt_rollout_analyze_t", os.path.join(HERE, "..", "rollout", "analyze.py"))
+from e2e.rollout import analyze as rollout
+from e2e.tenancy import attack
+from e2e.tenancy import hostile_frontend as frontend
 
 
 def results(forged=None, flood=None):
@@ -52,20 +41,23 @@ class Summary(unittest.TestCase):
         self.assertFalse(attack.summarize(slow, 1000, 10)["floodBoundedByBudget"])
 
 
+def dump(doc, path):
+    with open(path, "w") as f:
+        json.dump(doc, f)
+
+
 def write_run(tmp, facts, before_threads=60, after_threads=70, heap=200 * 2**20, events=(), apiurl="InvalidSpec"):
     run = os.path.join(tmp, "gate-hostile")
     os.makedirs(run)
-    json.dump({"attacks": results(), "facts": facts}, open(os.path.join(run, "attack.json"), "w"))
+    dump({"attacks": results(), "facts": facts}, os.path.join(run, "attack.json"))
     for name, threads in (("operator-before.json", before_threads), ("operator-after.json", after_threads)):
-        json.dump([{"pod": "10.0.0.1", "metrics": {"jvm_threads_live_threads": threads,
-                                                    'jvm_memory_used_bytes{area="heap",id="G1 Eden Space"}': heap}}],
-                  open(os.path.join(run, name), "w"))
-    json.dump({"items": [{"reason": r} for r in events]}, open(os.path.join(run, "victim-events.json"), "w"))
+        dump([{"pod": "10.0.0.1", "metrics": {"jvm_threads_live_threads": threads,
+                                               'jvm_memory_used_bytes{area="heap",id="G1 Eden Space"}': heap}}], os.path.join(run, name))
+    dump({"items": [{"reason": r} for r in events]}, os.path.join(run, "victim-events.json"))
     if apiurl is not None:
-        json.dump({"status": {"conditions": [{"type": "Degraded", "status": "True", "reason": apiurl,
-                                              "message": "traffic.apiUrl https://10.96.0.1:443 is not on the operator's "
-                                                         "allow-list (empty)"}]}},
-                  open(os.path.join(run, "apiurl-app.json"), "w"))
+        dump({"status": {"conditions": [{"type": "Degraded", "status": "True", "reason": apiurl,
+                                         "message": "traffic.apiUrl https://10.96.0.1:443 is not on the operator's "
+                                                    "allow-list (empty)"}]}}, os.path.join(run, "apiurl-app.json"))
     return run
 
 

@@ -1,10 +1,7 @@
 """jfr_threads.summarize: counts by thread group and the operator's own top frame, inside the window only."""
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import jfr_threads  # noqa: E402
+from e2e.tenancy import jfr_threads
 
 
 def sample(t, thread, *frames):
