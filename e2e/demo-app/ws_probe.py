@@ -9,6 +9,7 @@ the demo app's server side frame by frame (what the JDK client hides) and attack
   ws_probe.py PORT huge              a 1 MiB frame header is closed with 1009, nothing read
   ws_probe.py PORT handshake QUERY   prints the status line of GET /ws?QUERY (400, 503, 101 ...)
   ws_probe.py PORT bighead           an 9 KiB request head: prints the status line (431)
+  ws_probe.py PORT silent SECONDS    handshake, then neither read nor answer anything for SECONDS
   ws_probe.py PORT flood N           opens N connections that send nothing; prints how many the
                                      server closed within 2 s (those past its handshake bound)
 Exit 0 when the check holds, 1 otherwise (with the reason on stderr).
@@ -158,6 +159,10 @@ def main():
         if op != 8 or close_code(p) != want:
             fail("expected close %d, got %d %r" % (want, op, p))
         print("close %d %s" % (want, p[2:].decode()))
+    elif what == "silent":
+        s = upgraded(port)
+        print("open", flush=True)
+        time.sleep(float(arg))
     elif what == "handshake":
         _, _, head = connect(port, arg)
         print(head.split("\r\n", 1)[0])
