@@ -228,5 +228,15 @@ check "log: streams-drained trigger=sigterm ended=3 abandoned=0" \
   grep -q 'event=streams-drained pod=test-pod trigger=sigterm ended=3 abandoned=0' "$work/t.log"
 check "log: stopped with streamsAbandoned=0" grep -q 'event=stopped .*streamsOpened=3 streamsAbandoned=0' "$work/t.log"
 
+# a silent client and a WS_CLOSE_WAIT_MS longer than the shutdown timeout: the timeout wins, the stream is abandoned
+start "$work/u.log" WS_CLOSE_WAIT_MS=20000 SHUTDOWN_TIMEOUT_SECONDS=1 || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+WS=$(sed -n 's/.*event=ready.* wsPort=\([0-9]*\).*/\1/p' "$work/u.log")
+probe "$WS" silent 10 >"$work/silent" 2>&1 & silent=$!
+for _ in $(seq 1 100); do grep -q open "$work/silent" && break; sleep 0.05; done
+t0=$(now_ms); kill -TERM "$PID"; wait_exit "$PID" 10; dt=$(($(now_ms) - t0))
+kill "$silent" 2>/dev/null; wait "$silent" 2>/dev/null
+check "SHUTDOWN_TIMEOUT_SECONDS=1 bounds the streams' drain too (took $dt ms, rc $RC)" [ "$RC" = 0 -a "$dt" -ge 900 -a "$dt" -lt 2500 ]
+check "log: the silent stream is abandoned" grep -q 'event=streams-drained .*ended=1 abandoned=1' "$work/u.log"
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -145,8 +145,16 @@ final class StreamHub {
             sleepQuietly(5);
         }
         Stream[] left = open.toArray(new Stream[0]);
-        for (Stream s : left) {
-            s.abort();
+        if (left.length > 0) {
+            // On a thread of its own: closing an exchange whose writer is stuck on a client that reads
+            // nothing can block too, and the caller (the SIGTERM hook) must still reach its exit.
+            Thread aborter = new Thread(() -> {
+                for (Stream s : left) {
+                    s.abort();
+                }
+            }, "stream-abort");
+            aborter.setDaemon(true);
+            aborter.start();
         }
         log.accept("streams-drained", "trigger=" + trigger + " ended=" + toEnd.length + " abandoned=" + left.length
                 + " drainMs=" + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
