@@ -162,6 +162,8 @@ curl -sN --max-time 0.5 -H 'Last-Event-ID: 41' "$base/sse?intervalMs=20" >"$work
 check "SSE resumes after Last-Event-ID: 41 at 42" [ "$(ids "$work/sse2" | cut -d' ' -f1)" = 42 ]
 check "SSE from=x is 400 with a message" \
   [ "$(curl -s -w ' %{http_code}' "$base/sse?from=x")" = "from must be an integer between 1 and 4503599627370496"$'\n'" 400" ]
+check "SSE by HEAD or POST is 405" \
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -I "$base/sse")$(curl -s -o /dev/null -w '%{http_code}' -d x "$base/sse")" = 405405 ]
 check "SSE intervalMs=1 is 400 (a stream is no flood)" [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/sse?intervalMs=1")" = 400 ]
 check "WebSocket: hello, then 20 numbered messages from from=7, close 1000 echoed" qprobe "$WS" stream 20
 check "WebSocket: a ping is answered with its payload" qprobe "$WS" ping

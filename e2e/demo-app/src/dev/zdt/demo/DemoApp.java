@@ -188,6 +188,11 @@ public final class DemoApp {
 
     /** Starts an SSE stream; false when it was answered at once (400, 503). */
     private boolean sse(HttpExchange ex) {
+        if (!"GET".equals(ex.getRequestMethod())) {
+            ex.getResponseHeaders().set("Allow", "GET");
+            respond(ex, 405, "only GET\n", "text/plain");
+            return false;
+        }
         long[] p;
         try {
             p = streams.params(ex.getRequestURI().getRawQuery(), ex.getRequestHeaders().getFirst("Last-Event-ID"));
