@@ -148,7 +148,7 @@ check "log reports the abandoned request" grep -q 'event=stopped .*abandoned=1 .
 # --- 5. streams: SSE and WebSocket, their bounds, and /drain-streams --------------------------------
 probe() { python3 "$here/ws_probe.py" "$@"; }
 qprobe() { probe "$@" >/dev/null; } # for check: its reason goes to stderr when it fails
-start "$work/s.log" MAX_STREAMS=4 DRAIN_STREAMS_TOKEN=s3cret || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+start "$work/s.log" WARMUP_REQUESTS=0 MAX_STREAMS=4 DRAIN_STREAMS_TOKEN=s3cret || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 base=http://127.0.0.1:$PORT
 WS=$(sed -n 's/.*event=ready.* wsPort=\([0-9]*\).*/\1/p' "$work/s.log")
 ids() { sed -n 's/^id: //p' "$1" | tr '\n' ' '; } # the event ids of an SSE capture
@@ -215,7 +215,7 @@ check "log: streams-drained after every stream-close" \
 kill -TERM "$PID"; wait_exit "$PID" 10
 
 # --- 6. SIGTERM ends the streams; a client that never answers the close holds the pod WS_CLOSE_WAIT_MS -----
-start "$work/t.log" WS_CLOSE_WAIT_MS=500 || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+start "$work/t.log" WARMUP_REQUESTS=0 WS_CLOSE_WAIT_MS=500 || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 WS=$(sed -n 's/.*event=ready.* wsPort=\([0-9]*\).*/\1/p' "$work/t.log")
 probe "$WS" expect-close 1001 >"$work/ws.close" 2>&1 & wsp=$!
 probe "$WS" silent 10 >"$work/silent" 2>&1 & silent=$!
@@ -231,7 +231,7 @@ check "log: streams-drained trigger=sigterm ended=3 abandoned=0" \
 check "log: stopped with streamsAbandoned=0" grep -q 'event=stopped .*streamsOpened=3 streamsAbandoned=0' "$work/t.log"
 
 # a silent client and a WS_CLOSE_WAIT_MS longer than the shutdown timeout: the timeout wins, the stream is abandoned
-start "$work/u.log" WS_CLOSE_WAIT_MS=20000 SHUTDOWN_TIMEOUT_SECONDS=1 || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+start "$work/u.log" WARMUP_REQUESTS=0 WS_CLOSE_WAIT_MS=20000 SHUTDOWN_TIMEOUT_SECONDS=1 || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 WS=$(sed -n 's/.*event=ready.* wsPort=\([0-9]*\).*/\1/p' "$work/u.log")
 probe "$WS" silent 10 >"$work/silent" 2>&1 & silent=$!
 for _ in $(seq 1 100); do grep -q open "$work/silent" && break; sleep 0.05; done
