@@ -52,7 +52,9 @@ public final class StreamGen {
     static final String USAGE = String.join("\n",
             "usage: loadgen streams [--ws-url ws://HOST:PORT/ws --ws N] [--sse-url http://HOST:PORT/sse --sse N]",
             "         [--host-header H] [--duration 60s] [--until-file F] [--interval-ms MS] [--resume true]",
-            "         [--connect-timeout 5s] [--idle-timeout 5s] [--retry-delay 100ms] [--out F.jsonl] [--summary F.json]");
+            "         [--connect-timeout 5s] [--idle-timeout 5s] [--retry-delay 100ms] [--out F.jsonl] [--summary F.json]",
+            "Keeps the streams open, reconnects each one when it closes and resumes after its last message;",
+            "--out: one JSON line per connection, --summary: totals (stdout without it). See e2e/loadgen/README.md.");
 
     static final Pattern SEQ = Pattern.compile("\"seq\":(\\d+)");
     static final Pattern POD = Pattern.compile("\"pod\":\"([^\"]*)\"");
