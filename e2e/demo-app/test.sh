@@ -146,7 +146,7 @@ check "SHUTDOWN_TIMEOUT_SECONDS=1 ends the drain after ~1 s (took $dt ms, rc $RC
 check "log reports the abandoned request" grep -q 'event=stopped .*abandoned=1 .*reason=timeout' "$work/c.log"
 
 # --- 5. streams: SSE and WebSocket, their bounds, and /drain-streams --------------------------------
-probe() { python3 "$here/ws_probe.py" "$@"; }
+probe() { PYTHONPATH="$here/../.." python3 -m e2e.loadgen.ws_probe "$@"; }
 qprobe() { probe "$@" >/dev/null; } # for check: its reason goes to stderr when it fails
 start "$work/s.log" WARMUP_REQUESTS=0 MAX_STREAMS=4 DRAIN_STREAMS_TOKEN=s3cret || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 base=http://127.0.0.1:$PORT

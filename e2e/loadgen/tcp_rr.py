@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A tiny round-robin TCP front end for the stream tests (loopback only, standard library).
 
-  tcp_rr.py BACKEND_PORT [BACKEND_PORT...]
+  python3 -m e2e.loadgen.tcp_rr BACKEND_PORT [BACKEND_PORT...]
 
 Listens on a free 127.0.0.1 port (printed on stdout as "port=N", then flushed), and gives each new
 connection to the next backend in turn; a backend that refuses the connection is skipped, as a front

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Tests `loadgen streams` against two demo apps behind a round-robin front end (tcp_rr.py), on
+# Tests `loadgen streams` against two demo apps behind a round-robin front end (e2e.loadgen.tcp_rr), on
 # loopback: a SIGTERM to one app ends its WebSockets with 1001 and its SSE streams with the end event,
 # the client counts them clean and resumes on the other app without a lost or repeated message; a
 # SIGKILL is counted abnormal; without resume the repeats are counted, and a gap is counted lost
-# (fake_server.py). About 30 s. Run by test.sh, or alone.
+# (e2e.loadgen.fake_server). About 30 s. Run by test.sh, or alone.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 demo=$here/../demo-app
@@ -38,7 +38,7 @@ start_demo() { # start_demo <name>: sets PID, PORT, WSPORT
 }
 start_rr() { # start_rr <name> <backend ports...>: sets RR (its port)
   local name=$1; shift
-  python3 "$here/tcp_rr.py" "$@" >"$work/$name.port" 2>"$work/$name.err" &
+  PYTHONPATH="$here/../.." python3 -m e2e.loadgen.tcp_rr "$@" >"$work/$name.port" 2>"$work/$name.err" &
   pids+=("$!"); RR=
   for _ in $(seq 1 100); do
     RR=$(sed -n 's/^port=//p' "$work/$name.port" 2>/dev/null); [[ -n $RR ]] && return 0; sleep 0.05
@@ -147,8 +147,8 @@ check "--resume false: streams restart at 1 and the repeats are duplicated ($(j 
   [ "$(j "$work/noresume.json" 's["totals"]["duplicated"] > 0 and s["totals"]["abnormal"] == 0')" = True ]
 kill -TERM "$B"; wait_exit "$B" 10
 
-# --- 4. a gap is lost, a response without the end event is eof (fake_server.py) ---------------------------
-python3 "$here/fake_server.py" 0 >"$work/fake.port" 2>/dev/null &
+# --- 4. a gap is lost, a response without the end event is eof (fake_server) ---------------------------------
+PYTHONPATH="$here/../.." python3 -m e2e.loadgen.fake_server 0 >"$work/fake.port" 2>/dev/null &
 pids+=("$!")
 for _ in $(seq 1 100); do fp=$(sed -n 's/^port=//p' "$work/fake.port"); [[ -n $fp ]] && break; sleep 0.05; done
 "$here/loadgen" streams --sse-url "http://127.0.0.1:$fp/sse-gap" --duration 1s --out "$work/gap.jsonl" \

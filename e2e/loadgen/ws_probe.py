@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
-"""A WebSocket client written from RFC 6455 with the standard library only, for test.sh: it checks
-the demo app's server side frame by frame (what the JDK client hides) and attacks it.
+"""A WebSocket client written from RFC 6455 with the standard library only, for the demo app's test.sh:
+it checks the app's server side frame by frame (what the JDK client hides) and attacks it.
+Run as python3 -m e2e.loadgen.ws_probe PORT CHECK [ARG]:
 
-  ws_probe.py PORT stream N          handshake, N messages in order, then close 1000 and its echo
-  ws_probe.py PORT expect-close CODE handshake, wait for a close frame with CODE (the drain: 1001)
-  ws_probe.py PORT ping              a ping is answered by a pong with the same payload
-  ws_probe.py PORT unmasked          an unmasked frame is closed with 1002
-  ws_probe.py PORT huge              a 1 MiB frame header is closed with 1009, nothing read
-  ws_probe.py PORT handshake QUERY   prints the status line of GET /ws?QUERY (400, 503, 101 ...)
-  ws_probe.py PORT bighead           an 9 KiB request head: prints the status line (431)
-  ws_probe.py PORT silent SECONDS    handshake, then neither read nor answer anything for SECONDS
-  ws_probe.py PORT flood N           opens N connections that send nothing; prints how many the
-                                     server closed within 2 s (those past its handshake bound)
+  PORT stream N          handshake, N messages in order, then close 1000 and its echo
+  PORT expect-close CODE handshake, wait for a close frame with CODE (the drain: 1001)
+  PORT ping              a ping is answered by a pong with the same payload
+  PORT unmasked          an unmasked frame is closed with 1002
+  PORT huge              a 1 MiB frame header is closed with 1009, nothing read
+  PORT handshake QUERY   prints the status line of GET /ws?QUERY (400, 503, 101 ...)
+  PORT bighead           a 9 KiB request head: prints the status line (431)
+  PORT silent SECONDS    handshake, then neither read nor answer anything for SECONDS
+  PORT flood N           opens N connections that send nothing; prints how many the
+                         server closed within 2 s (those past its handshake bound)
 Exit 0 when the check holds, 1 otherwise (with the reason on stderr).
 """
 import base64
