@@ -5,6 +5,8 @@ Prints "port=N" once it listens (port 0: the kernel chooses).
   /wrong     200 "hello\\n" (what a default backend or a misrouted request could answer)
   /mismatch  200 "pod=fake-a version=v2\\n" with X-Pod: fake-b (body and header disagree)
   /chunked   200 "pod=fake-c version=v3\\n" in three chunks, no X-Pod/X-Version headers
+  /sse-gap   an SSE stream as the demo app's /sse, but it skips seq 3 and ends the response after
+             seq 5 without the end event (the stream client must count 1 lost and close kind eof)
 """
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +17,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = self.path.split("?")[0]
+        if path == "/sse-gap":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            events = [b'event: hello\ndata: {"hello":true,"pod":"fake-s"}\n\n']
+            events += [b'id: %d\ndata: {"seq":%d,"pod":"fake-s"}\n\n' % (n, n) for n in (1, 2, 4, 5)]
+            for e in events:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(e), e))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if path == "/chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")

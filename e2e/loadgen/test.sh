@@ -2,7 +2,8 @@
 # Tests the load generator against the demo app on loopback: exact counts, no failures when all is
 # well, failures classified as refused/reset when the server dies under load, 2xx answers with the
 # wrong body counted as bad_body (against fake_server.py), and the two latencies telling a stall of
-# the load generator (latency from the schedule) from a stall of the server (both latencies).
+# the load generator (latency from the schedule) from a stall of the server (both latencies); then
+# test-streams.sh (the streams mode).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 demo=$here/../demo-app
@@ -25,7 +26,7 @@ kinds_of_failures() { tail -n +2 "$1" | cut -d, -f5 | grep -v '^none$' | sort -u
 
 start_demo() { # sets PID and PORT; PORT=0 lets the kernel choose, the app logs it
   local log=$1; shift
-  env PORT=0 BIND_ADDRESS=127.0.0.1 POD_NAME=test-pod "$@" java -jar "$demo/target/demo-app.jar" >"$log" 2>&1 &
+  env PORT=0 WS_PORT=0 BIND_ADDRESS=127.0.0.1 POD_NAME=test-pod "$@" java -jar "$demo/target/demo-app.jar" >"$log" 2>&1 &
   PID=$!; pids+=("$PID"); PORT=
   for _ in $(seq 1 100); do
     PORT=$(sed -n 's/.*event=ready.* port=\([0-9]*\).*/\1/p' "$log" 2>/dev/null)
@@ -177,6 +178,12 @@ check "kill -9: the summary agrees with the CSV" \
 loadgen --url "$url" --rate 50 --duration 1s --out "$work/g.csv" --summary "$work/g.json"
 check "closed port: every request 'refused'" \
   [ "$(kinds_of_failures "$work/g.csv")" = "refused " -a "$(json_num "$work/g.json" failed)" = 50 ]
+
+# --- 9. long-lived streams (loadgen streams, test-streams.sh) -----------------------------------------
+out=$("$here/test-streams.sh" 2>&1)
+grep -v '^[0-9]* passed, [0-9]* failed$' <<<"$out"
+read -r sp sf < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' <<<"$out")
+passed=$((passed + ${sp:-0})) failed=$((failed + ${sf:-1}))
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

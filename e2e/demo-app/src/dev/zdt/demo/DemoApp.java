@@ -43,6 +43,11 @@ public final class DemoApp {
     private final long defaultDelayMs;
     private final int shutdownTimeoutSeconds;
     private final long startupDelayMs;
+    private final int wsPort;
+    private final long wsCloseWaitMs;
+    private final byte[] drainStreamsToken;
+    private final StreamHub streams;
+    private WsServer wsServer;
 
     private volatile boolean draining;
     // False until the warm-up is done: /healthz answers 503 "warming" meanwhile.
@@ -70,6 +75,20 @@ public final class DemoApp {
         this.shutdownTimeoutSeconds = intEnv("SHUTDOWN_TIMEOUT_SECONDS", 30);
         this.startupDelayMs = intEnv("STARTUP_DELAY_MS", 0);
         this.warmupRequests = intEnv("WARMUP_REQUESTS", 500);
+        this.wsPort = intEnv("WS_PORT", 8081);
+        this.wsCloseWaitMs = intEnv("WS_CLOSE_WAIT_MS", 2000);
+        String token = System.getenv("DRAIN_STREAMS_TOKEN");
+        this.drainStreamsToken = token == null || token.isBlank() ? null : token.trim().getBytes(StandardCharsets.UTF_8);
+        int interval = intEnv("STREAM_INTERVAL_MS", 100);
+        if (interval < StreamHub.MIN_INTERVAL_MS || interval > StreamHub.MAX_INTERVAL_MS) {
+            throw new IllegalArgumentException("STREAM_INTERVAL_MS must be between " + StreamHub.MIN_INTERVAL_MS
+                    + " and " + StreamHub.MAX_INTERVAL_MS + ", got " + interval);
+        }
+        int maxStreams = intEnv("MAX_STREAMS", 1000);
+        if (maxStreams < 0 || wsCloseWaitMs < 0 || wsPort < -1 || wsPort > 65535) {
+            throw new IllegalArgumentException("MAX_STREAMS and WS_CLOSE_WAIT_MS must be >= 0, WS_PORT -1..65535");
+        }
+        this.streams = new StreamHub(pod, version, interval, maxStreams, this::log);
     }
 
     public static void main(String[] args) throws Exception {
@@ -86,7 +105,8 @@ public final class DemoApp {
 
     void run() throws Exception {
         log("start", "version=" + version + " threads=" + threads
-                + " shutdownTimeoutSeconds=" + shutdownTimeoutSeconds);
+                + " shutdownTimeoutSeconds=" + shutdownTimeoutSeconds + " streamIntervalMs=" + streams.defaultIntervalMs
+                + " maxStreams=" + streams.maxStreams);
         // Registered before the server exists so a SIGTERM during a slow start still exits cleanly.
         Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "sigterm"));
         if (startupDelayMs > 0) {
@@ -103,6 +123,10 @@ public final class DemoApp {
         server.createContext("/", this::route);
         server.setExecutor(pool);
         server.start();
+        if (wsPort >= 0) {
+            wsServer = new WsServer(streams, bindAddress, wsPort, backlog, wsCloseWaitMs, this::log);
+            wsServer.start();
+        }
         // A fresh JVM answers its first few hundred requests from interpreted code: on a small node
         // where another pod is starting too, that took 1-5 s per request (the rollout benchmark's
         // new pods, in their first seconds of traffic). Production JVM services warm up before they
@@ -111,7 +135,8 @@ public final class DemoApp {
         long warmStart = System.nanoTime();
         int warmed = warmUp(server.getAddress().getPort());
         warm = true;
-        log("ready", "port=" + server.getAddress().getPort() + " bind=" + bindAddress + " warmupRequests=" + warmed
+        log("ready", "port=" + server.getAddress().getPort() + " bind=" + bindAddress
+                + " wsPort=" + (wsServer == null ? "off" : String.valueOf(wsServer.port())) + " warmupRequests=" + warmed
                 + " warmupMs=" + (System.nanoTime() - warmStart) / 1_000_000);
         // The main thread stays alive on purpose: only the shutdown hook ends the process.
         new java.util.concurrent.CountDownLatch(1).await();
@@ -141,7 +166,15 @@ public final class DemoApp {
                     respond(ex, 200, "{\"served\":" + served.get() + ",\"inFlight\":" + appInFlight.get()
                             + ",\"servedAfterSigterm\":" + servedAfterSigterm.get()
                             + ",\"draining\":" + draining + ",\"pod\":\"" + pod + "\",\"version\":\""
-                            + version + "\"}\n", "application/json");
+                            + version + "\",\"streams\":" + streams.statsJson() + "}\n", "application/json");
+                    break;
+                case "/sse":
+                    if (sse(ex)) {
+                        return; // the stream's thread answers and does the bookkeeping
+                    }
+                    break;
+                case "/drain-streams":
+                    drainStreams(ex);
                     break;
                 default:
                     respond(ex, 404, "not found\n", "text/plain");
@@ -151,6 +184,62 @@ public final class DemoApp {
             allInFlight.decrementAndGet();
             throw e;
         }
+    }
+
+    /** Starts an SSE stream; false when it was answered at once (400, 503). */
+    private boolean sse(HttpExchange ex) {
+        if (!"GET".equals(ex.getRequestMethod())) {
+            ex.getResponseHeaders().set("Allow", "GET");
+            respond(ex, 405, "only GET\n", "text/plain");
+            return false;
+        }
+        long[] p;
+        try {
+            p = streams.params(ex.getRequestURI().getRawQuery(), ex.getRequestHeaders().getFirst("Last-Event-ID"));
+        } catch (IllegalArgumentException e) {
+            respond(ex, 400, e.getMessage() + "\n", "text/plain");
+            return false;
+        }
+        SseStream s = new SseStream(streams, ex, p[0], p[1], allInFlight::decrementAndGet);
+        String refusal = streams.admit(s);
+        if (refusal != null) {
+            // Draining or full: the client should go to another pod, now.
+            ex.getResponseHeaders().set("Retry-After", "0");
+            respond(ex, 503, refusal, "text/plain");
+            return false;
+        }
+        try {
+            s.open();
+        } catch (IOException e) {
+            streams.closed(s, "client", 0, p[0] - 1, s.openNanos);
+            ex.close();
+            return false;
+        }
+        streams.logOpen(s, p[0], p[1], String.valueOf(ex.getRemoteAddress()));
+        Thread t = new Thread(s, "sse-" + s.id());
+        t.setDaemon(true);
+        t.start();
+        return true;
+    }
+
+    /**
+     * GET /drain-streams: the drain signal without SIGTERM (a preStop hook or the drain helper calls
+     * it once no new connection can reach the pod). Ends every stream cleanly, refuses new ones, and
+     * answers when all are closed (or SHUTDOWN_TIMEOUT_SECONDS passed). Plain requests are still served.
+     */
+    private void drainStreams(HttpExchange ex) {
+        if (drainStreamsToken != null) {
+            String given = ex.getRequestHeaders().getFirst("X-Drain-Token");
+            if (given == null || !java.security.MessageDigest.isEqual(drainStreamsToken,
+                    given.trim().getBytes(StandardCharsets.UTF_8))) {
+                log("drain-streams-refused", "remote=" + ex.getRemoteAddress());
+                respond(ex, 403, "X-Drain-Token missing or wrong (DRAIN_STREAMS_TOKEN is set)\n", "text/plain");
+                return;
+            }
+        }
+        int ended = streams.openCount();
+        int left = streams.drain("endpoint", System.nanoTime() + TimeUnit.SECONDS.toNanos(shutdownTimeoutSeconds));
+        respond(ex, 200, "{\"ended\":" + ended + ",\"abandoned\":" + left + "}\n", "application/json");
     }
 
     private void root(HttpExchange ex) {
@@ -292,8 +381,14 @@ public final class DemoApp {
         Thread stopper = new Thread(() -> server.stop(shutdownTimeoutSeconds), "http-stop");
         stopper.setDaemon(true);
         stopper.start();
+        if (wsServer != null) {
+            wsServer.stopAccepting();
+        }
 
         long deadline = t0 + TimeUnit.SECONDS.toNanos(shutdownTimeoutSeconds);
+        // Streams never end by themselves: say goodbye on each (SSE end event, WebSocket close 1001)
+        // so their clients reconnect elsewhere and the SSE exchanges leave the in-flight count.
+        int streamsLeft = streams.drain("sigterm", deadline);
         long nextReport = System.nanoTime();
         int n;
         while ((n = allInFlight.get()) > 0 && System.nanoTime() < deadline) {
@@ -308,7 +403,8 @@ public final class DemoApp {
         server.stop(0);
         long drainMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         log("stopped", "served=" + served.get() + " servedAfterSigterm=" + servedAfterSigterm.get()
-                + " abandoned=" + n + " drainMs=" + drainMs + (n > 0 ? " reason=timeout" : ""));
+                + " abandoned=" + n + " streamsOpened=" + streams.opened.get() + " streamsAbandoned=" + streamsLeft
+                + " drainMs=" + drainMs + (n > 0 ? " reason=timeout" : ""));
         log("exit", "code=0");
         halt();
     }

@@ -28,7 +28,8 @@ final class Config {
             "                         pod and version are recorded. Default: the demo app's answer,",
             "                         " + DEMO_BODY_REGEX + " ; 'none' or '' checks nothing",
             "  --out PATH             per-request CSV: " + LoadGen.CSV_HEADER,
-            "  --summary PATH         JSON summary with per-second buckets");
+            "  --summary PATH         JSON summary with per-second buckets",
+            "java -jar loadgen.jar streams --help: long-lived WebSocket and SSE streams instead of requests");
 
     String url;
     String connectHost;

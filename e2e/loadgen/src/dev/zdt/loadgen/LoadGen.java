@@ -82,6 +82,11 @@ public final class LoadGen {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("streams")) {
+            // Long-lived streams (WebSocket, SSE) instead of requests: see StreamGen.
+            StreamGen.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         Config cfg;
         try {
             cfg = Config.parse(args);
