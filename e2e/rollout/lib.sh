@@ -392,18 +392,59 @@ wait_done() {
 # --- gate-hostile: tenant B attacks the gate while tenant A rolls out ---------------------------
 HOSTILE_NS=bench-hostile-b
 
+# tenant_namespace <ns> <pod...>: the namespace new and empty. An earlier run that stopped
+# half-way leaves its decoys' finalizer, which would hold the namespace's deletion forever.
+tenant_namespace() {
+  local ns=$1 p
+  shift
+  for p in "$@"; do
+    kubectl -n "$ns" patch pod "$p" --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null 2>&1 || true
+  done
+  kubectl delete namespace "$ns" --ignore-not-found --wait=true --timeout=120s >/dev/null
+  kubectl create namespace "$ns" >/dev/null
+}
+
+# decoy_pod <ns> <name>: a pod of the tenant's app b, labelled as managed, with a hold annotation
+# of 2^31 - 1, bound to a node that does not exist and kept by a finalizer once deleted.
+decoy_pod() {
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $2
+  namespace: $1
+  labels: {zdt.dev/app: b, app.kubernetes.io/managed-by: zdt-operator}
+  annotations: {zdt.dev/hold-seconds: "2147483647"}
+  finalizers: [zdt.dev/hostile-test]
+spec:
+  nodeName: no-such-node
+  containers: [{name: c, image: localhost/demo-app:dev}]
+YAML
+}
+
+# decoy_token <ns> <pod>: the tenant's credential is what any of its pods has: a token bound to
+# the pod, for the gate's audience, as the kubelet would mount it (the tenant needs only create on
+# serviceaccounts/token).
+decoy_token() {
+  local uid i token=""
+  uid=$(kubectl -n "$1" get pod "$2" -o jsonpath='{.metadata.uid}')
+  for i in $(seq 1 30); do
+    token=$(kubectl -n "$1" create token default --audience zdt.dev/gate --duration 10m \
+      --bound-object-kind Pod --bound-object-name "$2" --bound-object-uid "$uid" 2>/dev/null || true)
+    [[ -n $token ]] && break
+    sleep 1 # the namespace's default ServiceAccount is made a moment after the namespace
+  done
+  [[ -n $token ]] || die "no token could be made for $1/$2"
+  echo "$token"
+}
+
 # Tenant B's own app (no pods of its own) and a decoy pod of B's, labelled as a
 # managed pod of that app with a hold annotation of 2^31 - 1, bound to a node that does not exist,
 # kept terminating by a finalizer and offered as ready by an EndpointSlice B wrote. The
 # operator's heap and threads are read before.
 hostile_prepare() {
   local dir=$1
-  # An earlier run that stopped half-way leaves the decoy's finalizer, which would hold the
-  # namespace's deletion forever.
-  kubectl -n "$HOSTILE_NS" patch pod decoy --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' \
-    >/dev/null 2>&1 || true
-  kubectl delete namespace "$HOSTILE_NS" --ignore-not-found --wait=true --timeout=120s >/dev/null
-  kubectl create namespace "$HOSTILE_NS" >/dev/null
+  tenant_namespace "$HOSTILE_NS" decoy
   kubectl apply -f - >/dev/null <<YAML
 apiVersion: zdt.dev/v1alpha1
 kind: ZeroDowntimeApp
@@ -417,30 +458,8 @@ $(container v1 "      ")
   traffic: {provider: generic, propagationSeconds: 5, verify: endpoints}
   drain: {mode: gate, maxRequestSeconds: 5, shutdownSeconds: 3}
 YAML
-  kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata:
-  name: decoy
-  namespace: $HOSTILE_NS
-  labels: {zdt.dev/app: b, app.kubernetes.io/managed-by: zdt-operator}
-  annotations: {zdt.dev/hold-seconds: "2147483647"}
-  finalizers: [zdt.dev/hostile-test]
-spec:
-  nodeName: no-such-node
-  containers: [{name: c, image: localhost/demo-app:dev}]
-YAML
-  # B's credential is what any of its pods has: a token bound to the decoy pod, for the gate's
-  # audience, as the kubelet would mount it (B needs only create on serviceaccounts/token).
-  local uid i
-  uid=$(kubectl -n "$HOSTILE_NS" get pod decoy -o jsonpath='{.metadata.uid}')
-  for i in $(seq 1 30); do
-    HOSTILE_TOKEN=$(kubectl -n "$HOSTILE_NS" create token default --audience zdt.dev/gate --duration 10m \
-      --bound-object-kind Pod --bound-object-name decoy --bound-object-uid "$uid" 2>/dev/null || true)
-    [[ -n $HOSTILE_TOKEN ]] && break
-    sleep 1 # the namespace's default ServiceAccount is made a moment after the namespace
-  done
-  [[ -n $HOSTILE_TOKEN ]] || die "gate-hostile: no token could be made for tenant B's decoy pod"
+  decoy_pod "$HOSTILE_NS" decoy
+  HOSTILE_TOKEN=$(decoy_token "$HOSTILE_NS" decoy)
   # B keeps its decoy "in rotation" with an EndpointSlice of its own (a tenant may write those in
   # its namespace), so that the gate holds B's calls to B's bound instead of releasing them at once.
   kubectl apply -f - >/dev/null <<YAML
@@ -525,7 +544,7 @@ SIEGE_REPLAYED=""
 SIEGE_FRONTEND_PID=""
 
 siege_prepare() {
-  local dir=$1 k ns fe_mode modes=(huge endless slow malformed redirect) uid token p
+  local dir=$1 k ns fe_mode modes=(huge endless slow malformed redirect) token p
   SIEGE_SOURCES=()
   for k in $(seq 1 $((SIEGE_TENANTS + 2))); do
     ip addr replace "10.244.200.$k/32" dev zdt0
@@ -539,11 +558,7 @@ siege_prepare() {
   SIEGE_FLOODERS=()
   for k in $(seq 1 "$SIEGE_TENANTS"); do
     ns=zdt-siege-$k fe_mode=${modes[k - 1]}
-    for p in decoy-1 decoy-2 gone; do
-      kubectl -n "$ns" patch pod "$p" --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null 2>&1 || true
-    done
-    kubectl delete namespace "$ns" --ignore-not-found --wait=true --timeout=120s >/dev/null
-    kubectl create namespace "$ns" >/dev/null
+    tenant_namespace "$ns" decoy-1 decoy-2 gone
     kubectl label namespace "$ns" pod-security.kubernetes.io/enforce=baseline >/dev/null
     kubectl apply -f - >/dev/null <<YAML
 apiVersion: zdt.dev/v1alpha1
@@ -600,28 +615,8 @@ endpoints:
   conditions: {ready: true, serving: true, terminating: false}
 YAML
     for p in decoy-1 decoy-2 $( ((k == 1)) && echo gone); do
-      kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $p
-  namespace: $ns
-  labels: {zdt.dev/app: b, app.kubernetes.io/managed-by: zdt-operator}
-  annotations: {zdt.dev/hold-seconds: "2147483647"}
-  finalizers: [zdt.dev/hostile-test]
-spec:
-  nodeName: no-such-node
-  containers: [{name: c, image: localhost/demo-app:dev}]
-YAML
-      uid=$(kubectl -n "$ns" get pod "$p" -o jsonpath='{.metadata.uid}')
-      token=""
-      for i in $(seq 1 30); do
-        token=$(kubectl -n "$ns" create token default --audience zdt.dev/gate --duration 10m \
-          --bound-object-kind Pod --bound-object-name "$p" --bound-object-uid "$uid" 2>/dev/null || true)
-        [[ -n $token ]] && break
-        sleep 1
-      done
-      [[ -n $token ]] || die "gate-siege: no token for $ns/$p"
+      decoy_pod "$ns" "$p"
+      token=$(decoy_token "$ns" "$p")
       if [[ $p == gone ]]; then
         SIEGE_REPLAYED="$ns/b/gone=$token"
         kubectl -n "$ns" patch pod gone --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null
