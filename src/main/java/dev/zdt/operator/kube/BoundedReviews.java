@@ -96,6 +96,9 @@ public final class BoundedReviews<V extends BoundedReviews.Outcome> {
     private final AtomicInteger pending = new AtomicInteger();
 
     public BoundedReviews(Reviewer<V> reviewer, InstantSource clock, Bounds bounds, String threadName) {
+        if (bounds.maxReviews() < 1) {
+            throw new IllegalArgumentException(bounds.settings() + ".max-reviews must be at least 1, not " + bounds.maxReviews());
+        }
         this.reviewer = reviewer;
         this.clock = clock;
         this.bounds = bounds;
