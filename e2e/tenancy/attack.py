@@ -64,17 +64,29 @@ async def attack(name, host, port, calls, concurrency, timeout):
             "tookSeconds": round(time.monotonic() - t0, 3)}
 
 
-def in_flight(urls, stop, seen):
-    """Polls each operator replica's zdt_gate_holds_in_flight until stop is set; keeps the highest."""
+def holds_in_flight(url, token=None):
+    """One read of a replica's zdt_gate_holds_in_flight; the operator answers /q/metrics only to a
+    bearer token whose user may read it (401/403 otherwise, raised here as an HTTPError)."""
     import urllib.request
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer " + token} if token else {})
+    for line in urllib.request.urlopen(request, timeout=2).read().decode().splitlines():
+        if line.startswith("zdt_gate_holds_in_flight"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def in_flight(urls, stop, seen, token=None, failed=None):
+    """Polls each operator replica's zdt_gate_holds_in_flight until stop is set; keeps the highest,
+    and counts the polls that failed per replica in `failed` (a refused token shows there)."""
     while not stop.is_set():
         for u in urls:
             try:
-                for line in urllib.request.urlopen(u, timeout=2).read().decode().splitlines():
-                    if line.startswith("zdt_gate_holds_in_flight"):
-                        seen[u] = max(seen.get(u, 0), float(line.rsplit(" ", 1)[1]))
-            except Exception:  # noqa: BLE001 - a missed poll only loses a sample
-                pass
+                v = holds_in_flight(u, token)
+                if v is not None:
+                    seen[u] = max(seen.get(u, 0), v)
+            except Exception:  # noqa: BLE001 - a missed poll only loses a sample, and is counted
+                if failed is not None:
+                    failed[u] = failed.get(u, 0) + 1
         stop.wait(0.2)
 
 
@@ -109,6 +121,8 @@ def main():
     ap.add_argument("--limit", type=int, default=1000, help="the gate's per-namespace limit")
     ap.add_argument("--budget", type=float, required=True, help="tenant B's hold, seconds")
     ap.add_argument("--metrics", action="append", default=[], help="an operator replica's /q/metrics URL")
+    ap.add_argument("--metrics-token-file", help="a file holding the bearer token sent to --metrics (a ServiceAccount "
+                    "bound to <release>-metrics-reader; e2e/lib/metrics.sh)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     host, port = a.gate.rsplit(":", 1)
@@ -127,8 +141,12 @@ def main():
             attack("flood", host, port, flood, a.flood, a.budget + 30))
 
     import threading
-    stop, seen = threading.Event(), {}
-    poller = threading.Thread(target=in_flight, args=(a.metrics, stop, seen), daemon=True)
+    stop, seen, failed = threading.Event(), {}, {}
+    token = None
+    if a.metrics_token_file:
+        with open(a.metrics_token_file) as fh:
+            token = fh.read().strip()
+    poller = threading.Thread(target=in_flight, args=(a.metrics, stop, seen, token, failed), daemon=True)
     poller.start()
     started = time.time()
     f, fl = asyncio.run(both())
@@ -137,6 +155,7 @@ def main():
     results = {"forged": f, "flood": fl}
     peak = max(seen.values()) if seen else None
     out = {"startedAtMs": int(started * 1000), "attacks": results, "inFlightMaxByReplica": seen,
+           "metricsPollsFailedByReplica": failed,
            "facts": summarize(results, a.limit, a.budget, peak), "limit": a.limit, "budgetSeconds": a.budget}
     with open(a.out, "w") as fh:
         json.dump(out, fh, indent=1)
