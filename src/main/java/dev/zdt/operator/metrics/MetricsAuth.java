@@ -136,7 +136,9 @@ public class MetricsAuth {
         if (c != null) {
             c.increment();
         }
-        var response = ctx.response().setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8");
+        // Closed after the answer: a refused caller does not keep the connection, nor send a body on it.
+        var response = ctx.response().setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
+                .putHeader("Connection", "close");
         if (status == 401) {
             response.putHeader("WWW-Authenticate", "Bearer realm=\"zdt-operator\"");
         } else if (status == 405) {

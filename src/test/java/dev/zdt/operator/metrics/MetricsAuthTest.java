@@ -315,6 +315,46 @@ class MetricsAuthTest {
         assertThat(get(newCaller(), "/q/metrics", bearer(MetricsReader.token(client))).status()).isEqualTo(200);
     }
 
+    @Test
+    void anEndlessBodyIsNotKeptInMemoryAndIsAnsweredWithoutTheMetrics() throws Exception {
+        long sent = 0;
+        Answer answer;
+        java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+        System.gc();
+        long before = memory.getHeapMemoryUsage().getUsed();
+        try (Socket s = new Socket(InetAddress.getByName(management.getHost()), management.getPort(),
+                InetAddress.getByName(newCaller()), 0)) {
+            s.setSoTimeout(20_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("POST /q/metrics HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            // 64 MiB in 64 KiB chunks, never the last chunk: the body has no end.
+            byte[] chunk = ("10000\r\n" + "z".repeat(0x10000) + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+            Future<Answer> reply = pool.submit(() -> read(s.getInputStream()));
+            try {
+                for (int i = 0; i < 1024 && !reply.isDone(); i++) {
+                    out.write(chunk);
+                    sent += chunk.length;
+                }
+                s.shutdownOutput();
+            } catch (IOException closed) {
+                // the server closed the connection under the body: what a refusal may do
+            }
+            answer = reply.get(30, TimeUnit.SECONDS);
+        }
+        System.gc();
+        long kept = memory.getHeapMemoryUsage().getUsed() - before;
+        System.out.printf("endless body: answered %d after %d MiB sent; heap after a GC %+d MiB%n", answer.status(),
+                sent >> 20, kept >> 20);
+        // Past 1 KiB of body the HTTP server answers 413 (quarkus.management.limits.max-body-size) and what
+        // follows is read and dropped, not kept.
+        assertThat(answer.status()).isIn(401, 405, 413);
+        assertThat(answer.body()).doesNotContain("# TYPE");
+        assertThat(kept).as("heap kept after the body").isLessThan(16L << 20);
+        assertThat(get(newCaller(), "/q/health/live").status()).isEqualTo(200);
+        assertThat(get(newCaller(), "/q/metrics", bearer(MetricsReader.token(client))).status()).isEqualTo(200);
+    }
+
     /** Limits as the defaults have them. */
     static MetricsConfig config() {
         return () -> new MetricsConfig.Auth() {
