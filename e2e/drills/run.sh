@@ -58,7 +58,8 @@ trap 'exit 130' INT TERM
 bench_prepare
 record_code "$RUNS/code.json"
 OPERATOR_REPLICAS=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" -o jsonpath='{.spec.replicas}')
-# Metrics are on the operator's management port, not the gate port.
+# Metrics are on the operator's management port, not the gate port, read with the scraper's token
+# (METRICS_TOKEN, minted by bench_prepare).
 MANAGEMENT_PORT=$(kubectl -n "$OPERATOR_NS" get deploy "$RELEASE" \
   -o jsonpath='{.spec.template.spec.containers[0].ports[?(@.name=="management")].containerPort}')
 MANAGEMENT_PORT=${MANAGEMENT_PORT:-9000}
@@ -87,7 +88,7 @@ operator_pod_state() { # operator_pod_state <pod or Lease identity>: its phase, 
     awk '{print (NF > 1 ? "Terminating" : $1)}' || true
 }
 holds_in_flight() { # holds_in_flight <pod ip>: the gauge on that replica, or "?" when it cannot be read
-  { curl -fsS -m 3 "http://$1:$MANAGEMENT_PORT/q/metrics" 2>/dev/null || true; } | awk '/^zdt_gate_holds_in_flight/ {print int($2); f=1} END {if (!f) print "?"}'
+  { curl -fsS -m 3 -H "Authorization: Bearer $METRICS_TOKEN" "http://$1:$MANAGEMENT_PORT/q/metrics" 2>/dev/null || true; } | awk '/^zdt_gate_holds_in_flight/ {print int($2); f=1} END {if (!f) print "?"}'
 }
 # Which replica holds how many calls right now: "pod=N pod=N".
 holds_by_replica() {
@@ -158,7 +159,7 @@ drill_end() {
   sleep 2 # a release being answered right now is not a leak
   while read -r name ip; do
     [[ -z $ip ]] && continue
-    curl -fsS -m 5 "http://$ip:$MANAGEMENT_PORT/q/metrics" 2>/dev/null | grep -E '^zdt_(gate|drains)' >"$DIR/operator/$name.metrics" || true
+    curl -fsS -m 5 -H "Authorization: Bearer $METRICS_TOKEN" "http://$ip:$MANAGEMENT_PORT/q/metrics" 2>/dev/null | grep -E '^zdt_(gate|drains)' >"$DIR/operator/$name.metrics" || true
     holds+="\"$name\": \"$(holds_in_flight "$ip")\", "
     kubectl -n "$OPERATOR_NS" logs "$name" --since-time="$(date -u -d @"$((DRILL_T0 / 1000))" +%FT%TZ)" 2>/dev/null |
       grep -vE 'DEBUG' | tail -n 200 >"$DIR/operator/$name.log" || true

@@ -1,6 +1,7 @@
 # Shared by the operator scripts: where things are and how the operator is named in the cluster.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$ROOT/e2e/lib/errexit.sh"
+source "$ROOT/e2e/lib/metrics.sh"
 CLUSTER=$ROOT/e2e/cluster/zdt-cluster
 eval "$("$CLUSTER" env)"
 RELEASE=${ZDT_RELEASE:-zdt-operator}

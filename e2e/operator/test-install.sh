@@ -81,13 +81,23 @@ fi
 ip=$(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-metrics" -o jsonpath='{.spec.clusterIP}')
 port=$(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-metrics" -o jsonpath='{.spec.ports[0].port}')
 # (read the whole answer before matching: `curl | grep -q` would end curl with SIGPIPE, and retry it)
-get() { curl -fsS --connect-timeout 3 --retry 10 --retry-all-errors "$1"; }
+get() { curl -fsS --connect-timeout 3 --retry 10 --retry-all-errors "$@"; }
 health=$(get "http://$ip:$port/q/health/ready") || die "/q/health/ready does not answer"
 grep -q '"status": *"UP"' <<<"$health" || die "/q/health/ready is not UP: $health"
-check "/q/health/ready is UP (management port $port)"
-metrics=$(get "http://$ip:$port/q/metrics") || die "/q/metrics does not answer"
+check "/q/health/ready is UP without credentials (management port $port)"
+# /q/metrics answers only a token whose user may get it (TokenReview, SubjectAccessReview): 401
+# without one, 403 for a ServiceAccount without the ClusterRole $RELEASE-metrics-reader, 200 for one
+# bound to it (e2e/lib/metrics.sh; the operator may remember a refusal for 10 s, which the retries outlast)
+status_of() { curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 3 --retry 10 "$@" || true; }
+code=$(status_of "http://$ip:$port/q/metrics")
+[[ $code == 401 ]] || die "/q/metrics without a token answers $code, expected 401"
+code=$(status_of -H "Authorization: Bearer $(kubectl -n "$OPERATOR_NS" create token default --duration 10m)" \
+  "http://$ip:$port/q/metrics")
+[[ $code == 403 ]] || die "/q/metrics with the token of $OPERATOR_NS/default (not a metrics reader) answers $code, expected 403"
+metrics=$(get -H "Authorization: Bearer $(metrics_token)" "http://$ip:$port/q/metrics") ||
+  die "/q/metrics does not answer the token of a ServiceAccount bound to $RELEASE-metrics-reader"
 grep -q '^jvm_memory_used_bytes' <<<"$metrics" || die "/q/metrics has no JVM metrics"
-check "/q/metrics is scrapeable (Prometheus text format)"
+check "/q/metrics: 401 without a token, 403 for a ServiceAccount without $RELEASE-metrics-reader, Prometheus text for one bound to it"
 gate=$(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-gate" -o jsonpath='{.spec.clusterIP}:{.spec.ports[0].port}')
 [[ $(kubectl -n "$OPERATOR_NS" get svc "$RELEASE-gate" -o jsonpath='{.spec.ports[*].name}') == gate ]] ||
   die "the gate Service exposes more than the gate port"
@@ -232,8 +242,8 @@ check "helm uninstall kept the CRD, the apps and their Deployments"
 
 # 6b. a namespaced install (watchNamespaces): the operator may act in the watched namespace only;
 #     every ClusterRole bound to it names the objects it may touch (the CRD for the startup check,
-#     its own webhook configuration), but for create on TokenReviews (which are not stored, so have
-#     no name); an app there is reconciled, an app elsewhere is not
+#     its own webhook configuration), but for create on TokenReviews and SubjectAccessReviews (which
+#     are not stored, so have no name); an app there is reconciled, an app elsewhere is not
 NS_WATCHED=zdt-install-watched NS_OTHER=zdt-install-other
 for ns in "$NS_WATCHED" "$NS_OTHER"; do
   kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
@@ -260,7 +270,7 @@ bound = [b["roleRef"]["name"] for b in json.load(sys.stdin)["items"]
 for name in bound:
     role = json.loads(subprocess.check_output(["kubectl", "get", "clusterrole", name, "-o", "json"]))
     for rule in role.get("rules") or []:
-        if not rule.get("resourceNames") and not (rule.get("resources") == ["tokenreviews"]
+        if not rule.get("resourceNames") and not (rule.get("resources") in (["tokenreviews"], ["subjectaccessreviews"])
                                                    and rule.get("verbs") == ["create"]):
             print(f"{name}: {rule}")
 print("bound:", " ".join(bound), file=sys.stderr)' "$OPERATOR_NS" "$sa" 2>/tmp/zdt-namespaced-bound.txt)
@@ -271,7 +281,7 @@ wait_for 120 kubectl -n "$NS_WATCHED" get deploy watched || die "namespaced inst
 kubectl -n "$NS_OTHER" get deploy elsewhere >/dev/null 2>&1 && die "namespaced install: an app outside the watched namespace got a Deployment"
 [[ -z $(kubectl -n "$NS_OTHER" get zdt elsewhere -o jsonpath='{.status}') ]] ||
   die "namespaced install: an app outside the watched namespace got a status"
-check "namespaced install: reconciles $NS_WATCHED only, may not list or create in $NS_OTHER or kube-system; cluster-wide rules only by name or create on tokenreviews ($(sed 's/^bound: //' /tmp/zdt-namespaced-bound.txt))"
+check "namespaced install: reconciles $NS_WATCHED only, may not list or create in $NS_OTHER or kube-system; cluster-wide rules only by name or create on tokenreviews and subjectaccessreviews ($(sed 's/^bound: //' /tmp/zdt-namespaced-bound.txt))"
 helm uninstall "$RELEASE" -n "$OPERATOR_NS" --wait >/dev/null
 kubectl delete namespace "$NS_WATCHED" "$NS_OTHER" --wait=false >/dev/null
 

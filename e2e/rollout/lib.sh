@@ -16,6 +16,9 @@ bench_prepare() {
   else
     "$ROOT/e2e/operator/install.sh" >/dev/null
   fi
+  # A scraper's token for the operator's /q/metrics (e2e/lib/metrics.sh), once per run: the
+  # recording and the drills read the gate's gauges with it.
+  METRICS_TOKEN=$(metrics_token)
   if [[ $(cat "$ZDT_RUN/traefik/throttle" 2>/dev/null) != "${THROTTLE}s" ]]; then
     say "Traefik with a ${THROTTLE}s provider throttle"
     TRAEFIK_THROTTLE=${THROTTLE}s "$CLUSTER" restart-traefik >/dev/null
@@ -490,14 +493,27 @@ hostile_attack() {
     [[ -n $(kubectl -n "$ns" get pod "$first" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null) ]] && break
     sleep 0.2
   done
-  local metrics=() ip
+  local metrics=() ip token_file
   for ip in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[*].status.podIP}'); do
     metrics+=(--metrics "http://$ip:9000/q/metrics")
   done
+  local token_file
+  token_file=$(metrics_token_file)
   PYTHONPATH="$ROOT" python3 -m e2e.tenancy.attack --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
+    --metrics-token-file "$token_file" \
     --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
-    >"$dir/attack.log" 2>&1 || return 1
+    >"$dir/attack.log" 2>&1 || { rm -f "$token_file"; return 1; }
+  rm -f "$token_file"
   hostile_apiurl "$dir"
+}
+
+# The scraper's token in a file of its own (not on a command line, where ps shows it); the caller
+# removes it.
+metrics_token_file() {
+  local f
+  f=$(mktemp)
+  printf '%s' "${METRICS_TOKEN:?bench_prepare mints it}" >"$f"
+  echo "$f"
 }
 
 # B points its app's front-end API at the API server: the operator must refuse to fetch it.
@@ -667,10 +683,14 @@ siege_attack() {
     metrics+=(--metrics "http://$ip:9000/q/metrics")
     replicas=$((replicas + 1))
   done
+  local token_file
+  token_file=$(metrics_token_file)
   PYTHONPATH="$ROOT" python3 -m e2e.tenancy.attack --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
+    --metrics-token-file "$token_file" \
     --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
     --flood 600 --flood-per-pod 100 "${SIEGE_FLOODERS[@]}" "${SIEGE_SOURCES[@]}" --replicas "$replicas" --replayed "$SIEGE_REPLAYED" \
-    --webhook "$webhook" --webhook-pod zdt-siege-1/app=stolen >"$dir/attack.log" 2>&1 || return 1
+    --webhook "$webhook" --webhook-pod zdt-siege-1/app=stolen >"$dir/attack.log" 2>&1 || { rm -f "$token_file"; return 1; }
+  rm -f "$token_file"
   hostile_apiurl "$dir"
   for k in $(seq 1 "$SIEGE_TENANTS"); do
     kubectl -n "zdt-siege-$k" get zdt b -o json >"$dir/siege-$k-app.json" || true
@@ -700,7 +720,7 @@ operator_vitals() {
       -o jsonpath='{.items[*].status.podIP}'); do
     ((first)) || printf ','
     first=0
-    curl -fsS "http://$ip:9000/q/metrics" | python3 -c '
+    curl -fsS -H "Authorization: Bearer ${METRICS_TOKEN:?bench_prepare mints it}" "http://$ip:9000/q/metrics" | python3 -c '
 import json, sys
 keep = ("jvm_memory_used_bytes{area=\"heap\"", "jvm_threads_live_threads", "zdt_gate_calls_authenticated_total", "zdt_gate_holds_in_flight")
 vals = {}

@@ -31,6 +31,7 @@ export ZDT_CLUSTER_DIR ZDT_RUN
 source "$ZDT_CLUSTER_DIR/lib/common.sh"
 source "$ZDT_CLUSTER_DIR/lib/build.sh"
 source "$ZDT_CLUSTER_DIR/lib/pki.sh"
+source "$ROOT/e2e/lib/metrics.sh"
 
 # Own ports: the local cluster (6443, 2379, 10257, 10259, 8081...) may be running next to us.
 APISERVER_PORT=16443
@@ -198,6 +199,9 @@ contexts:
 current-context: scale
 EOF
   chmod 600 "$ZDT_RUN/operator.kubeconfig"
+  # The operator answers /q/metrics as in a cluster, only to a reader's token (the chart's
+  # zdt-operator-metrics-reader, applied above); the churn's snapshots below are read with it.
+  METRICS_TOKEN=$(ZDT_KUBECTL=k metrics_token zdt-operator "$OPERATOR_NS")
 }
 
 create_apps() { # <n>
@@ -334,8 +338,10 @@ run_size() {
       warn "churn did not complete (see $d/churn.jsonl)"
     meta "$d/meta.jsonl" churnLoadAfter "\"$(load)\""
     for i in 0 1; do sample "$i" "$d/process.jsonl" churnEnd; done
-    curl -fsS "http://127.0.0.1:${MGMT_PORTS[0]}/q/metrics" >"$d/operator-0-metrics.txt" || true
-    curl -fsS "http://127.0.0.1:${MGMT_PORTS[1]}/q/metrics" >"$d/operator-1-metrics.txt" || true
+    for i in 0 1; do
+      curl -fsS -H "Authorization: Bearer $METRICS_TOKEN" "http://127.0.0.1:${MGMT_PORTS[$i]}/q/metrics" \
+        >"$d/operator-$i-metrics.txt" || warn "replica $i did not answer /q/metrics"
+    done
   fi
 
   # (d) restart of the standby replica (the leader keeps reconciling; the restarted one must serve

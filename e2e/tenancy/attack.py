@@ -107,15 +107,24 @@ def parse_vitals(text):
     return heap, threads, held
 
 
-def sample_vitals(urls, token, stop, seen, series):
+def vitals(url, token=None):
+    """One read of a replica's (heap, threads, held calls). The operator answers /q/metrics only to
+    a bearer token whose user may read it (401/403 otherwise, raised here as an HTTPError)."""
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token} if token else {})
+    return parse_vitals(urllib.request.urlopen(req, timeout=2).read().decode())
+
+
+def sample_vitals(urls, token, stop, seen, series, failed=None):
     """Polls each operator replica every 250 ms until stop is set: keeps the highest held-calls gauge
-    per replica in seen (the flood's limit) and every sample in series (the peak heap and threads)."""
+    per replica in seen (the flood's limit), every sample in series (the peak heap and threads), and
+    counts the polls that failed per replica in failed (a refused token shows there)."""
     while not stop.is_set():
         for u in urls:
-            req = urllib.request.Request(u, headers={"Authorization": "Bearer " + token} if token else {})
             try:
-                heap, threads, held = parse_vitals(urllib.request.urlopen(req, timeout=2).read().decode())
-            except Exception:  # noqa: BLE001 - a missed poll only loses a sample
+                heap, threads, held = vitals(u, token)
+            except Exception:  # noqa: BLE001 - a missed poll loses a sample, and is counted
+                if failed is not None:
+                    failed[u] = failed.get(u, 0) + 1
                 continue
             series.append({"url": u, "atMs": int(time.time() * 1000), "heapBytes": heap, "threads": threads,
                            "held": held})
@@ -326,7 +335,8 @@ def main():
     ap.add_argument("--limit", type=int, default=1000, help="the gate's per-namespace limit")
     ap.add_argument("--budget", type=float, required=True, help="tenant B's hold, seconds")
     ap.add_argument("--metrics", action="append", default=[], help="an operator replica's /q/metrics URL")
-    ap.add_argument("--metrics-token", default="", help="a bearer token for /q/metrics, when it asks for one")
+    ap.add_argument("--metrics-token-file", help="a file holding the bearer token sent to --metrics (a ServiceAccount "
+                    "bound to <release>-metrics-reader; a file, so that ps does not show it)")
     ap.add_argument("--flooder", action="append", default=[],
                     help="gate-siege: namespace/app/pod=token, one per decoy pod of each flooding tenant")
     ap.add_argument("--flood-per-pod", type=int, default=300, help="gate-siege: calls per flooder pod")
@@ -373,8 +383,12 @@ def main():
             runs.append(attack("replayed", host, port, replayed, 20, 10, sources.get("replayed")))
         return await asyncio.gather(*runs)
 
-    stop, seen, series = threading.Event(), {}, []
-    poller = threading.Thread(target=sample_vitals, args=(a.metrics, a.metrics_token, stop, seen, series), daemon=True)
+    stop, seen, series, failed = threading.Event(), {}, [], {}
+    token = None
+    if a.metrics_token_file:
+        with open(a.metrics_token_file) as fh:
+            token = fh.read().strip()
+    poller = threading.Thread(target=sample_vitals, args=(a.metrics, token, stop, seen, series, failed), daemon=True)
     poller.start()
     started = time.time()
     theft = memory = None
@@ -396,6 +410,7 @@ def main():
     results = {r["name"]: r for r in answers}
     peak = max(seen.values()) if seen else None
     out = {"startedAtMs": int(started * 1000), "attacks": results, "inFlightMaxByReplica": seen,
+           "metricsPollsFailedByReplica": failed,
            "facts": summarize(results, a.limit, a.budget, peak), "limit": a.limit, "budgetSeconds": a.budget}
     if floods:
         pods = {ns: sum(1 for f in a.flooder if f.startswith(ns + "/")) for ns in floods}

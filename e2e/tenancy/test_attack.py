@@ -46,6 +46,47 @@ def dump(doc, path):
         json.dump(doc, f)
 
 
+class MetricsPoll(unittest.TestCase):
+    """The gauge is read with the scraper's token, as the operator's /q/metrics requires."""
+
+    def serve(self):
+        import http.server
+        import threading
+
+        class Metrics(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                ok = self.headers.get("Authorization") == "Bearer s3cret"
+                body = b"# TYPE zdt_gate_holds_in_flight gauge\nzdt_gate_holds_in_flight 7.0\n" if ok else b"no\n"
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.shutdown)
+        return f"http://127.0.0.1:{server.server_address[1]}/q/metrics"
+
+    def test_the_token_is_sent_and_a_refusal_is_counted_not_hidden(self):
+        import threading
+        url = self.serve()
+        self.assertEqual(attack.vitals(url, "s3cret")[2], 7.0)
+        with self.assertRaises(Exception):
+            attack.vitals(url)
+        for token, want_seen, want_failed in (("s3cret", {url: 7.0}, {}), (None, {}, True)):
+            stop, seen, failed = threading.Event(), {}, {}
+            t = threading.Thread(target=attack.sample_vitals, args=([url], token, stop, seen, [], failed))
+            t.start()
+            stop.wait(0.5)
+            stop.set()
+            t.join()
+            self.assertEqual(seen, want_seen)
+            self.assertEqual(bool(failed), bool(want_failed))
+
+
 def write_run(tmp, facts, before_threads=60, after_threads=70, heap=200 * 2**20, events=(), apiurl="InvalidSpec"):
     run = os.path.join(tmp, "gate-hostile")
     os.makedirs(run)

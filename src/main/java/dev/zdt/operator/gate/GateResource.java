@@ -14,6 +14,7 @@ import org.jboss.resteasy.reactive.RestPath;
 import org.jboss.resteasy.reactive.RestResponse;
 
 import dev.zdt.operator.Constants;
+import dev.zdt.operator.kube.BoundedReviews;
 import dev.zdt.operator.pod.PodIdentity;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Vertx;
@@ -76,7 +77,7 @@ public class GateResource {
             return Uni.createFrom().item(text(400, problem.get() + "\n"));
         }
         io.vertx.core.Context context = Vertx.currentContext();
-        String token = bearer(authorization);
+        String token = BoundedReviews.bearer(authorization);
         if (gate.authRequired() && PodTokens.isJwt(token)) {
             String caller = request == null || request.remoteAddress() == null ? "unknown"
                     : request.remoteAddress().hostAddress();
@@ -111,15 +112,6 @@ public class GateResource {
         }
         gate.counted("pod");
         return answer(gate.hold(namespace, app, who.pod(), who.uid()), context);
-    }
-
-    /** The token of {@code Authorization: Bearer <token>}, or null. */
-    static String bearer(String authorization) {
-        if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return null;
-        }
-        String token = authorization.substring(7).trim();
-        return token.isEmpty() ? null : token;
     }
 
     private static Uni<RestResponse<String>> answer(CompletionStage<GateAnswer> held, io.vertx.core.Context context) {

@@ -1,24 +1,12 @@
 package dev.zdt.operator.gate;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 import jakarta.annotation.PreDestroy;
@@ -28,13 +16,13 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.fabric8.kubernetes.api.model.authentication.TokenReview;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import dev.zdt.operator.kube.BoundedReviews;
 import dev.zdt.operator.pod.PodIdentity;
 import dev.zdt.operator.GateConfig;
 
@@ -43,24 +31,21 @@ import dev.zdt.operator.GateConfig;
  * which pod sent it: namespace, pod name and pod uid come from what the API server returns for
  * the bound token, never from the call's path or a label.
  *
- * <p>What a caller can make it cost. A token that is not a JWT for the gate's audience, bound to a
- * pod and not yet expired is refused without asking the API server. A review's answer is
- * remembered by the token's SHA-256 (an accepted one until the token expires or for
- * {@link #ACCEPTED_FOR}, a refused one for {@link #REFUSED_FOR}), and concurrent calls with one
- * token share one review. At most {@code max-reviews} reviews run at once; each caller address (a
- * pod IP) may have {@code max-reviews-per-caller} waiting or running, all callers
- * {@code max-pending-reviews}; beyond that, and for {@link #BARRED_FOR} after one of its tokens was
- * refused, a caller gets 429 at once. A flood of made-up tokens from one pod thus costs the API
- * server a few reviews a second; the refused caller's helper holds its pod for the whole hold.
+ * <p>What a caller can make it cost is bounded by {@link BoundedReviews}: a token that is not a JWT
+ * for the gate's audience, bound to a pod and not yet expired is refused without asking the API
+ * server; an answer is remembered by the token's SHA-256 (an accepted one until the token expires or
+ * for {@link #ACCEPTED_FOR}, a refused one for {@link #REFUSED_FOR}); one review per token;
+ * {@code max-reviews} at once, {@code max-reviews-per-caller} per caller address (a pod IP),
+ * {@code max-pending-reviews} in all, and none for {@link #BARRED_FOR} after a caller's token was
+ * refused; beyond, 429 at once. A flood of made-up tokens from one pod thus costs the API server a
+ * few reviews a second; the refused caller's helper holds its pod for the whole hold.
  */
 @ApplicationScoped
 public class PodTokens {
 
     private static final Logger LOG = Logger.getLogger(PodTokens.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Longer than any ServiceAccount token a kubelet mounts (a few KiB), short enough to parse at once. */
-    static final int MAX_TOKEN_CHARS = 16 * 1024;
+    static final int MAX_TOKEN_CHARS = BoundedReviews.MAX_TOKEN_CHARS;
     static final Duration ACCEPTED_FOR = Duration.ofMinutes(5);
     static final Duration REFUSED_FOR = Duration.ofMinutes(1);
     static final Duration BARRED_FOR = Duration.ofSeconds(1);
@@ -76,7 +61,7 @@ public class PodTokens {
      * What a token proves: {@code who} when accepted, else the status to answer (401 refused, 429
      * try again later, 503 cannot be checked now) with a text in our words.
      */
-    public record Verdict(Identity who, int status, String text) {
+    public record Verdict(Identity who, int status, String text) implements BoundedReviews.Outcome {
         static Verdict accepted(Identity who) {
             return new Verdict(who, 200, "");
         }
@@ -90,21 +75,7 @@ public class PodTokens {
         }
     }
 
-    private record Remembered(Verdict verdict, Instant until) {
-    }
-
-    private final Function<TokenReview, TokenReview> api;
-    private final InstantSource clock;
-    private final int maxPerCaller;
-    private final int maxPending;
-    private final int cacheSize;
-    private final ThreadPoolExecutor reviewers;
-
-    private final Map<String, Remembered> remembered = new ConcurrentHashMap<>();
-    private final Map<String, CompletableFuture<Verdict>> running = new ConcurrentHashMap<>();
-    private final Map<String, AtomicInteger> perCaller = new ConcurrentHashMap<>();
-    private final Map<String, Instant> barred = new ConcurrentHashMap<>();
-    private final AtomicInteger pending = new AtomicInteger();
+    private final BoundedReviews<Verdict> reviews;
 
     @Inject
     public PodTokens(KubernetesClient client, GateConfig config) {
@@ -115,36 +86,32 @@ public class PodTokens {
 
     PodTokens(Function<TokenReview, TokenReview> api, InstantSource clock, int maxReviews, int maxPerCaller,
             int maxPending, int cacheSize) {
-        this.api = api;
-        this.clock = clock;
-        this.maxPerCaller = maxPerCaller;
-        this.maxPending = maxPending;
-        this.cacheSize = cacheSize;
-        // The queue never fills: pending (running + queued) is bounded by maxPending before a task is submitted.
-        this.reviewers = new ThreadPoolExecutor(maxReviews, maxReviews, 30, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(Math.max(1, maxPending)), r -> {
-                    Thread t = new Thread(r, "zdt-token-review");
-                    t.setDaemon(true);
-                    return t;
-                });
-        this.reviewers.allowCoreThreadTimeOut(true);
+        this.reviews = new BoundedReviews<>(new BoundedReviews.Reviewer<>() {
+            @Override
+            public BoundedReviews.Precheck precheck(String token, Instant now) {
+                JsonNode claims = BoundedReviews.claims(token);
+                Optional<String> junk = PodTokens.precheck(claims, now);
+                // exp was checked by precheck: a number in the future.
+                return junk.isPresent() ? BoundedReviews.Precheck.junk(junk.get())
+                        : BoundedReviews.Precheck.worthAReview(Instant.ofEpochSecond(claims.get("exp").asLong()));
+            }
+
+            @Override
+            public Verdict ask(String token) {
+                return PodTokens.ask(api, token);
+            }
+
+            @Override
+            public Verdict refusal(int status, String text) {
+                return new Verdict(null, status, text);
+            }
+        }, clock, new BoundedReviews.Bounds(maxReviews, maxPerCaller, maxPending, cacheSize, ACCEPTED_FOR, REFUSED_FOR,
+                BARRED_FOR, "zdt.gate.auth"), "zdt-token-review");
     }
 
     /** Whether the bearer value is shaped like a JWT (three base64url parts) and may be a pod's token. */
     public static boolean isJwt(String token) {
-        if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_CHARS) {
-            return false;
-        }
-        int dots = 0;
-        for (int i = 0; i < token.length(); i++) {
-            char c = token.charAt(i);
-            if (c == '.') {
-                dots++;
-            } else if (!(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_')) {
-                return false;
-            }
-        }
-        return dots == 2;
+        return BoundedReviews.isJwt(token);
     }
 
     /**
@@ -153,76 +120,15 @@ public class PodTokens {
      * @param caller the caller's address, for the per-caller bound
      */
     public CompletionStage<Verdict> review(String token, String caller) {
-        Instant now = clock.instant();
-        String key = sha256(token);
-        Remembered r = remembered.get(key);
-        if (r != null && r.until().isAfter(now)) {
-            return CompletableFuture.completedFuture(r.verdict());
-        }
-        CompletableFuture<Verdict> same = running.get(key);
-        if (same != null) {
-            return same;
-        }
-        JsonNode claims = claims(token);
-        Optional<String> junk = precheck(claims, now);
-        if (junk.isPresent()) {
-            // Not worth a review: refused here, and the caller barred as for a refused review.
-            Verdict v = Verdict.refused(junk.get());
-            remember(key, v, now.plus(REFUSED_FOR), now);
-            bar(caller, now);
-            return CompletableFuture.completedFuture(v);
-        }
-        Instant until = barred.get(caller);
-        if (until != null && until.isAfter(now)) {
-            return CompletableFuture.completedFuture(new Verdict(null, 429, "a token from " + caller
-                    + " was refused a moment ago; the gate reviews its next one after " + BARRED_FOR.toMillis() + " ms"));
-        }
-        AtomicInteger mine = perCaller.computeIfAbsent(caller, k -> new AtomicInteger());
-        if (mine.incrementAndGet() > maxPerCaller) {
-            release(caller, mine, false);
-            return CompletableFuture.completedFuture(new Verdict(null, 429, maxPerCaller
-                    + " tokens from " + caller + " are being reviewed already (zdt.gate.auth.max-reviews-per-caller)"));
-        }
-        if (pending.incrementAndGet() > maxPending) {
-            release(caller, mine, true);
-            return CompletableFuture.completedFuture(new Verdict(null, 429, "the gate is reviewing as many tokens "
-                    + "as it may (zdt.gate.auth.max-pending-reviews=" + maxPending + ")"));
-        }
-        CompletableFuture<Verdict> mineFuture = new CompletableFuture<>();
-        CompletableFuture<Verdict> other = running.putIfAbsent(key, mineFuture);
-        if (other != null) {
-            release(caller, mine, true);
-            return other;
-        }
-        try {
-            reviewers.execute(() -> {
-                Verdict v = ask(token);
-                Instant done = clock.instant();
-                if (v.accepted()) {
-                    // exp was checked by precheck: a number in the future.
-                    remember(key, v, min(Instant.ofEpochSecond(claims.get("exp").asLong()), done.plus(ACCEPTED_FOR)), done);
-                } else if (v.status() == 401) {
-                    remember(key, v, done.plus(REFUSED_FOR), done);
-                    bar(caller, done);
-                }
-                running.remove(key);
-                release(caller, mine, true);
-                mineFuture.complete(v);
-            });
-        } catch (RejectedExecutionException e) {
-            running.remove(key);
-            release(caller, mine, true);
-            mineFuture.complete(new Verdict(null, 503, "the operator is shutting down; the token was not reviewed"));
-        }
-        return mineFuture;
+        return reviews.review(token, caller);
     }
 
     /** Tokens whose review is remembered now (for tests and the bound). */
     int rememberedCount() {
-        return remembered.size();
+        return reviews.rememberedCount();
     }
 
-    private Verdict ask(String token) {
+    private static Verdict ask(Function<TokenReview, TokenReview> api, String token) {
         TokenReview sent = new TokenReviewBuilder().withNewSpec().withToken(token).withAudiences(PodIdentity.AUDIENCE)
                 .endSpec().build();
         TokenReview got;
@@ -246,7 +152,7 @@ public class PodTokens {
         var status = got == null ? null : got.getStatus();
         if (status == null || !Boolean.TRUE.equals(status.getAuthenticated())) {
             return Verdict.refused("the API server did not accept the token"
-                    + (status == null || status.getError() == null ? "" : " (" + cut(status.getError()) + ")"));
+                    + (status == null || status.getError() == null ? "" : " (" + BoundedReviews.cut(status.getError()) + ")"));
         }
         if (status.getAudiences() != null && !status.getAudiences().isEmpty()
                 && !status.getAudiences().contains(PodIdentity.AUDIENCE)) {
@@ -292,70 +198,13 @@ public class PodTokens {
         return Optional.empty();
     }
 
-    private static JsonNode claims(String token) {
-        if (!isJwt(token)) {
-            return null;
-        }
-        String[] parts = token.split("\\.", -1);
-        try {
-            JsonNode n = JSON.readTree(Base64.getUrlDecoder().decode(parts[1]));
-            return n != null && n.isObject() ? n : null;
-        } catch (IllegalArgumentException | java.io.IOException e) {
-            return null;
-        }
-    }
-
-    private void remember(String key, Verdict v, Instant until, Instant now) {
-        if (remembered.size() >= cacheSize) {
-            remembered.values().removeIf(r -> !r.until().isAfter(now));
-            if (remembered.size() >= cacheSize) {
-                return; // full of live entries: review again next time rather than grow
-            }
-        }
-        remembered.put(key, new Remembered(v, until));
-    }
-
-    private void bar(String caller, Instant now) {
-        if (barred.size() >= cacheSize) {
-            barred.values().removeIf(t -> !t.isAfter(now));
-        }
-        if (barred.size() < cacheSize) {
-            barred.put(caller, now.plus(BARRED_FOR));
-        }
-    }
-
-    private void release(String caller, AtomicInteger mine, boolean counted) {
-        if (counted) {
-            pending.decrementAndGet();
-        }
-        if (mine.decrementAndGet() <= 0) {
-            perCaller.remove(caller, mine);
-        }
-    }
-
     private static String single(Map<String, List<String>> extra, String key) {
         List<String> v = extra == null ? null : extra.get(key);
         return v == null || v.size() != 1 || v.get(0).isEmpty() ? null : v.get(0);
     }
 
-    private static Instant min(Instant a, Instant b) {
-        return a.isBefore(b) ? a : b;
-    }
-
-    private static String cut(String s) {
-        return s.length() <= 200 ? s : s.substring(0, 200) + "...";
-    }
-
-    static String sha256(String token) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     @PreDestroy
     void stop() {
-        reviewers.shutdownNow();
+        reviews.stop();
     }
 }

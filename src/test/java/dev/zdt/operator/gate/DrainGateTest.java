@@ -353,10 +353,15 @@ class DrainGateTest extends GateTestBase {
     @Test
     void metricsAndHealthAreOnTheManagementPortOnlyNotOnTheGatePort() throws Exception {
         // The gate Service exposes the HTTP port to every pod and node of the cluster: nothing there but the gate.
+        // Not even with a scraper's token.
+        var scraper = java.util.Map.of("Authorization", "Bearer " + dev.zdt.operator.testing.MetricsReader.token(client));
         for (String path : List.of("/q/metrics", "/q/health", "/q/health/ready")) {
             assertThat(f.get(base.toURI().resolve(path)).statusCode()).as("gate port %s", path).isEqualTo(404);
+            assertThat(f.get(base.toURI().resolve(path), scraper).statusCode()).as("gate port %s", path).isEqualTo(404);
         }
+        // On the management port health is open (the kubelet probes it without credentials), metrics are not.
         assertThat(f.get(management.toURI().resolve("/q/health/ready")).statusCode()).isEqualTo(200);
+        assertThat(f.get(management.toURI().resolve("/q/metrics")).statusCode()).isEqualTo(401);
         assertThat(metrics()).contains("zdt_gate_holds_in_flight");
     }
 }

@@ -184,7 +184,14 @@ public final class GateFixture {
 
     /** A GET of any URL, e.g. on the management port; the status is the caller's to check. */
     public HttpResponse<String> get(URI url) throws Exception {
-        return http.send(HttpRequest.newBuilder(url).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return get(url, Map.of());
+    }
+
+    /** A GET of any URL with these request headers. */
+    public HttpResponse<String> get(URI url, Map<String, String> headers) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(url).GET();
+        headers.forEach(request::header);
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     public List<io.fabric8.kubernetes.api.model.events.v1.Event> events(String reason) {

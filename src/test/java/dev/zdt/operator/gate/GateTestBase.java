@@ -7,6 +7,7 @@ import java.net.URL;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 import jakarta.inject.Inject;
 
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 
 import dev.zdt.operator.api.v1alpha1.DrainRecord;
+import dev.zdt.operator.testing.MetricsReader;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -67,9 +69,10 @@ public abstract class GateTestBase {
         return pods;
     }
 
-    /** The Prometheus text at /q/metrics on the management port. */
+    /** The Prometheus text at /q/metrics on the management port, read as a scraper allowed to (testing/MetricsReader). */
     protected String metrics() throws Exception {
-        var answer = f.get(management.toURI().resolve("/q/metrics"));
+        var answer = f.get(management.toURI().resolve("/q/metrics"),
+                Map.of("Authorization", "Bearer " + MetricsReader.token(client)));
         assertThat(answer.statusCode()).as("GET %s/q/metrics", management).isEqualTo(200);
         return answer.body();
     }

@@ -103,6 +103,66 @@ class ChartIT {
     }
 
     @Test
+    void metricsNeedAReaderWhoseTokenTheServiceMonitorSendsAndTheOperatorMayAskAboutIt() throws Exception {
+        List<HasMetadata> objects = render("--set", "metrics.serviceMonitor.enabled=true");
+        noWildcards(objects);
+        assertThat(env(container(objects), "ZDT_METRICS_AUTH_ENABLED")).isEqualTo("true");
+        // The operator may ask whether a scraper may read the metrics: create on SubjectAccessReviews, nothing else.
+        assertThat(one(objects, ClusterRole.class, "zdt-zdt-operator-metrics-auth").getRules()).singleElement().satisfies(r -> {
+            assertThat(r.getApiGroups()).containsExactly("authorization.k8s.io");
+            assertThat(r.getResources()).containsExactly("subjectaccessreviews");
+            assertThat(r.getVerbs()).containsExactly("create");
+        });
+        assertThat(one(objects, ClusterRoleBinding.class, "zdt-zdt-operator-metrics-auth").getSubjects()).singleElement()
+                .satisfies(ChartIT::isTheOperator);
+        // Scrapers: get on /q/metrics and nothing else, bound to no one unless named.
+        assertThat(one(objects, ClusterRole.class, "zdt-zdt-operator-metrics-reader").getRules()).singleElement()
+                .satisfies(r -> {
+                    assertThat(r.getNonResourceURLs()).containsExactly("/q/metrics");
+                    assertThat(r.getVerbs()).containsExactly("get");
+                    assertThat(r.getResources()).isNullOrEmpty();
+                });
+        assertThat(all(objects, ClusterRoleBinding.class)).noneMatch(b -> b.getMetadata().getName().endsWith("-metrics-reader"));
+        // Prometheus sends its own ServiceAccount's token by default...
+        GenericKubernetesResource monitor = all(objects, GenericKubernetesResource.class).stream()
+                .filter(o -> "ServiceMonitor".equals(o.getKind())).findFirst().orElseThrow();
+        assertThat(monitor.<String>get("spec", "endpoints", 0, "bearerTokenFile"))
+                .isEqualTo("/var/run/secrets/kubernetes.io/serviceaccount/token");
+        assertThat(monitor.<Object>get("spec", "endpoints", 0, "authorization")).isNull();
+
+        // ...or one from a Secret; and the chart binds the readers it is given.
+        List<HasMetadata> named = render("--set", "metrics.serviceMonitor.enabled=true",
+                "--set", "metrics.serviceMonitor.tokenSecret.name=zdt-scraper-token",
+                "--set-json", "metrics.auth.readers=[{\"kind\":\"ServiceAccount\",\"name\":\"prometheus-k8s\","
+                        + "\"namespace\":\"monitoring\"}]");
+        GenericKubernetesResource withSecret = all(named, GenericKubernetesResource.class).stream()
+                .filter(o -> "ServiceMonitor".equals(o.getKind())).findFirst().orElseThrow();
+        assertThat(withSecret.<String>get("spec", "endpoints", 0, "authorization", "type")).isEqualTo("Bearer");
+        assertThat(withSecret.<String>get("spec", "endpoints", 0, "authorization", "credentials", "name"))
+                .isEqualTo("zdt-scraper-token");
+        assertThat(withSecret.<String>get("spec", "endpoints", 0, "authorization", "credentials", "key")).isEqualTo("token");
+        assertThat(withSecret.<Object>get("spec", "endpoints", 0, "bearerTokenFile")).isNull();
+        ClusterRoleBinding readers = one(named, ClusterRoleBinding.class, "zdt-zdt-operator-metrics-reader");
+        assertThat(readers.getRoleRef().getName()).isEqualTo("zdt-zdt-operator-metrics-reader");
+        assertThat(readers.getSubjects()).singleElement().satisfies(sub -> {
+            assertThat(sub.getKind()).isEqualTo("ServiceAccount");
+            assertThat(sub.getName()).isEqualTo("prometheus-k8s");
+            assertThat(sub.getNamespace()).isEqualTo("monitoring");
+        });
+        lints("--set", "metrics.serviceMonitor.tokenSecret.name=zdt-scraper-token");
+
+        // Off: no SubjectAccessReviews for the operator, no token sent.
+        List<HasMetadata> off = render("--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.auth.enabled=false");
+        assertThat(env(container(off), "ZDT_METRICS_AUTH_ENABLED")).isEqualTo("false");
+        assertThat(all(off, ClusterRole.class)).noneMatch(r -> r.getMetadata().getName().endsWith("-metrics-auth"));
+        assertThat(all(off, ClusterRoleBinding.class)).noneMatch(b -> b.getMetadata().getName().endsWith("-metrics-auth"));
+        GenericKubernetesResource open = all(off, GenericKubernetesResource.class).stream()
+                .filter(o -> "ServiceMonitor".equals(o.getKind())).findFirst().orElseThrow();
+        assertThat(open.<Object>get("spec", "endpoints", 0, "bearerTokenFile")).isNull();
+        assertThat(open.<Object>get("spec", "endpoints", 0, "authorization")).isNull();
+    }
+
+    @Test
     void rbacFollowsTheConventionsOpenShiftAndTheBuiltInRolesExpect() throws Exception {
         List<HasMetadata> objects = render();
         noWildcards(objects);
@@ -292,7 +352,8 @@ class ChartIT {
         // configuration, and TokenReviews (the gate learns which pod calls; nothing is stored or named).
         List<ClusterRoleBinding> clusterBindings = all(objects, ClusterRoleBinding.class);
         assertThat(clusterBindings).extracting(b -> b.getRoleRef().getName())
-                .containsExactlyInAnyOrder("zdt-zdt-operator-crd", "zdt-zdt-operator-webhook", "zdt-zdt-operator-tokenreview");
+                .containsExactlyInAnyOrder("zdt-zdt-operator-crd", "zdt-zdt-operator-webhook", "zdt-zdt-operator-tokenreview",
+                        "zdt-zdt-operator-metrics-auth");
         assertThat(one(objects, ClusterRole.class, "zdt-zdt-operator-tokenreview").getRules()).singleElement().satisfies(r -> {
             assertThat(r.getApiGroups()).containsExactly("authentication.k8s.io");
             assertThat(r.getResources()).containsExactly("tokenreviews");
@@ -353,12 +414,16 @@ class ChartIT {
         });
         lints("--set", "watchNamespaces={team-a,team-b}");
 
-        // Without the CRD check and the webhook, a namespaced operator's only cluster-wide permission is
-        // to have pods' tokens reviewed.
+        // Without the CRD check and the webhook, a namespaced operator's only cluster-wide permissions are
+        // to have pods' and scrapers' tokens reviewed, and to ask whether a scraper may read the metrics...
         List<HasMetadata> noCheck = render("--set", "watchNamespaces={team-a}", "--set", "checkCrdAtStartup=false",
                 "--set", "webhook.enabled=false");
         assertThat(all(noCheck, ClusterRoleBinding.class)).extracting(b -> b.getRoleRef().getName())
-                .containsExactly("zdt-zdt-operator-tokenreview");
+                .containsExactlyInAnyOrder("zdt-zdt-operator-tokenreview", "zdt-zdt-operator-metrics-auth");
+        // ...and without metrics auth, only the first.
+        assertThat(all(render("--set", "watchNamespaces={team-a}", "--set", "checkCrdAtStartup=false",
+                "--set", "webhook.enabled=false", "--set", "metrics.auth.enabled=false"), ClusterRoleBinding.class))
+                .extracting(b -> b.getRoleRef().getName()).containsExactly("zdt-zdt-operator-tokenreview");
         assertThat(env(container(noCheck), "QUARKUS_OPERATOR_SDK_CRD_VALIDATE")).isEqualTo("false");
     }
 

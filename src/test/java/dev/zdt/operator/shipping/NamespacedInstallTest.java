@@ -88,6 +88,9 @@ class NamespacedInstallTest {
     @TestHTTPResource("/")
     URL base;
 
+    @TestHTTPResource(value = "/", management = true)
+    URL management;
+
     @ConfigProperty(name = "zdt.test.admin-kubeconfig")
     String adminKubeconfig;
 
@@ -164,6 +167,45 @@ class NamespacedInstallTest {
             assertThat(o.getNote()).isNull();
             assertThat(o.getMinReadySeconds()).isEqualTo(7);
         });
+    }
+
+    @Test
+    void aScraperBoundToTheChartsMetricsReaderReadsTheMetricsThroughTheChartsRbacOnly() throws Exception {
+        // The operator asks the API server who scrapes and whether it may: both reviews, which the chart grants.
+        for (String[] review : List.of(new String[] { "authentication.k8s.io", "tokenreviews" },
+                new String[] { "authorization.k8s.io", "subjectaccessreviews" })) {
+            var can = new io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder().withNewSpec()
+                    .withNewResourceAttributes().withVerb("create").withGroup(review[0]).withResource(review[1])
+                    .endResourceAttributes().endSpec().build();
+            assertThat(operatorClient.authorization().v1().selfSubjectAccessReview().create(can).getStatus().getAllowed())
+                    .as("create %s", review[1]).isTrue();
+        }
+        String reader = dev.zdt.operator.testing.MetricsReader.tokenOf(admin, RELEASE_NAMESPACE, "prometheus");
+        String stranger = dev.zdt.operator.testing.MetricsReader.tokenOf(admin, RELEASE_NAMESPACE, "stranger");
+        admin.resource(new io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder().withNewMetadata()
+                .withName("prometheus-reads-zdt").endMetadata().withNewRoleRef().withApiGroup("rbac.authorization.k8s.io")
+                .withKind("ClusterRole").withName("zdt-zdt-operator-metrics-reader").endRoleRef().addNewSubject()
+                .withKind("ServiceAccount").withName("prometheus").withNamespace(RELEASE_NAMESPACE).endSubject().build())
+                .create();
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.util.function.Function<String, java.net.http.HttpResponse<String>> scrape = token -> {
+            try {
+                var request = java.net.http.HttpRequest.newBuilder(management.toURI().resolve("/q/metrics"));
+                if (token != null) {
+                    request.header("Authorization", "Bearer " + token);
+                }
+                return http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        // (a refusal while the new binding reaches the API server's authorizer is remembered for a few seconds)
+        var allowed = await().atMost(WAIT).pollInterval(Duration.ofSeconds(1)).until(() -> scrape.apply(reader),
+                r -> r.statusCode() == 200);
+        assertThat(allowed.body()).contains("zdt_gate_holds_in_flight");
+        assertThat(scrape.apply(null).statusCode()).isEqualTo(401);
+        assertThat(await().atMost(WAIT).pollInterval(Duration.ofSeconds(1)).until(() -> scrape.apply(stranger),
+                r -> r.statusCode() != 429).statusCode()).isEqualTo(403);
     }
 
     private boolean can(String verb, String resource, String namespace) {
