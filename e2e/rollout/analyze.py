@@ -21,6 +21,7 @@ import sys
 from e2e.lib import records
 from e2e.lib import runcode as measured_code
 from e2e.rollout import traefik_sampler
+from e2e.tenancy import attack as tenancy_attack
 
 TITLES = {
     "plain": "(a) plain Deployment, no preStop",
@@ -459,12 +460,14 @@ def siege_facts(run):
         app = records.read_json(os.path.join(run, "siege-%s-app.json" % m.group(1)), required=True)
         status = app.get("status") or {}
         apps.append({"namespace": app["metadata"]["namespace"],
+                     "holdSeconds": (status.get("drainBudget") or {}).get("holdSeconds"),
                      "frontEnd": (app["spec"]["traffic"].get("controller") or {}).get("service"),
                      "drains": [{"pod": d.get("pod"), "releasedBy": d.get("releasedBy"), "heldSeconds": d.get("heldSeconds"),
                                  "message": d.get("message")} for d in status.get("lastDrains") or []],
                      "conditions": [{k: c.get(k) for k in ("type", "status", "reason", "message")}
                                     for c in status.get("conditions") or []]})
-    return {"facts": attack.get("siege") or {}, "frontends": frontends["modes"], "apps": apps,
+    return {"facts": attack.get("siege") or {}, "budgetSeconds": attack.get("budgetSeconds"),
+            "frontends": frontends["modes"], "apps": apps,
             "restartsBefore": restarts("operator-pods-before.json"), "restartsAfter": restarts("operator-pods-after.json")}
 
 
@@ -472,10 +475,19 @@ def siege_checks(name, s, need):
     """gate-siege's criteria; each can fail (test_attack.py)."""
     f = s["facts"]
     per_ns = f.get("floodsPerNamespace") or {}
-    need(bool(f.get("floodsBounded")) and bool(f.get("floodsEndedByBudget")) and len(per_ns) >= 5, name + ":floods-bounded",
+    # Each held call ended at its app's hold bound (the status's drain records), not its 2^31 s annotation.
+    past_bound = ["%s %s %.1f s of %s" % (a["namespace"], d["pod"], d["heldSeconds"] or 0, a["holdSeconds"])
+                  for a in s["apps"] for d in a["drains"]
+                  if a["holdSeconds"] is None or (d["heldSeconds"] or 0) > a["holdSeconds"] + 1]
+    # What each caller waited: its token's review in the queue, then the hold (judged from the raw
+    # slowest answers here, so that a record made under an older rule is judged by this one).
+    ended = bool(per_ns) and s.get("budgetSeconds") is not None and all(
+        x["slowestSeconds"] <= s["budgetSeconds"] + tenancy_attack.SIEGE_REVIEW_WAIT for x in per_ns.values())
+    need(bool(f.get("floodsBounded")) and ended and len(per_ns) >= 5 and not past_bound,
+         name + ":floods-bounded",
          "%s: %d tenants flooding with their own pods' tokens: each held at most two calls per pod per replica and "
-         "got 429 for the rest, every held call ended by its budget (%s)"
-         % (name, len(per_ns), "; ".join("%s held %d of %d (limit %d), 429 %d, slowest %.1f s"
+         "got 429 for the rest, every hold ended at its app's bound (past it: %s) (%s)"
+         % (name, len(per_ns), past_bound or "none", "; ".join("%s held %d of %d (limit %d), 429 %d, slowest %.1f s"
                                          % (ns, x["held"], x["sent"], x["limit"], x["refused429"], x["slowestSeconds"])
                                          for ns, x in sorted(per_ns.items()))))
     need(f.get("replayedAllRefused") is True, name + ":replayed-refused",

@@ -287,6 +287,10 @@ def summarize(results, limit, budget_seconds, max_in_flight=None):
     }
 
 
+# gate-siege: how long a flooding tenant's call may wait for its token's review beyond its budget.
+SIEGE_REVIEW_WAIT = 20
+
+
 def summarize_siege(floods, replicas, budget_seconds, replayed=None, theft=None, memory=None, series=()):
     """gate-siege's pass/fail facts. floods: {namespace: (attack result, that namespace's decoy pods)}.
     Pure (tested)."""
@@ -303,7 +307,10 @@ def summarize_siege(floods, replicas, budget_seconds, replayed=None, theft=None,
         "floodsBounded": bool(per_ns) and all(
             0 < x["held"] <= x["limit"] and x["refused429"] > 0 and x["refused429"] == x["sent"] - x["held"]
             for x in per_ns.values()),
-        "floodsEndedByBudget": bool(per_ns) and all(x["slowestSeconds"] <= budget_seconds + 5 for x in per_ns.values()),
+        # The caller's wait: its token's review in the queue (six tenants at once), then the hold.
+        # Far from the decoys' 2^31 s annotation; the hold itself is judged from the apps' status.
+        "floodsEndedByBudget": bool(per_ns) and all(x["slowestSeconds"] <= budget_seconds + SIEGE_REVIEW_WAIT
+                                                     for x in per_ns.values()),
     }
     if replayed is not None:
         facts["replayedAllRefused"] = replayed["sent"] > 0 and (

@@ -169,7 +169,7 @@ class Siege(unittest.TestCase):
         self.assertFalse(siege_facts(floods=ns)["floodsBounded"])
         ns["zdt-siege-3"] = (flood(0, 600), 2)  # none held: its valid tokens never reached the gate
         self.assertFalse(siege_facts(floods=ns)["floodsBounded"])
-        ns["zdt-siege-3"] = (flood(8, 592, slowest=40.0), 2)
+        ns["zdt-siege-3"] = (flood(8, 592, slowest=60.0), 2)
         self.assertFalse(siege_facts(floods=ns)["floodsEndedByBudget"])
         self.assertFalse(siege_facts(replayed={"sent": 200, "answers": {"401": 199, "200": 1}})["replayedAllRefused"])
         self.assertFalse(siege_facts(replayed={"sent": 0, "answers": {}})["replayedAllRefused"])
@@ -201,7 +201,7 @@ class Siege(unittest.TestCase):
 def write_siege(tmp, facts, frontends=None, apps=None, after=1):
     run = os.path.join(tmp, "gate-siege")
     os.makedirs(run)
-    json.dump({"siege": facts}, open(os.path.join(run, "attack.json"), "w"))
+    json.dump({"siege": facts, "budgetSeconds": 10}, open(os.path.join(run, "attack.json"), "w"))
     modes = frontends or {m: {"connections": 2, "maxBytesSent": 9 * 2**20, "cutByPeer": 2, "openAtStop": 0,
                               "longestSeconds": 2.1} for m in frontend.MODES}
     json.dump({"modes": modes, "connections": []}, open(os.path.join(run, "frontends.json"), "w"))
@@ -209,10 +209,10 @@ def write_siege(tmp, facts, frontends=None, apps=None, after=1):
         json.dump({"items": [{"metadata": {"name": "op-0"}, "status": {"containerStatuses": [{"restartCount": restarts}]}}]},
                   open(os.path.join(run, name), "w"))
     for k in range(1, 6):
-        drains = (apps or {}).get(k, [{"pod": "decoy-1", "releasedBy": "Timeout", "heldSeconds": 10.2}])
+        drains = (apps or {}).get(k, [{"pod": "decoy-1", "releasedBy": "Timeout", "heldSeconds": 9}])
         json.dump({"metadata": {"namespace": "zdt-siege-%d" % k},
                    "spec": {"traffic": {"controller": {"service": "fe"}}},
-                   "status": {"lastDrains": drains, "conditions": []}}, open(os.path.join(run, "siege-%d-app.json" % k), "w"))
+                   "status": {"lastDrains": drains, "conditions": [], "drainBudget": {"holdSeconds": 9}}}, open(os.path.join(run, "siege-%d-app.json" % k), "w"))
     return run
 
 
@@ -223,6 +223,7 @@ class SiegeCriteria(unittest.TestCase):
     def failed(self, facts=None, **kw):
         with tempfile.TemporaryDirectory() as tmp:
             s = rollout.siege_facts(write_siege(tmp, facts or siege_facts(), **kw))
+            self.assertEqual(s["budgetSeconds"], 10)
         fails = []
         rollout.siege_checks("gate-siege", s, lambda ok, cid, text: ok or fails.append(cid.split(":")[1]))
         return sorted(fails)
@@ -252,6 +253,11 @@ class SiegeCriteria(unittest.TestCase):
         self.assertEqual(self.failed(apps={2: [{"pod": "decoy-1", "releasedBy": "Verified"}]}),
                          ["hostile-frontends-not-trusted"])
         self.assertEqual(self.failed(apps={4: []}), ["hostile-frontends-not-trusted"])
+        self.assertEqual(self.failed(apps={4: [{"pod": "decoy-2", "releasedBy": "Timeout", "heldSeconds": 30}]}),
+                         ["floods-bounded"], "a hold past its app's bound")
+        slow = siege_facts()
+        slow["floodsPerNamespace"]["zdt-siege-2"]["slowestSeconds"] = 31.0  # beyond budget 10 + the review wait
+        self.assertEqual(self.failed(slow), ["floods-bounded"])
         self.assertEqual(self.failed(apps={3: [{"pod": "decoy-1", "releasedBy": "Timeout", "message":
                                                 "hold bound 9.0s reached: Traefik cannot confirm that decoy-1 is no longer "
                                                 "routed to: the pod has no IP to look for"}]}),
