@@ -344,8 +344,8 @@ final class AppHolds {
         }
 
         List<PropagationSample> measured = new ArrayList<>();
-        Instant wake = follow(s, ingress, seen, now, measured);
-        boolean askIngress = !s.followed.isEmpty();
+        Instant wake = follow(s, ingress, now, measured);
+        boolean askIngress = false;
         GateDecision.Rules rules = new GateDecision.Rules(now, s.propagation, verify,
                 verifier.map(IngressVerifier::name).orElse("the ingress controller"));
         Prefixes prefixes = null;
@@ -408,6 +408,11 @@ final class AppHolds {
         List<DrainRecord> drains = reports.isEmpty() ? List.of() : report(s, reports, verify, warnings);
         if (verify == Verify.INGRESS && !reports.isEmpty()) {
             measure(s, reports, ingress, seen, now, verifier, measured);
+        }
+        // A pod this pass began to follow is asked about again, even with no call left to ask for.
+        for (Followed f : s.followed) {
+            wake = earlier(wake, f.holdStart.plus(FOLLOW_LATE));
+            askIngress = true;
         }
 
         // Forget pods that left the cache and that no open call waits for.
@@ -692,7 +697,7 @@ final class AppHolds {
     }
 
     /** Late replicas asked again: those that stopped get their figure; a pod done or past its limit is emitted. */
-    private Instant follow(AppState s, IngressObservation ingress, IngressVerdict.Sightings seen, Instant now,
+    private Instant follow(AppState s, IngressObservation ingress, Instant now,
             List<PropagationSample> measured) {
         Instant wake = null;
         for (Followed f : new ArrayList<>(s.followed)) {
