@@ -119,6 +119,13 @@ class PropagationWindowTest {
     }
 
     @Test
+    void aLateDrainNeverFitsEvenWhenItsFigureIsWithinItsHold() {
+        // Margin 0: the replica stopped in the very pass the hold ended, its figure equals the hold.
+        ObservedPropagation o = fold(null, drain("shop-a", 15, Map.of("t", 15.0), "t"));
+        assertThat(FrontEndFit.slower(o, 0)).get().asString().contains("still routed to pod shop-a when its hold of 15s ended");
+    }
+
+    @Test
     void theConditionClearsAfterThreeDrainsInARowThatFitAndComesBackWithTheNextMisfit() {
         ObservedPropagation o = fold(null, drain("shop-a", 15, Map.of("t", 20.0), "t"));
         for (int i = 1; i < FrontEndFit.FITTING_TO_CLEAR; i++) {

@@ -38,8 +38,8 @@ import io.quarkus.test.junit.QuarkusTest;
  * What the gate measures of the front end goes into the status: two real Traefik processes, one
  * quick and one lagging on purpose (a long providersThrottleDuration), behind an app whose hold is
  * shorter than the lagging one's propagation. The late replica is followed after the hold ends,
- * named in status.observedPropagation and in Degraded=True FrontEndSlowerThanBudget, which clears
- * once three drains in a row fit a hold that covers it.
+ * named in status.observedPropagation and in Degraded=True FrontEndSlowerThanBudget; calibration
+ * raises the hold past it, and the condition clears once three drains in a row fit.
  */
 @QuarkusTest
 @QuarkusTestResource(value = KubeApiServerResource.class, restrictToAnnotatedClass = false)
@@ -137,7 +137,7 @@ class FrontEndSlowerThanBudgetTest extends GateTestBase {
     }
 
     @Test
-    void aReplicaSlowerThanTheHoldIsMeasuredNamedInDegradedAndClearsAfterThreeDrainsThatFit() throws Exception {
+    void aReplicaSlowerThanTheHoldIsMeasuredNamedInDegradedAndCalibrationCoversIt() throws Exception {
         TraefikProcess quick = TraefikProcess.start(Duration.ofMillis(500));
         traefiks.add(quick);
         TraefikProcess lagging = TraefikProcess.start(Duration.ofSeconds(6));
@@ -192,15 +192,26 @@ class FrontEndSlowerThanBudgetTest extends GateTestBase {
         await().atMost(Duration.ofSeconds(10)).until(() -> f.events(FrontEndFit.REASON).stream()
                 .anyMatch(e -> e.getNote().contains(name(lagging))));
 
-        // A hold that covers the lagging replica: drains fit again, and after three in a row the condition clears.
+        // Calibration on: the hold follows the lagging replica (its figure + the 1 s margin, up to 5 s
+        // steps), rendered into the Deployment's pods; never below the 4 s the spec derives.
         f.app("shop", TRAFFIC.formatted(f.ns), """
                 ingress: {className: traefik, host: shop.example.com}
-                drain: {holdSeconds: 12, safetyMarginSeconds: 1}
+                drain: {holdSeconds: 4, safetyMarginSeconds: 1, calibration: {enabled: true, maxHoldSeconds: 20}}
                 """);
-        // Pods created with the longer hold: the ones before keep the hold their grace period was made for.
+        double slowest = o.getMaxSeconds();
+        int expected = (int) Math.ceil((Math.ceil(slowest) + 1) / 5.0) * 5;
+        ZeroDowntimeApp calibrated = awaitApp(a -> a.getStatus().getDrainBudget() != null
+                && a.getStatus().getDrainBudget().getHoldSeconds() == expected);
+        assertThat(calibrated.getStatus().getDrainBudget().getDerivation()).contains("hold " + expected
+                + "s (calibrated: measured max " + slowest + "s over 1 drains, replica " + name(lagging), "derived hold 4s (override)");
+        await().atMost(Duration.ofSeconds(30)).until(() -> client.apps().deployments().inNamespace(f.ns).withName("shop").get()
+                .getSpec().getTemplate().getMetadata().getAnnotations().get(dev.zdt.operator.Constants.HOLD_ANNOTATION),
+                hold -> Integer.toString(expected).equals(hold));
+        int hold = expected;
+        // Pods created with the calibrated hold: the ones before keep the hold their grace period was made for.
         List<Pod> covered = new ArrayList<>();
         for (int i = 1; i <= FrontEndFit.FITTING_TO_CLEAR; i++) {
-            covered.add(f.pod("shop", "shop-n" + i, 12));
+            covered.add(f.pod("shop", "shop-n" + i, hold));
         }
         serving.addAll(covered);
         serve(serving);
@@ -212,6 +223,9 @@ class FrontEndSlowerThanBudgetTest extends GateTestBase {
                     && (n < FrontEndFit.FITTING_TO_CLEAR ? degraded(a).getMessage().contains("(" + n + " so far)")
                             : "False".equals(degraded(a).getStatus())));
             assertThat(after.getStatus().getObservedPropagation().getRecent().get(0).getLate()).isFalse();
+            assertThat(after.getStatus().getObservedPropagation().getRecent().get(0).getHoldSeconds()).isEqualTo(hold);
+            assertThat(after.getStatus().getDrainBudget().getHoldSeconds()).as("the window's max still holds the hold up")
+                    .isEqualTo(hold);
             if (n < FrontEndFit.FITTING_TO_CLEAR) {
                 assertThat(degraded(after).getReason()).isEqualTo(FrontEndFit.REASON);
             } else {
