@@ -281,6 +281,9 @@ final class AppHolds {
         if (current != null) {
             s.app = current;
             budget(s);
+        } else {
+            // Nobody reads a deleted app's figures: stop asking its front end about pods already answered.
+            s.followed.clear();
         }
         // A deleted app keeps its last known spec: the holds of its pods end by their own rules.
         Verify verify = s.app.getSpec().getTraffic().getVerify();

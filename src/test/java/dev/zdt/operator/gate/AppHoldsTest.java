@@ -726,6 +726,21 @@ class AppHoldsTest {
     }
 
     @Test
+    void aDeletedAppsLateReplicaIsNoLongerFollowed() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        assertThat(pass("shop").askIngress()).as("following the late replica").isNotNull();
+        cache.apps.remove("shop");
+        at(13);
+        Pass gone = pass("shop");
+        assertThat(gone.askIngress()).as("nothing left to ask about").isNull();
+        assertThat(gone.measured()).isEmpty();
+        assertThat(holds.question(NS + "/shop")).isNull();
+    }
+
+    @Test
     void aReplicaThatCannotBeAskedGivesNoFigure() {
         Call call = drainingShopA();
         cache.ingress = answers(0, routes("traefik-0", "shop-a", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
