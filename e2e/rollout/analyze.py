@@ -47,9 +47,14 @@ TITLES = {
     "gate-envoy": "(c) ZeroDowntimeApp, gate mode, through Envoy (Contour), verified at Envoy's admin",
     "plain-haproxy": "plain Deployment through HAProxy probing the pods",
     "gate-haproxy": "zdt gate through HAProxy probing the pods, verified by its runtime API",
+    "slow-frontend": "zdt gate, Traefik 8 s declared, second replica lagging, no calibration",
+    "gate-calibrated": "the same app and namespace with drain.calibration on",
     "policy-deployment": "plain Deployment (as a chart renders it) + DrainPolicy",
     "policy-statefulset": "plain StatefulSet, RollingUpdate + DrainPolicy",
 }
+
+# The condition a front end slower than the budget sets (docs/api.md, Observed propagation).
+SLOWER_REASON = "FrontEndSlowerThanBudget"
 
 # What the webhook injects into a pod a DrainPolicy selects (docs/api.md, DrainPolicy), and what a
 # pod created after the policy's deletion must not carry.
@@ -646,6 +651,10 @@ def analyze(run):
         "load": load_facts(meta, summary, meta["changeAtMs"],
                            max(meta["deploymentCompleteAtMs"], meta["oldPodsExitedAtMs"])),
     }
+    if meta.get("calibration") is not None:
+        result["calibration"] = meta["calibration"]
+        result["namespace"] = meta.get("namespace")
+        result["frontEndFit"] = frontend_fit_facts(records.read_json(zdt_path))
     if records.exists(os.path.join(run, "attack.json")):
         result["hostile"] = hostile_facts(run)
         if records.exists(os.path.join(run, "frontends.json")):
@@ -665,6 +674,69 @@ def analyze(run):
         for k, v in s["failedByKind"].items():
             result["failedByKind"][k] = result["failedByKind"].get(k, 0) + v
     return result, stopped, pods, drains
+
+
+def frontend_fit_facts(app):
+    """What the app's status says about the front end as measured: the window, the Degraded
+    condition and the hold with its derivation (None without a recorded zdt.json)."""
+    if app is None:
+        return None
+    status = app.get("status") or {}
+    observed = status.get("observedPropagation") or {}
+    degraded = next((c for c in status.get("conditions") or [] if c.get("type") == "Degraded"), {})
+    budget = status.get("drainBudget") or {}
+    return {
+        # the app object itself: a namespace made afresh for a run gives its app a new uid
+        "appUid": (app.get("metadata") or {}).get("uid"),
+        "appGeneration": (app.get("metadata") or {}).get("generation"),
+        "drains": observed.get("drains"),
+        "maxSeconds": observed.get("maxSeconds"),
+        "medianSeconds": observed.get("medianSeconds"),
+        "lateDrains": observed.get("lateDrains"),
+        "replicas": {r.get("replica"): r.get("maxSeconds") for r in observed.get("replicas") or []},
+        "degraded": {k: degraded.get(k) for k in ("status", "reason", "message")},
+        "holdSeconds": budget.get("holdSeconds"),
+        "derivation": budget.get("derivation"),
+    }
+
+
+def calibration_checks(name, r, by, need):
+    """slow-frontend (calibration off) shows the problem and names it; gate-calibrated (on), run
+    after it in the same namespace, has a calibrated hold that covers what was measured."""
+    fit = r.get("frontEndFit") or {}
+    deg = fit.get("degraded") or {}
+    if r.get("calibration") == "off":
+        need(r["failed"] > 0, name + ":shows-problem",
+             "%s: without calibration the lagging replica costs requests (%d failed)" % (name, r["failed"]))
+        late = fit.get("lateDrains") or 0
+        slow = fit.get("maxSeconds")
+        hold = fit.get("holdSeconds")
+        need(deg.get("status") == "True" and deg.get("reason") == SLOWER_REASON and "replica" in (deg.get("message") or "")
+             and late > 0 and slow is not None and hold is not None and slow > hold,
+             name + ":slower-named",
+             "%s: Degraded=%s %s names the replica (%s), %d late drains, measured max %s s beyond the hold of %s s"
+             % (name, deg.get("status"), deg.get("reason"), deg.get("message"), late, slow, hold))
+        return
+    first = next((x for x in by.values() if x.get("calibration") == "off"), None)
+    before = (first or {}).get("frontEndFit") or {}
+    # One run: the same app object (its uid; bench.sh makes the namespace afresh for slow-frontend),
+    # edited since the uncalibrated half was recorded (a later generation).
+    need(first is not None and first.get("namespace") == r.get("namespace") and before.get("appUid")
+         and before.get("appUid") == fit.get("appUid")
+         and (fit.get("appGeneration") or 0) > (before.get("appGeneration") or 0),
+         name + ":both-halves",
+         "%s: the same app as the uncalibrated half, edited after it (%s)"
+         % (name, "%s in %s, uid %s and %s, generation %s then %s"
+            % (first["name"], first.get("namespace"), before.get("appUid"), fit.get("appUid"),
+               before.get("appGeneration"), fit.get("appGeneration")) if first else "no uncalibrated half"))
+    hold, slow = fit.get("holdSeconds"), before.get("maxSeconds")
+    need("calibrated:" in (fit.get("derivation") or "") and hold is not None and slow is not None and hold > slow
+         and hold >= (before.get("holdSeconds") or 0),
+         name + ":calibrated",
+         "%s: the hold was calibrated past the slowest replica measured without it (hold %s s, measured %s s, "
+         "derived %s s: %s)" % (name, hold, slow, before.get("holdSeconds"), fit.get("derivation")))
+    need(deg.get("reason") != SLOWER_REASON, name + ":slower-cleared",
+         "%s: the front end fits the calibrated budget again (Degraded=%s %s)" % (name, deg.get("status"), deg.get("reason")))
 
 
 def timeline_png(runs, out_png):
@@ -977,6 +1049,9 @@ def check(results, mode, per_pod=None):
     for name, r in by.items():
         if r.get("kind") == "policy":
             policy_checks(name, r, need)
+    for name, r in by.items():
+        if r.get("calibration") in ("off", "on"):
+            calibration_checks(name, r, by, need)
     for name in by:
         if name == "plain" or name.startswith("plain-"):
             need(by[name]["failed"] > 0, name + ":shows-problem", "the plain Deployment shows the problem%s (%d failed)"
@@ -989,11 +1064,18 @@ def check(results, mode, per_pod=None):
         # throughout and reaches Traefik's API, and gate-2traefik's app declares the lagging replica's
         # throttle, so its bound covers it. The setups whose holds may end at their bound (Traefik's
         # API out of reach, the operator down or restarted) are drills (e2e/drills), judged there.
-        if r.get("kind") != "zdt" or r.get("mode") != "gate" or (r.get("frontEnd") or "traefik") != "traefik":
+        # slow-frontend's holds end at their bound by design: it shows what calibration fixes.
+        if r.get("kind") != "zdt" or r.get("mode") != "gate" or (r.get("frontEnd") or "traefik") != "traefik" \
+                or r.get("calibration") == "off":
             continue
         n = r.get("frontEndReplicas") or 1
         asked = "all %d replicas asked" % n if n > 1 else None
         drains = ((per_pod or {}).get(name) or {}).get("lastDrains") or []
+        if r.get("calibration") == "on":
+            # lastDrains also has the drains of the rollout that turning calibration on made (old
+            # pods with the short hold, not recorded): only the recorded rollout's pods are judged.
+            mine = {p["pod"] for p in ((per_pod or {}).get(name) or {}).get("stopped") or []}
+            drains = [d for d in drains if d.get("pod") in mine]
 
         def verified(d):
             # Bypassed is what the gate calls a release it made once the front end no longer routed to

@@ -26,6 +26,15 @@
 # Gateway zdt-ingress/traefik): a plain Deployment with its own HTTPRoute, and a ZeroDowntimeApp
 # whose spec.route the operator renders; rows say frontEnd traefik-gateway. Not in the default list.
 #
+# slow-frontend and gate-calibrated are the two halves of one proof (issue 27), run together and in
+# that order (--scenarios slow-frontend,gate-calibrated): the app declares Traefik's 8 s throttle
+# behind two replicas, the second lagging at BENCH_LAG_THROTTLE (20 s). slow-frontend rolls without
+# calibration: holds end at their bound while the lagging replica still routes, requests through it
+# fail, and the app says Degraded=True FrontEndSlowerThanBudget with the measured figures; its
+# namespace is kept. gate-calibrated, in the same namespace, turns drain.calibration on, waits for
+# the rollout that budget change makes (its old pods still have the short grace period: not
+# recorded), then rolls again under load: 0 failed, every hold Verified. Not in the default list.
+#
 # policy-deployment and policy-statefulset protect a plain workload (no zdt word in it) with a
 # DrainPolicy: namespace opted in, workload applied and ready, policy applied, `kubectl rollout
 # restart` so the webhook protects the pods, then the rollout under load. policy-deployment then
@@ -80,6 +89,7 @@ run_scenario() { # run_scenario <name>
   local level=$POD_SECURITY APP_IMAGE=localhost/demo-app:dev APP_RESTRICTED="" APP_OWN_PRESTOP=""
   local traefiks=1 THROTTLE=$THROTTLE LOAD_SPLIT_URL="" TRAEFIK_API_URLS=$ZDT_TRAEFIK_API_URL WORKLOAD=deploy
   local ROUTE="" gateway=0 FRONT_END=traefik fe_replicas="" INGRESS_CLASS=traefik LOAD_URL="" APP_TRAFFIC=""
+  local calibration="" version=v2
   case $name in
     plain) kind=deploy ;;
     sleep30) kind=deploy sleep=30 grace=60 ;;
@@ -96,6 +106,13 @@ run_scenario() { # run_scenario <name>
     gate-2traefik)
       kind=zdt mode=gate traefiks=2 THROTTLE=$LAG_THROTTLE LOAD_SPLIT_URL=$ZDT_TRAEFIK_WEB_URL_2
       TRAEFIK_API_URLS="$ZDT_TRAEFIK_API_URL $ZDT_TRAEFIK_API_URL_2" ;;
+    # A front end slower than the app declares (Traefik's 8 s, the second replica lags at
+    # LAG_THROTTLE): without calibration, then with it, in one namespace (see the top of this file).
+    slow-frontend | gate-calibrated)
+      kind=zdt mode=gate traefiks=2 LOAD_SPLIT_URL=$ZDT_TRAEFIK_WEB_URL_2 ns=bench-slow-frontend
+      TRAEFIK_API_URLS="$ZDT_TRAEFIK_API_URL $ZDT_TRAEFIK_API_URL_2"
+      calibration=off
+      [[ $name == gate-calibrated ]] && calibration=on version=v3 ;;
     # The plain Deployment and the hand-tuned sleep through the same two replicas.
     plain-2traefik | sleep30-2traefik)
       kind=deploy traefiks=2 THROTTLE=$LAG_THROTTLE LOAD_SPLIT_URL=$ZDT_TRAEFIK_WEB_URL_2
@@ -130,11 +147,20 @@ run_scenario() { # run_scenario <name>
   traefik_replicas "$traefiks" "$gateway"
   [[ $FRONT_END == envoy ]] && { "$CLUSTER" envoy up >/dev/null || die "$name: Contour and Envoy did not start"; ENVOY_STARTED=1; }
   rm -rf "$dir" && mkdir -p "$dir/logs"
-  kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
-  kubectl create namespace "$ns" >/dev/null
-  kubectl label namespace "$ns" "pod-security.kubernetes.io/enforce=$level" \
-    pod-security.kubernetes.io/enforce-version=latest >/dev/null
-  if [[ $kind == policy ]]; then
+  if [[ $calibration == on ]]; then
+    # The second half: slow-frontend's app, as that half left it, with calibration turned on.
+    kubectl -n "$ns" get zdt app >/dev/null 2>&1 ||
+      die "$name: runs right after slow-frontend in the same bench.sh run (--scenarios slow-frontend,gate-calibrated)"
+    calibrate "$name" "$ns" "$dir"
+  else
+    kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
+    kubectl create namespace "$ns" >/dev/null
+    kubectl label namespace "$ns" "pod-security.kubernetes.io/enforce=$level" \
+      pod-security.kubernetes.io/enforce-version=latest >/dev/null
+  fi
+  if [[ $calibration == on ]]; then
+    : # applied by slow-frontend
+  elif [[ $kind == policy ]]; then
     kubectl label namespace "$ns" zdt.dev/drain-policy=enabled >/dev/null # the webhook's opt-in
     if [[ $WORKLOAD == statefulset ]]; then
       plain_statefulset "$ns" v1 "$grace" | kubectl apply -f - >/dev/null
@@ -204,12 +230,12 @@ run_scenario() { # run_scenario <name>
       change="kubectl delete pod"
       kubectl -n "$ns" delete pod "${old_pods%% *}" --wait=false >/dev/null ;;
     *)
-      change="rolling update v1 -> v2"
+      change="rolling update $([[ $version == v3 ]] && echo v2 || echo v1) -> $version"
       if [[ $kind == deploy || $kind == policy ]]; then
-        kubectl -n "$ns" set env "$WORKLOAD/app" APP_VERSION=v2 >/dev/null
+        kubectl -n "$ns" set env "$WORKLOAD/app" APP_VERSION=$version >/dev/null
       else
         kubectl -n "$ns" patch zdt app --type json \
-          -p '[{"op":"replace","path":"/spec/template/spec/containers/0/env/1/value","value":"v2"}]' >/dev/null
+          -p '[{"op":"replace","path":"/spec/template/spec/containers/0/env/1/value","value":"'"$version"'"}]' >/dev/null
       fi ;;
   esac
 
@@ -256,17 +282,45 @@ run_scenario() { # run_scenario <name>
  "podSecurity": "$level", "image": "$APP_IMAGE", "ownPreStop": $([[ -n $APP_OWN_PRESTOP ]] && echo true || echo false),
  "shellAbsent": $shell_absent,
  "throttleSeconds": $THROTTLE, "frontEnd": "$FRONT_END", "frontEndReplicas": ${fe_replicas:-$traefiks},
- "laggingThrottleSeconds": $([[ $traefiks == 2 ]] && echo "$LAG_THROTTLE" || echo null), "rate": $RATE, "minRequests": $MIN_REQUESTS, "graceSeconds": $grace, "preStopSleepSeconds": $sleep,
+ "laggingThrottleSeconds": $([[ $traefiks == 2 ]] && echo "$LAG_THROTTLE" || echo null), "rate": $RATE,
+ "namespace": "$ns", "calibration": $([[ -n $calibration ]] && echo "\"$calibration\"" || echo null), "minRequests": $MIN_REQUESTS, "graceSeconds": $grace, "preStopSleepSeconds": $sleep,
  "changeAtMs": $t0, "deploymentCompleteAtMs": $complete, "oldPodsExitedAtMs": $exited}
 JSON
   if [[ -n $KEEP && $name == "${list[-1]}" ]]; then
     echo "$ns" >"$OUT/kept-namespace" # what the demo shows with kubectl afterwards
+  elif [[ $calibration == off ]]; then
+    : # gate-calibrated goes on in this namespace
   else
     kubectl delete namespace "$ns" --wait=false >/dev/null
   fi
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  requests %d, failed %d %s" % (s["requests"], s["failed"], s["failedByKind"]))' "$dir/summary.json"
   [[ -f $dir/summary-2.json ]] && python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  through the second Traefik: requests %d, failed %d %s" % (s["requests"], s["failed"], s["failedByKind"]))' "$dir/summary-2.json"
   return 0
+}
+
+# calibrate <name> <ns> <dir>: turns drain.calibration on for slow-frontend's app and waits for the
+# rollout that the calibrated budget makes (its old pods' grace period covers only the old hold, so
+# it is not the proof); the app before and after is in calibrate-before.json and calibrate-after.json.
+calibrate() {
+  local name=$1 ns=$2 dir=$3 i hold before
+  kubectl -n "$ns" get zdt app -o json >"$dir/calibrate-before.json"
+  before=$(kubectl -n "$ns" get deploy app -o jsonpath='{.metadata.generation}')
+  kubectl -n "$ns" patch zdt app --type merge \
+    -p '{"spec":{"drain":{"calibration":{"enabled":true,"maxHoldSeconds":'"${BENCH_MAX_HOLD:-60}"'}}}}' >/dev/null
+  for i in $(seq 1 60); do
+    hold=$(kubectl -n "$ns" get zdt app -o jsonpath='{.status.drainBudget.derivation}')
+    [[ $hold == *calibrated:* ]] && break
+    sleep 1
+  done
+  [[ $hold == *calibrated:* ]] || die "$name: the budget did not say calibrated within 60 s: $hold"
+  for i in $(seq 1 60); do
+    (($(kubectl -n "$ns" get deploy app -o jsonpath='{.metadata.generation}') > before)) && break
+    sleep 1
+  done
+  kubectl -n "$ns" rollout status deploy/app --timeout=600s >/dev/null || die "$name: the calibrated budget's rollout did not finish"
+  no_terminating "$ns" 300 || die "$name: pods still terminating 300 s after the calibrated budget's rollout"
+  app_wait_ready "$name" "$ns" "$REPLICAS"
+  kubectl -n "$ns" get zdt app -o json >"$dir/calibrate-after.json"
 }
 
 # operator_logs <epoch s>: every operator replica's log lines since then.

@@ -9,11 +9,14 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 import dev.zdt.operator.api.InvalidSpecException;
+import dev.zdt.operator.api.v1alpha1.CalibrationSpec;
 import dev.zdt.operator.api.v1alpha1.DrainBudgetStatus;
+import dev.zdt.operator.api.v1alpha1.ObservedPropagation;
 import dev.zdt.operator.api.v1alpha1.DrainSpec;
 import dev.zdt.operator.api.v1alpha1.Provider;
 import dev.zdt.operator.api.v1alpha1.StrategySpec;
 import dev.zdt.operator.api.v1alpha1.TrafficSpec;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.budget.ProviderProfile.Term;
 
 /**
@@ -39,7 +42,25 @@ public record DrainBudget(
     /** Longest grace the operator will set: beyond this a node drain or rollout becomes unusable. */
     public static final int MAX_GRACE_SECONDS = 7200;
 
+    /** Calibrated holds move in steps of this many seconds: a figure a little slower does not roll the pods again. */
+    public static final int CALIBRATION_STEP = 5;
+
     public static DrainBudget derive(TrafficSpec traffic, DrainSpec drain, StrategySpec strategy) {
+        return derive(traffic, drain, strategy, null);
+    }
+
+    /** An app's budget: its spec, and with calibration on, what the gate measured (its status.observedPropagation). */
+    public static DrainBudget of(ZeroDowntimeApp app) {
+        return derive(app.getSpec().getTraffic(), app.getSpec().getDrain(), app.getSpec().getStrategy(),
+                app.getStatus() == null ? null : app.getStatus().getObservedPropagation());
+    }
+
+    /**
+     * @param observed what the drain gate measured of the front end (status.observedPropagation), or
+     *        null; used only when drain.calibration is enabled
+     */
+    public static DrainBudget derive(TrafficSpec traffic, DrainSpec drain, StrategySpec strategy,
+            ObservedPropagation observed) {
         if (traffic == null || traffic.getProvider() == null) {
             throw new InvalidSpecException("traffic.provider is required");
         }
@@ -77,6 +98,48 @@ public record DrainBudget(
             holdText = "hold " + hold + "s = " + propagationText + " + margin " + margin + "s";
         }
 
+        String calibrated = null;
+        CalibrationSpec calibration = d.getCalibration();
+        if (calibration != null && Boolean.TRUE.equals(calibration.getEnabled())) {
+            Integer max = calibration.getMaxHoldSeconds();
+            if (max == null || max < hold) {
+                throw new InvalidSpecException("drain.calibration.maxHoldSeconds " + (max == null ? "is missing" : max
+                        + " is below the derived hold " + hold + "s") + ": calibration may only lengthen the hold, "
+                        + "never shorten it; set maxHoldSeconds to at least " + hold + " or disable calibration");
+            }
+            int ceiling = max;
+            String bound = "maxHoldSeconds " + max + "s";
+            if (d.getTerminationGracePeriodSeconds() != null
+                    && d.getTerminationGracePeriodSeconds() - request - shutdown < ceiling) {
+                ceiling = d.getTerminationGracePeriodSeconds() - request - shutdown;
+                bound = "the grace override " + d.getTerminationGracePeriodSeconds() + "s less request and shutdown";
+            }
+            if (traffic.getVerify() != TrafficSpec.Verify.INGRESS) {
+                warnings.add("drain.calibration is enabled but traffic.verify is " + traffic.getVerify()
+                        + ": only verify: ingress measures the front end, so the hold stays " + hold + "s");
+            } else if (observed != null && observed.getMaxSeconds() != null && observed.getDrains() != null
+                    && observed.getDrains() > 0) {
+                int wanted = step((int) Math.ceil(observed.getMaxSeconds()) + margin);
+                int applied = Math.max(hold, Math.min(wanted, ceiling));
+                calibrated = "hold " + applied + "s (calibrated: measured max " + observed.getMaxSeconds() + "s over "
+                        + observed.getDrains() + " drains" + (observed.getRecent() == null || observed.getRecent().isEmpty()
+                                ? "" : ", replica " + slowestReplica(observed))
+                        + " + margin " + margin + "s, up to a multiple of " + CALIBRATION_STEP + "s = " + wanted + "s"
+                        + (wanted > ceiling ? ", capped at " + bound : "") + (wanted < hold ? ", below the derived hold" : "")
+                        + "; derived " + holdText + ")";
+                if (wanted > ceiling) {
+                    warnings.add("the front end measured up to " + observed.getMaxSeconds() + "s needs a hold of "
+                            + wanted + "s, above " + bound + ": holds still end before the slowest replica stops routing; "
+                            + "raise drain.calibration.maxHoldSeconds or fix the front end");
+                }
+                hold = applied;
+                holdText = calibrated;
+            } else {
+                calibrated = "hold " + hold + "s (calibration on, nothing measured yet; " + holdText + ")";
+                holdText = calibrated;
+            }
+        }
+
         int needed = hold + request + shutdown;
         int grace;
         String graceText;
@@ -91,8 +154,8 @@ public record DrainBudget(
             graceText = "grace " + grace + "s (override; needs " + needed + "s)";
         } else {
             grace = needed;
-            graceText = "grace " + grace + "s = " + (d.getHoldSeconds() != null ? holdText : propagationText
-                    + " + margin " + margin + "s") + " + request " + request + "s + shutdown " + shutdown + "s";
+            graceText = "grace " + grace + "s = " + (d.getHoldSeconds() != null || calibrated != null ? "hold " + hold + "s"
+                    : propagationText + " + margin " + margin + "s") + " + request " + request + "s + shutdown " + shutdown + "s";
         }
         if (grace > MAX_GRACE_SECONDS) {
             throw new InvalidSpecException("the derived terminationGracePeriodSeconds " + grace + "s exceeds "
@@ -120,8 +183,8 @@ public record DrainBudget(
             }
         }
 
-        String derivation = graceText + (d.getHoldSeconds() == null ? "; hold " + hold + "s" : "; " + holdText)
-                + "; " + warmText;
+        String derivation = graceText + (d.getHoldSeconds() == null && calibrated == null ? "; hold " + hold + "s"
+                : "; " + holdText) + "; " + warmText;
         return new DrainBudget(propagation, hold, grace, minReady, derivation, List.copyOf(warnings));
     }
 
@@ -146,6 +209,15 @@ public record DrainBudget(
         s.setDerivation(derivation);
         s.setHash(hash(mode));
         return s;
+    }
+
+    static int step(int seconds) {
+        return (seconds + CALIBRATION_STEP - 1) / CALIBRATION_STEP * CALIBRATION_STEP;
+    }
+
+    private static String slowestReplica(ObservedPropagation o) {
+        return o.getRecent().stream().filter(r -> r != null && r.getSeconds() != null)
+                .max(java.util.Comparator.comparingDouble(r -> r.getSeconds())).map(r -> r.getReplica()).orElse("-");
     }
 
     private static int sum(List<Term> terms) {

@@ -9,6 +9,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,8 +27,10 @@ import dev.zdt.operator.api.v1alpha1.Provider;
 import dev.zdt.operator.api.v1alpha1.TrafficSpec.Verify;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.budget.DrainBudget;
+import dev.zdt.operator.budget.PropagationSample;
 import dev.zdt.operator.ingress.IngressObservation;
 import dev.zdt.operator.ingress.IngressVerifier;
+import dev.zdt.operator.ingress.ReplicaAnswer;
 import dev.zdt.operator.metrics.GateMetrics;
 import io.fabric8.kubernetes.api.model.Pod;
 
@@ -151,10 +154,24 @@ final class AppHolds {
      * @param askIngress the ingress check to ask, or null; set only while holding
      * @param holding calls of the app are still held
      * @param forgotten the app's state is gone: no call held and no answered pod still terminating
+     * @param measured drains whose propagation was measured to the end, for status.observedPropagation
      */
     record Pass(Instant now, ZeroDowntimeApp app, List<Warning> warnings, List<DrainRecord> drains, Instant wakeAt,
-            IngressVerifier askIngress, boolean holding, boolean forgotten) {
+            IngressVerifier askIngress, boolean holding, boolean forgotten, List<PropagationSample> measured) {
+
+        Pass(Instant now, ZeroDowntimeApp app, List<Warning> warnings, List<DrainRecord> drains, Instant wakeAt,
+                IngressVerifier askIngress, boolean holding, boolean forgotten) {
+            this(now, app, warnings, drains, wakeAt, askIngress, holding, forgotten, List.of());
+        }
     }
+
+    /**
+     * How long a replica still routing to a pod when its hold ended is followed: asked until it
+     * stops, at most this long after the hold began; its figure is then a lower bound.
+     */
+    static final Duration FOLLOW_LATE = Duration.ofMinutes(5);
+    /** Late pods followed at once per app; beyond, a late drain's figure is taken at its release (a lower bound). */
+    static final int FOLLOWED_PER_APP = 100;
 
     // ---------------------------------------------------------------- operations
 
@@ -234,13 +251,19 @@ final class AppHolds {
     /** The app to ask the ingress controller about, or null once none of its calls is held. */
     ZeroDowntimeApp waitingApp(String key) {
         AppState s = states.get(key);
-        return s == null || s.calls.isEmpty() ? null : s.app;
+        return s == null || (s.calls.isEmpty() && s.followed.isEmpty()) ? null : s.app;
     }
 
     /** What to ask the ingress controller about the app (its pods' addresses as of the last pass), or null. */
     IngressPoller.Question question(String key) {
         ZeroDowntimeApp app = waitingApp(key);
-        return app == null ? null : new IngressPoller.Question(app, Set.copyOf(states.get(key).addresses));
+        if (app == null) {
+            return null;
+        }
+        AppState s = states.get(key);
+        Set<String> addresses = new HashSet<>(s.addresses);
+        s.followed.forEach(f -> addresses.add(f.address));
+        return new IngressPoller.Question(app, Set.copyOf(addresses));
     }
 
     /**
@@ -258,6 +281,9 @@ final class AppHolds {
         if (current != null) {
             s.app = current;
             budget(s);
+        } else {
+            // Nobody reads a deleted app's figures: stop asking its front end about pods already answered.
+            s.followed.clear();
         }
         // A deleted app keeps its last known spec: the holds of its pods end by their own rules.
         Verify verify = s.app.getSpec().getTraffic().getVerify();
@@ -309,6 +335,7 @@ final class AppHolds {
                     t.ingressReplicas = Set.copyOf(ingress.replicas().keySet());
                 }
                 t.verdict = IngressVerdict.judge(t.address, t.ingressReplicas, ingress, seen);
+                t.watch(ingress, seen, now);
                 if (t.verdict.state() == GateDecision.Ingress.ROUTED) {
                     t.ingressGoneSince = null;
                 } else if (t.verdict.state() == GateDecision.Ingress.GONE && t.ingressGoneSince == null
@@ -319,7 +346,8 @@ final class AppHolds {
             }
         }
 
-        Instant wake = null;
+        List<PropagationSample> measured = new ArrayList<>();
+        Instant wake = follow(s, ingress, now, measured);
         boolean askIngress = false;
         GateDecision.Rules rules = new GateDecision.Rules(now, s.propagation, verify,
                 verifier.map(IngressVerifier::name).orElse("the ingress controller"));
@@ -344,6 +372,9 @@ final class AppHolds {
             }
             claimed.add(c.pod);
             Tracked own = s.tracked.get(c.pod);
+            if (own.holdStart == null || c.arrived.isBefore(own.holdStart)) {
+                own.holdStart = c.arrived;
+            }
             GateDecision.Check check;
             Duration hold;
             int others;
@@ -369,7 +400,7 @@ final class AppHolds {
             }
             GateDecision.Outcome outcome = GateDecision.decide(c.arrived, now, hold, verify, check, others, settle);
             if (outcome instanceof GateDecision.Release r) {
-                reports.add(release(s, c, r, now));
+                reports.add(release(s, c, r, now, hold));
             } else if (outcome instanceof GateDecision.Hold h) {
                 wake = earlier(wake, h.wakeAt());
                 askIngress |= verify == Verify.INGRESS;
@@ -378,6 +409,14 @@ final class AppHolds {
 
         // Every released call is answered before any bookkeeping: a burst of releases answers fast.
         List<DrainRecord> drains = reports.isEmpty() ? List.of() : report(s, reports, verify, warnings);
+        if (verify == Verify.INGRESS && !reports.isEmpty()) {
+            measure(s, reports, ingress, seen, now, verifier, measured);
+        }
+        // A pod this pass began to follow is asked about again, even with no call left to ask for.
+        for (Followed f : s.followed) {
+            wake = earlier(wake, f.holdStart.plus(FOLLOW_LATE));
+            askIngress = true;
+        }
 
         // Forget pods that left the cache and that no open call waits for.
         Instant keepSeenUpTo = latestCutoff;
@@ -385,15 +424,16 @@ final class AppHolds {
                 && (keepSeenUpTo == null || t.firstSeen.isAfter(keepSeenUpTo)));
         s.answeredClaims.retainAll(s.tracked.keySet());
 
-        if (s.calls.isEmpty()) {
+        IngressVerifier ask = askIngress && verifier.isPresent() ? verifier.get() : null;
+        if (s.calls.isEmpty() && s.followed.isEmpty()) {
             boolean forgotten = s.answeredClaims.isEmpty();
             if (forgotten) {
                 states.remove(key);
             }
-            return new Pass(now, s.app, warnings, drains, null, null, false, forgotten);
+            return new Pass(now, s.app, warnings, drains, null, null, false, forgotten, measured);
         }
-        return new Pass(now, s.app, warnings, drains, wake,
-                askIngress && verifier.isPresent() ? verifier.get() : null, true, false);
+        // Calls held, or only late replicas followed: either way the front end is asked again.
+        return new Pass(now, s.app, warnings, drains, wake, ask, true, false, measured);
     }
 
     /** The operator is stopping: every held call is answered 503 and the state dropped. Returns how many. */
@@ -417,8 +457,7 @@ final class AppHolds {
 
     private void budget(AppState s) {
         try {
-            DrainBudget b = DrainBudget.derive(s.app.getSpec().getTraffic(), s.app.getSpec().getDrain(),
-                    s.app.getSpec().getStrategy());
+            DrainBudget b = DrainBudget.of(s.app);
             s.propagation = Duration.ofSeconds(b.propagationSeconds());
             s.defaultHold = Duration.ofSeconds(b.holdSeconds());
         } catch (InvalidSpecException | NullPointerException e) {
@@ -537,18 +576,18 @@ final class AppHolds {
     }
 
     /** Answers the call at once; what only people read is done by {@link #report} after the pass. */
-    private Report release(AppState s, Call c, GateDecision.Release r, Instant now) {
+    private Report release(AppState s, Call c, GateDecision.Release r, Instant now, Duration hold) {
         finish(s, c);
         s.answeredClaims.add(c.pod);
         Duration held = Duration.between(c.arrived, now);
         String outcome = GateMetrics.outcome(r.by());
         double seconds = Math.round(held.toMillis() / 100.0) / 10.0;
         c.answer.complete(answer(200, outcome + " after " + seconds + "s: " + r.message() + "\n"));
-        return new Report(c, r, held, seconds);
+        return new Report(c, r, held, seconds, hold);
     }
 
     /** A released call, for what people read afterwards. */
-    private record Report(Call call, GateDecision.Release release, Duration held, double seconds) {
+    private record Report(Call call, GateDecision.Release release, Duration held, double seconds, Duration hold) {
     }
 
     /** The pass's releases as records (one batch: one task, one status patch) and their Events. */
@@ -615,6 +654,125 @@ final class AppHolds {
         return a == null || b.isBefore(a) ? b : a;
     }
 
+    // ---------------------------------------------------------------- measuring propagation
+
+    /**
+     * The released pods' propagation, replica by replica, from the hold's start until each stopped
+     * routing to the pod. A pod whose hold ended while a replica still routed is followed until that
+     * replica stops ({@link #FOLLOW_LATE} at most); the others are measured now. A replica that could
+     * not be asked, or was never seen listing the app, gives no figure.
+     */
+    private void measure(AppState s, List<Report> reports, IngressObservation ingress, IngressVerdict.Sightings seen,
+            Instant now, Optional<IngressVerifier> verifier, List<PropagationSample> measured) {
+        if (ingress == null || !ingress.known() || seen == null || verifier.isEmpty()) {
+            return;
+        }
+        for (Report rep : reports) {
+            Tracked t = s.tracked.get(rep.call().pod);
+            if (t == null || t.measured || t.address == null || t.holdStart == null || t.ingressReplicas == null
+                    || !fresh(ingress, t)) {
+                continue;
+            }
+            t.measured = true;
+            Followed f = new Followed(t.pod, t.address, t.holdStart, (int) rep.hold().toSeconds(),
+                    verifier.get().name(), now);
+            for (String r : counted(t.ingressReplicas, ingress)) {
+                ReplicaAnswer a = ingress.replicas().get(r);
+                if (a == null || !a.known() || !seen.saw(r)) {
+                    continue;
+                }
+                String shown = ingress.shown(r);
+                if (a.routes(t.address)) {
+                    f.routing.put(r, shown);
+                    f.late.add(shown);
+                } else {
+                    Instant stopped = t.stoppedAt.getOrDefault(r, now);
+                    f.seconds.put(shown, seconds(t.holdStart, stopped));
+                }
+            }
+            if (f.routing.isEmpty() || s.followed.size() >= FOLLOWED_PER_APP) {
+                f.routing.forEach((r, shown) -> f.seconds.put(shown, seconds(f.holdStart, now)));
+                emit(s, f, measured);
+            } else {
+                s.followed.add(f);
+            }
+        }
+    }
+
+    /** Late replicas asked again: those that stopped get their figure; a pod done or past its limit is emitted. */
+    private Instant follow(AppState s, IngressObservation ingress, Instant now,
+            List<PropagationSample> measured) {
+        Instant wake = null;
+        for (Followed f : new ArrayList<>(s.followed)) {
+            boolean answered = ingress != null && ingress.known() && !ingress.askedAt().isBefore(f.releasedAt);
+            if (answered) {
+                for (String r : new ArrayList<>(f.routing.keySet())) {
+                    ReplicaAnswer a = ingress.replicas().get(r);
+                    if (a == null) {
+                        // The replica left the front end: it routes nowhere now, from this answer on.
+                        f.seconds.put(f.routing.remove(r), seconds(f.holdStart, now));
+                    } else if (a.known() && !a.routes(f.address)) {
+                        f.seconds.put(f.routing.remove(r), seconds(f.holdStart, now));
+                    }
+                }
+            }
+            Instant limit = f.holdStart.plus(FOLLOW_LATE);
+            if (!f.routing.isEmpty() && now.isBefore(limit)) {
+                wake = earlier(wake, limit);
+                continue;
+            }
+            f.routing.forEach((r, shown) -> f.seconds.put(shown, seconds(f.holdStart, now)));
+            f.routing.clear();
+            s.followed.remove(f);
+            emit(s, f, measured);
+        }
+        return wake;
+    }
+
+    private void emit(AppState s, Followed f, List<PropagationSample> measured) {
+        if (f.seconds.isEmpty()) {
+            return;
+        }
+        PropagationSample sample = new PropagationSample(f.pod, f.frontEnd, f.holdSeconds, f.seconds, f.late);
+        f.seconds.values().forEach(v -> metrics.propagationMeasured(s.namespace, s.app.getMetadata().getName(),
+                f.frontEnd, v));
+        measured.add(sample);
+    }
+
+    /** The replicas a drain's verdict counts: those of its start still serving, or all now serving when none is. */
+    private static Set<String> counted(Set<String> atStart, IngressObservation o) {
+        Set<String> counted = new java.util.LinkedHashSet<>(o.replicas().keySet());
+        counted.retainAll(atStart);
+        return counted.isEmpty() ? o.replicas().keySet() : counted;
+    }
+
+    private static double seconds(Instant from, Instant to) {
+        return Math.max(0, Duration.between(from, to).toMillis()) / 1000.0;
+    }
+
+    /** A released pod whose hold ended while some replica still routed to it. */
+    private static final class Followed {
+        final String pod;
+        final String address;
+        final Instant holdStart;
+        final int holdSeconds;
+        final String frontEnd;
+        final Instant releasedAt;
+        /** Replicas still routing, by name, with the name the tenant may read. */
+        final Map<String, String> routing = new LinkedHashMap<>();
+        final Map<String, Double> seconds = new LinkedHashMap<>();
+        final Set<String> late = new HashSet<>();
+
+        Followed(String pod, String address, Instant holdStart, int holdSeconds, String frontEnd, Instant releasedAt) {
+            this.pod = pod;
+            this.address = address;
+            this.holdStart = holdStart;
+            this.holdSeconds = holdSeconds;
+            this.frontEnd = frontEnd;
+            this.releasedAt = releasedAt;
+        }
+    }
+
     // ---------------------------------------------------------------- state
 
     /** One app's open calls and the terminating pods they concern. */
@@ -632,6 +790,8 @@ final class AppHolds {
         final Set<String> addresses = new HashSet<>();
         /** Passes run so far; a tracked pod seen in the cache by the current pass carries its number. */
         long passes;
+        /** Released pods with a replica that still routed to them at the end of their hold. */
+        final List<Followed> followed = new ArrayList<>();
 
         AppState(String key, String namespace) {
             this.key = key;
@@ -656,10 +816,33 @@ final class AppHolds {
         /** The front end's replicas when its drain began (first answer asked since), and its latest verdict. */
         Set<String> ingressReplicas;
         IngressVerdict.Verdict verdict;
+        /** The earliest arrival of a call held for this pod: where its measured propagation starts. */
+        Instant holdStart;
+        /** Per front-end replica (seen listing the app), since when it no longer routes to the pod. */
+        final Map<String, Instant> stoppedAt = new HashMap<>();
+        /** Its propagation was measured (a duplicate call's release measures nothing more). */
+        boolean measured;
 
         Tracked(String pod, Instant firstSeen) {
             this.pod = pod;
             this.firstSeen = firstSeen;
+        }
+
+        /** Notes, from a fresh answer, which replicas stopped routing to the pod, and which route to it again. */
+        void watch(IngressObservation o, IngressVerdict.Sightings seen, Instant now) {
+            if (address == null) {
+                return;
+            }
+            for (ReplicaAnswer a : o.replicas().values()) {
+                if (!a.known()) {
+                    continue;
+                }
+                if (a.routes(address)) {
+                    stoppedAt.remove(a.replica());
+                } else if (seen.saw(a.replica())) {
+                    stoppedAt.putIfAbsent(a.replica(), now);
+                }
+            }
         }
 
         void update(Pod p) {

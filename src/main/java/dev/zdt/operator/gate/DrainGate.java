@@ -228,6 +228,9 @@ public class DrainGate {
             // Logged by the reporter's thread: a burst of releases must not wait for the console.
             reporter.drained(pass.app(), pass.drains());
         }
+        if (!pass.measured().isEmpty()) {
+            reporter.measured(pass.app(), pass.measured());
+        }
         if (!pass.holding()) {
             Wake w = wakes.remove(key);
             if (w != null) {

@@ -28,6 +28,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.DrainRecord;
+import dev.zdt.operator.api.v1alpha1.ObservedPropagation;
+import dev.zdt.operator.budget.PropagationSample;
+import dev.zdt.operator.budget.PropagationWindow;
+import dev.zdt.operator.watch.StatusNudges;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.metrics.GateMetrics;
 import dev.zdt.operator.kube.EventRecorder;
@@ -88,10 +92,35 @@ public class DrainReporter {
     private final Map<String, Window> windows = new HashMap<>();
     /** Records not yet written, per namespace/app, oldest first; written in one patch per app. */
     private final Map<String, List<DrainRecord>> pending = new LinkedHashMap<>();
+    /** Measured drains not yet folded into status.observedPropagation, per namespace/app, oldest first. */
+    private final Map<String, List<PropagationSample>> measuredPending = new LinkedHashMap<>();
+    /** Told the app whose status.observedPropagation was written, so its conditions follow. */
+    private final StatusNudges nudges;
 
-    public DrainReporter(KubernetesClient client, EventRecorder events) {
+    public DrainReporter(KubernetesClient client, EventRecorder events, StatusNudges nudges) {
         this.client = client;
         this.events = events;
+        this.nudges = nudges;
+    }
+
+    /**
+     * Drains whose front-end propagation was measured: folded into status.observedPropagation off
+     * the caller's thread, in the same patch as the pending records. Kept at most
+     * {@link PropagationWindow#DRAINS} per app while they wait: older ones would fall out of the window anyway.
+     */
+    public void measured(ZeroDowntimeApp app, List<PropagationSample> samples) {
+        String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
+        if (!writesStatusOf(app.getMetadata().getName())) {
+            return;
+        }
+        synchronized (pending) {
+            List<PropagationSample> list = measuredPending.computeIfAbsent(key, k -> new ArrayList<>());
+            list.addAll(samples);
+            if (list.size() > PropagationWindow.DRAINS) {
+                list.subList(0, list.size() - PropagationWindow.DRAINS).clear();
+            }
+        }
+        worker.execute(this::flush);
     }
 
     /**
@@ -210,17 +239,22 @@ public class DrainReporter {
 
     private void flush() {
         Map<String, List<DrainRecord>> batch;
+        Map<String, List<PropagationSample>> samples;
         synchronized (pending) {
-            if (pending.isEmpty()) {
+            if (pending.isEmpty() && measuredPending.isEmpty()) {
                 return;
             }
             batch = new LinkedHashMap<>(pending);
             pending.clear();
+            samples = new LinkedHashMap<>(measuredPending);
+            measuredPending.clear();
         }
+        samples.keySet().forEach(key -> batch.putIfAbsent(key, List.of()));
         batch.forEach((key, records) -> {
             int slash = key.indexOf('/');
             if (writesStatusOf(key.substring(slash + 1))) {
-                write(key.substring(0, slash), key.substring(slash + 1), records);
+                write(key.substring(0, slash), key.substring(slash + 1), records,
+                        samples.getOrDefault(key, List.of()));
             }
         });
     }
@@ -233,7 +267,7 @@ public class DrainReporter {
         return Constants.policyOf(name) == null;
     }
 
-    private void write(String namespace, String name, List<DrainRecord> records) {
+    private void write(String namespace, String name, List<DrainRecord> records, List<PropagationSample> samples) {
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
             try {
                 ZeroDowntimeApp current = client.resources(ZeroDowntimeApp.class).inNamespace(namespace).withName(name).get();
@@ -246,15 +280,27 @@ public class DrainReporter {
                     merged.addAll(current.getStatus().getLastDrains());
                 }
                 List<DrainRecord> kept = merged.subList(0, Math.min(KEEP, merged.size()));
-                client.resources(ZeroDowntimeApp.class).inNamespace(namespace).withName(name).subresource("status")
+                // The window is read back from the status each time: whichever replica measured, none forgets.
+                ObservedPropagation observed = current.getStatus() == null ? null
+                        : current.getStatus().getObservedPropagation();
+                for (PropagationSample sample : samples) {
+                    observed = PropagationWindow.add(observed, sample);
+                }
+                ZeroDowntimeApp result = client.resources(ZeroDowntimeApp.class).inNamespace(namespace).withName(name)
+                        .subresource("status")
                         .patch(new PatchContext.Builder().withPatchType(PatchType.JSON).withFieldManager(FIELD_MANAGER)
-                                .build(), patch(current, kept));
+                                .build(), patch(current, records.isEmpty() ? null : kept,
+                                        samples.isEmpty() ? null : observed));
+                if (!samples.isEmpty() && result != null) {
+                    nudges.changed(result);
+                }
                 return;
             } catch (KubernetesClientException e) {
                 // 409/422: the resourceVersion test failed because the reconciler wrote in between.
                 if (attempt == ATTEMPTS) {
-                    LOG.warnf("could not record %d drain(s) in %s/%s status.lastDrains: %s", records.size(), namespace,
-                            name, e.getMessage());
+                    LOG.warnf("could not record %d drain(s) in %s/%s status.lastDrains and %d measured in"
+                            + " status.observedPropagation: %s", records.size(), namespace, name, samples.size(),
+                            e.getMessage());
                     return;
                 }
                 try {
@@ -269,16 +315,34 @@ public class DrainReporter {
 
     /** The JSON patch of status.lastDrains, the one status field this writer owns (docs/design.md). */
     String patch(ZeroDowntimeApp current, List<DrainRecord> kept) {
+        return patch(current, kept, null);
+    }
+
+    /**
+     * The JSON patch of the status fields this writer owns (docs/design.md): status.lastDrains and
+     * status.observedPropagation, each only when given.
+     */
+    String patch(ZeroDowntimeApp current, List<DrainRecord> kept, ObservedPropagation observed) {
         ArrayNode ops = json.createArrayNode();
         ops.addObject().put("op", "test").put("path", "/metadata/resourceVersion")
                 .put("value", current.getMetadata().getResourceVersion());
-        ArrayNode list = json.valueToTree(kept);
         if (current.getStatus() == null) {
             ObjectNode status = json.createObjectNode();
-            status.set("lastDrains", list);
+            if (kept != null) {
+                status.set("lastDrains", json.valueToTree(kept));
+            }
+            if (observed != null) {
+                status.set("observedPropagation", json.valueToTree(observed));
+            }
             ops.addObject().put("op", "add").put("path", "/status").set("value", status);
         } else {
-            ops.addObject().put("op", "add").put("path", "/status/lastDrains").set("value", list);
+            if (kept != null) {
+                ops.addObject().put("op", "add").put("path", "/status/lastDrains").set("value", json.valueToTree(kept));
+            }
+            if (observed != null) {
+                ops.addObject().put("op", "add").put("path", "/status/observedPropagation")
+                        .set("value", json.valueToTree(observed));
+            }
         }
         return ops.toString();
     }

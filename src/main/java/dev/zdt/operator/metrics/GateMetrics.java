@@ -9,6 +9,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import dev.zdt.operator.api.v1alpha1.DrainRecord.ReleasedBy;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
@@ -16,7 +17,8 @@ import io.micrometer.core.instrument.Timer;
  * The drain gate's meters, as Prometheus shows them at /q/metrics:
  * {@code zdt_gate_holds_in_flight}, {@code zdt_gate_hold_seconds{outcome}},
  * {@code zdt_drains_total{outcome}}, {@code zdt_propagation_observed_seconds},
- * {@code zdt_gate_calls_authenticated_total{token}}.
+ * {@code zdt_gate_calls_authenticated_total{token}},
+ * {@code zdt_frontend_propagation_seconds{namespace,app,frontend}}.
  */
 @ApplicationScoped
 public class GateMetrics {
@@ -26,8 +28,17 @@ public class GateMetrics {
     private final Map<ReleasedBy, Counter> drains = new EnumMap<>(ReleasedBy.class);
     private final Timer propagation;
     private final Map<String, Counter> calls = new java.util.HashMap<>();
+    private final MeterRegistry registry;
+    /** Per namespace/app/front end, the measured propagation; at most {@link #APP_SERIES}, then one series for the rest. */
+    private final Map<String, DistributionSummary> measured = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Apps with a propagation series of their own: a bound on the series a tenant's apps can create. */
+    public static final int APP_SERIES = 1000;
+    /** The buckets of zdt_frontend_propagation_seconds: fixed, so that a series costs a known few lines. */
+    static final double[] PROPAGATION_BUCKETS = { 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300 };
 
     public GateMetrics(MeterRegistry registry) {
+        this.registry = registry;
         inFlight = registry.gauge("zdt.gate.holds.in.flight", new AtomicInteger());
         // Registered up front so every outcome shows (as zero) before the first drain.
         for (ReleasedBy outcome : ReleasedBy.values()) {
@@ -85,6 +96,29 @@ public class GateMetrics {
 
     public void propagationObserved(Duration d) {
         propagation.record(d);
+    }
+
+    /**
+     * One front-end replica's measured propagation for one drain: seconds from the hold's start until
+     * it stopped routing to the pod. Labelled by namespace, app and front end, never by replica.
+     */
+    public void propagationMeasured(String namespace, String app, String frontEnd, double seconds) {
+        String key = namespace + "/" + app + "/" + frontEnd;
+        DistributionSummary summary = measured.get(key);
+        if (summary == null) {
+            boolean own = measured.size() < APP_SERIES;
+            String ns = own ? namespace : "_other";
+            String name = own ? app : "_other";
+            summary = measured.computeIfAbsent(own ? key : "_other/_other/" + frontEnd,
+                    k -> DistributionSummary.builder("zdt.frontend.propagation")
+                            .description("Seconds from a drain's hold start until a front-end replica stopped routing to the pod, "
+                                    + "per drain and replica (verify: ingress)")
+                            .baseUnit("seconds")
+                            .tag("namespace", ns).tag("app", name).tag("frontend", frontEnd)
+                            .serviceLevelObjectives(PROPAGATION_BUCKETS)
+                            .register(registry));
+        }
+        summary.record(seconds);
     }
 
     public int inFlight() {

@@ -54,7 +54,8 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
     @Override
     protected Deployment desired(ZeroDowntimeApp app, Context<ZeroDowntimeApp> context) {
         ZeroDowntimeAppSpec spec = app.getSpec();
-        DrainBudget budget = DrainBudget.derive(spec.getTraffic(), spec.getDrain(), spec.getStrategy());
+        // With calibration on, the hold follows what the gate measured: a change rolls the pods through the hash.
+        DrainBudget budget = DrainBudget.of(app);
         DrainSpec.Mode mode = spec.getDrain().getMode();
         // Only gate and exec hooks need the gate's address; sleep mode works without the operator.
         GateEndpoint gate = mode.asksTheGate() ? gateAddress.endpoint() : null;

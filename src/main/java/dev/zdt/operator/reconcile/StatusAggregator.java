@@ -11,6 +11,7 @@ import dev.zdt.operator.api.v1alpha1.DrainSpec;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
 import dev.zdt.operator.budget.DrainBudget;
+import dev.zdt.operator.budget.FrontEndFit;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -131,12 +132,23 @@ public final class StatusAggregator {
             set(DEGRADED, "True", "GatewayApiMissing", routeUnavailable);
         } else if (stalled.isPresent()) {
             set(DEGRADED, "True", "RolloutStalled", stalled.get().getReason() + ": " + stalled.get().getMessage());
+        } else if (slowerFrontEnd().isPresent()) {
+            set(DEGRADED, "True", FrontEndFit.REASON, slowerFrontEnd().get());
         } else if (!budget.warnings().isEmpty()) {
             set(DEGRADED, "True", "UnsafeTrafficSettings", String.join("; ", budget.warnings()));
         } else {
             set(DEGRADED, "False", "AsExpected", "");
         }
         return finish();
+    }
+
+    /** The front end as measured by the drain gate (status.observedPropagation, its own field), when slower than the budget. */
+    private Optional<String> slowerFrontEnd() {
+        if (app.getStatus() == null) {
+            return Optional.empty();
+        }
+        Integer margin = app.getSpec().getDrain() == null ? null : app.getSpec().getDrain().getSafetyMarginSeconds();
+        return FrontEndFit.slower(app.getStatus().getObservedPropagation(), margin == null ? 5 : margin);
     }
 
     private void keepBudgetOfPrevious() {

@@ -22,6 +22,7 @@ import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
 import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.pod.GateUnavailableException;
 import dev.zdt.operator.watch.ManagedPods;
+import dev.zdt.operator.watch.StatusNudges;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -89,11 +90,14 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
             });
     private final IngressPolicy ingressPolicy;
     private final ManagedPods managedPods;
+    private final StatusNudges nudges;
 
-    public ZeroDowntimeAppReconciler(EventRecorder events, IngressPolicy ingressPolicy, ManagedPods managedPods) {
+    public ZeroDowntimeAppReconciler(EventRecorder events, IngressPolicy ingressPolicy, ManagedPods managedPods,
+            StatusNudges nudges) {
         this.events = events;
         this.ingressPolicy = ingressPolicy;
         this.managedPods = managedPods;
+        this.nudges = nudges;
     }
 
     @Override
@@ -101,14 +105,14 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
         // An app's pods come from the pod cache the drain gate keeps (one copy per replica, not two).
         var pods = new AppPods(managedPods,
                 context.getControllerConfiguration().getConfigurationService().cacheSyncTimeout());
-        return List.of(pods);
+        return List.of(pods, new StatusNudged(nudges));
     }
 
     @Override
     public UpdateControl<ZeroDowntimeApp> reconcile(ZeroDowntimeApp cached, Context<ZeroDowntimeApp> context) {
-        ZeroDowntimeApp app = written.freshest(cached);
-        DrainBudget budget = DrainBudget.derive(app.getSpec().getTraffic(), app.getSpec().getDrain(),
-                app.getSpec().getStrategy());
+        // The gate's measured propagation as this replica last wrote it, should the cache lag behind.
+        ZeroDowntimeApp app = nudges.freshest(written.freshest(cached));
+        DrainBudget budget = DrainBudget.of(app);
         // A front end the operator may not ask would hold every drain to its bound: refuse it up front.
         ingressPolicy.refusal(app.getSpec().getTraffic()).ifPresent(why -> {
             throw new InvalidSpecException(why);
@@ -199,7 +203,7 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
      * copy): a write would change nothing but cost a request, and the 2-minute periodic pass made
      * one for every app (issue 18: 0.8 writes/s at 100 apps, idle). Condition times are kept by
      * {@link StatusAggregator} while a condition's status stays, so an unchanged status compares
-     * equal. {@code lastDrains} is the drain reporter's and left out of the comparison. A stale
+     * equal. {@code lastDrains} and {@code observedPropagation} are the drain reporter's and left out of the comparison. A stale
      * copy can only cause a write that was not needed, never skip one: the copy differs then.
      */
     static boolean unchanged(ZeroDowntimeAppStatus current, ZeroDowntimeAppStatus next) {
@@ -278,6 +282,7 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
         com.fasterxml.jackson.databind.node.ObjectNode tree = io.fabric8.kubernetes.client.utils.Serialization
                 .jsonMapper().valueToTree(status);
         tree.remove("lastDrains");
+        tree.remove("observedPropagation");
         return tree;
     }
 

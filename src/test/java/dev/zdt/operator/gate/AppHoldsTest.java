@@ -662,6 +662,100 @@ class AppHoldsTest {
     }
 
     @Test
+    void eachReplicasPropagationIsMeasuredFromTheHoldsStart() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-a", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 0, 2);
+        cache.ingress = answers(2, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 2, 5);
+        cache.ingress = answers(5, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-b"));
+        at(5);
+        Pass released = pass("shop");
+        assertThat(answer(call).text()).startsWith("Verified");
+        assertThat(released.measured()).singleElement().satisfies(m -> {
+            assertThat(m.pod()).isEqualTo("shop-a");
+            assertThat(m.frontEnd()).isEqualTo("Traefik");
+            assertThat(m.holdSeconds()).isEqualTo(12);
+            assertThat(m.seconds()).containsEntry("traefik-0", 2.0).containsEntry("traefik-1", 5.0);
+            assertThat(m.late()).isEmpty();
+        });
+        assertThat(pass("shop").measured()).as("measured once").isEmpty();
+    }
+
+    @Test
+    void aReplicaStillRoutingWhenTheHoldEndsIsFollowedUntilItStops() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        Pass released = pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout");
+        assertThat(released.measured()).as("not before the late replica stopped").isEmpty();
+        // No call is held, yet the front end is asked again, and a pass is due at the follow-up's limit.
+        assertThat(released.askIngress()).isNotNull();
+        assertThat(released.holding()).isTrue();
+        assertThat(released.wakeAt()).isEqualTo(t(0).plus(AppHolds.FOLLOW_LATE));
+        assertThat(holds.question(NS + "/shop").addresses()).contains(cache.ip("shop-a"));
+        cache.ingress = answers(15, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        at(15);
+        assertThat(pass("shop").measured()).isEmpty();
+        cache.ingress = answers(20.5, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-b"));
+        at(20.5);
+        Pass stopped = pass("shop");
+        assertThat(stopped.measured()).singleElement().satisfies(m -> {
+            assertThat(m.seconds()).containsEntry("traefik-1", 20.5);
+            assertThat(m.late()).containsExactly("traefik-1");
+            assertThat(m.max()).isEqualTo(20.5);
+        });
+    }
+
+    @Test
+    void aLateReplicaIsFollowedAtMostFiveMinutesAndItsFigureIsThenALowerBound() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout");
+        at(AppHolds.FOLLOW_LATE.toSeconds());
+        cache.ingress = answers(AppHolds.FOLLOW_LATE.toSeconds(), routes("traefik-0", "shop-b"),
+                routes("traefik-1", "shop-a", "shop-b"));
+        Pass limit = pass("shop");
+        assertThat(limit.measured()).singleElement().satisfies(m ->
+                assertThat(m.seconds()).containsEntry("traefik-1", (double) AppHolds.FOLLOW_LATE.toSeconds()));
+    }
+
+    @Test
+    void aDeletedAppsLateReplicaIsNoLongerFollowed() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        heldThroughout(call, "shop", 0, 11.999);
+        at(12);
+        assertThat(pass("shop").askIngress()).as("following the late replica").isNotNull();
+        cache.apps.remove("shop");
+        at(13);
+        Pass gone = pass("shop");
+        assertThat(gone.askIngress()).as("nothing left to ask about").isNull();
+        assertThat(gone.measured()).isEmpty();
+        assertThat(holds.question(NS + "/shop")).isNull();
+    }
+
+    @Test
+    void aReplicaThatCannotBeAskedGivesNoFigure() {
+        Call call = drainingShopA();
+        cache.ingress = answers(0, routes("traefik-0", "shop-a", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));
+        pass("shop");
+        cache.ingress = answers(1, routes("traefik-0", "shop-b"),
+                ReplicaAnswer.failed("traefik-1", "Traefik replica traefik-1 timed out after 2.0 s"));
+        heldThroughout(call, "shop", 1, 11.999);
+        at(12);
+        Pass released = pass("shop");
+        assertThat(answer(call).text()).startsWith("Timeout");
+        assertThat(released.measured()).singleElement().satisfies(m ->
+                assertThat(m.seconds()).containsOnlyKeys("traefik-0"));
+    }
+
+    @Test
     void theHoldNamesTheReplicaThatStillRoutes() {
         Call call = drainingShopA();
         cache.ingress = answers(0, routes("traefik-0", "shop-b"), routes("traefik-1", "shop-a", "shop-b"));

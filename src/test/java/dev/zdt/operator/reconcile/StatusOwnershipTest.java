@@ -47,7 +47,7 @@ class StatusOwnershipTest {
                 .isEqualTo(StatusOwners.fieldsOf(DrainPolicyStatus.class));
         assertThat(owners.ownedBy(StatusOwners.POLICY, "DrainPolicyReconciler"))
                 .as("a DrainPolicy's status has one writer").isEqualTo(StatusOwners.fieldsOf(DrainPolicyStatus.class));
-        assertThat(owners.ownedBy(StatusOwners.APP, "DrainReporter")).containsExactly("lastDrains");
+        assertThat(owners.ownedBy(StatusOwners.APP, "DrainReporter")).containsExactly("lastDrains", "observedPropagation");
     }
 
     @Test
@@ -77,7 +77,7 @@ class StatusOwnershipTest {
         assertThat(sentAtAll).as("and writes every field it owns in some state").isEqualTo(mine);
     }
 
-    /** An app as the reconciler reads it: status.lastDrains filled by the drain reporter. */
+    /** An app as the reconciler reads it: status.lastDrains and observedPropagation filled by the drain reporter. */
     private static ZeroDowntimeApp appWithReportersRecords() {
         ZeroDowntimeApp app = Apps.parse(Apps.yaml("shop", ""));
         app.getMetadata().setNamespace("ns");
@@ -88,6 +88,9 @@ class StatusOwnershipTest {
         record.setHeldSeconds(3.0);
         record.setReleasedBy(DrainRecord.ReleasedBy.VERIFIED);
         status.setLastDrains(List.of(record));
+        status.setObservedPropagation(dev.zdt.operator.budget.PropagationWindow.add(null,
+                new dev.zdt.operator.budget.PropagationSample("shop-old", "Traefik", 15,
+                        java.util.Map.of("traefik-0", 9.0), java.util.Set.of())));
         app.setStatus(status);
         return app;
     }

@@ -15,6 +15,8 @@ import io.fabric8.kubernetes.api.model.LabelSelector;
         message = "selector must have matchLabels or matchExpressions: an empty selector would take every pod of the namespace")
 @ValidationRule(value = "!has(self.drain) || !has(self.drain.mode) || self.drain.mode == 'gate'",
         message = "a DrainPolicy supports drain.mode gate only (its hook keeps the pod's own preStop); remove drain.mode")
+@ValidationRule(value = "!has(self.drain) || !has(self.drain.calibration) || !self.drain.calibration.enabled",
+        message = "drain.calibration is for ZeroDowntimeApps: a DrainPolicy keeps no measured propagation in its status yet, so its hold follows the derived budget only")
 public class DrainPolicySpec {
 
     @JsonPropertyDescription("The pods to protect, in the policy's namespace, by their labels. Only pods created after the policy (or re-created, e.g. by kubectl rollout restart) get the drain; status.unprotectedPods counts the others. A pod of a ZeroDowntimeApp is never touched; a pod matched by several policies gets the one whose name sorts first.")

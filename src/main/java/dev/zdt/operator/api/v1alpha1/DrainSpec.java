@@ -83,6 +83,9 @@ public class DrainSpec {
     @Max(7200)
     private Integer terminationGracePeriodSeconds;
 
+    @JsonPropertyDescription("Let the hold follow the front end's measured propagation (status.observedPropagation), between the derived hold and maxHoldSeconds. ZeroDowntimeApps only.")
+    private CalibrationSpec calibration;
+
     public Integer getMaxRequestSeconds() { return maxRequestSeconds; }
     public void setMaxRequestSeconds(Integer maxRequestSeconds) { this.maxRequestSeconds = maxRequestSeconds; }
     public Integer getShutdownSeconds() { return shutdownSeconds; }
@@ -95,4 +98,6 @@ public class DrainSpec {
     public void setHoldSeconds(Integer holdSeconds) { this.holdSeconds = holdSeconds; }
     public Integer getTerminationGracePeriodSeconds() { return terminationGracePeriodSeconds; }
     public void setTerminationGracePeriodSeconds(Integer v) { this.terminationGracePeriodSeconds = v; }
+    public CalibrationSpec getCalibration() { return calibration; }
+    public void setCalibration(CalibrationSpec calibration) { this.calibration = calibration; }
 }

@@ -34,6 +34,9 @@ public class ZeroDowntimeAppStatus {
     @JsonPropertyDescription("The most recent drains, newest first (bounded).")
     private List<DrainRecord> lastDrains;
 
+    @JsonPropertyDescription("What the drain gate measured of the front end over recent drains (verify: ingress): seconds from each hold's start until every replica stopped routing to the pod, per front end and per replica.")
+    private ObservedPropagation observedPropagation;
+
     public Long getObservedGeneration() { return observedGeneration; }
     public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }
     public Integer getReplicas() { return replicas; }
@@ -50,4 +53,6 @@ public class ZeroDowntimeAppStatus {
     public void setDrainBudget(DrainBudgetStatus drainBudget) { this.drainBudget = drainBudget; }
     public List<DrainRecord> getLastDrains() { return lastDrains; }
     public void setLastDrains(List<DrainRecord> lastDrains) { this.lastDrains = lastDrains; }
+    public ObservedPropagation getObservedPropagation() { return observedPropagation; }
+    public void setObservedPropagation(ObservedPropagation observedPropagation) { this.observedPropagation = observedPropagation; }
 }
