@@ -407,6 +407,23 @@ tenant_namespace() {
   kubectl create namespace "$ns" >/dev/null
 }
 
+# tenant_app <ns> <traffic>: the tenant's app b, no pods of its own, gate mode, with that traffic block.
+tenant_app() {
+  cat <<YAML
+apiVersion: zdt.dev/v1alpha1
+kind: ZeroDowntimeApp
+metadata: {name: b, namespace: $1}
+spec:
+  replicas: 0
+  template:
+    spec:
+      containers:
+$(container v1 "      ")
+  traffic: $2
+  drain: {mode: gate, maxRequestSeconds: 5, shutdownSeconds: 3}
+YAML
+}
+
 # decoy_pod <ns> <name>: a pod of the tenant's app b, labelled as managed, with a hold annotation
 # of 2^31 - 1, bound to a node that does not exist and kept by a finalizer once deleted.
 decoy_pod() {
@@ -448,19 +465,7 @@ decoy_token() {
 hostile_prepare() {
   local dir=$1
   tenant_namespace "$HOSTILE_NS" decoy
-  kubectl apply -f - >/dev/null <<YAML
-apiVersion: zdt.dev/v1alpha1
-kind: ZeroDowntimeApp
-metadata: {name: b, namespace: $HOSTILE_NS}
-spec:
-  replicas: 0
-  template:
-    spec:
-      containers:
-$(container v1 "      ")
-  traffic: {provider: generic, propagationSeconds: 5, verify: endpoints}
-  drain: {mode: gate, maxRequestSeconds: 5, shutdownSeconds: 3}
-YAML
+  tenant_app "$HOSTILE_NS" "{provider: generic, propagationSeconds: 5, verify: endpoints}" | kubectl apply -f - >/dev/null
   decoy_pod "$HOSTILE_NS" decoy
   HOSTILE_TOKEN=$(decoy_token "$HOSTILE_NS" decoy)
   # B keeps its decoy "in rotation" with an EndpointSlice of its own (a tenant may write those in
@@ -560,7 +565,7 @@ SIEGE_REPLAYED=""
 SIEGE_FRONTEND_PID=""
 
 siege_prepare() {
-  local dir=$1 k ns fe_mode modes=(huge endless slow malformed redirect) token p
+  local dir=$1 k ns token p
   SIEGE_SOURCES=()
   for k in $(seq 1 $((SIEGE_TENANTS + 2))); do
     ip addr replace "10.244.200.$k/32" dev zdt0
@@ -573,25 +578,11 @@ siege_prepare() {
   kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o json >"$dir/operator-pods-before.json"
   SIEGE_FLOODERS=()
   for k in $(seq 1 "$SIEGE_TENANTS"); do
-    ns=zdt-siege-$k fe_mode=${modes[k - 1]}
+    ns=zdt-siege-$k
     tenant_namespace "$ns" decoy-1 decoy-2 gone
     kubectl label namespace "$ns" pod-security.kubernetes.io/enforce=baseline >/dev/null
-    kubectl apply -f - >/dev/null <<YAML
-apiVersion: zdt.dev/v1alpha1
-kind: ZeroDowntimeApp
-metadata: {name: b, namespace: $ns}
-spec:
-  replicas: 0
-  template:
-    spec:
-      containers:
-$(container v1 "      ")
-  traffic:
-    provider: traefik
-    throttleSeconds: 2
-    verify: ingress
-    controller: {namespace: $ns, service: fe, port: api}
-  drain: {mode: gate, maxRequestSeconds: 5, shutdownSeconds: 3}
+    { tenant_app "$ns" "{provider: traefik, throttleSeconds: 2, verify: ingress, controller: {namespace: $ns, service: fe, port: api}}"
+      cat <<YAML
 ---
 # The tenant's own "front end": a Service of its namespace, its endpoint the node's hostile server.
 apiVersion: v1
@@ -630,6 +621,7 @@ endpoints:
 - addresses: [10.99.$k.9]
   conditions: {ready: true, serving: true, terminating: false}
 YAML
+    } | kubectl apply -f - >/dev/null
     for p in decoy-1 decoy-2 $( ((k == 1)) && echo gone); do
       decoy_pod "$ns" "$p"
       token=$(decoy_token "$ns" "$p")
