@@ -317,8 +317,19 @@ calibrate() {
     (($(kubectl -n "$ns" get deploy app -o jsonpath='{.metadata.generation}') > before)) && break
     sleep 1
   done
-  kubectl -n "$ns" rollout status deploy/app --timeout=600s >/dev/null || die "$name: the calibrated budget's rollout did not finish"
-  no_terminating "$ns" 300 || die "$name: pods still terminating 300 s after the calibrated budget's rollout"
+  # That rollout's drains are measured too, and a slower one raises the hold again (a new budget, a
+  # new rollout): wait until a rollout ends with the budget it started with, so that the recorded
+  # rollout's old pods all have the hold calibration settled on (at most 4 rounds).
+  local hash="" round
+  for round in 1 2 3 4; do
+    hash=$(kubectl -n "$ns" get zdt app -o jsonpath='{.status.drainBudget.hash}')
+    kubectl -n "$ns" rollout status deploy/app --timeout=600s >/dev/null || die "$name: the calibrated budget's rollout did not finish"
+    no_terminating "$ns" 300 || die "$name: pods still terminating 300 s after the calibrated budget's rollout"
+    sleep 3 # the last drain's figures reach the status with the reporter's next write
+    [[ $(kubectl -n "$ns" get zdt app -o jsonpath='{.status.drainBudget.hash}') == "$hash" ]] && break
+    say "$name: calibration raised the hold again during its rollout (round $round); waiting for that rollout"
+    sleep 2
+  done
   app_wait_ready "$name" "$ns" "$REPLICAS"
   kubectl -n "$ns" get zdt app -o json >"$dir/calibrate-after.json"
 }
