@@ -1,5 +1,7 @@
 package dev.zdt.operator.budget;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -44,6 +46,16 @@ public record DrainBudget(
 
     /** Calibrated holds move in steps of this many seconds: a figure a little slower does not roll the pods again. */
     public static final int CALIBRATION_STEP = 5;
+
+    /**
+     * A calibrated hold covers twice the slowest figure measured. The window's maximum learns a
+     * front end from below: a delay spread evenly up to its worst case (a throttle's is anywhere from
+     * 0 to its length) stays under half that worst case in all of n drains with probability 0.5^n,
+     * 12.5% after 3 drains, so the maximum alone was exceeded again on the cluster (19 s measured,
+     * 26.5 s next). The hold is a bound: a verified drain still ends when the front end drops the
+     * pod, so the headroom costs grace period, not rollout time.
+     */
+    public static final double CALIBRATION_HEADROOM = 2.0;
 
     public static DrainBudget derive(TrafficSpec traffic, DrainSpec drain, StrategySpec strategy) {
         return derive(traffic, drain, strategy, null);
@@ -119,12 +131,14 @@ public record DrainBudget(
                         + ": only verify: ingress measures the front end, so the hold stays " + hold + "s");
             } else if (observed != null && observed.getMaxSeconds() != null && observed.getDrains() != null
                     && observed.getDrains() > 0) {
-                int wanted = step((int) Math.ceil(observed.getMaxSeconds()) + margin);
+                double headroom = CALIBRATION_HEADROOM * observed.getMaxSeconds();
+                int wanted = step((int) Math.ceil(headroom) + margin);
                 int applied = Math.max(hold, Math.min(wanted, ceiling));
                 calibrated = "hold " + applied + "s (calibrated: measured max " + observed.getMaxSeconds() + "s over "
                         + observed.getDrains() + " drains" + (observed.getRecent() == null || observed.getRecent().isEmpty()
                                 ? "" : ", replica " + slowestReplica(observed))
-                        + " + margin " + margin + "s, up to a multiple of " + CALIBRATION_STEP + "s = " + wanted + "s"
+                        + ", twice that " + BigDecimal.valueOf(headroom).setScale(1, RoundingMode.HALF_UP).toPlainString()
+                        + "s + margin " + margin + "s, up to a multiple of " + CALIBRATION_STEP + "s = " + wanted + "s"
                         + (wanted > ceiling ? ", capped at " + bound : "") + (wanted < hold ? ", below the derived hold" : "")
                         + "; derived " + holdText + ")";
                 if (wanted > ceiling) {

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import dev.zdt.operator.api.v1alpha1.ObservedPropagation;
 import dev.zdt.operator.api.v1alpha1.ReplicaPropagation;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.budget.FrontEndFit;
 import dev.zdt.operator.gate.GateFixture;
 import dev.zdt.operator.gate.GateFixture.Answer;
@@ -192,14 +193,14 @@ class FrontEndSlowerThanBudgetTest extends GateTestBase {
         await().atMost(Duration.ofSeconds(10)).until(() -> f.events(FrontEndFit.REASON).stream()
                 .anyMatch(e -> e.getNote().contains(name(lagging))));
 
-        // Calibration on: the hold follows the lagging replica (its figure + the 1 s margin, up to 5 s
-        // steps), rendered into the Deployment's pods; never below the 4 s the spec derives.
+        // Calibration on: the hold follows the lagging replica (twice its figure + the 1 s margin, up to
+        // 5 s steps, at most maxHoldSeconds 20), rendered into the Deployment's pods; never below the 4 s the spec derives.
         f.app("shop", TRAFFIC.formatted(f.ns), """
                 ingress: {className: traefik, host: shop.example.com}
                 drain: {holdSeconds: 4, safetyMarginSeconds: 1, calibration: {enabled: true, maxHoldSeconds: 20}}
                 """);
         double slowest = o.getMaxSeconds();
-        int expected = (int) Math.ceil((Math.ceil(slowest) + 1) / 5.0) * 5;
+        int expected = Math.min(20, (int) Math.ceil((Math.ceil(DrainBudget.CALIBRATION_HEADROOM * slowest) + 1) / 5.0) * 5);
         ZeroDowntimeApp calibrated = awaitApp(a -> a.getStatus().getDrainBudget() != null
                 && a.getStatus().getDrainBudget().getHoldSeconds() == expected);
         assertThat(calibrated.getStatus().getDrainBudget().getDerivation()).contains("hold " + expected

@@ -13,7 +13,7 @@ import io.fabric8.generator.annotation.ValidationRule;
         message = "calibration.enabled needs maxHoldSeconds: the longest hold calibration may set")
 public class CalibrationSpec {
 
-    @JsonPropertyDescription("Let the hold (and through it the grace period) follow the slowest front-end replica measured over the last 20 drains plus the safety margin, rounded up to 5 s: raised as soon as a slower drain is measured, lowered only once it has left the window. Never below the derived hold, never above maxHoldSeconds. Needs verify: ingress.")
+    @JsonPropertyDescription("Let the hold (and through it the grace period) follow twice the slowest front-end replica measured over the last 20 drains plus the safety margin, rounded up to 5 s (twice: the window learns a front end from below, and a verified drain still ends when the front end drops the pod): raised as soon as a slower drain is measured, lowered only once it has left the window. Never below the derived hold, never above maxHoldSeconds. Needs verify: ingress.")
     @Default("false")
     private Boolean enabled = false;
 
