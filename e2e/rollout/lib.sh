@@ -491,23 +491,40 @@ YAML
 # hostile_attack <A's namespace> <A's old pods> <dir>: waits until A's first old pod terminates,
 # then runs every attack at once.
 hostile_attack() {
-  local ns=$1 first=${2%% *} dir=$3 gate i
-  gate=$(kubectl -n "$OPERATOR_NS" get svc -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=gate" \
-    -o jsonpath='{.items[0].spec.clusterIP}:{.items[0].spec.ports[0].port}')
+  await_terminating "$1" "${2%% *}"
+  run_attack "$1" "${2%% *}" "$3"
+}
+
+# await_terminating <ns> <pod>: returns once the pod is terminating (or after 60 s).
+await_terminating() {
+  local i
   for i in $(seq 1 300); do
-    [[ -n $(kubectl -n "$ns" get pod "$first" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null) ]] && break
+    [[ -n $(kubectl -n "$1" get pod "$2" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null) ]] && return 0
     sleep 0.2
   done
-  local metrics=() ip token_file
+}
+
+# operator_service <component>: host:port of the operator's Service of that component (gate, webhook).
+operator_service() {
+  kubectl -n "$OPERATOR_NS" get svc -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=$1" \
+    -o jsonpath='{.items[0].spec.clusterIP}:{.items[0].spec.ports[0].port}'
+}
+
+# run_attack <A's namespace> <A's terminating pod> <dir> [attack.py arguments...]: tenant B's
+# attacks (e2e/tenancy/attack.py) and whatever the arguments add, every operator replica's
+# /q/metrics sampled with the reader's token; then B's apiUrl.
+run_attack() {
+  local ns=$1 pod=$2 dir=$3 metrics=() ip replicas=0 token_file
+  shift 3
   for ip in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[*].status.podIP}'); do
     metrics+=(--metrics "http://$ip:9000/q/metrics")
+    replicas=$((replicas + 1))
   done
-  local token_file
   token_file=$(metrics_token_file)
-  PYTHONPATH="$ROOT" python3 -m e2e.tenancy.attack --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
-    --metrics-token-file "$token_file" \
+  PYTHONPATH="$ROOT" python3 -m e2e.tenancy.attack --gate "$(operator_service gate)" --victim "$ns/app/$pod" "${metrics[@]}" \
+    --metrics-token-file "$token_file" --replicas "$replicas" \
     --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
-    >"$dir/attack.log" 2>&1 || { rm -f "$token_file"; return 1; }
+    "$@" >"$dir/attack.log" 2>&1 || { rm -f "$token_file"; return 1; }
   rm -f "$token_file"
   hostile_apiurl "$dir"
 }
@@ -656,34 +673,16 @@ YAML
 # siege_attack <A's namespace> <A's old pods> <dir>: every attack at once once A's first old pod
 # terminates (e2e/tenancy/attack.py), then each siege tenant's app as the operator reports it.
 siege_attack() {
-  local ns=$1 first=${2%% *} dir=$3 gate webhook i k
-  gate=$(kubectl -n "$OPERATOR_NS" get svc -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=gate" \
-    -o jsonpath='{.items[0].spec.clusterIP}:{.items[0].spec.ports[0].port}')
-  webhook=$(kubectl -n "$OPERATOR_NS" get svc -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=webhook" \
-    -o jsonpath='{.items[0].spec.clusterIP}:{.items[0].spec.ports[0].port}')
+  local ns=$1 first=${2%% *} dir=$3 webhook k
+  webhook=$(operator_service webhook)
   [[ -n $webhook ]] || die "gate-siege: the operator has no webhook Service (webhook.enabled=false?)"
-  for i in $(seq 1 300); do
-    [[ -n $(kubectl -n "$ns" get pod "$first" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null) ]] && break
-    sleep 0.2
-  done
+  await_terminating "$ns" "$first"
   # The decoys terminate as the attack starts, as a real pod's would when its helper calls.
   for k in $(seq 1 "$SIEGE_TENANTS"); do
     kubectl -n "zdt-siege-$k" delete pod decoy-1 decoy-2 --wait=false >/dev/null
   done
-  local metrics=() ip replicas=0
-  for ip in $(kubectl -n "$OPERATOR_NS" get pods -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[*].status.podIP}'); do
-    metrics+=(--metrics "http://$ip:9000/q/metrics")
-    replicas=$((replicas + 1))
-  done
-  local token_file
-  token_file=$(metrics_token_file)
-  PYTHONPATH="$ROOT" python3 -m e2e.tenancy.attack --gate "$gate" --victim "$ns/app/$first" "${metrics[@]}" \
-    --metrics-token-file "$token_file" \
-    --attacker "$HOSTILE_NS/b/decoy" --token "$HOSTILE_TOKEN" --budget 10 --out "$dir/attack.json" \
-    --flood 600 --flood-per-pod 100 "${SIEGE_FLOODERS[@]}" "${SIEGE_SOURCES[@]}" --replicas "$replicas" --replayed "$SIEGE_REPLAYED" \
-    --webhook "$webhook" --webhook-pod zdt-siege-1/app=stolen >"$dir/attack.log" 2>&1 || { rm -f "$token_file"; return 1; }
-  rm -f "$token_file"
-  hostile_apiurl "$dir"
+  run_attack "$ns" "$first" "$dir" --flood 600 --flood-per-pod 100 "${SIEGE_FLOODERS[@]}" "${SIEGE_SOURCES[@]}" \
+    --replayed "$SIEGE_REPLAYED" --webhook "$webhook" --webhook-pod zdt-siege-1/app=stolen || return 1
   for k in $(seq 1 "$SIEGE_TENANTS"); do
     kubectl -n "zdt-siege-$k" get zdt b -o json >"$dir/siege-$k-app.json" || true
     kubectl -n "zdt-siege-$k" get events -o json >"$dir/siege-$k-events.json" || true
