@@ -182,12 +182,26 @@ public class DrainReporter {
     public void warningAggregated(ZeroDowntimeApp app, String reason, String note) {
         Instant at = Instant.now();
         worker.execute(() -> {
-            String text = aggregate(windows, app.getMetadata().getNamespace() + "/" + app.getMetadata().getName()
-                    + "/" + reason, note, at);
-            if (text != null) {
-                events.warning(app, reason, text);
+            String key = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName() + "/" + reason;
+            String text = aggregate(windows, key, note, at);
+            if (text != null && !events.warning(app, reason, text)) {
+                unwritten(windows, key);
             }
         });
+    }
+
+    /**
+     * The window's Event was refused (the API server was slow, overloaded or refused it): the window
+     * is closed, so the next warning of this app and reason is written rather than only counted, and
+     * it carries the refused one in its count. Pure.
+     */
+    static void unwritten(Map<String, Window> windows, String key) {
+        Window w = windows.remove(key);
+        if (w != null) {
+            Window owed = new Window(Instant.EPOCH);
+            owed.left = w.left + 1;
+            windows.put(key, owed);
+        }
     }
 
     /** The text to write now, or null when the warning falls in the current window and is only counted. Pure. */

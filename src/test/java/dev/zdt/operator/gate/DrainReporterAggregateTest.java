@@ -35,4 +35,18 @@ class DrainReporterAggregateTest {
         assertThat(DrainReporter.aggregate(windows, "a/shop/R", "refused", T0.plusSeconds(200)))
                 .as("a quiet window writes the plain text").isEqualTo("refused");
     }
+
+    @Test
+    void aRefusedEventLeavesNoWindowSoTheNextWarningIsWrittenWithItInItsCount() {
+        Map<String, DrainReporter.Window> windows = new HashMap<>();
+        assertThat(DrainReporter.aggregate(windows, "a/shop/R", "held to its bound", T0)).isEqualTo("held to its bound");
+        // The API server refused that Event: the next warning, a second later, is not swallowed by its window.
+        DrainReporter.unwritten(windows, "a/shop/R");
+        assertThat(DrainReporter.aggregate(windows, "a/shop/R", "held to its bound", T0.plusSeconds(1)))
+                .isEqualTo("held to its bound (and 1 more like it in the 60 s before)");
+        assertThat(DrainReporter.aggregate(windows, "a/shop/R", "held to its bound", T0.plusSeconds(2)))
+                .as("written: its window is open again").isNull();
+        DrainReporter.unwritten(windows, "b/cart/R");
+        assertThat(windows).as("no window is made for a key that had none").doesNotContainKey("b/cart/R");
+    }
 }

@@ -205,8 +205,10 @@ class FrontEndConsentTest extends GateTestBase {
         DrainRecord record = awaitDrainRecord("shop", "shop-c");
         assertThat(record.getReleasedBy()).isEqualTo(ReleasedBy.TIMEOUT);
         assertThat(record.getMessage()).contains(refusal);
-        await().atMost(Duration.ofSeconds(10)).until(() -> f.events("DrainHoldTimeout").stream()
-                .anyMatch(e -> e.getNote().contains(refusal)));
+        // The reporter writes Events on its own thread, after earlier tests' work: a generous bound, and
+        // what was there when it failed.
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(f.events("DrainHoldTimeout"))
+                .as("DrainHoldTimeout Events").anyMatch(e -> e.getNote().contains(refusal)));
         assertNothingOfTheOtherNamespace(tenantText() + missing.body() + unmarked.body());
     }
 
