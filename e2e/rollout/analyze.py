@@ -24,6 +24,10 @@ from e2e.rollout import traefik_sampler
 from e2e.tenancy import attack as tenancy_attack
 
 TITLES = {
+    "plain-streams": "plain Deployment, streams and kept-alive clients",
+    "gate-streams": "zdt gate, streams and kept-alive clients",
+    "plain-streams-envoy": "plain Deployment via Envoy, streams and kept-alive clients",
+    "gate-streams-envoy": "zdt gate via Envoy, streams and kept-alive clients",
     "plain": "(a) plain Deployment, no preStop",
     "sleep30": "(b) hand-tuned: preStop sleep 30, grace 60",
     "gate": "(c) ZeroDowntimeApp, gate mode",
@@ -655,6 +659,8 @@ def analyze(run):
         result["calibration"] = meta["calibration"]
         result["namespace"] = meta.get("namespace")
         result["frontEndFit"] = frontend_fit_facts(records.read_json(zdt_path))
+    if records.exists(os.path.join(run, "streams.json")):
+        result["streams"] = streams_facts(run, stopped, change)
     if records.exists(os.path.join(run, "attack.json")):
         result["hostile"] = hostile_facts(run)
         if records.exists(os.path.join(run, "frontends.json")):
@@ -674,6 +680,94 @@ def analyze(run):
         for k, v in s["failedByKind"].items():
             result["failedByKind"][k] = result["failedByKind"].get(k, 0) + v
     return result, stopped, pods, drains
+
+
+STREAM_KINDS = ("ws", "sse")
+
+
+def streams_facts(run, stopped, change):
+    """What the long-lived connections met (streams.json, streams.jsonl, keepalive-summary.json):
+    per kind the loadgen's counts, and every connection that opened after the change judged against
+    the stopped pods: opened on a pod after its SIGTERM line (its drain signal: the demo app ends its
+    streams there and refuses new ones), or on a pod whose deletion had begun but whose SIGTERM had
+    not come (its hold: served until the signal, then ended cleanly like the others)."""
+    summary = records.read_json(os.path.join(run, "streams.json"), required=True)
+    by_pod = {p["pod"]: p for p in stopped}
+    change_ms = change * 1000.0
+    out = {"kinds": {}, "keepAlive": None}
+    for kind in STREAM_KINDS:
+        k = summary.get(kind) or {}
+        out["kinds"][kind] = {key: k.get(key) for key in ("streams", "connections", "failedConnects", "abnormal",
+                                                        "messages", "lost", "duplicated", "closeKinds")}
+        out["kinds"][kind]["reconnectMsMax"] = (k.get("reconnectMs") or {}).get("max")
+        out["kinds"][kind]["reconnectMsP99"] = (k.get("reconnectMs") or {}).get("p99")
+        out["kinds"][kind].update({"afterSignal": [], "inHold": 0, "failedAfterChange": {}})
+    for c in records.jsonl(os.path.join(run, "streams.jsonl")):
+        k = out["kinds"].get(c.get("kind"))
+        if k is None:
+            continue
+        at = c.get("connectedEpochMs")
+        if at is None:
+            if (c.get("openEpochMs") or 0) >= change_ms:
+                kind = c.get("closeKind") or "?"
+                k["failedAfterChange"][kind] = k["failedAfterChange"].get(kind, 0) + 1
+            continue
+        p = by_pod.get(c.get("pod"))
+        if p is None or at < change_ms:
+            continue
+        if p.get("sigtermAt") is not None and at >= p["sigtermAt"] * 1000.0:
+            k["afterSignal"].append("%s stream %s conn %s on %s %.1f s after its SIGTERM"
+                                    % (c["kind"], c.get("stream"), c.get("conn"), c["pod"],
+                                       at / 1000.0 - p["sigtermAt"]))
+        elif at >= p["preStopAt"] * 1000.0:
+            k["inHold"] += 1
+    ka = records.read_json(os.path.join(run, "keepalive-summary.json"))
+    if ka is not None:
+        out["keepAlive"] = {"requests": ka["requests"], "failed": ka["failed"], "failedByKind": ka["failedByKind"]}
+    return out
+
+
+def streams_checks(name, r, gated, need):
+    """The streams scenarios' criteria: through the gate no abnormal close, no message lost or
+    repeated, no connection on a pod past its drain signal, no attempt refused, no kept-alive request
+    failed, and the streams did move (clean closes); a plain Deployment must show a problem."""
+    st = r["streams"]
+    kinds = st["kinds"]
+    ka = st["keepAlive"] or {}
+
+    def each(field):
+        return ", ".join("%s %s" % (k, kinds[k].get(field)) for k in STREAM_KINDS)
+
+    after = [a for k in STREAM_KINDS for a in kinds[k]["afterSignal"]]
+    failed_after = {k: kinds[k]["failedAfterChange"] for k in STREAM_KINDS if kinds[k]["failedAfterChange"]}
+    if not gated:
+        problems = sum((kinds[k].get("abnormal") or 0) + (kinds[k].get("lost") or 0)
+                       + (kinds[k].get("duplicated") or 0) + sum(kinds[k]["failedAfterChange"].values())
+                       + len(kinds[k]["afterSignal"]) for k in STREAM_KINDS)
+        need(problems > 0, name + ":streams-show-problem",
+             "%s: the plain Deployment shows what streams meet (abnormal: %s; lost: %s; attempts that did not open "
+             "after the change: %s; connections on a pod after its SIGTERM: %d)"
+             % (name, each("abnormal"), each("lost"), failed_after or "none", len(after)))
+        return
+    need(all(kinds[k].get("connections") and (kinds[k].get("closeKinds") or {}).get("clean") for k in STREAM_KINDS),
+         name + ":streams-moved",
+         "%s: the streams of the stopped pods were ended by the app's goodbye and reconnected (clean closes: %s; "
+         "connections: %s)" % (name, ", ".join("%s %s" % (k, (kinds[k].get("closeKinds") or {}).get("clean"))
+                                              for k in STREAM_KINDS), each("connections")))
+    need(all(kinds[k].get("abnormal") == 0 for k in STREAM_KINDS), name + ":streams-no-abnormal",
+         "%s: no stream closed abnormally (%s)" % (name, each("abnormal")))
+    need(all(kinds[k].get("lost") == 0 and kinds[k].get("duplicated") == 0 for k in STREAM_KINDS),
+         name + ":streams-no-lost",
+         "%s: no message lost or repeated across reconnects (lost: %s; duplicated: %s; messages: %s)"
+         % (name, each("lost"), each("duplicated"), each("messages")))
+    need(not after and not failed_after, name + ":streams-reconnect-elsewhere",
+         "%s: every reconnect opened on a pod before its drain signal, none refused (%s; attempts that did not "
+         "open after the change: %s; opened on a pod in its hold, ended cleanly at its signal: %s)"
+         % (name, "; ".join(after) or "none after a SIGTERM", failed_after or "none", each("inHold")))
+    need(st["keepAlive"] is not None and ka.get("failed") == 0 and ka.get("requests"), name + ":keepalive-no-failed",
+         "%s: kept-alive HTTP/1.1 clients drop no request (%s of %s failed%s)"
+         % (name, ka.get("failed"), ka.get("requests"),
+            " " + str(ka.get("failedByKind")) if ka.get("failed") else ""))
 
 
 def frontend_fit_facts(app):
@@ -1047,6 +1141,9 @@ def check(results, mode, per_pod=None):
         if r.get("siege") is not None:
             siege_checks(name, r["siege"], need)
     for name, r in by.items():
+        if r.get("streams") is not None:
+            streams_checks(name, r, gated(name), need)
+    for name, r in by.items():
         if r.get("kind") == "policy":
             policy_checks(name, r, need)
     for name, r in by.items():
@@ -1182,6 +1279,20 @@ def main():
         lines.append("| %s | %s | %d | **%d** | %s | %.1f | %.1f | %s | %s | %s |" % (
             title, r["change"], r["requests"], r["failed"], kinds, r["rolloutSeconds"],
             r["deploymentCompleteSeconds"], hold, prop, rel))
+    streamed = [r for r in results if r.get("streams")]
+    if streamed:
+        lines += ["", "| scenario | kind | streams | connections | clean closes | abnormal | lost / duplicated "
+                  "| did not open after the change | opened after a SIGTERM / in a hold | reconnect ms p99 / max "
+                  "| kept-alive requests failed |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in streamed:
+            ka = r["streams"]["keepAlive"] or {}
+            for kind, k in r["streams"]["kinds"].items():
+                lines.append("| %s | %s | %s | %s | %s | **%s** | **%s / %s** | %s | %d / %d | %s / %s | %s |" % (
+                    r["title"], {"ws": "WebSocket", "sse": "SSE"}[kind], k["streams"], k["connections"],
+                    (k["closeKinds"] or {}).get("clean", 0), k["abnormal"], k["lost"], k["duplicated"],
+                    ", ".join("%s %d" % kv for kv in sorted(k["failedAfterChange"].items())) or "0",
+                    len(k["afterSignal"]), k["inHold"], k["reconnectMsP99"], k["reconnectMsMax"],
+                    "%s of %s" % (ka.get("failed"), ka.get("requests")) if kind == "ws" else ""))
     table = "\n".join(lines)
     with open(os.path.join(a.out, prefix + ".md"), "w") as f:
         f.write("Traefik providers throttle %ss, %s req/s through the ingress, new connection per request.%s%s\n\n"

@@ -35,6 +35,12 @@
 # the rollout that budget change makes (its old pods still have the short grace period: not
 # recorded), then rolls again under load: 0 failed, every hold Verified. Not in the default list.
 #
+# plain-streams and gate-streams (and -envoy, through Envoy) keep BENCH_STREAMS (20) WebSocket and
+# 20 SSE streams open through the front end, each reconnected and resumed after its last message on
+# every close, and kept-alive HTTP/1.1 clients at BENCH_KEEPALIVE_RATE (50/s), beside the usual load:
+# the plain Deployment shows what streams meet in a rollout, the gate that they move to pods not
+# being drained with no abnormal close and no message lost. Not in the default list.
+#
 # policy-deployment and policy-statefulset protect a plain workload (no zdt word in it) with a
 # DrainPolicy: namespace opted in, workload applied and ready, policy applied, `kubectl rollout
 # restart` so the webhook protects the pods, then the rollout under load. policy-deployment then
@@ -89,8 +95,14 @@ run_scenario() { # run_scenario <name>
   local level=$POD_SECURITY APP_IMAGE=localhost/demo-app:dev APP_RESTRICTED="" APP_OWN_PRESTOP=""
   local traefiks=1 THROTTLE=$THROTTLE LOAD_SPLIT_URL="" TRAEFIK_API_URLS=$ZDT_TRAEFIK_API_URL WORKLOAD=deploy
   local ROUTE="" gateway=0 FRONT_END=traefik fe_replicas="" INGRESS_CLASS=traefik LOAD_URL="" APP_TRAFFIC=""
-  local calibration="" version=v2
+  local calibration="" version=v2 STREAMS=""
   case $name in
+    # Long-lived connections: WebSocket and SSE streams and kept-alive clients through the rollout,
+    # beside the load (lib.sh streams_start).
+    plain-streams) kind=deploy STREAMS=1 ;;
+    gate-streams) kind=zdt mode=gate STREAMS=1 ;;
+    plain-streams-envoy) kind=deploy STREAMS=1 FRONT_END=envoy INGRESS_CLASS=contour LOAD_URL=$ZDT_ENVOY_WEB_URL ;;
+    gate-streams-envoy) kind=zdt mode=gate STREAMS=1 FRONT_END=envoy INGRESS_CLASS=contour LOAD_URL=$ZDT_ENVOY_WEB_URL ;;
     plain) kind=deploy ;;
     sleep30) kind=deploy sleep=30 grace=60 ;;
     sleep5) kind=deploy sleep=5 grace=35 ;;
@@ -173,6 +185,10 @@ run_scenario() { # run_scenario <name>
     zdt_app "$ns" v1 "$mode" "$replicas" | kubectl apply -f - >/dev/null
   fi
   app_wait_ready "$name" "$ns" "$replicas"
+  if [[ -n $STREAMS ]]; then
+    streams_expose "$ns" "$([[ $kind == zdt ]] && echo "zdt.dev/app: app" || echo "app: app")" | kubectl apply -f - >/dev/null
+    streams_wait "$ns" || die "$name: no WebSocket and SSE stream opened through $FRONT_END within 60 s"
+  fi
   if [[ $FRONT_END == haproxy ]]; then
     haproxy_start "$ns" "$dir" "$([[ $kind == zdt ]] && echo "zdt.dev/app: app" || echo "app: app")"
     haproxy_wait_routes "$replicas"
@@ -211,6 +227,7 @@ run_scenario() { # run_scenario <name>
   fi
   load_start "$ns" "$dir"
   local loadgen=$LOADGEN slow="" p
+  [[ -n $STREAMS ]] && { streams_start "$ns" "$dir"; loadgen="$loadgen $STREAMERS"; }
   if [[ $name == gate-long-requests ]]; then # 10 s requests in flight through the whole rollout
     "$ROOT/e2e/loadgen/loadgen" --url "http://127.0.0.1:8081/?delayMs=10000" --host-header "$ns.bench.local" \
       --rate 5 --until-file "$dir/stop" --duration 900s --timeout 20s --out "$dir/slow-requests.csv" \
@@ -396,7 +413,7 @@ traefik_replicas 1 0 # the cluster as it was: one Traefik, Ingress provider only
 status=0
 PYTHONPATH="$ROOT" "$PY" -m e2e.rollout.analyze --runs "$RUNS" --out "$OUT" --mode "$MODE" --scenarios "$SCENARIOS" || status=$?
 for s in "${list[@]}"; do
-  for f in requests.csv requests-2.csv slow-requests.csv pods.json traefik.txt envoy.txt haproxy.txt events.json operator.log; do
+  for f in requests.csv requests-2.csv slow-requests.csv keepalive-requests.csv streams.jsonl pods.json traefik.txt envoy.txt haproxy.txt events.json operator.log; do
     [[ -f $RUNS/$s/$f ]] && gzip -f "$RUNS/$s/$f"
   done
 done

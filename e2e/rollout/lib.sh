@@ -361,6 +361,70 @@ load_start() {
   fi
 }
 
+# --- long-lived connections (the *-streams scenarios, STREAMS=1) -------------------------------
+STREAMS_EACH=${BENCH_STREAMS:-20}          # WebSocket streams, and as many SSE streams, kept open
+KEEPALIVE_RATE=${BENCH_KEEPALIVE_RATE:-50} # requests per second on kept-alive connections
+
+# streams_expose <ns> <pod label "key: value">: the demo app's WebSocket port (WS_PORT 8081) behind
+# a Service of its own and an Ingress path /ws on the app's host, as an app with a second port is
+# published by hand: the operator renders one Service port, and this one is the user's. Contour
+# upgrades a route to WebSocket only when its Ingress names it (projectcontour.io/websocket-routes).
+streams_expose() {
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: app-ws, namespace: $1}
+spec:
+  selector: {$2}
+  ports: [{name: ws, port: 8081, targetPort: 8081}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: app-ws
+  namespace: $1
+  annotations: {projectcontour.io/websocket-routes: /ws}
+spec:
+  ingressClassName: ${INGRESS_CLASS:-traefik}
+  rules:
+  - host: $1.bench.local
+    http:
+      paths:
+      - path: /ws
+        pathType: Prefix
+        backend: {service: {name: app-ws, port: {number: 8081}}}
+YAML
+}
+
+# streams_wait <ns>: until a WebSocket and an SSE stream open through the front end (its routes for
+# /ws and /sse are in place), 60 s at most.
+streams_wait() {
+  local base=${LOAD_URL:-http://127.0.0.1:8081} i
+  for i in $(seq 1 60); do
+    "$ROOT/e2e/loadgen/loadgen" streams --ws-url "ws://${base#http://}/ws" --ws 1 --sse-url "$base/sse" --sse 1 \
+      --host-header "$1.bench.local" --duration 2s --summary /dev/stdout 2>/dev/null |
+      python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(0 if s["ws"]["connections"] and s["sse"]["connections"] and not s["totals"]["abnormal"] else 1)' &&
+      return 0
+    sleep 1
+  done
+  return 1
+}
+
+# streams_start <ns> <dir>: STREAMS_EACH WebSocket and SSE streams, each reconnected and resumed on
+# every close, and kept-alive HTTP/1.1 clients at KEEPALIVE_RATE, through the same front end as the
+# load, until <dir>/stop. Sets STREAMERS.
+streams_start() {
+  local ns=$1 dir=$2 base=${LOAD_URL:-http://127.0.0.1:8081}
+  "$ROOT/e2e/loadgen/loadgen" streams --ws-url "ws://${base#http://}/ws" --ws "$STREAMS_EACH" \
+    --sse-url "$base/sse" --sse "$STREAMS_EACH" --host-header "$ns.bench.local" --until-file "$dir/stop" \
+    --duration 900s --out "$dir/streams.jsonl" --summary "$dir/streams.json" 2>"$dir/streams.log" &
+  STREAMERS=$!
+  "$ROOT/e2e/loadgen/loadgen" --url "$base/" --host-header "$ns.bench.local" --rate "$KEEPALIVE_RATE" --keepalive true \
+    --until-file "$dir/stop" --duration 900s --timeout 5s --out "$dir/keepalive-requests.csv" \
+    --summary "$dir/keepalive-summary.json" 2>"$dir/keepalive.log" &
+  STREAMERS="$STREAMERS $!"
+}
+
 # wait_done <ns> <generation before> <pods that must go, or empty> <timeout s> [any-generation]:
 # done = the Deployment reports complete (a newer generation, unless any-generation) AND every
 # pod that had to go has exited (with no list: no pod is terminating any more). Sets COMPLETE
