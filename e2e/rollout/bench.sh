@@ -4,7 +4,8 @@
 # non-zero when a pass criterion fails (see analyze.py).
 #
 #   e2e/rollout/bench.sh                 # every scenario
-#   e2e/rollout/bench.sh --ci            # reduced: plain Deployment vs zdt gate (one Traefik and two), shorter load
+#   e2e/rollout/bench.sh --ci            # reduced: plain Deployment vs zdt gate (one Traefik and two), shorter load;
+#                                        # plain and gate also keep WebSocket and SSE streams and kept-alive clients
 #   e2e/rollout/bench.sh --scenarios plain,gate
 #   --out DIR writes the results elsewhere; --keep leaves the last scenario's namespace running
 #   and writes its name to DIR/kept-namespace
@@ -155,6 +156,9 @@ run_scenario() { # run_scenario <name>
     policy-statefulset) kind=policy mode=gate WORKLOAD=statefulset ;;
     *) die "unknown scenario $name" ;;
   esac
+  # make test and make demo (--ci) carry the streams in plain and gate: the WebSocket and SSE case
+  # on every run, at no extra scenario's cost.
+  [[ $MODE == ci && ($name == plain || $name == gate) ]] && STREAMS=1
   say "scenario $name"
   traefik_replicas "$traefiks" "$gateway"
   [[ $FRONT_END == envoy ]] && { "$CLUSTER" envoy up >/dev/null || die "$name: Contour and Envoy did not start"; ENVOY_STARTED=1; }

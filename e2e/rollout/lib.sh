@@ -367,8 +367,11 @@ KEEPALIVE_RATE=${BENCH_KEEPALIVE_RATE:-50} # requests per second on kept-alive c
 
 # streams_expose <ns> <pod label "key: value">: the demo app's WebSocket port (WS_PORT 8081) behind
 # a Service of its own and an Ingress path /ws on the app's host, as an app with a second port is
-# published by hand: the operator renders one Service port, and this one is the user's. Contour
-# upgrades a route to WebSocket only when its Ingress names it (projectcontour.io/websocket-routes).
+# published by hand: the operator renders one Service port, and this one is the user's. The same
+# Ingress routes /sse to the app's Service, for what Contour needs of a stream's route: it upgrades a
+# route to WebSocket only when its Ingress names it (projectcontour.io/websocket-routes), and cuts
+# every response at 15 s unless its Ingress says otherwise (projectcontour.io/response-timeout);
+# Traefik needs neither.
 streams_expose() {
   cat <<YAML
 apiVersion: v1
@@ -383,7 +386,7 @@ kind: Ingress
 metadata:
   name: app-ws
   namespace: $1
-  annotations: {projectcontour.io/websocket-routes: /ws}
+  annotations: {projectcontour.io/websocket-routes: /ws, projectcontour.io/response-timeout: infinity}
 spec:
   ingressClassName: ${INGRESS_CLASS:-traefik}
   rules:
@@ -393,6 +396,9 @@ spec:
       - path: /ws
         pathType: Prefix
         backend: {service: {name: app-ws, port: {number: 8081}}}
+      - path: /sse
+        pathType: Prefix
+        backend: {service: {name: app, port: {number: 80}}}
 YAML
 }
 
