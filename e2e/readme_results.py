@@ -76,6 +76,40 @@ def fmt(ms):
     return "-" if ms is None else "%g" % ms
 
 
+def src_since(commit):
+    """Whether src/ (the operator and its drain helper) changed between commit and HEAD, as a clause;
+    computed from git at each rendering, so a block's claim cannot go stale unseen."""
+    import subprocess
+    run = subprocess.run(["git", "-C", ROOT, "diff", "--quiet", commit, "HEAD", "--", "src"],
+                         capture_output=True, text=True)
+    if run.returncode == 0:
+        return "`src/` is unchanged since that commit"
+    if run.returncode == 1:
+        return "`src/` has changed since that commit"
+    return "whether `src/` changed since cannot be told here (commit %s is not in this clone)" % commit
+
+
+# The blocks rendered from a run that recorded its code (code.json): each gets a line saying the
+# commit and whether src/ changed since.
+RUNS_OF = {
+    "rollout-results": "rollout-runs",
+    "drills-results": "drills-runs",
+    "streams-results": "streams-proof/rollout-runs",
+}
+
+
+def with_code(name, text):
+    runs = RUNS_OF.get(name)
+    path = os.path.join(RESULTS, runs, "code.json") if runs else None
+    if path is None or not os.path.exists(path):
+        return text
+    with open(path) as f:
+        commit = json.load(f).get("commit")
+    if not commit:
+        return text
+    return text + "\n\nRecorded on commit %s; %s (computed by `make readme`)." % (commit, src_since(commit))
+
+
 RENDERERS = {
     "rollout-results": lambda: read("rollout.md"),
     "sampling-results": sampling,
@@ -97,7 +131,7 @@ def render(text):
         name = m.group(1)
         if name not in RENDERERS:
             raise SystemExit("result block %s has no renderer in %s" % (name, __file__))
-        return "<!-- %s:begin -->\n%s\n<!-- %s:end -->" % (name, RENDERERS[name](), name)
+        return "<!-- %s:begin -->\n%s\n<!-- %s:end -->" % (name, with_code(name, RENDERERS[name]()), name)
     return re.sub(r"<!-- ([a-z-]+):begin -->\n(?:.*?\n)?<!-- \1:end -->", block, text, flags=re.S)
 
 

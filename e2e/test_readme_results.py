@@ -68,3 +68,26 @@ class SamplingBlock(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CodeLine(unittest.TestCase):
+    """A block rendered from a run says the commit it ran on and, from git, whether src/ changed since."""
+
+    def git(self, *args):
+        import subprocess
+        return subprocess.run(["git", "-C", readme_results.ROOT] + list(args), capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    def test_unchanged_changed_and_unknown(self):
+        head = self.git("rev-parse", "HEAD")
+        self.assertEqual(readme_results.src_since(head), "`src/` is unchanged since that commit")
+        # the newest commit that touched src/, and its parent: src/ differs between that parent and HEAD
+        touched = self.git("log", "-1", "--format=%H", "--", "src")
+        self.assertEqual(readme_results.src_since(touched + "~1"), "`src/` has changed since that commit")
+        self.assertIn("cannot be told", readme_results.src_since("0123456789ab"))
+
+    def test_the_line_follows_the_block(self):
+        text = readme_results.with_code("rollout-results", "table")
+        self.assertRegex(text, r"^table\n\nRecorded on commit [0-9a-f]{12}; `src/` (is unchanged|has changed) since "
+                               r"that commit \(computed by `make readme`\)\.$")
+        self.assertEqual(readme_results.with_code("pod-start-results", "table"), "table")
