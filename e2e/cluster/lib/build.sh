@@ -154,6 +154,19 @@ install_plot() {
   "$ENVOY_VENV/bin/pip" install -q "matplotlib==$MATPLOTLIB_VERSION" || die "pip could not install matplotlib $MATPLOTLIB_VERSION"
 }
 
+# h2 for the kept-alive HTTP/2 clients (e2e/loadgen/h2_load.py), in the same venv.
+install_h2() {
+  local have
+  [[ -x $ENVOY_VENV/bin/python3 ]] || python3 -m venv "$ENVOY_VENV" || die "cannot create $ENVOY_VENV"
+  have=$("$ENVOY_VENV/bin/python3" -c 'import importlib.metadata as m; print(m.version("h2"))' 2>/dev/null) || have=""
+  if [[ $have == "$H2_VERSION" ]]; then
+    say "up to date: h2 $H2_VERSION in $ENVOY_VENV"
+    return 0
+  fi
+  say "installing h2 $H2_VERSION from PyPI into $ENVOY_VENV"
+  "$ENVOY_VENV/bin/pip" install -q "h2==$H2_VERSION" || die "pip could not install h2 $H2_VERSION"
+}
+
 cmd_build() {
   command -v go >/dev/null || die "Go is needed to build the binaries (go 1.26 or newer)"
   case ${1:-all} in
@@ -168,6 +181,7 @@ cmd_build() {
     contour) build_contour ;;
     envoy) install_envoy ;;
     plot) install_plot ;;
-    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns|registry|kwok|contour|envoy|plot]" ;;
+    h2) install_h2 ;;
+    *) die "usage: zdt-cluster build [api|all|node|traefik|helm|dns|registry|kwok|contour|envoy|plot|h2]" ;;
   esac
 }

@@ -40,6 +40,8 @@ ENVOY_VERSION=${ZDT_ENVOY_VERSION:-1.40.0}
 ENVOY_VENV=$ZDT_CACHE/venv
 # matplotlib draws the rollout proof's timeline, in the same venv.
 MATPLOTLIB_VERSION=${ZDT_MATPLOTLIB_VERSION:-3.11.2}
+# h2 (sans-I/O HTTP/2) for the kept-alive HTTP/2 clients of the streams scenarios (e2e/loadgen/h2_load.py), same venv.
+H2_VERSION=${ZDT_H2_VERSION:-4.3.0}
 KUBEAPITEST_DIR=$ZDT_CACHE/kubeapitest
 
 # Network layout of the single node. The bridge is created by us (not lazily by the CNI
