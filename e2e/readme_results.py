@@ -95,6 +95,7 @@ RUNS_OF = {
     "rollout-results": "rollout-runs",
     "drills-results": "drills-runs",
     "streams-results": "streams-proof/rollout-runs",
+    "frontends-results": "frontends-sleep30/rollout-runs",
 }
 
 
@@ -110,7 +111,34 @@ def with_code(name, text):
     return text + "\n\nRecorded on commit %s; %s (computed by `make readme`)." % (commit, src_since(commit))
 
 
+def frontends_vs_sleep30():
+    """docs/frontends.md's table: per front end, the plain Deployment (from the sleep-30 run, else the
+    front-end proof's, marked), sleep 30 and the gate from the same run, and their rollout ratio."""
+    def runs(name):
+        return {r["name"]: r for r in json.loads(read(name + "/rollout.json"))}
+    same, proof = runs("frontends-sleep30"), runs("frontends-proof")
+    rows = ["| front end | plain Deployment failed | sleep 30: failed, rollout | gate: failed, rollout | gate / sleep 30 |",
+            "|---|---|---|---|---|"]
+    marked = False
+    for suffix, title in (("2traefik", "two Traefik replicas, one lagging 20 s, load split"),
+                          ("httproute", "Traefik, HTTPRoute"), ("haproxy", "HAProxy probing the pods"),
+                          ("envoy", "Envoy (Contour)")):
+        plain, mark = same.get("plain-" + suffix), ""
+        if plain is None:
+            plain, mark, marked = proof["plain-" + suffix], " †", True
+        slept, gate = same["sleep30-" + suffix], same["gate-" + suffix]
+        rows.append("| %s | %s of %s%s | %d, %.1f s | %d, %.1f s | %.2f |" % (
+            title, "{:,}".format(plain["failed"]), "{:,}".format(plain["requests"]), mark, slept["failed"],
+            slept["rolloutSeconds"], gate["failed"], gate["rolloutSeconds"],
+            gate["rolloutSeconds"] / slept["rolloutSeconds"]))
+    if marked:
+        rows += ["", "† from the front-end proof's record ([frontends-proof](../e2e/results/frontends-proof/rollout.md)), "
+                     "where the plain Deployment ran beside each gate."]
+    return "\n".join(rows)
+
+
 RENDERERS = {
+    "frontends-results": frontends_vs_sleep30,
     "rollout-results": lambda: read("rollout.md"),
     "sampling-results": sampling,
     "drills-results": lambda: read("drills.md"),
