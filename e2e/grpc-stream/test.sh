@@ -50,8 +50,8 @@ wait_exit() { # wait_exit <pid> <max s>: sets RC (124 if still running)
   RC=124
 }
 wait_line() { # wait_line <file> <pattern> [count]: until the file has count (1) lines matching
-  local i
-  for ((i = 0; i < 300; i++)); do (($(grep -c -- "$2" "$1" 2>/dev/null) >= ${3:-1})) && return 0; sleep 0.05; done
+  local i n
+  for ((i = 0; i < 300; i++)); do n=$(grep -c -- "$2" "$1" 2>/dev/null); ((${n:-0} >= ${3:-1})) && return 0; sleep 0.05; done
   return 1
 }
 fail_all() { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
