@@ -17,13 +17,7 @@ trap cleanup EXIT
 "$here/stage.sh" "$work/app" >/dev/null 2>"$work/build.err" || { cat "$work/build.err"; echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 "$root/e2e/loadgen/build.sh" >/dev/null || { echo "loadgen build failed"; echo "0 passed, 1 failed"; exit 1; }
 
-check() { # check <name> <command...>
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
-}
-now_ms() { date +%s%3N; }
-j() { python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print($2)" "$1"; }
-r() { python3 -c "import json,sys; rs=[json.loads(l) for l in open(sys.argv[1])]; print($2)" "$1"; }
+source "$here/../lib/stream-tests.sh" # check, now_ms, j, r, wait_exit, await_ready, start_rr
 probe_() { java -XX:TieredStopAtLevel=1 -cp "$work/app/grpc/*" dev.zdt.grpcstream.Probe "$@"; } # stderr: its progress
 probe() { probe_ "$@" 2>>"$work/probe.err"; }
 qprobe() { probe "$@" >/dev/null; }
@@ -35,19 +29,8 @@ app() { # app <log> [ENV=value...]: the demo app as the image runs it, on loopba
 start() { # start <name> [ENV=value...]: sets PID, PORT (HTTP), GRPC
   local name=$1 log=$work/$1.log; shift
   app "$log" POD_NAME="$name" "$@" &
-  PID=$!; pids+=("$PID"); PORT= GRPC=
-  for _ in $(seq 1 200); do
-    GRPC=$(sed -n 's/.*event=ready.* grpcPort=\([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-    PORT=$(sed -n 's/.*event=ready.* port=\([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-    [[ -n $GRPC ]] && return 0
-    sleep 0.05
-  done
-  echo "demo app $name did not start:"; cat "$log"; return 1
-}
-wait_exit() { # wait_exit <pid> <max s>: sets RC (124 if still running)
-  local i
-  for ((i = 0; i < $2 * 50; i++)); do kill -0 "$1" 2>/dev/null || { wait "$1"; RC=$?; return; }; sleep 0.02; done
-  RC=124
+  PID=$!; pids+=("$PID")
+  await_ready "$log"
 }
 wait_line() { # wait_line <file> <pattern> [count]: until the file has count (1) lines matching
   local i n
@@ -126,13 +109,6 @@ check "log: the stream is abandoned, the rest is cut" \
 kill "$sp" 2>/dev/null
 
 # --- 4. two apps behind the round-robin front end: SIGTERM, SIGKILL -------------------------------------
-start_rr() { # start_rr <name> <backend ports...>: sets RR
-  local name=$1; shift
-  PYTHONPATH=$root python3 -m e2e.loadgen.tcp_rr "$@" >"$work/$name.port" 2>"$work/$name.err" &
-  pids+=("$!"); RR=
-  for _ in $(seq 1 100); do RR=$(sed -n 's/^port=//p' "$work/$name.port" 2>/dev/null); [[ -n $RR ]] && return 0; sleep 0.05; done
-  echo "tcp_rr did not start"; return 1
-}
 pair() { # pair <a> <b>: sets A B RR
   start "$1" || return 1; A=$PID; local ag=$GRPC
   start "$2" || return 1; B=$PID

@@ -120,26 +120,9 @@ final class GrpcConnector implements StreamGen.Connector {
         } catch (ExecutionException e) {
             return; // not completed exceptionally
         }
-        while (!closed.isDone()) {
-            if (g.stop) {
-                end(call, r, StreamGen.CLIENT_STOP, "", closed);
-                return;
-            }
-            if (System.nanoTime() - lastData.get() > TimeUnit.MILLISECONDS.toNanos(g.idleTimeoutMs)) {
-                end(call, r, "stalled", "no message for " + g.idleTimeoutMs + " ms", closed);
-                return;
-            }
-            try {
-                closed.get(50, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException e) {
-                // check the stop flag and the idle timeout again
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                end(call, r, StreamGen.CLIENT_STOP, "", closed);
-                return;
-            } catch (ExecutionException e) {
-                return;
-            }
+        String why = g.awaitEnd(r, closed, lastData);
+        if (why != null) {
+            end(call, r, StreamGen.CLIENT_STOP, "", closed); // the record says why, unless the server's end came first
         }
     }
 

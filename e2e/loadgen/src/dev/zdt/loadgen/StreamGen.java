@@ -682,47 +682,61 @@ public final class StreamGen {
         r.connectedEpochMs = System.currentTimeMillis();
         openNow.incrementAndGet();
         try {
-            while (!closed.isDone()) {
-                if (stop) {
-                    // The end of the run: a normal close from this side, then the connection goes.
-                    synchronized (r) {
-                        if (r.closeKind == null) {
-                            r.closeKind = CLIENT_STOP;
-                        }
-                    }
-                    ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
-                    try {
-                        closed.get(1, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        ws.abort();
-                    }
-                    return;
-                }
-                if (System.nanoTime() - lastData.get() > TimeUnit.MILLISECONDS.toNanos(idleTimeoutMs)) {
-                    synchronized (r) {
-                        if (r.closeKind == null) {
-                            r.closeKind = "stalled";
-                            r.detail = "no message for " + idleTimeoutMs + " ms";
-                        }
-                    }
+            String why = awaitEnd(r, closed, lastData);
+            if (CLIENT_STOP.equals(why)) {
+                // The end of the run: a normal close from this side, then the connection goes.
+                ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
+                try {
+                    closed.get(1, TimeUnit.SECONDS);
+                } catch (Exception e) {
                     ws.abort();
-                    return;
                 }
+            } else if (why != null) {
+                ws.abort();
+            }
+        } finally {
+            openNow.decrementAndGet();
+        }
+    }
+
+    /**
+     * Waits while an opened stream runs, until the server ends it ({@code closed}: returns null), the run
+     * ends (CLIENT_STOP), no message came for --idle-timeout ("stalled") or the thread is interrupted
+     * ("interrupted"); in those three the record's close kind is set (unless the server's end came first)
+     * and the caller closes the connection.
+     */
+    String awaitEnd(Record r, CompletableFuture<Void> closed, AtomicLong lastDataNanos) {
+        while (!closed.isDone()) {
+            String why = null;
+            String detail = "";
+            if (stop) {
+                why = CLIENT_STOP;
+            } else if (System.nanoTime() - lastDataNanos.get() > TimeUnit.MILLISECONDS.toNanos(idleTimeoutMs)) {
+                why = "stalled";
+                detail = "no message for " + idleTimeoutMs + " ms";
+            } else {
                 try {
                     closed.get(50, TimeUnit.MILLISECONDS);
                 } catch (TimeoutException e) {
                     // check the stop flag and the idle timeout again
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    ws.abort();
-                    return;
+                    why = "interrupted";
                 } catch (ExecutionException e) {
-                    return;
+                    return null;
                 }
             }
-        } finally {
-            openNow.decrementAndGet();
+            if (why != null) {
+                synchronized (r) {
+                    if (r.closeKind == null && !why.equals("interrupted")) {
+                        r.closeKind = why;
+                        r.detail = detail;
+                    }
+                }
+                return why;
+            }
         }
+        return null;
     }
 
     // --- the run ---------------------------------------------------------------------------------
