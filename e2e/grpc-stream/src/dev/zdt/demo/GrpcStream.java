@@ -148,8 +148,8 @@ final class GrpcStream extends TickingStream {
             aborted = true;
             state.notifyAll();
         }
-        // gRPC has no way to reset one call from the server's side once its status is queued: cutting
-        // the server's connections resets every call left, which is what the drain's deadline asks for.
+        // The call's observer cannot reset one call, and its status is queued behind what the client did
+        // not read: cutting the server's connections resets every call left, which the deadline asks for.
         server.cut();
     }
 }
