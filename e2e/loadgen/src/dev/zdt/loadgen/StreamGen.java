@@ -181,8 +181,9 @@ public final class StreamGen {
                 value = args[++i];
             }
             switch (name) {
-                case "ws-url", "sse-url", "grpc-target", "ws", "sse", "grpc", "host-header", "duration", "until-file", "interval-ms", "resume",
-                        "connect-timeout", "idle-timeout", "retry-delay", "out", "summary" -> a.put(name, value);
+                case "ws-url", "sse-url", "grpc-target", "ws", "sse", "grpc", "host-header", "duration", "until-file",
+                        "interval-ms", "resume", "connect-timeout", "idle-timeout", "retry-delay", "out", "summary" ->
+                        a.put(name, value);
                 default -> throw new IllegalArgumentException("unknown flag --" + name);
             }
         }
