@@ -64,8 +64,11 @@ public final class Probe {
                 String code = status(port, Ticks.METHOD, "from=1", m);
                 ok = code != null && !code.equals("OK");
             }
-            case "unknown" -> ok = "UNIMPLEMENTED".equals(status(port, Ticks.METHOD.toBuilder()
-                    .setFullMethodName(MethodDescriptor.generateFullMethodName(Ticks.SERVICE, "Nope")).build(), "", new Metadata()));
+            case "unknown" -> {
+                MethodDescriptor<String, String> nope = Ticks.METHOD.toBuilder()
+                        .setFullMethodName(MethodDescriptor.generateFullMethodName(Ticks.SERVICE, "Nope")).build();
+                ok = "UNIMPLEMENTED".equals(status(port, nope, "", new Metadata()));
+            }
             case "many" -> ok = many(port, Integer.parseInt(args[2]));
             case "stuck" -> ok = stuck(port, Integer.parseInt(args[2]));
             case "garbage" -> ok = garbage(port);
@@ -173,7 +176,8 @@ public final class Probe {
                 } else if (e.startsWith("end:")) {
                     String[] f = e.substring(4).split("\t", 3);
                     System.out.println(f[0] + ": " + f[1] + "; trailer " + f[2] + " after seq " + last);
-                    return f[0].equals("UNAVAILABLE") && f[2].startsWith("{\"end\":true,\"reason\":\"draining\",\"lastSeq\":" + last + ",");
+                    String goodbye = "{\"end\":true,\"reason\":\"draining\",\"lastSeq\":" + last + ",";
+                    return f[0].equals("UNAVAILABLE") && f[2].startsWith(goodbye);
                 }
             }
             System.out.println("no end within 60 s");

@@ -147,7 +147,8 @@ final class GrpcConnector implements StreamGen.Connector {
         String end = trailers == null ? null : trailers.get(Ticks.END);
         Throwable cause = status.getCause();
         r.closeCode = status.getCode().value();
-        r.detail = StreamGen.trim(status.getCode() + ": " + status.getDescription() + (cause == null ? "" : " (" + cause + ")"));
+        r.detail = StreamGen.trim(status.getCode() + ": " + status.getDescription()
+                + (cause == null ? "" : " (" + cause + ")"));
         if (!r.opened()) {
             // The attempt never opened: nothing listened, or the server refused the call (draining, full, bad request).
             r.closeKind = cause instanceof ConnectException ? "refused" : "grpc_" + status.getCode();

@@ -108,7 +108,8 @@ public final class StreamGen {
         sseCount = count(a, "sse", sseUrl != null);
         grpcCount = count(a, "grpc", grpcTarget != null);
         if (wsCount + sseCount + grpcCount == 0) {
-            throw new IllegalArgumentException("give --ws-url, --sse-url or --grpc-target (and --ws N / --sse N / --grpc N)");
+            throw new IllegalArgumentException(
+                    "give --ws-url, --sse-url or --grpc-target (and --ws N / --sse N / --grpc N)");
         }
         if (grpcTarget != null && !hostPort(grpcTarget)) {
             throw new IllegalArgumentException("--grpc-target must be host:port (plaintext), got " + grpcTarget);
@@ -144,7 +145,8 @@ public final class StreamGen {
             return target ? 1 : 0;
         }
         if (!target) {
-            throw new IllegalArgumentException("--" + name + " needs --" + name + (name.equals("grpc") ? "-target" : "-url"));
+            String suffix = name.equals("grpc") ? "-target" : "-url";
+            throw new IllegalArgumentException("--" + name + " needs --" + name + suffix);
         }
         try {
             int n = Integer.parseInt(a.get(name).trim());
