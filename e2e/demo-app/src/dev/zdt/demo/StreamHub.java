@@ -8,7 +8,8 @@ import java.util.function.BiConsumer;
 
 /**
  * The long-lived streams of the app (server-sent events on the HTTP port, WebSockets on their own
- * port): what they send, how many may be open, and how they all end on the drain signal.
+ * port, and gRPC server streams on theirs when e2e/grpc-stream is on the class path): what they
+ * send, how many may be open, and how they all end on the drain signal.
  *
  * <p>Every stream sends numbered messages {@code seq = from, from+1, ...} one per interval, and
  * starts from the number the client asks for, so a client that reconnects (to this pod or to
@@ -53,6 +54,8 @@ final class StreamHub {
     final AtomicLong refused = new AtomicLong();      // 503: draining or full
     final AtomicLong messagesSent = new AtomicLong();
     private volatile String drainReason;               // null until the drain signal
+    // Run once, on the first drain signal, before the streams are ended (the gRPC server's GOAWAY).
+    private final java.util.List<Runnable> onDrain = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     StreamHub(String pod, String version, long defaultIntervalMs, int maxStreams, BiConsumer<String, String> log) {
         this.pod = pod;
@@ -68,6 +71,11 @@ final class StreamHub {
 
     boolean draining() {
         return drainReason != null;
+    }
+
+    /** Adds what the first drain signal does before it ends the streams (e.g. stop taking new calls). */
+    void onDrain(Runnable r) {
+        onDrain.add(r);
     }
 
     /**
@@ -136,7 +144,12 @@ final class StreamHub {
             }
             toEnd = open.toArray(new Stream[0]);
             log.accept("drain-streams", "trigger=" + trigger + " open=" + toEnd.length + " ws=" + count(toEnd, "ws")
-                    + " sse=" + count(toEnd, "sse") + (first ? "" : " again=true"));
+                    + " sse=" + count(toEnd, "sse") + " grpc=" + count(toEnd, "grpc") + (first ? "" : " again=true"));
+            if (first) {
+                for (Runnable r : onDrain) {
+                    r.run();
+                }
+            }
         }
         for (Stream s : toEnd) {
             s.end("draining");

@@ -36,7 +36,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code loadgen streams}: keeps N WebSocket and N SSE streams open against the demo app (directly
+ * {@code loadgen streams}: keeps N WebSocket, SSE and gRPC streams open against the demo app (directly
  * or through a front end), reconnects each one whenever it closes and resumes after the last message
  * it got, and records every connection: when it opened and closed, how it closed (the server's
  * goodbye, or a cut), which pod served it, how many messages came, how many were missing or came
@@ -45,12 +45,15 @@ import java.util.regex.Pattern;
  * <p>SSE runs on raw sockets for the same reasons as the request mode: a new connection per
  * attempt, any Host header, and an exact view of how the response ended (the zero-length chunk,
  * a bare EOF, a reset). WebSocket uses the JDK's client (java.net.http.WebSocket), an implementation
- * independent of the demo app's server.
+ * independent of the demo app's server. gRPC is {@link Connector} {@code GrpcConnector}, in
+ * e2e/grpc-stream: this jar stays JDK-only, and the {@code loadgen} script puts that module on the
+ * class path when --grpc-target is given.
  */
 public final class StreamGen {
 
     static final String USAGE = String.join("\n",
             "usage: loadgen streams [--ws-url ws://HOST:PORT/ws --ws N] [--sse-url http://HOST:PORT/sse --sse N]",
+            "         [--grpc-target HOST:PORT --grpc N]",
             "         [--host-header H] [--duration 60s] [--until-file F] [--interval-ms MS] [--resume true]",
             "         [--connect-timeout 5s] [--idle-timeout 5s] [--retry-delay 100ms] [--out F.jsonl] [--summary F.json]",
             "Keeps the streams open, reconnects each one when it closes and resumes after its last message;",
@@ -67,8 +70,10 @@ public final class StreamGen {
 
     final URI wsUrl;
     final URI sseUrl;
+    final String grpcTarget;
     final int wsCount;
     final int sseCount;
+    final int grpcCount;
     final String hostHeader;
     final long durationMs;
     final Path untilFile;
@@ -86,14 +91,28 @@ public final class StreamGen {
     final AtomicLong messages = new AtomicLong();
     final AtomicLong openNow = new AtomicLong();
     HttpClient http;
+    Connector grpc;
+
+    /** A stream kind that lives in another module (gRPC): one connection of a stream, as wsConnection. */
+    interface Connector {
+        void connection(StreamState st, Record r);
+    }
+
+    static final String GRPC_CONNECTOR = "dev.zdt.loadgen.GrpcConnector";
 
     StreamGen(Map<String, String> a) {
         wsUrl = a.containsKey("ws-url") ? URI.create(a.get("ws-url")) : null;
         sseUrl = a.containsKey("sse-url") ? URI.create(a.get("sse-url")) : null;
-        wsCount = count(a, "ws", wsUrl);
-        sseCount = count(a, "sse", sseUrl);
-        if (wsCount + sseCount == 0) {
-            throw new IllegalArgumentException("give --ws-url or --sse-url (and --ws N / --sse N)");
+        grpcTarget = a.get("grpc-target");
+        wsCount = count(a, "ws", wsUrl != null);
+        sseCount = count(a, "sse", sseUrl != null);
+        grpcCount = count(a, "grpc", grpcTarget != null);
+        if (wsCount + sseCount + grpcCount == 0) {
+            throw new IllegalArgumentException(
+                    "give --ws-url, --sse-url or --grpc-target (and --ws N / --sse N / --grpc N)");
+        }
+        if (grpcTarget != null && !hostPort(grpcTarget)) {
+            throw new IllegalArgumentException("--grpc-target must be host:port (plaintext), got " + grpcTarget);
         }
         if (wsUrl != null && !"ws".equals(wsUrl.getScheme())) {
             throw new IllegalArgumentException("--ws-url must be ws://host:port/path (no TLS), got " + wsUrl);
@@ -113,12 +132,21 @@ public final class StreamGen {
         summary = a.containsKey("summary") ? Path.of(a.get("summary")) : null;
     }
 
-    private static int count(Map<String, String> a, String name, URI url) {
-        if (!a.containsKey(name)) {
-            return url == null ? 0 : 1;
+    static boolean hostPort(String s) {
+        if (!s.matches("[^:/\\s]+:\\d{1,5}")) {
+            return false;
         }
-        if (url == null) {
-            throw new IllegalArgumentException("--" + name + " needs --" + name + "-url");
+        int port = Integer.parseInt(s.substring(s.lastIndexOf(':') + 1));
+        return port >= 1 && port <= 65535;
+    }
+
+    private static int count(Map<String, String> a, String name, boolean target) {
+        if (!a.containsKey(name)) {
+            return target ? 1 : 0;
+        }
+        if (!target) {
+            String suffix = name.equals("grpc") ? "-target" : "-url";
+            throw new IllegalArgumentException("--" + name + " needs --" + name + suffix);
         }
         try {
             int n = Integer.parseInt(a.get(name).trim());
@@ -155,8 +183,9 @@ public final class StreamGen {
                 value = args[++i];
             }
             switch (name) {
-                case "ws-url", "sse-url", "ws", "sse", "host-header", "duration", "until-file", "interval-ms", "resume",
-                        "connect-timeout", "idle-timeout", "retry-delay", "out", "summary" -> a.put(name, value);
+                case "ws-url", "sse-url", "grpc-target", "ws", "sse", "grpc", "host-header", "duration", "until-file",
+                        "interval-ms", "resume", "connect-timeout", "idle-timeout", "retry-delay", "out", "summary" ->
+                        a.put(name, value);
                 default -> throw new IllegalArgumentException("unknown flag --" + name);
             }
         }
@@ -172,6 +201,7 @@ public final class StreamGen {
                 return;
             }
             g = new StreamGen(a);
+            g.grpc = g.grpcCount > 0 ? g.loadConnector() : null;
         } catch (IllegalArgumentException e) {
             System.err.println("loadgen streams: " + e.getMessage());
             System.err.println(USAGE);
@@ -179,6 +209,17 @@ public final class StreamGen {
             return;
         }
         g.run();
+    }
+
+    Connector loadConnector() {
+        try {
+            return (Connector) Class.forName(GRPC_CONNECTOR).getDeclaredConstructor(StreamGen.class).newInstance(this);
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalArgumentException("--grpc needs the gRPC module on the class path: build it with "
+                    + "e2e/grpc-stream/build.sh; e2e/loadgen/loadgen adds it when it is given --grpc-target (" + e + ")");
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalArgumentException("the gRPC module on the class path does not fit this loadgen: " + e);
+        }
     }
 
     /** One connection (or attempt) of one logical stream: a line of the --out file. */
@@ -276,8 +317,10 @@ public final class StreamGen {
                 try {
                     if (kind.equals("ws")) {
                         wsConnection(this, r);
-                    } else {
+                    } else if (kind.equals("sse")) {
                         sseConnection(this, r);
+                    } else {
+                        grpc.connection(this, r);
                     }
                 } catch (RuntimeException e) {
                     r.closeKind = "error";
@@ -642,47 +685,61 @@ public final class StreamGen {
         r.connectedEpochMs = System.currentTimeMillis();
         openNow.incrementAndGet();
         try {
-            while (!closed.isDone()) {
-                if (stop) {
-                    // The end of the run: a normal close from this side, then the connection goes.
-                    synchronized (r) {
-                        if (r.closeKind == null) {
-                            r.closeKind = CLIENT_STOP;
-                        }
-                    }
-                    ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
-                    try {
-                        closed.get(1, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        ws.abort();
-                    }
-                    return;
-                }
-                if (System.nanoTime() - lastData.get() > TimeUnit.MILLISECONDS.toNanos(idleTimeoutMs)) {
-                    synchronized (r) {
-                        if (r.closeKind == null) {
-                            r.closeKind = "stalled";
-                            r.detail = "no message for " + idleTimeoutMs + " ms";
-                        }
-                    }
+            String why = awaitEnd(r, closed, lastData);
+            if (CLIENT_STOP.equals(why)) {
+                // The end of the run: a normal close from this side, then the connection goes.
+                ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
+                try {
+                    closed.get(1, TimeUnit.SECONDS);
+                } catch (Exception e) {
                     ws.abort();
-                    return;
                 }
+            } else if (why != null) {
+                ws.abort();
+            }
+        } finally {
+            openNow.decrementAndGet();
+        }
+    }
+
+    /**
+     * Waits while an opened stream runs, until the server ends it ({@code closed}: returns null), the run
+     * ends (CLIENT_STOP), no message came for --idle-timeout ("stalled") or the thread is interrupted
+     * ("interrupted"); in those three the record's close kind is set (unless the server's end came first)
+     * and the caller closes the connection.
+     */
+    String awaitEnd(Record r, CompletableFuture<Void> closed, AtomicLong lastDataNanos) {
+        while (!closed.isDone()) {
+            String why = null;
+            String detail = "";
+            if (stop) {
+                why = CLIENT_STOP;
+            } else if (System.nanoTime() - lastDataNanos.get() > TimeUnit.MILLISECONDS.toNanos(idleTimeoutMs)) {
+                why = "stalled";
+                detail = "no message for " + idleTimeoutMs + " ms";
+            } else {
                 try {
                     closed.get(50, TimeUnit.MILLISECONDS);
                 } catch (TimeoutException e) {
                     // check the stop flag and the idle timeout again
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    ws.abort();
-                    return;
+                    why = "interrupted";
                 } catch (ExecutionException e) {
-                    return;
+                    return null;
                 }
             }
-        } finally {
-            openNow.decrementAndGet();
+            if (why != null) {
+                synchronized (r) {
+                    if (r.closeKind == null && !why.equals("interrupted")) {
+                        r.closeKind = why;
+                        r.detail = detail;
+                    }
+                }
+                return why;
+            }
         }
+        return null;
     }
 
     // --- the run ---------------------------------------------------------------------------------
@@ -724,6 +781,9 @@ public final class StreamGen {
         }
         for (int i = 0; i < sseCount; i++) {
             states.add(new StreamState("sse", i));
+        }
+        for (int i = 0; i < grpcCount; i++) {
+            states.add(new StreamState("grpc", i));
         }
         for (StreamState st : states) {
             Thread t = new Thread(st::loop, st.kind + "-" + st.index);
@@ -801,9 +861,9 @@ public final class StreamGen {
         s.append("  \"stopReason\": \"").append(stopReason).append("\",\n");
         s.append("  \"resume\": ").append(resume).append(",\n");
         long[] tot = new long[6];
-        for (String kind : new String[] {"ws", "sse"}) {
-            s.append("  \"").append(kind).append("\": ").append(kindSummary(all, kind, kind.equals("ws") ? wsCount : sseCount, tot))
-                    .append(",\n");
+        for (String kind : new String[] {"ws", "sse", "grpc"}) {
+            int streams = kind.equals("ws") ? wsCount : kind.equals("sse") ? sseCount : grpcCount;
+            s.append("  \"").append(kind).append("\": ").append(kindSummary(all, kind, streams, tot)).append(",\n");
         }
         s.append("  \"totals\": {\"connections\": ").append(tot[0]).append(", \"failedConnects\": ").append(tot[1])
                 .append(", \"abnormal\": ").append(tot[2]).append(", \"messages\": ").append(tot[3])
