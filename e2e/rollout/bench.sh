@@ -36,8 +36,8 @@
 # the rollout that budget change makes (its old pods still have the short grace period: not
 # recorded), then rolls again under load: 0 failed, every hold Verified. Not in the default list.
 #
-# plain-streams and gate-streams (and -envoy, through Envoy) keep BENCH_STREAMS (20) WebSocket and
-# 20 SSE streams open through the front end, each reconnected and resumed after its last message on
+# plain-streams and gate-streams (and -envoy, through Envoy) keep BENCH_STREAMS (20) WebSocket, 20 SSE
+# and 20 gRPC server streams open through the front end, each reconnected and resumed after its last message on
 # every close, and kept-alive clients at BENCH_KEEPALIVE_RATE (50/s) each over HTTP/1.1 and HTTP/2
 # (h2c, two connections), beside the usual load:
 # the plain Deployment shows what streams meet in a rollout, the gate that they move to pods not
@@ -192,7 +192,7 @@ run_scenario() { # run_scenario <name>
   app_wait_ready "$name" "$ns" "$replicas"
   if [[ -n $STREAMS ]]; then
     streams_expose "$ns" "$([[ $kind == zdt ]] && echo "zdt.dev/app: app" || echo "app: app")" | kubectl apply -f - >/dev/null
-    streams_wait "$ns" || die "$name: no WebSocket and SSE stream opened through $FRONT_END within 60 s"
+    streams_wait "$ns" || die "$name: no WebSocket, SSE and gRPC stream opened through $FRONT_END within 60 s"
   fi
   if [[ $FRONT_END == haproxy ]]; then
     haproxy_start "$ns" "$dir" "$([[ $kind == zdt ]] && echo "zdt.dev/app: app" || echo "app: app")"

@@ -50,8 +50,10 @@ container() { # container <version> <indent>: the demo app's container, same in 
   env:
   - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
   - {name: APP_VERSION, value: "$1"}
-  - {name: SHUTDOWN_TIMEOUT_SECONDS, value: "15"}
-  ports: [{name: http, containerPort: 8080}]
+  - {name: SHUTDOWN_TIMEOUT_SECONDS, value: "15"}$( [[ -n ${STREAMS:-} ]] && printf '\n%s' \
+  "  - {name: GRPC_PORT, value: \"8082\"}")
+  ports: [{name: http, containerPort: 8080}$( [[ -n ${STREAMS:-} ]] && printf '%s' \
+  ", {name: ws, containerPort: 8081}, {name: grpc, containerPort: 8082}")]
   readinessProbe:
     httpGet: {path: /healthz, port: http}
     periodSeconds: 1
@@ -365,13 +367,14 @@ load_start() {
 STREAMS_EACH=${BENCH_STREAMS:-20}          # WebSocket streams, and as many SSE streams, kept open
 KEEPALIVE_RATE=${BENCH_KEEPALIVE_RATE:-50} # requests per second on kept-alive connections
 
-# streams_expose <ns> <pod label "key: value">: the demo app's WebSocket port (WS_PORT 8081) behind
-# a Service of its own and an Ingress path /ws on the app's host, as an app with a second port is
-# published by hand: the operator renders one Service port, and this one is the user's. The same
-# Ingress routes /sse to the app's Service, for what Contour needs of a stream's route: it upgrades a
-# route to WebSocket only when its Ingress names it (projectcontour.io/websocket-routes), and cuts
-# every response at 15 s unless its Ingress says otherwise (projectcontour.io/response-timeout);
-# Traefik needs neither.
+# streams_expose <ns> <pod label "key: value">: the demo app's WebSocket port (WS_PORT 8081) and gRPC
+# port (GRPC_PORT 8082) behind Services of their own, and an Ingress on the app's host for /ws, the
+# gRPC service's path and /sse (the app's own Service), as an app with more ports is published by
+# hand: the operator renders one Service port, and these are the user's. What the front ends need of
+# a stream's route: Traefik speaks HTTP/2 to a pod only for a Service marked h2c; Contour upgrades a
+# route to WebSocket only when its Ingress names it (projectcontour.io/websocket-routes), speaks
+# h2c to the ports its Service names, and cuts every response at 15 s unless the Ingress says
+# otherwise (projectcontour.io/response-timeout).
 streams_expose() {
   cat <<YAML
 apiVersion: v1
@@ -381,10 +384,20 @@ spec:
   selector: {$2}
   ports: [{name: ws, port: 8081, targetPort: 8081}]
 ---
+apiVersion: v1
+kind: Service
+metadata:
+  name: app-grpc
+  namespace: $1
+  annotations: {traefik.ingress.kubernetes.io/service.serversscheme: h2c, projectcontour.io/upstream-protocol.h2c: "8082"}
+spec:
+  selector: {$2}
+  ports: [{name: grpc, port: 8082, targetPort: 8082}]
+---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
-  name: app-ws
+  name: app-streams
   namespace: $1
   annotations: {projectcontour.io/websocket-routes: /ws, projectcontour.io/response-timeout: infinity}
 spec:
@@ -396,34 +409,38 @@ spec:
       - path: /ws
         pathType: Prefix
         backend: {service: {name: app-ws, port: {number: 8081}}}
+      - path: /zdt.demo.TickStream
+        pathType: Prefix
+        backend: {service: {name: app-grpc, port: {number: 8082}}}
       - path: /sse
         pathType: Prefix
         backend: {service: {name: app, port: {number: 80}}}
 YAML
 }
 
-# streams_wait <ns>: until a WebSocket and an SSE stream open through the front end (its routes for
-# /ws and /sse are in place), 60 s at most.
+# streams_wait <ns>: until a WebSocket, an SSE and a gRPC stream open through the front end (its
+# routes for them are in place), 60 s at most.
 streams_wait() {
   local base=${LOAD_URL:-http://127.0.0.1:8081} i
   for i in $(seq 1 60); do
     "$ROOT/e2e/loadgen/loadgen" streams --ws-url "ws://${base#http://}/ws" --ws 1 --sse-url "$base/sse" --sse 1 \
-      --host-header "$1.bench.local" --duration 2s --summary /dev/stdout 2>/dev/null |
-      python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(0 if s["ws"]["connections"] and s["sse"]["connections"] and not s["totals"]["abnormal"] else 1)' &&
+      --grpc-target "${base#http://}" --grpc 1 --host-header "$1.bench.local" --duration 2s --summary /dev/stdout 2>/dev/null |
+      python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(0 if all(s[k]["connections"] for k in ("ws", "sse", "grpc")) and not s["totals"]["abnormal"] else 1)' &&
       return 0
     sleep 1
   done
   return 1
 }
 
-# streams_start <ns> <dir>: STREAMS_EACH WebSocket and SSE streams, each reconnected and resumed on
+# streams_start <ns> <dir>: STREAMS_EACH WebSocket, SSE and gRPC streams, each reconnected and resumed on
 # every close, kept-alive HTTP/1.1 clients at KEEPALIVE_RATE, and as many requests over two kept
 # HTTP/2 connections (h2c, e2e/loadgen/h2_load.py, in the cache's venv: zdt-cluster build h2),
 # through the same front end as the load, until <dir>/stop. Sets STREAMERS.
 streams_start() {
   local ns=$1 dir=$2 base=${LOAD_URL:-http://127.0.0.1:8081}
   "$ROOT/e2e/loadgen/loadgen" streams --ws-url "ws://${base#http://}/ws" --ws "$STREAMS_EACH" \
-    --sse-url "$base/sse" --sse "$STREAMS_EACH" --host-header "$ns.bench.local" --until-file "$dir/stop" \
+    --sse-url "$base/sse" --sse "$STREAMS_EACH" --grpc-target "${base#http://}" --grpc "$STREAMS_EACH" \
+    --host-header "$ns.bench.local" --until-file "$dir/stop" \
     --duration 900s --out "$dir/streams.jsonl" --summary "$dir/streams.json" 2>"$dir/streams.log" &
   STREAMERS=$!
   "$ROOT/e2e/loadgen/loadgen" --url "$base/" --host-header "$ns.bench.local" --rate "$KEEPALIVE_RATE" --keepalive true \
