@@ -62,6 +62,8 @@ class PolicyStatusPathTest {
 
     @AfterEach
     void cleanUp() {
+        // The policy first: without a namespace controller the namespace never goes, and its policy would resync every 2 s.
+        client.resources(DrainPolicy.class).inNamespace(ns).withName("web").delete();
         client.namespaces().withName(ns).delete();
     }
 
