@@ -1,36 +1,30 @@
 package dev.zdt.operator.policy;
 
-import dev.zdt.operator.watch.Policies;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
 
 import jakarta.enterprise.event.Observes;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import dev.zdt.operator.Constants;
-import dev.zdt.operator.api.InvalidSpecException;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.api.v1alpha1.DrainPolicyStatus;
-import dev.zdt.operator.api.v1alpha1.DrainSpec;
 import dev.zdt.operator.api.v1alpha1.PodOwnerStatus;
 import dev.zdt.operator.budget.DrainBudget;
 import dev.zdt.operator.kube.EventRecorder;
+import dev.zdt.operator.status.StatusPath;
+import dev.zdt.operator.status.Validated;
+import dev.zdt.operator.watch.Policies;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Namespace;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -60,11 +54,10 @@ import io.quarkus.runtime.StartupEvent;
 public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
 
     public static final String NAME = "drainpolicy";
-    static final String READY = "Ready";
-    /** At most this many unprotected pods are named in the status, and owners in the Ready message. */
-    static final int EXAMPLES = 5;
 
     private final EventRecorder events;
+    /** The status path shared with the app's reconciler: unchanged statuses not written, writes remembered, refused Warnings owed. */
+    private final StatusPath<DrainPolicy, DrainPolicyStatus> statusPath;
     private final MeterRegistry registry;
     private final Policies policies;
     private final Duration resync;
@@ -73,6 +66,7 @@ public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
     public DrainPolicyReconciler(EventRecorder events, MeterRegistry registry, Policies policies,
             @ConfigProperty(name = "zdt.policy.resync", defaultValue = "30s") Duration resync) {
         this.events = events;
+        this.statusPath = statusPath(events);
         this.registry = registry;
         this.policies = policies;
         this.resync = resync;
@@ -101,65 +95,49 @@ public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
     }
 
     @Override
-    public UpdateControl<DrainPolicy> reconcile(DrainPolicy policy, Context<DrainPolicy> context) {
+    public UpdateControl<DrainPolicy> reconcile(DrainPolicy cached, Context<DrainPolicy> context) {
+        // The status as this replica last wrote it, should the cache lag behind.
+        DrainPolicy policy = statusPath.freshest(cached);
         String ns = policy.getMetadata().getNamespace();
-        String name = policy.getMetadata().getName();
-        Instant now = Instant.now();
-        DrainPolicyStatus status = new DrainPolicyStatus();
-        status.setObservedGeneration(policy.getMetadata().getGeneration());
-        Condition ready;
-        try {
-            DrainBudget budget = PolicyPods.budget(policy);
-            status.setDrainBudget(budget.toStatus(DrainSpec.Mode.GATE));
+        PolicyStatusAggregator aggregator = new PolicyStatusAggregator(policy, Instant.now());
+        // The validation step: every spec check, before anything is read for the policy.
+        Validated<DrainBudget> validated = PolicyValidation.check(policy);
+        DrainPolicyStatus status;
+        if (!validated.valid()) {
+            status = aggregator.invalid(validated.message());
+        } else {
             List<Pod> pods = context.getClient().pods().inNamespace(ns)
                     .withLabelSelector(policy.getSpec().getSelector()).list().getItems().stream()
                     .filter(p -> p.getMetadata().getDeletionTimestamp() == null && !zdtAppPod(p)).toList();
-            List<String> without = pods.stream().filter(p -> !PolicyPods.isProtected(p, name))
-                    .map(p -> p.getMetadata().getName()).sorted().toList();
-            status.setCoveredPods(pods.size());
-            status.setUnprotectedPods(without.size());
-            status.setUnprotectedExamples(without.isEmpty() ? null : without.subList(0, Math.min(EXAMPLES, without.size())));
-            gauge(policy).set(without.size());
-            List<PodOwnerStatus> owners = PodOwners.of(context.getClient(), ns, pods, budget.minReadySeconds());
-            status.setOwnerCount(owners.size());
-            status.setOwners(owners.isEmpty() ? null : owners.subList(0, Math.min(PodOwners.LISTED, owners.size())));
-            // Named in the message: the first few (status.owners lists more).
-            List<PodOwnerStatus> tooLow = owners.stream().filter(o -> Boolean.FALSE.equals(o.getSufficient()))
-                    .limit(EXAMPLES).toList();
-            String optIn = optedIn(context, ns);
-            if (optIn != null) {
-                ready = condition(policy, "False", "NamespaceNotEnabled", optIn, now);
-            } else if (!without.isEmpty()) {
-                ready = condition(policy, "False", "UnprotectedPods", without.size() + " of " + pods.size()
-                        + " matched pods were created without the drain (before the policy, or while the webhook was"
-                        + " down): " + String.join(", ", status.getUnprotectedExamples())
-                        + (without.size() > EXAMPLES ? ", ..." : "") + "; kubectl rollout restart their owner to protect them", now);
-            } else if (!tooLow.isEmpty()) {
-                ready = condition(policy, "False", "OwnerMinReadySecondsTooLow", "the front end needs a new pod ready for "
-                        + budget.minReadySeconds() + "s before the rollout goes on (a pod cannot carry minReadySeconds), but "
-                        + tooLow.stream().map(o -> o.getKind() + " " + o.getName() + " has minReadySeconds "
-                                + o.getMinReadySeconds()).collect(Collectors.joining(", "))
-                        + "; " + tooLow.stream().map(o -> PodOwners.patch(ns, o)).collect(Collectors.joining("; ")), now);
-            } else {
-                ready = condition(policy, "True", "AllPodsProtected", pods.size() + " matched pods, all protected; "
-                        + budget.derivation() + (budget.minReadySeconds() > 0 ? "; the owners need minReadySeconds >= "
-                        + budget.minReadySeconds() + " (a pod cannot carry it)" + unknownOwners(owners) : ""), now);
-            }
-        } catch (InvalidSpecException e) {
-            ready = condition(policy, "False", "InvalidSpec", e.getMessage(), now);
+            List<PodOwnerStatus> owners = PodOwners.of(context.getClient(), ns, pods, validated.value().minReadySeconds());
+            status = aggregator.from(validated.value(), pods, owners, optedIn(context, ns));
+            gauge(policy).set(status.getUnprotectedPods());
         }
-        status.getConditions().add(ready);
-        recordChange(policy, ready);
-        write(policy, status, context);
-        return UpdateControl.<DrainPolicy>noUpdate().rescheduleAfter(resync);
+        Duration retry = announce(policy, StatusPath.find(status.getConditions(), PolicyStatusAggregator.READY));
+        statusPath.write(policy, status, context);
+        return UpdateControl.<DrainPolicy>noUpdate().rescheduleAfter(retry != null && retry.compareTo(resync) < 0 ? retry : resync);
     }
 
-    /** The owners whose minReadySeconds could not be checked, for the Ready message. */
-    private static String unknownOwners(List<PodOwnerStatus> owners) {
-        List<String> unknown = owners.stream().filter(o -> o.getSufficient() == null).limit(EXAMPLES)
-                .map(o -> o.getKind() + " " + o.getName()).toList();
-        return unknown.isEmpty() ? "; every owner has it"
-                : "; not checked for " + String.join(", ", unknown) + " (see status.owners[].note)";
+    /**
+     * One Event per new reason of Ready, not one per pass: Normal when it is True, else a Warning,
+     * which is owed and written again on a later pass if the API server refused it.
+     *
+     * @return when to try again while a Warning is owed, else null
+     */
+    Duration announce(DrainPolicy policy, Condition now) {
+        Condition before = PolicyStatusAggregator.previous(policy);
+        boolean ok = "True".equals(now.getStatus());
+        Duration retry = statusPath.warn(policy, before, ok ? null : now, Condition::getReason);
+        if (ok && (before == null || !Objects.equals(before.getReason(), now.getReason()))) {
+            events.normal(policy, now.getReason(), now.getMessage());
+        }
+        return retry;
+    }
+
+    /** The policy's status path: every field is this reconciler's. */
+    static StatusPath<DrainPolicy, DrainPolicyStatus> statusPath(EventRecorder events) {
+        return new StatusPath<>(DrainPolicy::new, events, (cached, remembered) -> {
+        });
     }
 
     /** Pods of a ZeroDowntimeApp are the app's: the webhook never touches them, so they are not counted. */
@@ -200,50 +178,5 @@ public class DrainPolicyReconciler implements Reconciler<DrainPolicy> {
 
     private static String key(DrainPolicy p) {
         return p.getMetadata().getNamespace() + "/" + p.getMetadata().getName();
-    }
-
-    /** Ready with the transition time kept while its status does not change. */
-    private static Condition condition(DrainPolicy policy, String status, String reason, String message, Instant now) {
-        Condition before = previous(policy);
-        String since = before != null && status.equals(before.getStatus()) && before.getLastTransitionTime() != null
-                ? before.getLastTransitionTime() : now.truncatedTo(ChronoUnit.SECONDS).toString();
-        return new ConditionBuilder().withType(READY).withStatus(status).withReason(reason).withMessage(message)
-                .withLastTransitionTime(since).withObservedGeneration(policy.getMetadata().getGeneration()).build();
-    }
-
-    private static Condition previous(DrainPolicy policy) {
-        return policy.getStatus() == null || policy.getStatus().getConditions() == null ? null
-                : policy.getStatus().getConditions().stream().filter(c -> READY.equals(c.getType())).findFirst().orElse(null);
-    }
-
-    /** One Event per new reason, not one per pass. */
-    private void recordChange(DrainPolicy policy, Condition now) {
-        Condition before = previous(policy);
-        if (before != null && Objects.equals(before.getReason(), now.getReason())) {
-            return;
-        }
-        if ("True".equals(now.getStatus())) {
-            events.normal(policy, now.getReason(), now.getMessage());
-        } else {
-            events.warning(policy, now.getReason(), now.getMessage());
-        }
-    }
-
-    /** Server-side apply of the status, as the app's reconciler writes its own (see ZeroDowntimeAppReconciler). */
-    private static void write(DrainPolicy policy, DrainPolicyStatus status, Context<DrainPolicy> context) {
-        DrainPolicy fresh = new DrainPolicy();
-        fresh.setMetadata(new ObjectMetaBuilder().withName(policy.getMetadata().getName())
-                .withNamespace(policy.getMetadata().getNamespace()).build());
-        fresh.setStatus(status);
-        try {
-            context.getClient().resource(fresh).subresource("status")
-                    .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
-                            .withFieldManager(context.getControllerConfiguration().fieldManager())
-                            .withForce(true).build());
-        } catch (KubernetesClientException e) {
-            if (e.getCode() != 404) {
-                throw e;
-            }
-        }
     }
 }

@@ -39,8 +39,6 @@ public final class PolicyPods {
 
     /** A pod's grace when its spec names none (the API server's default). */
     static final long DEFAULT_GRACE_SECONDS = 30;
-    /** The longest policy name whose {@code policy.<name>} still fits a label value. */
-    static final int MAX_NAME = 63 - Constants.POLICY_APP_PREFIX.length();
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -49,23 +47,13 @@ public final class PolicyPods {
 
     /** The app name the gate knows the policy's pods by: the pods' zdt.dev/app label and the helper's --app. */
 
-    /** The budget of a policy; throws {@link InvalidSpecException} with what to fix. */
+    /** The budget of a policy; throws {@link InvalidSpecException} with what to fix ({@link PolicyValidation}). */
     public static DrainBudget budget(DrainPolicy policy) {
-        String name = policy.getMetadata().getName();
-        if (name.length() > MAX_NAME || name.contains(".")) {
-            throw new InvalidSpecException("the policy's name '" + name + "' must be at most " + MAX_NAME
-                    + " characters without '.': its pods are labelled " + Constants.APP_LABEL + "="
-                    + Constants.policyAppName(name) + ", a label value of at most 63 characters");
+        var validated = PolicyValidation.check(policy);
+        if (!validated.valid()) {
+            throw new InvalidSpecException(validated.message());
         }
-        DrainSpec drain = policy.getSpec().getDrain();
-        if (drain != null && drain.getMode() != null && drain.getMode() != DrainSpec.Mode.GATE) {
-            throw new InvalidSpecException("drain.mode " + drain.getMode().value()
-                    + " is not supported by a DrainPolicy; remove it (gate)");
-        }
-        if (policy.getSpec().getServices() == null || policy.getSpec().getServices().isEmpty()) {
-            throw new InvalidSpecException("services must name at least one Service whose endpoints route to the pods");
-        }
-        return DrainBudget.derive(policy.getSpec().getTraffic(), drain, null);
+        return validated.value();
     }
 
     /** A pod the webhook must leave alone whatever the policies say: a ZeroDowntimeApp's, or one protected already. */

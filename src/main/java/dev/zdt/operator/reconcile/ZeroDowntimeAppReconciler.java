@@ -1,14 +1,9 @@
 package dev.zdt.operator.reconcile;
 
-import dev.zdt.operator.kube.EventRecorder;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Arrays;
-import java.util.Objects;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -16,20 +11,21 @@ import org.jboss.logging.Logger;
 
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.InvalidSpecException;
-import dev.zdt.operator.ingress.IngressPolicy;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
 import dev.zdt.operator.budget.DrainBudget;
+import dev.zdt.operator.ingress.IngressPolicy;
+import dev.zdt.operator.kube.EventRecorder;
+import dev.zdt.operator.pod.DrainHelperConfig;
 import dev.zdt.operator.pod.GateUnavailableException;
+import dev.zdt.operator.status.StatusPath;
+import dev.zdt.operator.status.Validated;
 import dev.zdt.operator.watch.ManagedPods;
 import dev.zdt.operator.watch.StatusNudges;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -50,7 +46,8 @@ import io.quarkiverse.operatorsdk.annotations.RBACRule;
 // A periodic pass besides the events: drift that slipped past an informer is reverted within minutes.
 @ControllerConfiguration(name = ZeroDowntimeAppReconciler.NAME,
         maxReconciliationInterval = @MaxReconciliationInterval(interval = 2, timeUnit = TimeUnit.MINUTES))
-@Workflow(dependents = {
+// Explicit: the validation step runs before any child is applied (see reconcile).
+@Workflow(explicitInvocation = true, dependents = {
         @Dependent(name = "deployment", type = DeploymentDependent.class),
         @Dependent(name = "service", type = ServiceDependent.class),
         @Dependent(name = "ingress", type = IngressDependent.class, reconcilePrecondition = IngressRequested.class),
@@ -70,34 +67,31 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     public static final String NAME = "zerodowntimeapp";
     private static final Logger LOG = Logger.getLogger(ZeroDowntimeAppReconciler.class);
 
-    /** How soon a pass whose Warning the API server refused tries again, the first time. */
-    static final Duration EVENT_RETRY = Duration.ofSeconds(10);
-    /** The longest pause between tries: the periodic pass comes every 2 minutes anyway. */
-    static final Duration EVENT_RETRY_MAX = Duration.ofMinutes(2);
-    /** How many apps' refused Warnings are remembered; past that the oldest is forgotten (one Event lost, no leak). */
-    private static final int OWED_LIMIT = 1_000;
-
-    private final EventRecorder events;
-    /** This replica's status writes the informer has not caught up with yet. */
-    private final WrittenStatuses written = new WrittenStatuses();
-    /** Per app uid, the Warning the API server refused, to be written again. */
-    private final Map<String, Owed> owedWarnings = Collections.synchronizedMap(
-            new LinkedHashMap<>(16, 0.75f, false) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, Owed> eldest) {
-                    return size() > OWED_LIMIT;
-                }
-            });
+    /** The status path: unchanged statuses not written, writes remembered, refused Warnings owed. */
+    private final StatusPath<ZeroDowntimeApp, ZeroDowntimeAppStatus> statusPath;
     private final IngressPolicy ingressPolicy;
+    private final DrainHelperConfig drainHelper;
     private final ManagedPods managedPods;
     private final StatusNudges nudges;
 
-    public ZeroDowntimeAppReconciler(EventRecorder events, IngressPolicy ingressPolicy, ManagedPods managedPods,
-            StatusNudges nudges) {
-        this.events = events;
+    public ZeroDowntimeAppReconciler(EventRecorder events, IngressPolicy ingressPolicy, DrainHelperConfig drainHelper,
+            ManagedPods managedPods, StatusNudges nudges) {
+        this.statusPath = statusPath(events);
         this.ingressPolicy = ingressPolicy;
+        this.drainHelper = drainHelper;
         this.managedPods = managedPods;
         this.nudges = nudges;
+    }
+
+    /**
+     * The app's status path: {@code lastDrains} and {@code observedPropagation} are the drain
+     * reporter's (docs/design.md, "Who writes the status"), never sent and never a reason to write;
+     * a remembered write takes {@code lastDrains} from the cached copy.
+     */
+    public static StatusPath<ZeroDowntimeApp, ZeroDowntimeAppStatus> statusPath(EventRecorder events) {
+        return new StatusPath<>(ZeroDowntimeApp::new, events,
+                (cached, remembered) -> remembered.setLastDrains(cached.getLastDrains()),
+                "lastDrains", "observedPropagation");
     }
 
     @Override
@@ -111,12 +105,20 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
     @Override
     public UpdateControl<ZeroDowntimeApp> reconcile(ZeroDowntimeApp cached, Context<ZeroDowntimeApp> context) {
         // The gate's measured propagation as this replica last wrote it, should the cache lag behind.
-        ZeroDowntimeApp app = nudges.freshest(written.freshest(cached));
-        DrainBudget budget = DrainBudget.of(app);
-        // A front end the operator may not ask would hold every drain to its bound: refuse it up front.
-        ingressPolicy.refusal(app.getSpec().getTraffic()).ifPresent(why -> {
-            throw new InvalidSpecException(why);
-        });
+        ZeroDowntimeApp app = nudges.freshest(statusPath.freshest(cached));
+        // The validation step: every spec check, before any child is applied.
+        Validated<DrainBudget> validated = AppValidation.check(app, ingressPolicy, drainHelper);
+        if (!validated.valid()) {
+            ZeroDowntimeAppStatus status = new StatusAggregator(app, Instant.now()).invalid("InvalidSpec", validated.message());
+            Duration retry = warnOnNewDegradation(app, status);
+            // Retrying cannot fix the spec; the next edit triggers a new reconcile.
+            statusPath.write(app, status, context);
+            return retry != null ? UpdateControl.<ZeroDowntimeApp>noUpdate().rescheduleAfter(retry) : UpdateControl.noUpdate();
+        }
+        DrainBudget budget = validated.value();
+        // The children (explicit invocation): only a valid spec gets here.
+        context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow()
+                .throwAggregateExceptionIfErrorsPresent();
         Optional<Deployment> deployment = context.getSecondaryResource(Deployment.class);
         List<Pod> pods = context.getSecondaryResourcesAsStream(Pod.class)
                 .filter(p -> app.getMetadata().getName().equals(p.getMetadata().getLabels().get(Constants.APP_LABEL)))
@@ -129,21 +131,22 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
         }
         ZeroDowntimeAppStatus status = aggregator.from(budget, deployment, pods);
         Duration retry = warnOnNewDegradation(app, status);
-        writeStatus(app, status, context);
+        statusPath.write(app, status, context);
         return retry != null ? UpdateControl.<ZeroDowntimeApp>noUpdate().rescheduleAfter(retry) : UpdateControl.noUpdate();
     }
 
     @Override
     public ErrorStatusUpdateControl<ZeroDowntimeApp> updateErrorStatus(ZeroDowntimeApp cached,
             Context<ZeroDowntimeApp> context, Exception e) {
-        ZeroDowntimeApp app = written.freshest(cached);
+        ZeroDowntimeApp app = statusPath.freshest(cached);
         Throwable cause = rootOf(e, InvalidSpecException.class, GateUnavailableException.class);
         StatusAggregator aggregator = new StatusAggregator(app, Instant.now());
+        // A check the validation step missed, found while rendering a child: reported the same way.
         if (cause instanceof InvalidSpecException) {
             ZeroDowntimeAppStatus status = aggregator.invalid("InvalidSpec", cause.getMessage());
             Duration retry = warnOnNewDegradation(app, status);
             // Retrying cannot fix the spec; the next edit triggers a new reconcile.
-            writeStatus(app, status, context);
+            statusPath.write(app, status, context);
             return owing(ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry(), retry);
         }
         List<String> conflicts = all(e, ChildConflictException.class).stream().map(Throwable::getMessage).sorted().toList();
@@ -151,207 +154,41 @@ public class ZeroDowntimeAppReconciler implements Reconciler<ZeroDowntimeApp> {
             ZeroDowntimeAppStatus status = aggregator.invalid("ChildConflict", String.join("; ", conflicts));
             Duration retry = warnOnNewDegradation(app, status);
             // Retrying cannot remove the other object; the periodic pass and the next edit look again.
-            writeStatus(app, status, context);
+            statusPath.write(app, status, context);
             return owing(ErrorStatusUpdateControl.<ZeroDowntimeApp>noStatusUpdate().withNoRetry(), retry);
         }
         if (cause instanceof GateUnavailableException) {
             ZeroDowntimeAppStatus status = aggregator.invalid("GateUnavailable", cause.getMessage());
             warnOnNewDegradation(app, status); // JOSDK's retry of this error brings an owed Warning back
-            writeStatus(app, status, context);
+            statusPath.write(app, status, context);
             return ErrorStatusUpdateControl.noStatusUpdate();
         }
         LOG.warnf(e, "reconcile of %s/%s failed", app.getMetadata().getNamespace(), app.getMetadata().getName());
         String message = Optional.ofNullable(e.getMessage()).orElse(e.getClass().getSimpleName());
         ZeroDowntimeAppStatus status = aggregator.invalid(conflict(e) ? "ChildConflict" : "ReconcileError", message);
         warnOnNewDegradation(app, status); // as above, retried
-        writeStatus(app, status, context);
+        statusPath.write(app, status, context);
         return ErrorStatusUpdateControl.noStatusUpdate();
     }
 
     /**
-     * Server-side apply of the status, written here rather than returned as
-     * {@code UpdateControl.patchStatus}: JOSDK 5.3.2 defers the app's events while it patches the
-     * status and then keeps only the newest, so a spec change that lands during that window is
-     * dropped as if it were the operator's own write (a second apply would wait for the 2-minute
-     * periodic pass). Our own status write needs no filtering: it does not change the
-     * generation, and generation-aware event filtering skips it. What the API server returns is
-     * remembered in {@link #written} until the informer's copy catches up.
+     * The Degraded condition's Warning: one per new reason or message, and one the API server
+     * refused written again on a later pass.
+     *
+     * @return when to try again while the Warning for the current degradation is still owed, else null
      */
-    private void writeStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status, Context<ZeroDowntimeApp> context) {
-        if (unchanged(app.getStatus(), status)) {
-            return;
-        }
-        if (LOG.isDebugEnabled()) { // what keeps an app's status moving (the scale benchmark turns this on)
-            String name = app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
-            LOG.debugf("status of %s written, changed: %s", name, changedFields(app.getStatus(), status));
-            conditionChanges(app.getStatus(), status).forEach(change -> LOG.debugf("condition of %s: %s", name, change));
-        }
-        try {
-            written.wrote(context.getClient().resource(withStatus(app, status)).subresource("status")
-                    .patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
-                            .withFieldManager(context.getControllerConfiguration().fieldManager())
-                            .withForce(true).build()));
-        } catch (KubernetesClientException e) {
-            if (e.getCode() != 404) { // deleted meanwhile: nothing to report on
-                throw e;
-            }
-        }
-    }
-
-    /**
-     * The status this reconciler would write is the one the app already has (from the informer's
-     * copy): a write would change nothing but cost a request, and the 2-minute periodic pass made
-     * one for every app (issue 18: 0.8 writes/s at 100 apps, idle). Condition times are kept by
-     * {@link StatusAggregator} while a condition's status stays, so an unchanged status compares
-     * equal. {@code lastDrains} and {@code observedPropagation} are the drain reporter's and left out of the comparison. A stale
-     * copy can only cause a write that was not needed, never skip one: the copy differs then.
-     */
-    static boolean unchanged(ZeroDowntimeAppStatus current, ZeroDowntimeAppStatus next) {
-        if (current == null) {
-            return false;
-        }
-        return ownFields(current).equals(ownFields(next));
-    }
-
-    /**
-     * The status fields (and condition types) that differ between the copy the reconciler saw and
-     * the status it writes, e.g. {@code [conditions Ready, readyReplicas]}; {@code [all]} without a copy.
-     */
-    static List<String> changedFields(ZeroDowntimeAppStatus current, ZeroDowntimeAppStatus next) {
-        if (current == null) {
-            return List.of("all");
-        }
-        com.fasterxml.jackson.databind.JsonNode before = ownFields(current);
-        com.fasterxml.jackson.databind.JsonNode after = ownFields(next);
-        java.util.SortedSet<String> names = new java.util.TreeSet<>();
-        before.fieldNames().forEachRemaining(names::add);
-        after.fieldNames().forEachRemaining(names::add);
-        List<String> changed = new java.util.ArrayList<>();
-        for (String name : names) {
-            if (Objects.equals(before.get(name), after.get(name))) {
-                continue;
-            }
-            if ("conditions".equals(name)) {
-                java.util.SortedSet<String> types = new java.util.TreeSet<>();
-                for (com.fasterxml.jackson.databind.JsonNode side : List.of(before, after)) {
-                    side.path(name).forEach(c -> types.add(c.path("type").asText()));
-                }
-                types.removeIf(t -> conditionNode(before, t).equals(conditionNode(after, t)));
-                changed.add("conditions " + String.join(" ", types));
-            } else {
-                changed.add(name);
-            }
-        }
-        return changed;
-    }
-
-    /**
-     * Each condition that changed, as {@code Ready True/Available "msg" since T -> False/...}: what
-     * the debug line above does not say (the scale run's idle writes at 1,000 apps).
-     */
-    static List<String> conditionChanges(ZeroDowntimeAppStatus current, ZeroDowntimeAppStatus next) {
-        List<String> changes = new java.util.ArrayList<>();
-        if (current == null) {
-            return changes;
-        }
-        for (Condition after : Optional.ofNullable(next.getConditions()).orElse(List.of())) {
-            Condition before = find(current, after.getType());
-            if (!Objects.equals(before, after)) {
-                changes.add(after.getType() + " " + describe(before) + " -> " + describe(after));
-            }
-        }
-        return changes;
-    }
-
-    private static String describe(Condition c) {
-        return c == null ? "(none)"
-                : c.getStatus() + "/" + c.getReason() + " \"" + c.getMessage() + "\" since " + c.getLastTransitionTime();
-    }
-
-    private static com.fasterxml.jackson.databind.JsonNode conditionNode(com.fasterxml.jackson.databind.JsonNode status,
-            String type) {
-        for (com.fasterxml.jackson.databind.JsonNode c : status.path("conditions")) {
-            if (type.equals(c.path("type").asText())) {
-                return c;
-            }
-        }
-        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
-    }
-
-    private static com.fasterxml.jackson.databind.JsonNode ownFields(ZeroDowntimeAppStatus status) {
-        com.fasterxml.jackson.databind.node.ObjectNode tree = io.fabric8.kubernetes.client.utils.Serialization
-                .jsonMapper().valueToTree(status);
-        tree.remove("lastDrains");
-        tree.remove("observedPropagation");
-        return tree;
+    Duration warnOnNewDegradation(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
+        Condition now = StatusPath.find(status.getConditions(), StatusAggregator.DEGRADED);
+        Condition before = app.getStatus() == null ? null
+                : StatusPath.find(app.getStatus().getConditions(), StatusAggregator.DEGRADED);
+        return statusPath.warn(app, before, now != null && "True".equals(now.getStatus()) ? now : null,
+                c -> c.getReason() + "\n" + c.getMessage());
     }
 
     /** A pass that still owes a Warning comes back after {@code retry} instead of the periodic interval. */
     private static ErrorStatusUpdateControl<ZeroDowntimeApp> owing(ErrorStatusUpdateControl<ZeroDowntimeApp> control,
             Duration retry) {
         return retry != null ? control.rescheduleAfter(retry) : control;
-    }
-
-    /** A Warning the API server refused, and how many times in a row. */
-    private record Owed(String warning, int refusals) {
-    }
-
-    /**
-     * The pause before the next try after {@code refusals} refusals in a row: 10 s, doubling, at
-     * most 2 minutes, so a refusal that lasts (an admission policy, missing RBAC) costs one request
-     * per app per 2 minutes, not one per 10 s. Pure.
-     */
-    static Duration retryAfter(int refusals) {
-        long seconds = EVENT_RETRY.toSeconds() << Math.min(Math.max(refusals, 1) - 1, 10);
-        return Duration.ofSeconds(Math.min(seconds, EVENT_RETRY_MAX.toSeconds()));
-    }
-
-    /**
-     * One Event per new reason or message, not one per reconcile. The status is written whether or
-     * not the Event was, so a refused Event (a timeout, a quota, an API server under load) would
-     * otherwise never be written: the next pass finds the same condition in the status and takes
-     * it as announced. Such a Warning is remembered here and written again on a later pass.
-     *
-     * @return when to try again while the Warning for the current degradation is still owed, else null
-     */
-    Duration warnOnNewDegradation(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
-        String uid = app.getMetadata().getUid();
-        Condition now = find(status, StatusAggregator.DEGRADED);
-        if (now == null || !"True".equals(now.getStatus())) {
-            owedWarnings.remove(uid);
-            return null;
-        }
-        String warning = now.getReason() + "\n" + now.getMessage();
-        Owed owed = owedWarnings.get(uid);
-        boolean stillOwed = owed != null && owed.warning().equals(warning);
-        Condition before = app.getStatus() == null ? null : find(app.getStatus(), StatusAggregator.DEGRADED);
-        if (before != null && Objects.equals(before.getReason(), now.getReason())
-                && Objects.equals(before.getMessage(), now.getMessage()) && !stillOwed) {
-            return null;
-        }
-        if (events.warning(app, now.getReason(), now.getMessage())) {
-            owedWarnings.remove(uid);
-            return null;
-        }
-        int refusals = stillOwed ? owed.refusals() + 1 : 1;
-        owedWarnings.put(uid, new Owed(warning, refusals));
-        return retryAfter(refusals);
-    }
-
-    private static Condition find(ZeroDowntimeAppStatus status, String type) {
-        return status.getConditions() == null ? null
-                : status.getConditions().stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
-    }
-
-    // Server-side apply of the status: send only what this reconciler owns (docs/design.md, "Who writes the status").
-    static ZeroDowntimeApp withStatus(ZeroDowntimeApp app, ZeroDowntimeAppStatus status) {
-        ZeroDowntimeApp fresh = new ZeroDowntimeApp();
-        fresh.setMetadata(new ObjectMetaBuilder()
-                .withName(app.getMetadata().getName())
-                .withNamespace(app.getMetadata().getNamespace())
-                .build());
-        fresh.setStatus(status);
-        return fresh;
     }
 
     private static boolean conflict(Throwable e) {

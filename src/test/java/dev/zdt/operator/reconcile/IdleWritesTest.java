@@ -17,6 +17,7 @@ import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.testing.KubeApiServerResource;
+import dev.zdt.operator.testing.RefusalPolicy;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;

@@ -7,27 +7,32 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import dev.zdt.operator.api.v1alpha1.DrainRecord;
+import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
+import dev.zdt.operator.status.StatusPath;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 
 /** What the reconciler says changed when it writes a status (its debug line), and when it writes none. */
 class StatusChangeTest {
 
+    /** The app's status path as the reconciler configures it (no Events are written here). */
+    private static final StatusPath<ZeroDowntimeApp, ZeroDowntimeAppStatus> PATH = ZeroDowntimeAppReconciler.statusPath(null);
+
     @Test
     void theChangedFieldsAndConditionTypesAreNamed() {
         ZeroDowntimeAppStatus before = status(3, condition("Ready", "True"), condition("Degraded", "False"));
         ZeroDowntimeAppStatus after = status(2, condition("Ready", "False"), condition("Degraded", "False"));
-        assertThat(ZeroDowntimeAppReconciler.unchanged(before, after)).isFalse();
-        assertThat(ZeroDowntimeAppReconciler.changedFields(before, after)).containsExactly("conditions Ready", "readyReplicas");
+        assertThat(PATH.unchanged(before, after)).isFalse();
+        assertThat(PATH.changedFields(before, after)).containsExactly("conditions Ready", "readyReplicas");
     }
 
     @Test
     void aConditionThatAppearsIsNamedAndNoCopyMeansAll() {
         ZeroDowntimeAppStatus before = status(3, condition("Ready", "True"));
         ZeroDowntimeAppStatus after = status(3, condition("Ready", "True"), condition("Progressing", "True"));
-        assertThat(ZeroDowntimeAppReconciler.changedFields(before, after)).containsExactly("conditions Progressing");
-        assertThat(ZeroDowntimeAppReconciler.changedFields(null, after)).containsExactly("all");
+        assertThat(PATH.changedFields(before, after)).containsExactly("conditions Progressing");
+        assertThat(PATH.changedFields(null, after)).containsExactly("all");
     }
 
     @Test
@@ -35,18 +40,18 @@ class StatusChangeTest {
         ZeroDowntimeAppStatus before = status(3, condition("Ready", "True"));
         ZeroDowntimeAppStatus after = status(3, condition("Ready", "True"));
         after.setLastDrains(List.of(new DrainRecord()));
-        assertThat(ZeroDowntimeAppReconciler.unchanged(before, after)).isTrue();
-        assertThat(ZeroDowntimeAppReconciler.changedFields(before, after)).isEmpty();
+        assertThat(PATH.unchanged(before, after)).isTrue();
+        assertThat(PATH.changedFields(before, after)).isEmpty();
     }
 
     @Test
     void theValuesOfAChangedConditionAreSpelledOut() {
         ZeroDowntimeAppStatus before = status(3, condition("Ready", "True"), condition("Degraded", "False"));
         ZeroDowntimeAppStatus after = status(3, condition("Ready", "False"), condition("Degraded", "False"));
-        assertThat(ZeroDowntimeAppReconciler.conditionChanges(before, after)).containsExactly(
+        assertThat(PATH.conditionChanges(before, after)).containsExactly(
                 "Ready True/R \"m\" since 2026-12-02T01:00:00Z -> False/R \"m\" since 2026-12-02T01:00:00Z");
-        assertThat(ZeroDowntimeAppReconciler.conditionChanges(before, before)).isEmpty();
-        assertThat(ZeroDowntimeAppReconciler.conditionChanges(status(3), after)).hasSize(2)
+        assertThat(PATH.conditionChanges(before, before)).isEmpty();
+        assertThat(PATH.conditionChanges(status(3), after)).hasSize(2)
                 .allSatisfy(change -> assertThat(change).contains("(none) -> "));
     }
 

@@ -16,8 +16,10 @@ import org.junit.jupiter.api.Test;
 
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.status.StatusPath;
 import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.testing.KubeApiServerResource;
+import dev.zdt.operator.testing.RefusalPolicy;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -455,11 +457,11 @@ class ZeroDowntimeAppReconcilerTest {
             assertThat(events("PodsNotStarting")).as("the policy refuses every Event").isEmpty();
         }
         // The status already says PodsNotStarting; only the remembered refusal brings the Warning.
-        await().atMost(ZeroDowntimeAppReconciler.EVENT_RETRY.plus(WAIT)).untilAsserted(() -> assertThat(
+        await().atMost(StatusPath.EVENT_RETRY.plus(WAIT)).untilAsserted(() -> assertThat(
                 events("PodsNotStarting")).extracting(e -> e.getType() + ": " + e.getNote())
                 .anyMatch(note -> note.startsWith("Warning: ") && note.contains("refused-1 container web")));
         // Once written it is not owed any more: no second copy on the next passes.
-        await().during(ZeroDowntimeAppReconciler.EVENT_RETRY.plusSeconds(2)).atMost(WAIT)
+        await().during(StatusPath.EVENT_RETRY.plusSeconds(2)).atMost(WAIT)
                 .until(() -> events("PodsNotStarting").size() == 1);
     }
 

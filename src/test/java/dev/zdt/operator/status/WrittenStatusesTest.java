@@ -1,4 +1,4 @@
-package dev.zdt.operator.reconcile;
+package dev.zdt.operator.status;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import dev.zdt.operator.api.v1alpha1.DrainRecord;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
+import dev.zdt.operator.reconcile.ZeroDowntimeAppReconciler;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 
@@ -18,60 +19,61 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
  */
 class WrittenStatusesTest {
 
-    private final WrittenStatuses written = new WrittenStatuses();
+    /** The app's status path as its reconciler configures it (no Events are written here). */
+    private final StatusPath<ZeroDowntimeApp, ZeroDowntimeAppStatus> path = ZeroDowntimeAppReconciler.statusPath(null);
 
     @Test
     void aCopyOlderThanTheWriteIsSeenWithTheWrittenStatus() {
         ZeroDowntimeApp stale = app("uid-1", "10", ready("True"));
-        written.wrote(app("uid-1", "12", ready("False")));
+        path.remember(app("uid-1", "12", ready("False")));
 
-        ZeroDowntimeApp seen = written.freshest(stale);
+        ZeroDowntimeApp seen = path.freshest(stale);
 
         assertThat(readyOf(seen)).isEqualTo("False");
         assertThat(seen.getMetadata().getResourceVersion()).as("metadata stays the copy's").isEqualTo("10");
         assertThat(readyOf(stale)).as("the cached copy itself is not changed").isEqualTo("True");
         // What the reconciler then computes (the written status again) is no reason to write.
-        assertThat(ZeroDowntimeAppReconciler.unchanged(seen.getStatus(), status(ready("False")))).isTrue();
-        assertThat(written.size()).isEqualTo(1);
+        assertThat(path.unchanged(seen.getStatus(), status(ready("False")))).isTrue();
+        assertThat(path.remembered()).isEqualTo(1);
     }
 
     @Test
     void aCopyThatCaughtUpIsUsedAsItIsAndTheEntryDropped() {
-        written.wrote(app("uid-1", "12", ready("False")));
+        path.remember(app("uid-1", "12", ready("False")));
 
         ZeroDowntimeApp same = app("uid-1", "12", ready("False"));
-        assertThat(written.freshest(same)).isSameAs(same);
-        assertThat(written.size()).isZero();
+        assertThat(path.freshest(same)).isSameAs(same);
+        assertThat(path.remembered()).isZero();
     }
 
     @Test
     void aLaterWriteBySomeoneElseWins() {
-        written.wrote(app("uid-1", "12", ready("False")));
+        path.remember(app("uid-1", "12", ready("False")));
 
         // Someone else set Ready back after our write: the reconciler must see that, and write again.
         ZeroDowntimeApp newer = app("uid-1", "15", ready("True"));
-        ZeroDowntimeApp seen = written.freshest(newer);
+        ZeroDowntimeApp seen = path.freshest(newer);
         assertThat(seen).isSameAs(newer);
-        assertThat(ZeroDowntimeAppReconciler.unchanged(seen.getStatus(), status(ready("False")))).isFalse();
+        assertThat(path.unchanged(seen.getStatus(), status(ready("False")))).isFalse();
     }
 
     @Test
     void aRecreatedAppOfTheSameNameIsNotGivenTheOldOnesStatus() {
-        written.wrote(app("uid-1", "12", ready("False")));
+        path.remember(app("uid-1", "12", ready("False")));
 
         ZeroDowntimeApp recreated = app("uid-2", "3", ready("True"));
-        assertThat(written.freshest(recreated)).isSameAs(recreated);
-        assertThat(written.size()).isZero();
+        assertThat(path.freshest(recreated)).isSameAs(recreated);
+        assertThat(path.remembered()).isZero();
     }
 
     @Test
     void resourceVersionsThatAreNotNumbersAreNeitherKeptNorCompared() {
-        written.wrote(app("uid-1", "abc", ready("False")));
-        assertThat(written.size()).isZero();
+        path.remember(app("uid-1", "abc", ready("False")));
+        assertThat(path.remembered()).isZero();
 
-        written.wrote(app("uid-1", "12", ready("False")));
+        path.remember(app("uid-1", "12", ready("False")));
         ZeroDowntimeApp odd = app("uid-1", "xyz", ready("True"));
-        assertThat(written.freshest(odd)).isSameAs(odd);
+        assertThat(path.freshest(odd)).isSameAs(odd);
     }
 
     @Test
@@ -80,18 +82,18 @@ class WrittenStatusesTest {
         DrainRecord record = new DrainRecord();
         record.setPod("a-1");
         stale.getStatus().setLastDrains(List.of(record));
-        written.wrote(app("uid-1", "12", ready("False")));
+        path.remember(app("uid-1", "12", ready("False")));
 
-        assertThat(written.freshest(stale).getStatus().getLastDrains()).extracting(DrainRecord::getPod).containsExactly("a-1");
+        assertThat(path.freshest(stale).getStatus().getLastDrains()).extracting(DrainRecord::getPod).containsExactly("a-1");
     }
 
     @Test
     void appsAreKeptApart() {
-        written.wrote(app("uid-1", "12", ready("False")));
+        path.remember(app("uid-1", "12", ready("False")));
         ZeroDowntimeApp other = app("uid-9", "10", ready("True"));
         other.getMetadata().setName("other");
-        assertThat(written.freshest(other)).isSameAs(other);
-        assertThat(written.size()).isEqualTo(1);
+        assertThat(path.freshest(other)).isSameAs(other);
+        assertThat(path.remembered()).isEqualTo(1);
     }
 
     private static ZeroDowntimeApp app(String uid, String resourceVersion, io.fabric8.kubernetes.api.model.Condition ready) {

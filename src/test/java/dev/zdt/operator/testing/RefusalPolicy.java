@@ -1,4 +1,4 @@
-package dev.zdt.operator.reconcile;
+package dev.zdt.operator.testing;
 
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBindingBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBuilder;
@@ -9,7 +9,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
  * A ValidatingAdmissionPolicy, bound to one namespace, that refuses some writes of one resource:
  * for tests of what the operator does when the API server says no. Closing it deletes it.
  */
-final class RefusalPolicy implements AutoCloseable {
+public final class RefusalPolicy implements AutoCloseable {
 
     private final KubernetesClient client;
     private final String name;
@@ -19,7 +19,7 @@ final class RefusalPolicy implements AutoCloseable {
      * @param group the resource's API group ("" for the core group)
      * @param expression CEL over {@code object}: false refuses the write
      */
-    RefusalPolicy(KubernetesClient client, String ns, String group, String resource, String expression,
+    public RefusalPolicy(KubernetesClient client, String ns, String group, String resource, String expression,
             String message, String... operations) {
         this.client = client;
         this.name = "zdt-test-refuse-" + resource + "-" + ns;
@@ -40,7 +40,7 @@ final class RefusalPolicy implements AutoCloseable {
     }
 
     /** Whether the API server refused a write because of this policy (it takes a policy in after a moment). */
-    boolean refused(KubernetesClientException e) {
+    public boolean refused(KubernetesClientException e) {
         return e.getMessage() != null && e.getMessage().contains(message);
     }
 

@@ -1,16 +1,16 @@
-package dev.zdt.operator.reconcile;
+package dev.zdt.operator.status;
 
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 
-import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
-import dev.zdt.operator.api.v1alpha1.ZeroDowntimeAppStatus;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.utils.Serialization;
 
 /**
- * The status this replica last wrote for each app, kept until the informer's copy of the app has
- * caught up with that write.
+ * The status this replica last wrote for each resource (a ZeroDowntimeApp, a DrainPolicy), kept
+ * until the informer's copy of it has caught up with that write.
  * <p>
  * The reconciler compares the status it computes with the app's status to skip writes that change
  * nothing, and keeps a condition's {@code lastTransitionTime} from the app's status. Both read the
@@ -24,27 +24,33 @@ import io.fabric8.kubernetes.client.utils.Serialization;
  * moment the copy is as new or newer (someone else wrote the status, the spec changed, the app was
  * re-created) the copy is used again and the entry dropped.
  */
-final class WrittenStatuses {
+final class WrittenStatuses<R extends CustomResource<?, S>, S> {
 
     /** Entries the informer never caught up with (the app was deleted meanwhile) go after this many writes. */
     static final int SWEEP_EVERY = 1_000;
     /** An entry older than this is dropped at the next sweep: the informer has long caught up or the app is gone. */
     static final long STALE_NANOS = 10L * 60 * 1_000_000_000;
 
-    private record Written(String uid, long resourceVersion, ZeroDowntimeAppStatus status, long atNanos) {
+    private record Written<S>(String uid, long resourceVersion, S status, long atNanos) {
     }
 
-    private final Map<String, Written> written = new ConcurrentHashMap<>();
+    private final Map<String, Written<S>> written = new ConcurrentHashMap<>();
+    /** Copies the fields another writer owns from the cached status into the remembered one. */
+    private final BiConsumer<S, S> othersFromCache;
     private int writes;
+
+    WrittenStatuses(BiConsumer<S, S> othersFromCache) {
+        this.othersFromCache = othersFromCache;
+    }
 
     /**
      * The app as the reconciler should see it: {@code cached} itself, or, while this replica's last
      * status write for it is newer than {@code cached}, a copy of {@code cached} with that status
-     * (the drain reporter's {@code lastDrains} kept from {@code cached}).
+     * (the fields another writer owns, such as the drain reporter's {@code lastDrains}, kept from {@code cached}).
      */
-    ZeroDowntimeApp freshest(ZeroDowntimeApp cached) {
+    R freshest(R cached) {
         String key = key(cached);
-        Written w = written.get(key);
+        Written<S> w = written.get(key);
         if (w == null) {
             return cached;
         }
@@ -54,23 +60,23 @@ final class WrittenStatuses {
             written.remove(key, w);
             return cached;
         }
-        ZeroDowntimeApp copy = Serialization.clone(cached);
-        ZeroDowntimeAppStatus status = Serialization.clone(w.status());
+        R copy = Serialization.clone(cached);
+        S status = Serialization.clone(w.status());
         if (cached.getStatus() != null) {
-            status.setLastDrains(cached.getStatus().getLastDrains());
+            othersFromCache.accept(cached.getStatus(), status);
         }
         copy.setStatus(status);
         return copy;
     }
 
-    /** Remembers {@code result}, the app as the API server returned it from the status write. */
-    void wrote(ZeroDowntimeApp result) {
+    /** Remembers {@code result}, the resource as the API server returned it from the status write. */
+    void wrote(R result) {
         long version = version(result);
         if (result == null || result.getStatus() == null || version < 0) {
             return;
         }
         long now = System.nanoTime();
-        written.put(key(result), new Written(result.getMetadata().getUid(), version, result.getStatus(), now));
+        written.put(key(result), new Written<>(result.getMetadata().getUid(), version, result.getStatus(), now));
         boolean sweep;
         synchronized (this) {
             sweep = ++writes % SWEEP_EVERY == 0;
@@ -80,22 +86,22 @@ final class WrittenStatuses {
         }
     }
 
-    /** Apps with a write the informer has not been seen to catch up with. */
+    /** Resources with a write the informer has not been seen to catch up with. */
     int size() {
         return written.size();
     }
 
-    private static String key(ZeroDowntimeApp app) {
-        return app.getMetadata().getNamespace() + "/" + app.getMetadata().getName();
+    private static String key(CustomResource<?, ?> r) {
+        return r.getMetadata().getNamespace() + "/" + r.getMetadata().getName();
     }
 
     /** The resourceVersion as a number, or -1 if it is not one (then nothing is compared or kept). */
-    private static long version(ZeroDowntimeApp app) {
-        if (app == null || app.getMetadata() == null || app.getMetadata().getResourceVersion() == null) {
+    private static long version(CustomResource<?, ?> r) {
+        if (r == null || r.getMetadata() == null || r.getMetadata().getResourceVersion() == null) {
             return -1;
         }
         try {
-            return Long.parseLong(app.getMetadata().getResourceVersion());
+            return Long.parseLong(r.getMetadata().getResourceVersion());
         } catch (NumberFormatException e) {
             return -1;
         }
