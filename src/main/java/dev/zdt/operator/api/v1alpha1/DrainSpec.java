@@ -107,9 +107,4 @@ public class DrainSpec {
     public void setCalibration(CalibrationSpec calibration) { this.calibration = calibration; }
     public StreamsSpec getStreams() { return streams; }
     public void setStreams(StreamsSpec streams) { this.streams = streams; }
-
-    /** The stream phase's wind-down in seconds; 0 without one. */
-    public int windDownSeconds() {
-        return streams == null ? 0 : streams.windDown();
-    }
 }
