@@ -25,6 +25,10 @@ type config struct {
 	podIP     string        // ZDT_POD_IP: where an httpGet hook with an empty host goes (else 127.0.0.1)
 	token     string        // ZDT_GATE_TOKEN: a pre-upgrade pod's app token, from the environment, never an argument
 	tokenFile string        // --token-file: the pod's projected ServiceAccount token, read at each attempt
+
+	streamsSignal *handler      // --streams-signal: tells the app to end its streams, after the hold and --then
+	streamsWait   time.Duration // --streams-wait: the wind-down; 0 is no stream phase
+	streamsPorts  []int         // --streams-ports: wait until no ESTABLISHED connection has one of these local ports
 }
 
 // maxSeconds bounds --hold and --deadline: a Pod's grace period is far shorter than a day.
@@ -43,7 +47,7 @@ func parseSeconds(name, s string) (time.Duration, error) {
 // for the log line.
 func parsePrestop(args []string, getenv func(string) string) (config, error) {
 	var cfg config
-	var hold, deadline, then string
+	var hold, deadline, then, streamsSignal, streamsWait, streamsPorts string
 	fs := flag.NewFlagSet("prestop", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.gate, "gate", "", "")
@@ -54,6 +58,9 @@ func parsePrestop(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&deadline, "deadline", "", "")
 	fs.StringVar(&then, "then", "", "")
 	fs.StringVar(&cfg.tokenFile, "token-file", "", "")
+	fs.StringVar(&streamsSignal, "streams-signal", "", "")
+	fs.StringVar(&streamsWait, "streams-wait", "", "")
+	fs.StringVar(&streamsPorts, "streams-ports", "", "")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -91,6 +98,24 @@ func parsePrestop(args []string, getenv func(string) string) (config, error) {
 		if cfg.then, err = parseHandler(then); err != nil {
 			problems = append(problems, "--then: "+err.Error())
 		}
+	}
+	if streamsWait != "" {
+		if cfg.streamsWait, err = parseSeconds("streams-wait", streamsWait); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if streamsSignal != "" {
+		if cfg.streamsSignal, err = parseHandler(streamsSignal); err != nil {
+			problems = append(problems, "--streams-signal: "+err.Error())
+		}
+	}
+	if streamsPorts != "" {
+		if cfg.streamsPorts, err = parsePorts(streamsPorts); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if (streamsSignal != "" || streamsPorts != "") && cfg.streamsWait <= 0 {
+		problems = append(problems, "--streams-signal and --streams-ports need a --streams-wait above 0")
 	}
 	if cfg.pod == "" {
 		cfg.pod = getenv("ZDT_POD_NAME")

@@ -20,6 +20,7 @@ type deps struct {
 	sleep func(ctx context.Context, d time.Duration) // may return early when ctx is done
 	ask   func(ctx context.Context, url, token string) gateAnswer
 	hook  func(ctx context.Context, h *handler, cfg config, until time.Time) string
+	conns func(ports []int) (map[int]int, error) // ESTABLISHED connections per watched local port
 }
 
 // realDeps uses the real clock and network; the exec hook's output goes to hookOut (nil: none).
@@ -31,6 +32,7 @@ func realDeps(hookOut io.Writer) deps {
 		hook: func(ctx context.Context, h *handler, cfg config, until time.Time) string {
 			return runHook(ctx, h, cfg, until, hookOut)
 		},
+		conns: func(ports []int) (map[int]int, error) { return readConnections(procNetFiles, ports) },
 	}
 }
 
@@ -142,7 +144,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 }
 
 // prestop holds the pod until the gate releases it or the hold has passed, then runs the
-// user's hook within the deadline.
+// user's hook within the deadline, then (with --streams-wait) the stream phase.
 func prestop(ctx context.Context, cfg config, start time.Time, d deps) report {
 	r := report{cfg: cfg, outcome: outcomeHoldExpired}
 	holdEnd := start.Add(cfg.hold)
@@ -201,6 +203,9 @@ func prestop(ctx context.Context, cfg config, start time.Time, d deps) report {
 			r.hookTook = d.now().Sub(hookStart)
 			r.hookRan = true
 		}
+	}
+	if cfg.streamsWait > 0 {
+		streamsPhase(ctx, cfg, start, d, &r)
 	}
 	return r
 }

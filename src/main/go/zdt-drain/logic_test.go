@@ -206,6 +206,10 @@ type fake struct {
 	hookTill time.Duration
 	hooked   bool
 	sleepMax time.Duration // > 0: each sleep moves the clock at most this far (early wake-ups)
+	conns    []map[int]int // what each look at the connections sees; the last one repeats
+	connsErr error         // returned by every look instead, when set
+	looks    []time.Duration
+	hooks    []string // the kind of each hook run, the stream signal's included
 }
 
 func newFake(answers ...gateAnswer) *fake {
@@ -234,11 +238,23 @@ func (f *fake) deps() deps {
 			}
 			return a
 		},
-		hook: func(_ context.Context, _ *handler, _ config, until time.Time) string {
+		hook: func(_ context.Context, h *handler, _ config, until time.Time) string {
 			f.hooked = true
 			f.hookAt = f.t.Sub(f.start)
 			f.hookTill = until.Sub(f.start)
+			f.hooks = append(f.hooks, h.kind())
 			return "ran"
+		},
+		conns: func([]int) (map[int]int, error) {
+			f.looks = append(f.looks, f.t.Sub(f.start))
+			if f.connsErr != nil {
+				return nil, f.connsErr
+			}
+			c := f.conns[0]
+			if len(f.conns) > 1 {
+				f.conns = f.conns[1:]
+			}
+			return c, nil
 		},
 	}
 }

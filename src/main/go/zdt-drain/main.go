@@ -2,7 +2,8 @@
 // container copies into an emptyDir (`zdt-drain install <dir>`) and that the serving
 // container's preStop hook runs (`zdt-drain prestop ...`). It holds the pod until the
 // operator's drain gate answers 200, or until the hold has passed on its own clock, then runs
-// the template's own preStop hook, and always exits 0. It needs no shell and no libc, so it
+// the template's own preStop hook, then (with --streams-wait) tells the app to end its streams
+// and waits until none is left or the wind-down has passed, and always exits 0. It needs no shell and no libc, so it
 // works in distroless and scratch images and under the restricted Pod Security profile.
 // See README.md for the contract.
 package main
@@ -26,6 +27,7 @@ func main() {
 const usage = `usage:
   zdt-drain install <dir>
   zdt-drain prestop --gate <url> --namespace <ns> --app <app> --hold <seconds> --deadline <seconds> [--pod <name>] [--then <json>]
+                   [--token-file <path>] [--streams-wait <seconds> [--streams-signal <json>] [--streams-ports <p,p>]]
   zdt-drain version
 `
 

@@ -25,6 +25,10 @@ type report struct {
 	hookRan    bool
 	hookResult string
 	hookTook   time.Duration
+
+	streamsRan    bool   // the stream phase was due (--streams-wait above 0)
+	streamsSignal string // what the signal did; "" without --streams-signal
+	streamsResult string // what the watch saw, e.g. "12 (8081:12) on 8080,8081 at the signal, 0 after 1.40s"
 }
 
 // maxText bounds each free text in the line (the gate's text, errors, hook results).
@@ -56,6 +60,12 @@ func (r report) line() string {
 		if r.hookRan {
 			fmt.Fprintf(&b, " hook_took=%s", fmtSeconds(r.hookTook))
 		}
+	}
+	if r.streamsRan {
+		if r.streamsSignal != "" {
+			fmt.Fprintf(&b, " streams_signal=%s", quote(r.streamsSignal))
+		}
+		fmt.Fprintf(&b, " streams=%s", quote(r.streamsResult))
 	}
 	return b.String()
 }

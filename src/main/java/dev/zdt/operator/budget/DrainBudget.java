@@ -17,9 +17,12 @@ import dev.zdt.operator.api.v1alpha1.ObservedPropagation;
 import dev.zdt.operator.api.v1alpha1.DrainSpec;
 import dev.zdt.operator.api.v1alpha1.Provider;
 import dev.zdt.operator.api.v1alpha1.StrategySpec;
+import dev.zdt.operator.api.v1alpha1.StreamSignal;
+import dev.zdt.operator.api.v1alpha1.StreamsSpec;
 import dev.zdt.operator.api.v1alpha1.TrafficSpec;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
 import dev.zdt.operator.budget.ProviderProfile.Term;
+import io.fabric8.kubernetes.api.model.IntOrString;
 
 /**
  * The drain budget: how long a terminating pod must stay in service, derived from how fast the
@@ -28,7 +31,8 @@ import dev.zdt.operator.budget.ProviderProfile.Term;
  * <ul>
  * <li>propagation P: endpoint removed until the front end stops sending (per provider profile);</li>
  * <li>hold H = P + safety margin: the gate's bound before SIGTERM;</li>
- * <li>grace = H + maxRequest + shutdown: the kubelet counts the preStop hook inside the grace period;</li>
+ * <li>grace = H + stream wind-down + maxRequest + shutdown: the kubelet counts the preStop hook inside the
+ * grace period, and the stream phase is part of the hook;</li>
  * <li>minReadySeconds: the front end's warm-in time for a new pod.</li>
  * </ul>
  * A user override of any derived value wins and is marked as such in the derivation.
@@ -46,6 +50,9 @@ public record DrainBudget(
 
     /** Calibrated holds move in steps of this many seconds: a figure a little slower does not roll the pods again. */
     public static final int CALIBRATION_STEP = 5;
+
+    /** Longest stream wind-down: as long as the longest request the API allows. */
+    public static final int MAX_WIND_DOWN_SECONDS = 3600;
 
     /**
      * A calibrated hold covers twice the slowest figure measured. The window's maximum learns a
@@ -80,6 +87,7 @@ public record DrainBudget(
         int margin = orDefault(d.getSafetyMarginSeconds(), 5);
         int request = orDefault(d.getMaxRequestSeconds(), 30);
         int shutdown = orDefault(d.getShutdownSeconds(), 5);
+        int windDown = streamsWindDown(d);
         List<String> warnings = new ArrayList<>();
 
         List<Term> terms = ProviderProfile.propagation(traffic);
@@ -122,9 +130,10 @@ public record DrainBudget(
             int ceiling = max;
             String bound = "maxHoldSeconds " + max + "s";
             if (d.getTerminationGracePeriodSeconds() != null
-                    && d.getTerminationGracePeriodSeconds() - request - shutdown < ceiling) {
-                ceiling = d.getTerminationGracePeriodSeconds() - request - shutdown;
-                bound = "the grace override " + d.getTerminationGracePeriodSeconds() + "s less request and shutdown";
+                    && d.getTerminationGracePeriodSeconds() - windDown - request - shutdown < ceiling) {
+                ceiling = d.getTerminationGracePeriodSeconds() - windDown - request - shutdown;
+                bound = "the grace override " + d.getTerminationGracePeriodSeconds() + "s less "
+                        + (windDown > 0 ? "stream wind-down, " : "") + "request and shutdown";
             }
             if (traffic.getVerify() != TrafficSpec.Verify.INGRESS) {
                 warnings.add("drain.calibration is enabled but traffic.verify is " + traffic.getVerify()
@@ -154,27 +163,30 @@ public record DrainBudget(
             }
         }
 
-        int needed = hold + request + shutdown;
+        int needed = hold + windDown + request + shutdown;
+        String streamsText = windDown == 0 ? "" : " + " + streamsTerm(d.getStreams());
         int grace;
         String graceText;
         if (d.getTerminationGracePeriodSeconds() != null) {
             grace = d.getTerminationGracePeriodSeconds();
             if (grace < needed) {
                 throw new InvalidSpecException("drain.terminationGracePeriodSeconds " + grace
-                        + " is below hold " + hold + "s + request " + request + "s + shutdown " + shutdown
+                        + " is below hold " + hold + "s" + (windDown > 0 ? " + stream wind-down " + windDown + "s" : "")
+                        + " + request " + request + "s + shutdown " + shutdown
                         + "s = " + needed + "s: the kubelet would kill pods before they finish draining; "
                         + "raise it to at least " + needed + " or remove it");
             }
-            graceText = "grace " + grace + "s (override; needs " + needed + "s)";
+            graceText = "grace " + grace + "s (override; needs " + needed + "s" + streamsText + ")";
         } else {
             grace = needed;
             graceText = "grace " + grace + "s = " + (d.getHoldSeconds() != null || calibrated != null ? "hold " + hold + "s"
-                    : propagationText + " + margin " + margin + "s") + " + request " + request + "s + shutdown " + shutdown + "s";
+                    : propagationText + " + margin " + margin + "s") + streamsText + " + request " + request
+                    + "s + shutdown " + shutdown + "s";
         }
         if (grace > MAX_GRACE_SECONDS) {
             throw new InvalidSpecException("the derived terminationGracePeriodSeconds " + grace + "s exceeds "
-                    + MAX_GRACE_SECONDS + "s; lower the provider's timings, drain.maxRequestSeconds or "
-                    + "drain.shutdownSeconds");
+                    + MAX_GRACE_SECONDS + "s; lower the provider's timings, drain.maxRequestSeconds, "
+                    + "drain.streams.windDownSeconds or drain.shutdownSeconds");
         }
 
         List<Term> warmTerms = ProviderProfile.warmIn(traffic);
@@ -200,6 +212,55 @@ public record DrainBudget(
         String derivation = graceText + (d.getHoldSeconds() == null && calibrated == null ? "; hold " + hold + "s"
                 : "; " + holdText) + "; " + warmText;
         return new DrainBudget(propagation, hold, grace, minReady, derivation, List.copyOf(warnings));
+    }
+
+    /**
+     * The stream phase's wind-down; checked here with the other timings, so that a spec the API
+     * server let through (an older CRD, a DrainPolicy) still gets a clear message.
+     */
+    private static int streamsWindDown(DrainSpec d) {
+        StreamsSpec streams = d.getStreams();
+        if (streams == null) {
+            return 0;
+        }
+        int windDown = streams.windDown();
+        if (windDown < 0 || windDown > MAX_WIND_DOWN_SECONDS) {
+            throw new InvalidSpecException("drain.streams.windDownSeconds " + windDown + " is outside 0-"
+                    + MAX_WIND_DOWN_SECONDS + "; set the seconds the app's streams need to end after its signal");
+        }
+        if (windDown == 0 && (streams.getSignal() != null || streams.getPorts() != null)) {
+            throw new InvalidSpecException("drain.streams.signal and drain.streams.ports need drain.streams.windDownSeconds "
+                    + "above 0: the stream phase has no time without it");
+        }
+        if (windDown > 0 && d.getMode() != null && d.getMode() != DrainSpec.Mode.GATE) {
+            throw new InvalidSpecException("drain.streams.windDownSeconds needs drain.mode gate: only the drain helper "
+                    + "runs the stream phase; set mode: gate or remove drain.streams");
+        }
+        return windDown;
+    }
+
+    /** The stream phase as the derivation line shows it: how long, what tells the app, and what SIGTERM waits for. */
+    static String streamsTerm(StreamsSpec streams) {
+        StringBuilder b = new StringBuilder("stream wind-down ").append(streams.windDown())
+                .append("s (drain.streams.windDownSeconds: ");
+        StreamSignal signal = streams.getSignal();
+        if (signal != null) {
+            b.append("signal GET ").append(signal.getPath() == null ? "/" : signal.getPath()).append(" on port ")
+                    .append(portText(signal.getPort()));
+        } else {
+            b.append("the container's own preStop is the signal");
+        }
+        if (Boolean.FALSE.equals(streams.getWaitForConnections())) {
+            b.append(", then SIGTERM at once");
+        } else {
+            b.append(", then until no connection is left on ").append(streams.getPorts() == null || streams.getPorts().isEmpty()
+                    ? "the serving port" : streams.getPorts().stream().map(DrainBudget::portText).collect(Collectors.joining(",")));
+        }
+        return b.append(")").toString();
+    }
+
+    private static String portText(IntOrString port) {
+        return port == null ? "?" : port.getStrVal() != null ? port.getStrVal() : String.valueOf(port.getIntVal());
     }
 
     /** A short, stable fingerprint of the timings, put on the pod template so a timing change rolls the pods. */

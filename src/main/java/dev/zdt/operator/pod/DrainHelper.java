@@ -3,8 +3,11 @@ package dev.zdt.operator.pod;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 import dev.zdt.operator.api.InvalidSpecException;
+import dev.zdt.operator.api.v1alpha1.StreamSignal;
+import dev.zdt.operator.api.v1alpha1.StreamsSpec;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -38,6 +41,7 @@ public final class DrainHelper {
     public static final String POD_NAME_ENV = "ZDT_POD_NAME";
     /** The pod's IP: the container's own httpGet preStop goes there, as the kubelet would send it. */
     public static final String POD_IP_ENV = "ZDT_POD_IP";
+    private static final java.util.regex.Pattern HEADER_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9-]{1,256}");
 
     private DrainHelper() {
     }
@@ -82,6 +86,15 @@ public final class DrainHelper {
      */
     public static Container serving(Container container, GateEndpoint gate, String namespace,
             String app, int holdSeconds, int deadlineSeconds) {
+        return serving(container, gate, namespace, app, holdSeconds, deadlineSeconds, null, List.of());
+    }
+
+    /**
+     * @param streams the app's stream phase (drain.streams), or null
+     * @param defaultPorts the ports the stream phase watches when drain.streams.ports is not set
+     */
+    public static Container serving(Container container, GateEndpoint gate, String namespace,
+            String app, int holdSeconds, int deadlineSeconds, StreamsSpec streams, List<IntOrString> defaultPorts) {
         if (container.getVolumeMounts() != null && container.getVolumeMounts().stream()
                 .anyMatch(m -> MOUNT_PATH.equals(m.getMountPath()) || VOLUME.equals(m.getName()))) {
             throw new InvalidSpecException("container '" + container.getName() + "' already mounts " + MOUNT_PATH
@@ -99,6 +112,7 @@ public final class DrainHelper {
             command.add("--then");
             command.add(Serialization.asJson(withNumericPort(own, container)));
         }
+        command.addAll(streamsFlags(streams, container, defaultPorts));
         List<EnvVar> env = new ArrayList<>();
         if (container.getEnv() != null) {
             container.getEnv().stream().filter(e -> !POD_NAME_ENV.equals(e.getName()) && !POD_IP_ENV.equals(e.getName())
@@ -126,6 +140,82 @@ public final class DrainHelper {
         // change to JOSDK's server-side-apply matcher, and the Deployment be applied on every reconcile.
         return new EnvVarBuilder().withName(name).withNewValueFrom().withNewFieldRef().withApiVersion("v1")
                 .withFieldPath(field).endFieldRef().endValueFrom().build();
+    }
+
+    /**
+     * The stream phase's flags: the wind-down, the signal as an httpGet hook to the pod's own address
+     * (named port resolved), and the watched ports as numbers, each one the container declares.
+     */
+    static List<String> streamsFlags(StreamsSpec streams, Container container, List<IntOrString> defaultPorts) {
+        if (streams == null || streams.windDown() == 0) {
+            return List.of();
+        }
+        List<String> flags = new ArrayList<>(List.of("--streams-wait", Integer.toString(streams.windDown())));
+        StreamSignal signal = streams.getSignal();
+        if (signal != null) {
+            if (signal.getPort() == null) {
+                throw new InvalidSpecException("drain.streams.signal.port is missing: name the port of container '"
+                        + container.getName() + "' that ends the app's streams");
+            }
+            int port = portNumber(signal.getPort(), container, "drain.streams.signal.port", false);
+            if (signal.getHttpHeaders() != null) {
+                signal.getHttpHeaders().stream().filter(h -> h.getName() == null || !HEADER_NAME.matcher(h.getName()).matches())
+                        .findFirst().ifPresent(h -> {
+                            throw new InvalidSpecException("drain.streams.signal.httpHeaders has a header named '"
+                                    + h.getName() + "'; a header name is letters, digits and '-'");
+                        });
+            }
+            LifecycleHandler hook = new LifecycleHandlerBuilder().withNewHttpGet()
+                    .withPath(signal.getPath() == null ? "/" : signal.getPath())
+                    .withPort(new IntOrString(port))
+                    .withHttpHeaders(signal.getHttpHeaders() == null ? List.of() : signal.getHttpHeaders())
+                    .endHttpGet().build();
+            flags.add("--streams-signal");
+            flags.add(Serialization.asJson(hook));
+        }
+        if (!Boolean.FALSE.equals(streams.getWaitForConnections())) {
+            // Ports the user wrote must be declared; the default is the port the Service targets, checked already.
+            boolean written = streams.getPorts() != null && !streams.getPorts().isEmpty();
+            List<IntOrString> wanted = written ? streams.getPorts() : defaultPorts;
+            if (wanted == null || wanted.isEmpty()) {
+                throw new InvalidSpecException("drain.streams waits for connections, but container '" + container.getName()
+                        + "' declares no port to watch; set drain.streams.ports or waitForConnections: false");
+            }
+            if (wanted.size() > StreamsSpec.MAX_PORTS) {
+                throw new InvalidSpecException("drain.streams.ports names " + wanted.size() + " ports, at most "
+                        + StreamsSpec.MAX_PORTS);
+            }
+            flags.add("--streams-ports");
+            flags.add(wanted.stream().map(p -> portNumber(p, container, "drain.streams.ports", written)).distinct().sorted()
+                    .map(String::valueOf).collect(Collectors.joining(",")));
+        }
+        return flags;
+    }
+
+    /**
+     * A port by name or number; with {@code declared}, a number must also be one of the container's
+     * ports (the helper watches what the container says it serves).
+     */
+    private static int portNumber(IntOrString port, Container container, String field, boolean declared) {
+        List<ContainerPort> ports = container.getPorts() == null ? List.of() : container.getPorts();
+        String known = ports.isEmpty() ? "none" : ports.stream()
+                .map(p -> (p.getName() == null ? "" : p.getName() + "=") + p.getContainerPort())
+                .collect(Collectors.joining(", "));
+        if (port.getStrVal() != null) {
+            String name = port.getStrVal();
+            return ports.stream().filter(p -> name.equals(p.getName())).map(ContainerPort::getContainerPort).findFirst()
+                    .orElseThrow(() -> new InvalidSpecException(field + " names port '" + name + "', which container '"
+                            + container.getName() + "' does not declare; declared ports: " + known));
+        }
+        int number = port.getIntVal() == null ? 0 : port.getIntVal();
+        if (number < 1 || number > 65535) {
+            throw new InvalidSpecException(field + " " + number + " is outside 1-65535");
+        }
+        if (declared && ports.stream().noneMatch(p -> p.getContainerPort() != null && p.getContainerPort() == number)) {
+            throw new InvalidSpecException(field + " " + number + " is not a port of container '" + container.getName()
+                    + "'; declared ports: " + known);
+        }
+        return number;
     }
 
     /** The helper cannot look up a container's port names: the kubelet would, so the operator does. */

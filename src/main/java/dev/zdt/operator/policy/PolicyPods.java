@@ -22,6 +22,7 @@ import dev.zdt.operator.pod.PodIdentity;
 import dev.zdt.operator.pod.DrainHelperConfig;
 import dev.zdt.operator.pod.GateEndpoint;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -149,7 +150,9 @@ public final class PolicyPods {
         List<Container> containers = new ArrayList<>();
         for (Container c : own) {
             containers.add(c.getName().equals(serving)
-                    ? DrainHelper.serving(c, gate, namespace, app, budget.holdSeconds(), deadline) : c);
+                    ? DrainHelper.serving(c, gate, namespace, app, budget.holdSeconds(), deadline,
+                            policy.getSpec().getDrain() == null ? null : policy.getSpec().getDrain().getStreams(),
+                            declaredPorts(c)) : c);
         }
         inits.add(DrainHelper.initContainer(helper.image(), helper.pullPolicy()));
         if (pod.getSpec().getInitContainers() != null) {
@@ -181,6 +184,11 @@ public final class PolicyPods {
                     .withTerminationGracePeriodSeconds(grace)
                 .endSpec()
                 .build();
+    }
+
+    /** A policy names no port: its stream phase watches every port the serving container declares. */
+    private static List<IntOrString> declaredPorts(Container c) {
+        return c.getPorts() == null ? List.of() : c.getPorts().stream().map(p -> new IntOrString(p.getContainerPort())).toList();
     }
 
     /**

@@ -112,7 +112,9 @@ public class DeploymentDependent extends OwnedDependent<Deployment> {
             } else if (mode == DrainSpec.Mode.GATE) {
                 // The container's own preStop runs after the hold, leaving the app its shutdown time.
                 int deadline = budget.terminationGracePeriodSeconds() - spec.getDrain().getShutdownSeconds();
-                containers.add(DrainHelper.serving(c, gate, namespace, name, budget.holdSeconds(), deadline));
+                // The stream phase watches the port the Service targets unless drain.streams.ports names others.
+                containers.add(DrainHelper.serving(c, gate, namespace, name, budget.holdSeconds(), deadline,
+                        spec.getDrain().getStreams(), List.of(serving.targetPort())));
             } else {
                 if (c.getLifecycle() != null && c.getLifecycle().getPreStop() != null) {
                     throw new InvalidSpecException("container '" + c.getName() + "' has its own preStop hook, which "

@@ -3,6 +3,8 @@ package dev.zdt.operator.budget;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
+
 import org.junit.jupiter.api.Test;
 
 import dev.zdt.operator.api.InvalidSpecException;
@@ -10,7 +12,10 @@ import dev.zdt.operator.api.v1alpha1.DrainSpec;
 import dev.zdt.operator.api.v1alpha1.ProbeSpec;
 import dev.zdt.operator.api.v1alpha1.Provider;
 import dev.zdt.operator.api.v1alpha1.StrategySpec;
+import dev.zdt.operator.api.v1alpha1.StreamSignal;
+import dev.zdt.operator.api.v1alpha1.StreamsSpec;
 import dev.zdt.operator.api.v1alpha1.TrafficSpec;
+import io.fabric8.kubernetes.api.model.IntOrString;
 
 class DrainBudgetTest {
 
@@ -245,5 +250,81 @@ class DrainBudgetTest {
         assertThat(a.hash(DrainSpec.Mode.GATE)).isNotEqualTo(a.hash(DrainSpec.Mode.SLEEP));
         assertThat(a.hash(DrainSpec.Mode.GATE)).isEqualTo(
                 DrainBudget.derive(traffic(Provider.TRAEFIK), drain(30, 5, 5), new StrategySpec()).hash(DrainSpec.Mode.GATE));
+    }
+    private static StreamsSpec streams(int windDown) {
+        StreamsSpec s = new StreamsSpec();
+        s.setWindDownSeconds(windDown);
+        return s;
+    }
+
+    @Test
+    void theStreamWindDownIsATermOfTheGraceAndTheDerivationNamesIt() {
+        TrafficSpec t = traffic(Provider.TRAEFIK);
+        t.setThrottleSeconds(10);
+        DrainSpec d = drain(30, 5, 5);
+        DrainBudget without = DrainBudget.derive(t, d, new StrategySpec());
+        StreamsSpec s = streams(30);
+        StreamSignal signal = new StreamSignal();
+        signal.setPath("/drain-streams");
+        signal.setPort(new IntOrString(8080));
+        s.setSignal(signal);
+        s.setPorts(List.of(new IntOrString(8080), new IntOrString("ws")));
+        d.setStreams(s);
+        DrainBudget with = DrainBudget.derive(t, d, new StrategySpec());
+
+        assertThat(with.holdSeconds()).isEqualTo(without.holdSeconds()).isEqualTo(17);
+        assertThat(with.terminationGracePeriodSeconds()).isEqualTo(without.terminationGracePeriodSeconds() + 30).isEqualTo(82);
+        assertThat(with.derivation()).startsWith("grace 82s = propagation 12s (traefik throttle 10s + watch 2s) + margin 5s"
+                + " + stream wind-down 30s (drain.streams.windDownSeconds: signal GET /drain-streams on port 8080,"
+                + " then until no connection is left on 8080,ws) + request 30s + shutdown 5s;");
+        assertThat(with.hash(DrainSpec.Mode.GATE)).as("a new wind-down rolls the pods").isNotEqualTo(without.hash(DrainSpec.Mode.GATE));
+
+        s.setSignal(null);
+        s.setPorts(null);
+        s.setWaitForConnections(false);
+        assertThat(DrainBudget.derive(t, d, new StrategySpec()).derivation()).contains("+ stream wind-down 30s "
+                + "(drain.streams.windDownSeconds: the container's own preStop is the signal, then SIGTERM at once) + request");
+
+        s.setWindDownSeconds(0);
+        assertThat(DrainBudget.derive(t, d, new StrategySpec()).derivation()).isEqualTo(without.derivation());
+    }
+
+    @Test
+    void aGraceOverrideMustCoverTheStreamWindDown() {
+        DrainSpec d = drain(30, 5, 5);
+        d.setStreams(streams(30));
+        d.setTerminationGracePeriodSeconds(60);
+        TrafficSpec t = traffic(Provider.TRAEFIK);
+        t.setThrottleSeconds(10);
+        assertThatThrownBy(() -> DrainBudget.derive(t, d, new StrategySpec())).isInstanceOf(InvalidSpecException.class)
+                .hasMessage("drain.terminationGracePeriodSeconds 60 is below hold 17s + stream wind-down 30s + request 30s"
+                        + " + shutdown 5s = 82s: the kubelet would kill pods before they finish draining; raise it to at least"
+                        + " 82 or remove it");
+        d.setTerminationGracePeriodSeconds(90);
+        assertThat(DrainBudget.derive(t, d, new StrategySpec()).derivation()).startsWith("grace 90s (override; needs 82s"
+                + " + stream wind-down 30s");
+    }
+
+    @Test
+    void badStreamSettingsAreRefusedWithWhatToFix() {
+        TrafficSpec t = traffic(Provider.TRAEFIK);
+        DrainSpec d = drain(30, 5, 5);
+        d.setStreams(streams(-1));
+        assertThatThrownBy(() -> DrainBudget.derive(t, d, null)).isInstanceOf(InvalidSpecException.class)
+                .hasMessageContaining("drain.streams.windDownSeconds -1 is outside 0-3600");
+        d.setStreams(streams(100_000));
+        assertThatThrownBy(() -> DrainBudget.derive(t, d, null)).hasMessageContaining("100000 is outside 0-3600");
+        StreamsSpec zero = streams(0);
+        zero.setPorts(List.of(new IntOrString(8080)));
+        d.setStreams(zero);
+        assertThatThrownBy(() -> DrainBudget.derive(t, d, null))
+                .hasMessageContaining("drain.streams.signal and drain.streams.ports need drain.streams.windDownSeconds above 0");
+        d.setStreams(streams(10));
+        d.setMode(DrainSpec.Mode.SLEEP);
+        assertThatThrownBy(() -> DrainBudget.derive(t, d, null)).hasMessageContaining("needs drain.mode gate");
+        // The largest wind-down with the largest other terms still meets the grace bound's message.
+        DrainSpec big = drain(3600, 600, 300);
+        big.setStreams(streams(3600));
+        assertThatThrownBy(() -> DrainBudget.derive(t, big, null)).hasMessageContaining("drain.streams.windDownSeconds");
     }
 }

@@ -152,4 +152,24 @@ class PolicyPodsTest {
         assertThatThrownBy(() -> PolicyPods.protect(twice, policy("web", ""), PolicyPods.budget(policy("web", "")), GATE,
                 HELPER, "shop")).hasMessageContaining(DrainHelper.INIT_CONTAINER);
     }
+    @Test
+    void aPolicysStreamPhaseWatchesEveryDeclaredPortAndLengthensTheGrace() {
+        DrainPolicy p = policy("streams", "  drain:\n    streams:\n      windDownSeconds: 20\n");
+        Pod pod = new PodBuilder(pod(Map.of("app", "web"))).editSpec().editFirstContainer()
+                .addNewPort().withName("http").withContainerPort(8080).endPort()
+                .addNewPort().withName("ws").withContainerPort(8081).endPort()
+                .endContainer().endSpec().build();
+        var budget = PolicyPods.budget(p);
+        Pod protectedPod = PolicyPods.protect(pod, p, budget, GATE, HELPER, "shop");
+
+        assertThat(protectedPod.getSpec().getTerminationGracePeriodSeconds())
+                .isEqualTo((long) PolicyPods.budget(policy("plain", "")).terminationGracePeriodSeconds() + 20);
+        List<String> command = protectedPod.getSpec().getContainers().get(0).getLifecycle().getPreStop().getExec().getCommand();
+        assertThat(command.subList(command.indexOf("--streams-wait"), command.size()))
+                .containsExactly("--streams-wait", "20", "--streams-ports", "8080,8081");
+        // A pod that declares no port gives the phase nothing to watch: refused, never a phase that waits for nothing.
+        assertThatThrownBy(() -> PolicyPods.protect(pod(Map.of("app", "web")), p, budget, GATE, HELPER, "shop"))
+                .isInstanceOf(InvalidSpecException.class)
+                .hasMessageContaining("declares no port to watch; set drain.streams.ports or waitForConnections: false");
+    }
 }

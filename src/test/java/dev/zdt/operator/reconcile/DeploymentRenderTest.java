@@ -246,4 +246,61 @@ class DeploymentRenderTest {
                         emptyDir: {}
                 """, ""))).isInstanceOf(InvalidSpecException.class).hasMessageContaining("volume 'zdt-drain'");
     }
+    /** The demo app's stream ports: HTTP (the Service's) and its WebSocket listener. */
+    private static final String WEB_AND_WS = Apps.podSpec(Apps.WEB_CONTAINER + "  - name: ws\n    containerPort: 8081\n");
+
+    @Test
+    void theStreamPhaseLengthensTheGraceAndIsHandedToTheHelperWithItsPortsResolved() {
+        Deployment d = render(app(WEB_AND_WS, """
+                drain:
+                  streams:
+                    windDownSeconds: 30
+                    signal:
+                      path: /drain-streams
+                      port: http
+                      httpHeaders:
+                      - {name: X-Drain-Token, value: t0k}
+                    ports: [ws, 8080]
+                """));
+        // 52 s without streams (hold 17 + request 30 + shutdown 5) + 30 s wind-down.
+        assertThat(pod(d).getTerminationGracePeriodSeconds()).isEqualTo(82L);
+        assertThat(web(d).getLifecycle().getPreStop().getExec().getCommand()).containsExactly(
+                "/.zdt/zdt-drain", "prestop", "--gate", "http://10.96.0.20:80", "--namespace", "shop-ns",
+                "--app", "shop", "--hold", "17", "--deadline", "77", "--token-file", PodIdentity.TOKEN_FILE,
+                "--streams-wait", "30",
+                "--streams-signal", "{\"httpGet\":{\"httpHeaders\":[{\"name\":\"X-Drain-Token\",\"value\":\"t0k\"}],"
+                        + "\"path\":\"/drain-streams\",\"port\":8080}}",
+                "--streams-ports", "8080,8081");
+    }
+
+    @Test
+    void theStreamPhaseWatchesTheServicesPortByDefaultAndNothingWithoutWaiting() {
+        List<String> command = web(render(app(WEB_AND_WS, "drain:\n  streams:\n    windDownSeconds: 10\n")))
+                .getLifecycle().getPreStop().getExec().getCommand();
+        assertThat(command.subList(command.indexOf("--streams-wait"), command.size()))
+                .containsExactly("--streams-wait", "10", "--streams-ports", "8080");
+        command = web(render(app(WEB_AND_WS, "drain:\n  streams:\n    windDownSeconds: 10\n    waitForConnections: false\n"
+                + "    signal: {port: 8081, path: /bye}\n"))).getLifecycle().getPreStop().getExec().getCommand();
+        assertThat(command.subList(command.indexOf("--streams-wait"), command.size())).containsExactly("--streams-wait", "10",
+                "--streams-signal", "{\"httpGet\":{\"path\":\"/bye\",\"port\":8081}}");
+        assertThat(web(render(app(WEB_AND_WS, "drain:\n  streams:\n    windDownSeconds: 0\n"))).getLifecycle().getPreStop()
+                .getExec().getCommand()).noneMatch(a -> a.startsWith("--streams"));
+    }
+
+    @Test
+    void aStreamPortTheContainerDoesNotDeclareIsRefusedWithTheDeclaredPorts() {
+        assertThatThrownBy(() -> render(app(WEB_AND_WS, "drain:\n  streams:\n    windDownSeconds: 10\n    ports: [grpc]\n")))
+                .isInstanceOf(InvalidSpecException.class)
+                .hasMessage("drain.streams.ports names port 'grpc', which container 'web' does not declare; "
+                        + "declared ports: http=8080, ws=8081");
+        assertThatThrownBy(() -> render(app(WEB_AND_WS, "drain:\n  streams:\n    windDownSeconds: 10\n    ports: [9090]\n")))
+                .isInstanceOf(InvalidSpecException.class)
+                .hasMessageContaining("drain.streams.ports 9090 is not a port of container 'web'");
+        assertThatThrownBy(() -> render(app(WEB_AND_WS,
+                "drain:\n  streams:\n    windDownSeconds: 10\n    signal: {port: admin, path: /bye}\n")))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("drain.streams.signal.port names port 'admin'");
+        assertThatThrownBy(() -> render(app(WEB_AND_WS, "drain:\n  streams:\n    windDownSeconds: 10\n"
+                + "    signal: {port: 8080, httpHeaders: [{name: 'X Bad', value: v}]}\n")))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("a header named 'X Bad'");
+    }
 }

@@ -298,6 +298,49 @@ class ZeroDowntimeAppReconcilerTest {
     }
 
     @Test
+    void aStreamPhaseLengthensTheGraceIsHandedToTheHelperAndANewWindDownRollsThePods() {
+        String streams = """
+                drain:
+                  streams:
+                    windDownSeconds: 20
+                    signal: {path: /drain-streams, port: http}
+                """;
+        apply(Apps.yaml("streams", streams));
+
+        // 52 s (hold 17 + request 30 + shutdown 5) + 20 s wind-down; the helper may run until grace - shutdown.
+        Deployment before = awaitDeployment("streams",
+                x -> x.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds() == 72L);
+        List<String> command = serving(before).getLifecycle().getPreStop().getExec().getCommand();
+        assertThat(command).containsSequence("--deadline", "67");
+        assertThat(command.subList(command.indexOf("--streams-wait"), command.size())).containsExactly("--streams-wait", "20",
+                "--streams-signal", "{\"httpGet\":{\"path\":\"/drain-streams\",\"port\":8080}}", "--streams-ports", "8080");
+        ZeroDowntimeApp app = awaitApp("streams", a -> a.getStatus().getDrainBudget() != null);
+        assertThat(app.getStatus().getDrainBudget().getTerminationGracePeriodSeconds()).isEqualTo(72);
+        assertThat(app.getStatus().getDrainBudget().getDerivation()).startsWith("grace 72s = propagation 12s "
+                + "(traefik throttle 10s + watch 2s) + margin 5s + stream wind-down 20s (drain.streams.windDownSeconds: "
+                + "signal GET /drain-streams on port http, then until no connection is left on the serving port) + request 30s");
+        String hashBefore = before.getSpec().getTemplate().getMetadata().getAnnotations().get(Constants.BUDGET_HASH_ANNOTATION);
+
+        apply(Apps.yaml("streams", streams.replace("windDownSeconds: 20", "windDownSeconds: 40")));
+        Deployment after = awaitDeployment("streams",
+                x -> x.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds() == 92L);
+        assertThat(after.getSpec().getTemplate().getMetadata().getAnnotations().get(Constants.BUDGET_HASH_ANNOTATION))
+                .isNotEqualTo(hashBefore);
+        assertThat(serving(after).getLifecycle().getPreStop().getExec().getCommand()).containsSequence("--streams-wait", "40");
+    }
+
+    @Test
+    void aStreamPortTheContainerDoesNotDeclareIsReportedAndTheDeploymentKeepsItsDrain() {
+        apply(Apps.yaml("streamports", "drain:\n  streams:\n    windDownSeconds: 20\n    ports: [8080, 8081]\n"));
+
+        ZeroDowntimeApp app = awaitInvalidSpec("streamports");
+        assertThat(condition(app, "Ready").getMessage())
+                .contains("drain.streams.ports 8081 is not a port of container 'web'; declared ports: http=8080");
+        assertThat(client.apps().deployments().inNamespace(ns).withName("streamports").get())
+                .as("no Deployment with a stream phase that watches the wrong port").isNull();
+    }
+
+    @Test
     void anUnknownNamedPortIsReportedWithTheDeclaredPorts() {
         apply(Apps.yaml("ports", "port: web"));
 

@@ -9,10 +9,12 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.ValidationRule;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
-@ValidationRule(value = "!has(self.terminationGracePeriodSeconds) || !has(self.holdSeconds) || self.terminationGracePeriodSeconds >= self.holdSeconds + self.maxRequestSeconds + self.shutdownSeconds",
-        message = "terminationGracePeriodSeconds must be at least holdSeconds + maxRequestSeconds + shutdownSeconds, or the kubelet kills pods before they finish draining")
-@ValidationRule(value = "!has(self.terminationGracePeriodSeconds) || self.terminationGracePeriodSeconds >= self.maxRequestSeconds + self.shutdownSeconds",
-        message = "terminationGracePeriodSeconds must be at least maxRequestSeconds + shutdownSeconds (plus the hold), or the kubelet kills pods before they finish draining")
+@ValidationRule(value = "!has(self.terminationGracePeriodSeconds) || !has(self.holdSeconds) || self.terminationGracePeriodSeconds >= self.holdSeconds + (has(self.streams) ? self.streams.windDownSeconds : 0) + self.maxRequestSeconds + self.shutdownSeconds",
+        message = "terminationGracePeriodSeconds must be at least holdSeconds + streams.windDownSeconds + maxRequestSeconds + shutdownSeconds, or the kubelet kills pods before they finish draining")
+@ValidationRule(value = "!has(self.terminationGracePeriodSeconds) || self.terminationGracePeriodSeconds >= (has(self.streams) ? self.streams.windDownSeconds : 0) + self.maxRequestSeconds + self.shutdownSeconds",
+        message = "terminationGracePeriodSeconds must be at least streams.windDownSeconds + maxRequestSeconds + shutdownSeconds (plus the hold), or the kubelet kills pods before they finish draining")
+@ValidationRule(value = "!has(self.streams) || self.streams.windDownSeconds == 0 || self.mode == 'gate'",
+        message = "streams.windDownSeconds needs mode gate: only the drain helper runs the stream phase; set mode: gate or remove streams")
 public class DrainSpec {
 
     /** What the serving container's preStop hook does. */
@@ -78,13 +80,16 @@ public class DrainSpec {
     @Max(3600)
     private Integer holdSeconds;
 
-    @JsonPropertyDescription("Override of the derived terminationGracePeriodSeconds; must cover hold + maxRequestSeconds + shutdownSeconds.")
+    @JsonPropertyDescription("Override of the derived terminationGracePeriodSeconds; must cover hold + streams.windDownSeconds + maxRequestSeconds + shutdownSeconds.")
     @Min(1)
     @Max(7200)
     private Integer terminationGracePeriodSeconds;
 
     @JsonPropertyDescription("Let the hold follow the front end's measured propagation (status.observedPropagation), between the derived hold and maxHoldSeconds. ZeroDowntimeApps only.")
     private CalibrationSpec calibration;
+
+    @JsonPropertyDescription("The drain of long-lived connections (WebSocket, server-sent events, gRPC streams): after the hold, the app is told to end its streams and SIGTERM waits until they are closed, at most windDownSeconds, which the grace period counts. Mode gate only.")
+    private StreamsSpec streams;
 
     public Integer getMaxRequestSeconds() { return maxRequestSeconds; }
     public void setMaxRequestSeconds(Integer maxRequestSeconds) { this.maxRequestSeconds = maxRequestSeconds; }
@@ -100,4 +105,6 @@ public class DrainSpec {
     public void setTerminationGracePeriodSeconds(Integer v) { this.terminationGracePeriodSeconds = v; }
     public CalibrationSpec getCalibration() { return calibration; }
     public void setCalibration(CalibrationSpec calibration) { this.calibration = calibration; }
+    public StreamsSpec getStreams() { return streams; }
+    public void setStreams(StreamsSpec streams) { this.streams = streams; }
 }
