@@ -175,6 +175,14 @@ public class DrainGate {
         return call.answer;
     }
 
+    /**
+     * Whether this replica's cache shows the app and that many of its pods: a call for an app the
+     * cache has not seen yet is answered 404 at once (tests wait for this before calling).
+     */
+    boolean sees(String key, int pods) {
+        return cache.app(key) != null && cache.pods(key).size() >= pods;
+    }
+
     /** Calls held right now by this replica. */
     public int held() {
         return metrics.inFlight();

@@ -66,6 +66,8 @@ public abstract class GateTestBase {
         f.app("shop", ENDPOINTS, "drain:\n  holdSeconds: " + holdSeconds);
         List<Pod> pods = Arrays.stream(names).map(name -> f.pod("shop", name, holdSeconds)).toList();
         f.slice("shop", pods.stream().map(GateFixture::ready).toArray(Endpoint[]::new));
+        // The gate answers 404 at once for an app its informers have not delivered yet.
+        await().atMost(Duration.ofSeconds(10)).until(() -> gate.sees(f.ns + "/shop", names.length));
         return pods;
     }
 
