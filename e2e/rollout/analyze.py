@@ -595,6 +595,9 @@ def analyze(run):
             entry["helper"] = {k: v for k, v in log["helpers"][0].items() if k not in ("line", "at")}
         if "prestop" in ev:
             entry["preStopHookAt"] = ev["prestop"]
+        if "drain-streams" in ev:
+            # the app's drain signal for streams (drain.streams' signal), before SIGTERM
+            entry["streamsSignalAt"] = ev["drain-streams"]
         if "sigterm" in ev:
             entry["sigtermAt"] = ev["sigterm"]
             holds.append(ev["sigterm"] - p["stopAt"])
@@ -687,10 +690,11 @@ STREAM_NAMES = {"ws": "WebSocket", "sse": "SSE", "grpc": "gRPC"}
 
 
 def streams_facts(run, stopped, change):
-    """What the long-lived connections met (streams.json, streams.jsonl, keepalive-summary.json):
-    per kind the loadgen's counts, and every connection that opened after the change judged against
-    the stopped pods: opened on a pod after its SIGTERM line (its drain signal: the demo app ends its
-    streams there and refuses new ones), or on a pod whose deletion had begun but whose SIGTERM had
+    """What the long-lived connections met (streams.json, streams.jsonl, keepalive-summary.json,
+    h2-summary.json): per kind the loadgen's counts, and every connection that opened after the
+    change judged against the stopped pods: opened on a pod after its drain signal (its
+    event=drain-streams line when drain.streams called it, else its SIGTERM line: the demo app ends its
+    streams there and refuses new ones), or on a pod whose deletion had begun but whose signal had
     not come (its hold: served until the signal, then ended cleanly like the others)."""
     summary = records.read_json(os.path.join(run, "streams.json"), required=True)
     by_pod = {p["pod"]: p for p in stopped}
@@ -718,10 +722,13 @@ def streams_facts(run, stopped, change):
         p = by_pod.get(c.get("pod"))
         if p is None or at < change_ms:
             continue
-        if p.get("sigtermAt") is not None and at >= p["sigtermAt"] * 1000.0:
-            k["afterSignal"].append("%s stream %s conn %s on %s %.1f s after its SIGTERM"
+        signals = [(p[f], what) for f, what in (("streamsSignalAt", "drain signal"), ("sigtermAt", "SIGTERM"))
+                   if p.get(f) is not None]
+        signal = min(signals) if signals else None
+        if signal is not None and at >= signal[0] * 1000.0:
+            k["afterSignal"].append("%s stream %s conn %s on %s %.1f s after its %s"
                                     % (c["kind"], c.get("stream"), c.get("conn"), c["pod"],
-                                       at / 1000.0 - p["sigtermAt"]))
+                                       at / 1000.0 - signal[0], signal[1]))
         elif at >= p["preStopAt"] * 1000.0:
             k["inHold"] += 1
     for key, name in (("keepAlive", "keepalive-summary.json"), ("keepAliveH2", "h2-summary.json")):

@@ -50,8 +50,8 @@ container() { # container <version> <indent>: the demo app's container, same in 
   env:
   - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
   - {name: APP_VERSION, value: "$1"}
-  - {name: SHUTDOWN_TIMEOUT_SECONDS, value: "15"}$( [[ -n ${STREAMS:-} ]] && printf '\n%s' \
-  "  - {name: GRPC_PORT, value: \"8082\"}")
+  - {name: SHUTDOWN_TIMEOUT_SECONDS, value: "15"}$( [[ -n ${STREAMS:-} ]] && printf '\n%s\n%s' \
+  "  - {name: GRPC_PORT, value: \"8082\"}" "  - {name: DRAIN_STREAMS_TOKEN, value: \"$STREAMS_TOKEN\"}")
   ports: [{name: http, containerPort: 8080}$( [[ -n ${STREAMS:-} ]] && printf '%s' \
   ", {name: ws, containerPort: 8081}, {name: grpc, containerPort: 8082}")]
   readinessProbe:
@@ -199,7 +199,8 @@ else
 fi )
   traffic:
 $(app_traffic)
-  drain: {mode: $3, maxRequestSeconds: 12, shutdownSeconds: 3}
+  drain: {mode: $3, maxRequestSeconds: 12, shutdownSeconds: 3$( [[ -n ${STREAMS:-} ]] && printf '%s' \
+    ", streams: {windDownSeconds: $STREAMS_WIND_DOWN, signal: {path: /drain-streams, port: http, httpHeaders: [{name: X-Drain-Token, value: \"$STREAMS_TOKEN\"}]}, ports: [ws, grpc]}")}
 YAML
 }
 
@@ -364,7 +365,14 @@ load_start() {
 }
 
 # --- long-lived connections (the *-streams scenarios, STREAMS=1) -------------------------------
-STREAMS_EACH=${BENCH_STREAMS:-20}          # WebSocket streams, and as many SSE streams, kept open
+STREAMS_EACH=${BENCH_STREAMS:-20}          # WebSocket streams, and as many SSE and gRPC streams, kept open
+# The gate's stream phase (drain.streams): after the hold the helper calls the app's /drain-streams
+# (its token in a header: through the front end the path is anyone's), then SIGTERM waits until no
+# connection is left on the WebSocket and gRPC ports, at most this long. SSE shares the HTTP port
+# with the front end's idle keep-alive connections, which would hold the wait to its bound; the
+# signal's answer comes once the app's SSE streams are closed.
+STREAMS_WIND_DOWN=${BENCH_STREAMS_WIND_DOWN:-10}
+STREAMS_TOKEN=${BENCH_STREAMS_TOKEN:-$(head -c 18 /dev/urandom | base64 | tr -dc A-Za-z0-9)}
 KEEPALIVE_RATE=${BENCH_KEEPALIVE_RATE:-50} # requests per second on kept-alive connections
 
 # streams_expose <ns> <pod label "key: value">: the demo app's WebSocket port (WS_PORT 8081) and gRPC
