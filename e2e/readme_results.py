@@ -138,6 +138,7 @@ def frontends_vs_sleep30():
 
 
 RENDERERS = {
+    "streams-results": lambda: read("streams-proof/rollout.md"),
     "frontends-results": frontends_vs_sleep30,
     "rollout-results": lambda: read("rollout.md"),
     "sampling-results": sampling,
