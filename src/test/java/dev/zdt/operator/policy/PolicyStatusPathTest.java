@@ -7,8 +7,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import jakarta.inject.Inject;
 
@@ -18,17 +16,15 @@ import org.junit.jupiter.api.Test;
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.DrainPolicy;
 import dev.zdt.operator.status.StatusPath;
+import dev.zdt.operator.testing.ApiServerMetrics;
 import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import dev.zdt.operator.testing.RefusalPolicy;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.MicroTime;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.events.v1.Event;
-import io.fabric8.kubernetes.api.model.events.v1.EventBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -97,21 +93,7 @@ class PolicyStatusPathTest {
     @Test
     void aWarningTheApiServerRefusedIsWrittenOnALaterPass() {
         namespace(false); // not opted in: Ready False NamespaceNotEnabled, a Warning
-        try (RefusalPolicy refusal = new RefusalPolicy(client, ns, "events.k8s.io", "events", "false",
-                "no events here", "CREATE")) {
-            // The API server takes a policy in after a moment: wait until an Event is refused.
-            await().atMost(WAIT).until(() -> {
-                try {
-                    client.resource(new EventBuilder().withNewMetadata().withGenerateName("probe-").withNamespace(ns)
-                            .endMetadata().withEventTime(new MicroTime("2026-01-01T00:00:00.000000Z"))
-                            .withReportingController("zdt.dev/test").withReportingInstance("test").withAction("Probe")
-                            .withReason("Probe").withType("Normal").withNewRegarding().withKind("Namespace").withApiVersion("v1")
-                                .withName(ns).withNamespace(ns).endRegarding().build()).create();
-                    return false;
-                } catch (KubernetesClientException e) {
-                    return refusal.refused(e);
-                }
-            });
+        try (RefusalPolicy refusal = RefusalPolicy.eventsRefused(client, ns, WAIT)) {
 
             client.resource(Apps.webPolicy(ns, "traffic:\n  provider: traefik\n")).create();
             awaitPolicy(p -> "NamespaceNotEnabled".equals(ready(p).getReason()));
@@ -153,20 +135,8 @@ class PolicyStatusPathTest {
                 .counters().stream().mapToDouble(c -> c.count()).sum();
     }
 
-    private static final Pattern SAMPLE = Pattern.compile("^apiserver_request_total\\{([^}]*)} (\\S+)$", Pattern.MULTILINE);
-
     /** Writes of a resource the API server has answered, from its own metrics. */
     private double apiRequests(String resource, String subresource) {
-        String metrics = client.raw(client.getMasterUrl().toString().replaceAll("/$", "") + "/metrics");
-        double total = 0;
-        Matcher m = SAMPLE.matcher(metrics);
-        while (m.find()) {
-            String labels = m.group(1);
-            if (labels.contains("resource=\"" + resource + "\"") && labels.contains("subresource=\"" + subresource + "\"")
-                    && labels.matches(".*verb=\"(APPLY|PATCH|UPDATE|POST|CREATE)\".*")) {
-                total += Double.parseDouble(m.group(2));
-            }
-        }
-        return total;
+        return ApiServerMetrics.writes(client, resource, subresource);
     }
 }

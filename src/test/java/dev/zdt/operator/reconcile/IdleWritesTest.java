@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import jakarta.inject.Inject;
 
@@ -15,6 +13,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.zdt.operator.Constants;
 import dev.zdt.operator.api.v1alpha1.ZeroDowntimeApp;
+import dev.zdt.operator.testing.ApiServerMetrics;
 import dev.zdt.operator.testing.Apps;
 import dev.zdt.operator.testing.KubeApiServerResource;
 import dev.zdt.operator.testing.RefusalPolicy;
@@ -165,20 +164,8 @@ class IdleWritesTest {
                 .mapToDouble(c -> c.count()).sum();
     }
 
-    private static final Pattern SAMPLE = Pattern.compile("^apiserver_request_total\\{([^}]*)} (\\S+)$", Pattern.MULTILINE);
-
-    /** Writes (APPLY, PATCH, UPDATE, CREATE) of a resource the API server has answered, from its own metrics. */
+    /** Writes of a resource the API server has answered, from its own metrics. */
     private double apiRequests(String resource, String subresource) {
-        String metrics = client.raw(client.getMasterUrl().toString().replaceAll("/$", "") + "/metrics");
-        double total = 0;
-        Matcher m = SAMPLE.matcher(metrics);
-        while (m.find()) {
-            String labels = m.group(1);
-            if (labels.contains("resource=\"" + resource + "\"") && labels.contains("subresource=\"" + subresource + "\"")
-                    && labels.matches(".*verb=\"(APPLY|PATCH|UPDATE|POST|CREATE)\".*")) {
-                total += Double.parseDouble(m.group(2));
-            }
-        }
-        return total;
+        return ApiServerMetrics.writes(client, resource, subresource);
     }
 }

@@ -27,13 +27,10 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
-import io.fabric8.kubernetes.api.model.MicroTime;
 import io.fabric8.kubernetes.api.model.events.v1.Event;
-import io.fabric8.kubernetes.api.model.events.v1.EventBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -477,21 +474,7 @@ class ZeroDowntimeAppReconcilerTest {
     void aWarningTheApiServerRefusedIsWrittenOnALaterPass() {
         // An admission policy that refuses every Event in this namespace: the API server takes the
         // status and refuses the Warning, as it would under a timeout or an outage of the events API.
-        try (RefusalPolicy refusal = new RefusalPolicy(client, ns, "events.k8s.io", "events", "false",
-                "no events here", "CREATE")) {
-            // The API server takes a policy in after a moment: wait until an Event is refused.
-            await().atMost(WAIT).until(() -> {
-                try {
-                    client.resource(new EventBuilder().withNewMetadata().withGenerateName("probe-").withNamespace(ns)
-                            .endMetadata().withEventTime(new MicroTime("2026-01-01T00:00:00.000000Z"))
-                            .withReportingController("zdt.dev/test").withReportingInstance("test").withAction("Probe")
-                            .withReason("Probe").withType("Normal").withNewRegarding().withKind("Namespace").withApiVersion("v1")
-                                .withName(ns).withNamespace(ns).endRegarding().build()).create();
-                    return false;
-                } catch (KubernetesClientException e) {
-                    return refusal.refused(e);
-                }
-            });
+        try (RefusalPolicy refusal = RefusalPolicy.eventsRefused(client, ns, WAIT)) {
 
             apply(Apps.yaml("refused", ""));
             awaitDeployment("refused", x -> true);
