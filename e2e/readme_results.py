@@ -77,20 +77,21 @@ def fmt(ms):
 
 
 def src_since(commit):
-    """Whether src/ (the operator and its drain helper) changed between commit and HEAD, as a clause;
-    computed from git at each rendering, so a block's claim cannot go stale unseen."""
+    """Whether src/main/ (the operator and its drain helper: what a run measures; tests are left out)
+    changed between commit and HEAD, as a clause; computed from git at each rendering, so a block's
+    claim cannot go stale unseen."""
     import subprocess
-    run = subprocess.run(["git", "-C", ROOT, "diff", "--quiet", commit, "HEAD", "--", "src"],
+    run = subprocess.run(["git", "-C", ROOT, "diff", "--quiet", commit, "HEAD", "--", "src/main"],
                          capture_output=True, text=True)
     if run.returncode == 0:
-        return "`src/` is unchanged since that commit"
+        return "`src/main/` is unchanged since that commit"
     if run.returncode == 1:
-        return "`src/` has changed since that commit"
-    return "whether `src/` changed since cannot be told here (commit %s is not in this clone)" % commit
+        return "`src/main/` has changed since that commit"
+    return None  # the commit is not in this clone (a shallow one): nothing to tell
 
 
 # The blocks rendered from a run that recorded its code (code.json): each gets a line saying the
-# commit and whether src/ changed since.
+# commit and whether src/main/ changed since.
 RUNS_OF = {
     "rollout-results": "rollout-runs",
     "drills-results": "drills-runs",
@@ -99,7 +100,9 @@ RUNS_OF = {
 }
 
 
-def with_code(name, text):
+def with_code(name, text, old=""):
+    """text, and the line naming the commit its run recorded and whether src/main/ changed since; in
+    a clone without that commit the line the page already has is kept (it cannot be computed here)."""
     runs = RUNS_OF.get(name)
     path = os.path.join(RESULTS, runs, "code.json") if runs else None
     if path is None or not os.path.exists(path):
@@ -108,7 +111,11 @@ def with_code(name, text):
         commit = json.load(f).get("commit")
     if not commit:
         return text
-    return text + "\n\nRecorded on commit %s; %s (computed by `make readme`)." % (commit, src_since(commit))
+    since = src_since(commit)
+    if since is None:
+        kept = re.search(r"\n\nRecorded on commit %s; [^\n]*" % re.escape(commit), old)
+        return text + (kept.group(0) if kept else "")
+    return text + "\n\nRecorded on commit %s; %s (computed by `make readme`)." % (commit, since)
 
 
 def frontends_vs_sleep30():
@@ -160,8 +167,9 @@ def render(text):
         name = m.group(1)
         if name not in RENDERERS:
             raise SystemExit("result block %s has no renderer in %s" % (name, __file__))
-        return "<!-- %s:begin -->\n%s\n<!-- %s:end -->" % (name, with_code(name, RENDERERS[name]()), name)
-    return re.sub(r"<!-- ([a-z-]+):begin -->\n(?:.*?\n)?<!-- \1:end -->", block, text, flags=re.S)
+        return "<!-- %s:begin -->\n%s\n<!-- %s:end -->" % (name, with_code(name, RENDERERS[name](), m.group(2) or ""),
+                                                          name)
+    return re.sub(r"<!-- ([a-z-]+):begin -->\n(.*?\n)?<!-- \1:end -->", block, text, flags=re.S)
 
 
 def main():

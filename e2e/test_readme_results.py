@@ -71,7 +71,7 @@ if __name__ == "__main__":
 
 
 class CodeLine(unittest.TestCase):
-    """A block rendered from a run says the commit it ran on and, from git, whether src/ changed since."""
+    """A block rendered from a run says the commit it ran on and, from git, whether src/main/ changed since."""
 
     def git(self, *args):
         import subprocess
@@ -80,14 +80,28 @@ class CodeLine(unittest.TestCase):
 
     def test_unchanged_changed_and_unknown(self):
         head = self.git("rev-parse", "HEAD")
-        self.assertEqual(readme_results.src_since(head), "`src/` is unchanged since that commit")
-        # the newest commit that touched src/, and its parent: src/ differs between that parent and HEAD
-        touched = self.git("log", "-1", "--format=%H", "--", "src")
-        self.assertEqual(readme_results.src_since(touched + "~1"), "`src/` has changed since that commit")
-        self.assertIn("cannot be told", readme_results.src_since("0123456789ab"))
+        self.assertEqual(readme_results.src_since(head), "`src/main/` is unchanged since that commit")
+        # the newest commit that touched src/main, and its parent: src/main differs between that parent and HEAD
+        touched = self.git("log", "-1", "--format=%H", "--", "src/main")
+        self.assertEqual(readme_results.src_since(touched + "~1"), "`src/main/` has changed since that commit")
+        self.assertIsNone(readme_results.src_since("0123456789ab"))
+
+    def test_a_clone_without_the_commit_keeps_the_line_the_page_has(self):
+        import json
+        with tempfile.TemporaryDirectory() as tmp:
+            os.makedirs(os.path.join(tmp, "rollout-runs"))
+            with open(os.path.join(tmp, "rollout-runs", "code.json"), "w") as f:
+                json.dump({"commit": "0123456789ab"}, f)
+            saved, readme_results.RESULTS = readme_results.RESULTS, tmp
+            try:
+                page = "t\n\nRecorded on commit 0123456789ab; `src/main/` is unchanged since that commit (computed by `make readme`).\n"
+                self.assertEqual(readme_results.with_code("rollout-results", "t", page), page.rstrip("\n"))
+                self.assertEqual(readme_results.with_code("rollout-results", "t", ""), "t")
+            finally:
+                readme_results.RESULTS = saved
 
     def test_the_line_follows_the_block(self):
         text = readme_results.with_code("rollout-results", "table")
-        self.assertRegex(text, r"^table\n\nRecorded on commit [0-9a-f]{12}; `src/` (is unchanged|has changed) since "
+        self.assertRegex(text, r"^table\n\nRecorded on commit [0-9a-f]{12}; `src/main/` (is unchanged|has changed) since "
                                r"that commit \(computed by `make readme`\)\.$")
         self.assertEqual(readme_results.with_code("pod-start-results", "table"), "table")
