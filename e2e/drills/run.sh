@@ -452,7 +452,7 @@ status=0
 PYTHONPATH="$ROOT" python3 -m e2e.drills.analyze --runs "$RUNS" --out "$OUT" --drills "$DRILLS" --wall "$(($(date +%s) - START))" || status=$?
 # The raw record is committed compressed (analyze.py reads either form).
 for d in "${list[@]}"; do
-  for f in requests.csv pods.json traefik.txt events.json operator/*.log; do
+  for f in requests.csv pods.json traefik.txt events.json operator/*.log logs/*.log; do
     for g in "$RUNS/$d"/$f; do [[ -f $g ]] && gzip -f "$g"; done
   done
 done

@@ -423,5 +423,7 @@ for s in "${list[@]}"; do
   for f in requests.csv requests-2.csv slow-requests.csv keepalive-requests.csv h2-requests.csv streams.jsonl pods.json traefik.txt envoy.txt haproxy.txt events.json operator.log; do
     [[ -f $RUNS/$s/$f ]] && gzip -f "$RUNS/$s/$f"
   done
+  # the pods' own logs too: the per-pod checks read them, and e2e/.gitignore leaves out *.log
+  for f in "$RUNS/$s"/logs/*.log; do [[ -f $f ]] && gzip -f "$f"; done
 done
 exit "$status"
