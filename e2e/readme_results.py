@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import re
+import subprocess
 import sys
 
 from e2e import timings
@@ -80,7 +81,6 @@ def src_since(commit):
     """Whether src/main/ (the operator and its drain helper: what a run measures; tests are left out)
     changed between commit and HEAD, as a clause; computed from git at each rendering, so a block's
     claim cannot go stale unseen."""
-    import subprocess
     run = subprocess.run(["git", "-C", ROOT, "diff", "--quiet", commit, "HEAD", "--", "src/main"],
                          capture_output=True, text=True)
     if run.returncode == 0:

@@ -48,14 +48,18 @@ class Conn:
     """One HTTP/2 connection and its open streams: stream id -> request record."""
 
     def __init__(self, index, addr, authority):
-        import h2.config
-        import h2.connection
         self.index, self.addr, self.authority = index, addr, authority
         self.sock = None
-        self.h2 = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True,
-                                                                              header_encoding="utf-8"))
+        self.h2 = self.new_state()
         self.open = {}
         self.opened = 0
+
+    @staticmethod
+    def new_state():
+        """The protocol state of a connection not yet opened (a client's, headers as text)."""
+        import h2.config
+        import h2.connection
+        return h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
 
     def connect(self):
         self.sock = socket.create_connection(self.addr, timeout=2.0)
@@ -123,10 +127,7 @@ def main(argv=None):
                 pass
             c.sock.close()
         c.sock = None
-        import h2.config
-        import h2.connection
-        c.h2 = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True,
-                                                                           header_encoding="utf-8"))
+        c.h2 = Conn.new_state()
 
     start_wall, start = time.time(), time.monotonic()
     seq, stop_reason = 0, "duration"

@@ -744,8 +744,7 @@ def streams_checks(name, r, gated, need):
     failed, and the streams did move (clean closes); a plain Deployment must show a problem."""
     st = r["streams"]
     kinds = st["kinds"]
-
-    present = [k for k in STREAM_KINDS if k in kinds]
+    present = list(kinds)  # streams_facts keeps STREAM_KINDS' order and only the kinds the run had
 
     def each(field):
         return ", ".join("%s %s" % (k, kinds[k].get(field)) for k in present)
@@ -758,7 +757,7 @@ def streams_checks(name, r, gated, need):
                        + len(kinds[k]["afterSignal"]) for k in present)
         need(problems > 0, name + ":streams-show-problem",
              "%s: the plain Deployment shows what streams meet (abnormal: %s; lost: %s; attempts that did not open "
-             "after the change: %s; connections on a pod after its SIGTERM: %d)"
+             "after the change: %s; connections on a pod after its drain signal: %d)"
              % (name, each("abnormal"), each("lost"), failed_after or "none", len(after)))
         return
     need(all(kinds[k].get("connections") and (kinds[k].get("closeKinds") or {}).get("clean") for k in present),
@@ -775,7 +774,7 @@ def streams_checks(name, r, gated, need):
     need(not after and not failed_after, name + ":streams-reconnect-elsewhere",
          "%s: every reconnect opened on a pod before its drain signal, none refused (%s; attempts that did not "
          "open after the change: %s; opened on a pod in its hold, ended cleanly at its signal: %s)"
-         % (name, "; ".join(after) or "none after a SIGTERM", failed_after or "none", each("inHold")))
+         % (name, "; ".join(after) or "none after a drain signal", failed_after or "none", each("inHold")))
     parts, ok = [], True
     for key, proto in (("keepAlive", "HTTP/1.1"), ("keepAliveH2", "HTTP/2")):
         k = st.get(key) or {}

@@ -428,11 +428,19 @@ YAML
 
 # streams_wait <ns>: until a WebSocket, an SSE and a gRPC stream open through the front end (its
 # routes for them are in place), 60 s at most.
+# streams_loadgen <ns> <streams of each kind> [flags...]: loadgen streams of every kind (WebSocket,
+# SSE, gRPC) through the front end to the app's host (LOAD_URL's, else Traefik's).
+streams_loadgen() {
+  local ns=$1 each=$2 base=${LOAD_URL:-http://127.0.0.1:8081}
+  shift 2
+  "$ROOT/e2e/loadgen/loadgen" streams --ws-url "ws://${base#http://}/ws" --ws "$each" --sse-url "$base/sse" --sse "$each" \
+    --grpc-target "${base#http://}" --grpc "$each" --host-header "$ns.bench.local" "$@"
+}
+
 streams_wait() {
-  local base=${LOAD_URL:-http://127.0.0.1:8081} i
+  local i
   for i in $(seq 1 60); do
-    "$ROOT/e2e/loadgen/loadgen" streams --ws-url "ws://${base#http://}/ws" --ws 1 --sse-url "$base/sse" --sse 1 \
-      --grpc-target "${base#http://}" --grpc 1 --host-header "$1.bench.local" --duration 2s --summary /dev/stdout 2>/dev/null |
+    streams_loadgen "$1" 1 --duration 2s --summary /dev/stdout 2>/dev/null |
       python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(0 if all(s[k]["connections"] for k in ("ws", "sse", "grpc")) and not s["totals"]["abnormal"] else 1)' &&
       return 0
     sleep 1
@@ -446,10 +454,8 @@ streams_wait() {
 # through the same front end as the load, until <dir>/stop. Sets STREAMERS.
 streams_start() {
   local ns=$1 dir=$2 base=${LOAD_URL:-http://127.0.0.1:8081}
-  "$ROOT/e2e/loadgen/loadgen" streams --ws-url "ws://${base#http://}/ws" --ws "$STREAMS_EACH" \
-    --sse-url "$base/sse" --sse "$STREAMS_EACH" --grpc-target "${base#http://}" --grpc "$STREAMS_EACH" \
-    --host-header "$ns.bench.local" --until-file "$dir/stop" \
-    --duration 900s --out "$dir/streams.jsonl" --summary "$dir/streams.json" 2>"$dir/streams.log" &
+  streams_loadgen "$ns" "$STREAMS_EACH" --until-file "$dir/stop" --duration 900s --out "$dir/streams.jsonl" \
+    --summary "$dir/streams.json" 2>"$dir/streams.log" &
   STREAMERS=$!
   "$ROOT/e2e/loadgen/loadgen" --url "$base/" --host-header "$ns.bench.local" --rate "$KEEPALIVE_RATE" --keepalive true \
     --until-file "$dir/stop" --duration 900s --timeout 5s --out "$dir/keepalive-requests.csv" \
