@@ -147,8 +147,8 @@ def seconds(value):
 
 
 def helper_line(line):
-    """The zdt-drain report on a log line as a dict (held and hook_took in seconds, attempts an
-    int), or None when the line is not one."""
+    """The zdt-drain report on a log line as a dict (held, hook_took and streams_took in seconds,
+    attempts an int), or None when the line is not one."""
     if not line.startswith(HELPER_PREFIX):
         return None
     out = {}
@@ -159,7 +159,7 @@ def helper_line(line):
         out.setdefault(key, value)
     if "outcome" not in out:
         return None
-    for key in ("held", "hook_took"):
+    for key in ("held", "hook_took", "streams_took"):
         if key in out:
             out[key] = seconds(out[key])
     if "attempts" in out:
@@ -335,12 +335,19 @@ def routing(samples, ip, stop_at):
 
 def release_time(log):
     """When the pod's hold ended, and how that is known: the drain helper's line as the runtime
-    stamped it, less its own hook's time (the helper runs the template's preStop after the
-    release and writes its line last); else the app's SIGTERM line, which comes after the whole
-    preStop (the latest the release can have been). (None, None) without either."""
+    stamped it, less what the helper did after the release before writing it (the template's
+    preStop, hook_took; then the stream phase, streams_took: the drain signal and the wait for
+    connections). A line from a helper before streams_took that ran a stream phase is bounded by
+    the app's drain-signal line instead, less hook_took (the signal follows the hold and the hook:
+    the latest the release can have been). Else the app's SIGTERM line, which comes after the
+    whole preStop (the latest too). (None, None) without either."""
     h = log["helpers"][0] if log["helpers"] else {}
     if "at" in h:
-        return h["at"] - (h.get("hook_took") or 0.0), "zdt-drain line"
+        end = h["at"] - (h.get("hook_took") or 0.0) - (h.get("streams_took") or 0.0)
+        signal = log["events"].get("drain-streams")
+        if "streams" in h and "streams_took" not in h and signal is not None:
+            end = min(end, signal - (h.get("hook_took") or 0.0))
+        return end, "zdt-drain line"
     if "sigterm" in log["events"]:
         return log["events"]["sigterm"], "SIGTERM line"
     return None, None

@@ -198,18 +198,19 @@ func TestCleanAndLineBounded(t *testing.T) {
 
 // fake is a clock that only moves when slept on, and a gate that answers from a script.
 type fake struct {
-	t        time.Time
-	start    time.Time
-	answers  []gateAnswer // the last one repeats
-	askedAt  []time.Duration
-	hookAt   time.Duration
-	hookTill time.Duration
-	hooked   bool
-	sleepMax time.Duration // > 0: each sleep moves the clock at most this far (early wake-ups)
-	conns    []map[int]int // what each look at the connections sees; the last one repeats
-	connsErr error         // returned by every look instead, when set
-	looks    []time.Duration
-	hooks    []string // the kind of each hook run, the stream signal's included
+	t         time.Time
+	start     time.Time
+	answers   []gateAnswer // the last one repeats
+	askedAt   []time.Duration
+	hookAt    time.Duration
+	hookTill  time.Duration
+	hooked    bool
+	sleepMax  time.Duration // > 0: each sleep moves the clock at most this far (early wake-ups)
+	conns     []map[int]int // what each look at the connections sees; the last one repeats
+	connsErr  error         // returned by every look instead, when set
+	looks     []time.Duration
+	hooks     []string      // the kind of each hook run, the stream signal's included
+	hookTakes time.Duration // how far each hook moves the clock
 }
 
 func newFake(answers ...gateAnswer) *fake {
@@ -243,6 +244,7 @@ func (f *fake) deps() deps {
 			f.hookAt = f.t.Sub(f.start)
 			f.hookTill = until.Sub(f.start)
 			f.hooks = append(f.hooks, h.kind())
+			f.t = f.t.Add(f.hookTakes)
 			return "ran"
 		},
 		conns: func([]int) (map[int]int, error) {

@@ -26,9 +26,10 @@ type report struct {
 	hookResult string
 	hookTook   time.Duration
 
-	streamsRan    bool   // the stream phase was due (--streams-wait above 0)
-	streamsSignal string // what the signal did; "" without --streams-signal
-	streamsResult string // what the watch saw, e.g. "12 (8081:12) on 8080,8081 at the signal, 0 after 1.40s"
+	streamsRan    bool          // the stream phase was due (--streams-wait above 0)
+	streamsSignal string        // what the signal did; "" without --streams-signal
+	streamsResult string        // what the watch saw, e.g. "12 (8081:12) on 8080,8081 at the signal, 0 after 1.40s"
+	streamsTook   time.Duration // the whole stream phase, signal included: the line is written this long after the hook
 }
 
 // maxText bounds each free text in the line (the gate's text, errors, hook results).
@@ -65,7 +66,7 @@ func (r report) line() string {
 		if r.streamsSignal != "" {
 			fmt.Fprintf(&b, " streams_signal=%s", quote(r.streamsSignal))
 		}
-		fmt.Fprintf(&b, " streams=%s", quote(r.streamsResult))
+		fmt.Fprintf(&b, " streams=%s streams_took=%s", quote(r.streamsResult), fmtSeconds(r.streamsTook))
 	}
 	return b.String()
 }

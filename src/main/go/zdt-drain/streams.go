@@ -170,6 +170,7 @@ func pollPause(readTook time.Duration) time.Duration {
 // the deadline whatever comes first.
 func streamsPhase(ctx context.Context, cfg config, start time.Time, d deps, r *report) {
 	now := d.now()
+	defer func() { r.streamsTook = d.now().Sub(now) }()
 	end := now.Add(cfg.streamsWait)
 	if dl := start.Add(cfg.deadline); dl.Before(end) {
 		end = dl

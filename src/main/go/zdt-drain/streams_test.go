@@ -153,7 +153,21 @@ func TestStreamsPhaseOnAFakeClock(t *testing.T) {
 			t.Errorf("result %q, want %q", r.streamsResult, want)
 		}
 		line := r.line()
-		if !strings.HasSuffix(line, ` streams_signal="ran" streams="12 (8081:12) on 8080,8081 at the signal, 0 after 0.40s"`) {
+		if !strings.HasSuffix(line, ` streams_signal="ran" streams="12 (8081:12) on 8080,8081 at the signal, 0 after 0.40s" streams_took=0.40s`) {
+			t.Errorf("line = %s", line)
+		}
+	})
+	t.Run("streams_took counts the signal as well as the wait", func(t *testing.T) {
+		// The line is written after the whole phase: whoever reads the hold's end off the line's
+		// time must subtract all of it, the signal's 300 ms included.
+		f := newFake(ans(200, -1))
+		f.hookTakes = 300 * ms
+		f.conns = []map[int]int{{8081: 2}, {8081: 2}, {}}
+		r := prestop(context.Background(), streamsCfg(30*s, 60*s), f.start, f.deps())
+		if got := f.t.Sub(f.start); got != 500*ms || r.held != 0 {
+			t.Fatalf("ended at %v, held %v; want 500ms, 0s", got, r.held)
+		}
+		if line := r.line(); !strings.HasSuffix(line, `at the signal, 0 after 0.50s" streams_took=0.50s`) {
 			t.Errorf("line = %s", line)
 		}
 	})
@@ -161,7 +175,8 @@ func TestStreamsPhaseOnAFakeClock(t *testing.T) {
 		f := newFake(ans(200, -1))
 		f.conns = []map[int]int{{8080: 1}}
 		r := prestop(context.Background(), streamsCfg(3*s, 60*s), f.start, f.deps())
-		if f.t.Sub(f.start) != 3*s || !strings.Contains(r.streamsResult, "1 (8080:1) left at the wind-down (3.00s)") {
+		if f.t.Sub(f.start) != 3*s || !strings.Contains(r.streamsResult, "1 (8080:1) left at the wind-down (3.00s)") ||
+			!strings.HasSuffix(r.line(), " streams_took=3.00s") {
 			t.Errorf("ended at %v: %q", f.t.Sub(f.start), r.streamsResult)
 		}
 	})
@@ -170,7 +185,8 @@ func TestStreamsPhaseOnAFakeClock(t *testing.T) {
 		f := newFake(ans(503, -1))
 		f.conns = []map[int]int{{8080: 1}}
 		r := prestop(context.Background(), streamsCfg(30*s, 7*s), f.start, f.deps())
-		if f.t.Sub(f.start) != 7*s || f.hookTill != 7*s || !strings.Contains(r.streamsResult, "left at the deadline (2.00s)") {
+		if f.t.Sub(f.start) != 7*s || f.hookTill != 7*s || !strings.Contains(r.streamsResult, "left at the deadline (2.00s)") ||
+			!strings.HasSuffix(r.line(), " streams_took=2.00s") {
 			t.Errorf("ended at %v, signal until %v: %q", f.t.Sub(f.start), f.hookTill, r.streamsResult)
 		}
 	})
